@@ -1,0 +1,355 @@
+"""Administration shared by the CLI and start-up: portals, users, webhooks.
+
+Every function here runs in one transaction and returns plain values, so the
+CLI can print them and tests can assert on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from b24local.entities import Portal, User, Webhook
+from b24local.scopes import build_registry
+from b24local.scopes.timeman import approvals, workday
+from b24local.store import departments, portals, settings, users, webhooks, workdays
+from b24local.store.engine import Store
+
+ROOT_DEPARTMENT = "Company"
+ROOT_DEPARTMENT_ID = 1
+DEFAULT_WEBHOOK_ISSUED = "default_webhook_issued"
+DEFAULT_DOMAIN = "localhost"
+
+
+class AdminError(Exception):
+    """A refusal the CLI reports as a one-line message and a non-zero exit."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bootstrap:
+    """The default portal and its administrator, created on first use."""
+
+    portal: Portal
+    admin: User
+
+
+def implemented_scopes() -> list[str]:
+    return build_registry().scopes()
+
+
+async def portal_for(conn: AsyncConnection, domain: str | None = None) -> Portal:
+    portal = await (portals.by_domain(conn, domain) if domain else portals.default(conn))
+    if portal is None:
+        raise AdminError(f"no portal {domain!r}" if domain else "no default portal yet")
+    return portal
+
+
+async def _create_portal(
+    conn: AsyncConnection,
+    now: datetime,
+    *,
+    domain: str,
+    plan: str = "professional",
+    time_zone: str = "UTC",
+    is_default: bool = False,
+) -> Bootstrap:
+    """A portal with its root department and an administrator (user 1) heading it."""
+    portal = await portals.create(
+        conn, domain=domain, now=now, plan=plan, time_zone=time_zone, is_default=is_default
+    )
+    department = (await departments.add(conn, portal.id, name=ROOT_DEPARTMENT)).id
+    admin = await users.add(
+        conn,
+        portal.id,
+        now=now,
+        name="Admin",
+        last_name="",
+        is_admin=True,
+        email=f"admin@{domain}",
+        department_ids=[department],
+    )
+    await departments.set_head(conn, portal.id, department, admin.id)
+    return Bootstrap(portal, admin)
+
+
+async def bootstrap(store: Store, now: datetime) -> Bootstrap:
+    """Create the default portal, its root department and administrator, once."""
+    async with store.transaction(write=True) as conn:
+        existing = await portals.default(conn)
+        if existing is not None:
+            admin = await users.get(conn, existing.id, 1)
+            assert admin is not None
+            return Bootstrap(existing, admin)
+        return await _create_portal(conn, now, domain=DEFAULT_DOMAIN, is_default=True)
+
+
+PORTAL_STATUSES = ("active", "blocked", "deleted")
+
+
+async def add_portal(
+    store: Store, now: datetime, *, domain: str, plan: str = "professional", time_zone: str = "UTC"
+) -> Bootstrap:
+    async with store.transaction(write=True) as conn:
+        if await portals.by_domain(conn, domain) is not None:
+            raise AdminError(f"portal {domain!r} exists already")
+        return await _create_portal(conn, now, domain=domain, plan=plan, time_zone=time_zone)
+
+
+async def list_portals(store: Store) -> list[Portal]:
+    async with store.transaction() as conn:
+        return await portals.all_portals(conn)
+
+
+async def update_portal(store: Store, domain: str | None, **changes) -> Portal:
+    """Change a portal's plan, status, time zone or rate settings (``None`` keeps)."""
+    if changes.get("status") not in (None, *PORTAL_STATUSES):
+        raise AdminError(f"status must be one of {', '.join(PORTAL_STATUSES)}")
+    async with store.transaction(write=True) as conn:
+        portal = await portal_for(conn, domain)
+        await portals.change(conn, portal.id, **changes)
+        return await portal_for(conn, portal.domain)
+
+
+async def first_start_webhook(store: Store, now: datetime) -> tuple[Webhook, str] | None:
+    """The administrator's all-scopes webhook, issued on the first ``serve`` only.
+
+    Its code is stored hashed, so this is the one moment it can be shown.
+    """
+    async with store.transaction(write=True) as conn:
+        if await settings.get(conn, DEFAULT_WEBHOOK_ISSUED) is not None:
+            return None
+        portal = await portal_for(conn)
+        issued = await webhooks.add(
+            conn, portal.id, 1, implemented_scopes(), now=now, title="default"
+        )
+        await settings.put(conn, DEFAULT_WEBHOOK_ISSUED, str(issued[0].id))
+        return issued
+
+
+async def add_user(
+    store: Store,
+    now: datetime,
+    *,
+    name: str,
+    last_name: str,
+    email: str = "",
+    admin: bool = False,
+    time_zone: str = "",
+    position: str = "",
+    department_ids: Sequence[int] = (),
+    domain: str | None = None,
+) -> User:
+    async with store.transaction(write=True) as conn:
+        portal = await portal_for(conn, domain)
+        wanted = list(department_ids) or [ROOT_DEPARTMENT_ID]
+        await _check_departments(conn, portal.id, wanted)
+        return await users.add(
+            conn,
+            portal.id,
+            now=now,
+            name=name,
+            last_name=last_name,
+            email=email,
+            is_admin=admin,
+            time_zone=time_zone,
+            work_position=position,
+            department_ids=wanted,
+        )
+
+
+async def _check_departments(conn: AsyncConnection, portal_id: int, ids: Sequence[int]) -> None:
+    for department_id in ids:
+        if await departments.get(conn, portal_id, department_id) is None:
+            raise AdminError(f"no department {department_id}")
+
+
+async def _user(conn: AsyncConnection, portal_id: int, user_id: int) -> User:
+    user = await users.get(conn, portal_id, user_id)
+    if user is None:
+        raise AdminError(f"no user {user_id}")
+    return user
+
+
+async def update_user(
+    store: Store,
+    now: datetime,
+    user_id: int,
+    *,
+    department_ids: Sequence[int] | None = None,
+    admin: bool | None = None,
+    active: bool | None = None,
+    time_zone: str | None = None,
+    position: str | None = None,
+    domain: str | None = None,
+) -> User:
+    """Change what is given and leave the rest."""
+    async with store.transaction(write=True) as conn:
+        portal = await portal_for(conn, domain)
+        await _user(conn, portal.id, user_id)
+        changes = {
+            key: value
+            for key, value in (
+                ("is_admin", admin),
+                ("active", active),
+                ("time_zone", time_zone),
+                ("work_position", position),
+            )
+            if value is not None
+        }
+        await users.update_fields(conn, portal.id, user_id, now=now, **changes)
+        if department_ids is not None:
+            await _check_departments(conn, portal.id, department_ids)
+            await departments.set_membership(conn, portal.id, user_id, department_ids)
+        return await _user(conn, portal.id, user_id)
+
+
+async def add_department(
+    store: Store,
+    *,
+    name: str,
+    parent_id: int | None = None,
+    head_id: int | None = None,
+    sort: int = 500,
+    domain: str | None = None,
+) -> departments.Department:
+    async with store.transaction(write=True) as conn:
+        portal = await portal_for(conn, domain)
+        parent = parent_id if parent_id is not None else ROOT_DEPARTMENT_ID
+        await _check_departments(conn, portal.id, [parent])
+        if head_id is not None:
+            await _user(conn, portal.id, head_id)
+        return await departments.add(
+            conn, portal.id, name=name, parent_id=parent, head_user_id=head_id, sort=sort
+        )
+
+
+async def set_department_head(
+    store: Store, department_id: int, head_id: int | None, domain: str | None = None
+) -> departments.Department:
+    async with store.transaction(write=True) as conn:
+        portal = await portal_for(conn, domain)
+        await _check_departments(conn, portal.id, [department_id])
+        if head_id is not None:
+            await _user(conn, portal.id, head_id)
+        await departments.set_head(conn, portal.id, department_id, head_id)
+        found = await departments.get(conn, portal.id, department_id)
+        assert found is not None
+        return found
+
+
+async def list_departments(store: Store, domain: str | None = None) -> list[departments.Department]:
+    async with store.transaction() as conn:
+        portal = await portal_for(conn, domain)
+        return sorted((await departments.tree(conn, portal.id)).values(), key=lambda d: d.id)
+
+
+async def list_users(store: Store, domain: str | None = None) -> list[User]:
+    async with store.transaction() as conn:
+        portal = await portal_for(conn, domain)
+        return await users.all_users(conn, portal.id)
+
+
+async def add_webhook(
+    store: Store,
+    now: datetime,
+    *,
+    user_id: int,
+    scopes: Iterable[str],
+    title: str = "",
+    domain: str | None = None,
+) -> tuple[Webhook, str]:
+    wanted = sorted(set(scopes))
+    unknown = sorted(set(wanted) - set(implemented_scopes()))
+    if unknown:
+        raise AdminError(f"unknown scope(s): {', '.join(unknown)}")
+    async with store.transaction(write=True) as conn:
+        portal = await portal_for(conn, domain)
+        if await users.get(conn, portal.id, user_id) is None:
+            raise AdminError(f"no user {user_id}")
+        return await webhooks.add(conn, portal.id, user_id, wanted, now=now, title=title)
+
+
+async def list_webhooks(store: Store, domain: str | None = None) -> list[Webhook]:
+    async with store.transaction() as conn:
+        portal = await portal_for(conn, domain)
+        return await webhooks.list_all(conn, portal.id)
+
+
+async def remove_webhook(store: Store, webhook_id: int, domain: str | None = None) -> None:
+    async with store.transaction(write=True) as conn:
+        portal = await portal_for(conn, domain)
+        if not await webhooks.remove(conn, portal.id, webhook_id):
+            raise AdminError(f"no webhook {webhook_id}")
+
+
+async def open_store(url: str) -> Store:
+    """An engine on ``url`` with the schema brought up to date."""
+    from b24local.store.engine import create_engine
+    from b24local.store.migrate import upgrade
+
+    store = Store(create_engine(url))
+    await upgrade(store.engine)
+    return store
+
+
+# --- time tracking ---------------------------------------------------------------------
+
+
+async def timeman_settings(
+    store: Store,
+    *,
+    user_id: int | None = None,
+    domain: str | None = None,
+    **changes,
+) -> workday.Settings:
+    """Store the given overrides (for a user, or the portal's defaults) and return the
+    settings in force."""
+    async with store.transaction(write=True) as conn:
+        portal = await portal_for(conn, domain)
+        if user_id is not None:
+            await _user(conn, portal.id, user_id)
+        owner = user_id if user_id is not None else workdays.PORTAL_DEFAULTS
+        await workdays.put_settings(conn, portal.id, owner, **changes)
+        return await workdays.settings_for(conn, portal.id, owner)
+
+
+async def pending_workdays(store: Store, domain: str | None = None) -> list[workdays.StoredDay]:
+    async with store.transaction() as conn:
+        portal = await portal_for(conn, domain)
+        return await workdays.awaiting_approval(conn, portal.id)
+
+
+async def decide_workday(
+    store: Store,
+    now: datetime,
+    *,
+    workday_id: int,
+    supervisor_id: int,
+    approved: bool,
+    domain: str | None = None,
+) -> workdays.StoredDay:
+    async with store.transaction(write=True) as conn:
+        portal = await portal_for(conn, domain)
+        supervisor = await _user(conn, portal.id, supervisor_id)
+        try:
+            return await approvals.decide(
+                conn,
+                portal.id,
+                workday_id=workday_id,
+                supervisor=supervisor,
+                approved=approved,
+                now=now,
+            )
+        except approvals.ApprovalError as error:
+            raise AdminError(str(error)) from None
+
+
+async def workday_history(store: Store, workday_id: int, domain: str | None = None) -> list[dict]:
+    async with store.transaction() as conn:
+        portal = await portal_for(conn, domain)
+        if await workdays.by_id(conn, portal.id, workday_id) is None:
+            raise AdminError(f"no workday {workday_id}")
+        return await workdays.history(conn, portal.id, workday_id)

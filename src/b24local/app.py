@@ -1,0 +1,121 @@
+"""The ASGI application: routes, lifespan, and the wiring of clock, store and limits."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+from b24local.clock import AdjustableClock, Clock, SystemClock
+from b24local.config import Settings
+from b24local.devapi import dev_routes
+from b24local.rest.dispatch import Dispatcher, RestEndpoint
+from b24local.rest.envelope import render
+from b24local.rest.errors import ERROR_METHOD_NOT_FOUND
+from b24local.rest.faults import Faults, known_errors
+from b24local.rest.limits import DEFAULT_RATE, Limits, NoLimits, PlatformLimits, RatePlan
+from b24local.rest.registry import Registry
+from b24local.scopes import build_registry
+from b24local.store.engine import Store, create_engine
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    clock: Clock
+    store: Store | None
+    limits: Limits
+    registry: Registry
+    dev_token: str | None = None
+    faults: Faults | None = None
+
+
+async def _not_found(request: Request) -> Response:
+    error = ERROR_METHOD_NOT_FOUND()
+    return render({"error": error.code, "error_description": error.description}, 404, "json")
+
+
+def limits_for(settings: Settings) -> Limits:
+    if not settings.limits:
+        return NoLimits()
+    rate = None
+    if settings.rate_threshold is not None or settings.rate_drain is not None:
+        rate = RatePlan(
+            settings.rate_threshold or DEFAULT_RATE.threshold,
+            settings.rate_drain or DEFAULT_RATE.drain,
+        )
+    return PlatformLimits(rate=rate, operating_limit=settings.operating_limit)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    store: Store | None = None,
+    limits: Limits | None = None,
+    dev_token: str | None = None,
+) -> Starlette:
+    """Build the app. Without ``store`` the app opens (and closes) its own on lifespan."""
+    if clock is None:
+        clock = AdjustableClock() if settings.dev else SystemClock()
+    registry = build_registry()
+    runtime = Runtime(settings, clock, store, limits or limits_for(settings), registry, dev_token)
+    faults = Faults(known_errors(tuple(registry.errors()))) if settings.dev else None
+    runtime.faults = faults
+    dispatcher = Dispatcher(registry, clock, runtime.limits, faults)
+    endpoint = RestEndpoint(
+        _LazyStore(runtime),  # type: ignore[arg-type]
+        dispatcher,
+        settings.request_limits,
+        require_https=settings.require_https,
+        time_limit=settings.time_limit,
+    )
+
+    routes = [
+        Route("/rest/{path:path}", endpoint, methods=["GET", "POST"]),
+        Route("/rest", _not_found, methods=["GET", "POST"]),
+    ]
+    if settings.dev and dev_token and isinstance(clock, AdjustableClock):
+        assert faults is not None
+        routes.extend(dev_routes(clock, faults, dev_token))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        owned = runtime.store is None
+        if owned:
+            runtime.store = Store(create_engine(settings.db_url))
+        try:
+            yield
+        finally:
+            if owned and runtime.store is not None:
+                await runtime.store.close()
+
+    middleware = []
+    if settings.trusted_proxies:
+        # Believe X-Forwarded-For/-Proto only from the configured proxies.
+        middleware.append(
+            Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
+        )
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    app.state.runtime = runtime
+    return app
+
+
+class _LazyStore:
+    """The store as it is once the lifespan has opened it."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    def transaction(self, *, write: bool = False):
+        store = self._runtime.store
+        if store is None:
+            raise RuntimeError("the store is not open yet")
+        return store.transaction(write=write)

@@ -1,0 +1,751 @@
+"""The command line: ``b24local serve`` and scriptable administration.
+
+Administration commands print values on stdout and nothing else (``--json`` for
+structured output); messages and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import typer
+import uvicorn
+
+from b24local import __version__, admin
+from b24local.config import DEFAULT_HOST, DEFAULT_PORT, Settings, default_data_dir
+from b24local.store.engine import Store
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="A local server that speaks the Bitrix24 REST API for presence and work time.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+webhook_app = typer.Typer(help="Manage incoming webhooks.", no_args_is_help=True)
+tls_app = typer.Typer(help="The local certificate authority.", no_args_is_help=True)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+department_app = typer.Typer(help="Manage departments.", no_args_is_help=True)
+portal_app = typer.Typer(help="Manage portals (Bitrix24 accounts).", no_args_is_help=True)
+timeman_app = typer.Typer(help="Work-time settings and approvals.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(webhook_app, name="webhook")
+app.add_typer(tls_app, name="tls")
+app.add_typer(db_app, name="db")
+app.add_typer(department_app, name="department")
+app.add_typer(portal_app, name="portal")
+app.add_typer(timeman_app, name="timeman")
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="B24LOCAL_DATA_DIR",
+        help="Where b24local keeps its data (default: a per-user data folder).",
+    ),
+]
+Db = Annotated[
+    str | None,
+    typer.Option("--db", envvar="B24LOCAL_DB", help="A SQLAlchemy URL instead of embedded SQLite."),
+]
+Json = Annotated[bool, typer.Option("--json", help="Structured output.")]
+Departments = Annotated[
+    list[int] | None,
+    typer.Option("--department", help="A department the user belongs to (repeatable)."),
+]
+Portal = Annotated[
+    str | None, typer.Option("--portal", help="The portal's domain (default portal if omitted).")
+]
+
+
+def _settings(data_dir: Path | None, db: str | None, **extra: Any) -> Settings:
+    settings = Settings(data_dir=data_dir or default_data_dir(), db=db or None, **extra)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        typer.echo(f"error: cannot use data directory {settings.data_dir}: {error}", err=True)
+        raise typer.Exit(1) from None
+    return settings
+
+
+def _check_zone(tz: str | None) -> None:
+    if not tz:
+        return
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        typer.echo(f"error: unknown time zone {tz!r}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _run(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
+    """Open the store (migrating it), make sure the default portal exists, run ``work``."""
+
+    async def go() -> T:
+        store = await admin.open_store(settings.db_url)
+        try:
+            await admin.bootstrap(store, _now())
+            return await work(store)
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(go())
+    except admin.AdminError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _emit(value: Any, as_json: bool, plain: str) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False, default=str) if as_json else plain)
+
+
+# --- serve ---------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    db: Db = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
+    tls: Annotated[bool, typer.Option("--tls", help="Serve HTTPS with a local CA.")] = False,
+    tls_cert: Annotated[Path | None, typer.Option(help="Your own certificate (PEM).")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="Your own private key (PEM).")] = None,
+    require_https: Annotated[
+        bool, typer.Option("--require-https", help="Refuse plain-HTTP calls.")
+    ] = False,
+    dev: Annotated[
+        bool, typer.Option("--dev", help="Enable the clock control surface for tests.")
+    ] = False,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(help="A proxy address whose X-Forwarded-* headers are believed."),
+    ] = None,
+    limits: Annotated[
+        str, typer.Option(help="The cloud's rate and operating-time limits: on or off.")
+    ] = "on",
+    rate_threshold: Annotated[
+        float | None, typer.Option(help="Leaky bucket size X for every portal.")
+    ] = None,
+    rate_drain: Annotated[
+        float | None, typer.Option(help="Leaky bucket drain Y per second for every portal.")
+    ] = None,
+    operating_limit: Annotated[
+        float, typer.Option(help="Seconds of run time per method and client in 10 minutes.")
+    ] = 480.0,
+    time_limit: Annotated[
+        float, typer.Option(help="Seconds one call may run before it is cancelled.")
+    ] = 60.0,
+    log_level: Annotated[str, typer.Option(help="Server log level.")] = "info",
+) -> None:
+    """Start the server. On first start, creates a portal, an admin and a webhook."""
+    from b24local.app import create_app
+    from b24local.clock import AdjustableClock, SystemClock
+    from b24local.tls import ensure_server_cert
+
+    if limits not in ("on", "off"):
+        typer.echo("error: --limits is on or off", err=True)
+        raise typer.Exit(2)
+    if (tls_cert is None) != (tls_key is None):
+        typer.echo("error: --tls-cert and --tls-key go together", err=True)
+        raise typer.Exit(2)
+    settings = _settings(
+        data_dir,
+        db,
+        host=host,
+        port=port,
+        tls=tls or tls_cert is not None,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        require_https=require_https,
+        dev=dev,
+        trusted_proxies=tuple(trusted_proxy or ()),
+        limits=limits == "on",
+        rate_threshold=rate_threshold,
+        rate_drain=rate_drain,
+        operating_limit=operating_limit,
+        time_limit=time_limit,
+    )
+    boot = _run(settings, lambda store: admin.bootstrap(store, _now()))
+    issued = _run(settings, lambda store: admin.first_start_webhook(store, _now()))
+
+    ssl: dict[str, str] = {}
+    if settings.tls:
+        if tls_cert is not None and tls_key is not None:
+            ssl = {"ssl_certfile": str(tls_cert), "ssl_keyfile": str(tls_key)}
+        else:
+            files = ensure_server_cert(settings.data_dir)
+            ssl = {"ssl_certfile": str(files.server_cert), "ssl_keyfile": str(files.server_key)}
+            settings = replace(settings, tls_cert=files.server_cert, tls_key=files.server_key)
+
+    dev_token = secrets.token_urlsafe(24) if dev else None
+    clock = AdjustableClock() if dev else SystemClock()
+    application = create_app(settings, clock=clock, dev_token=dev_token)
+
+    base = settings.public_base
+    lines = [f"b24local {__version__} listening on {base}"]
+    if issued is not None:
+        hook, code = issued
+        lines.append(f"Incoming webhook: {base}/rest/{hook.user_id}/{code}/")
+    else:
+        lines.append(
+            f"Incoming webhook: shown on first start only; make another with "
+            f"`b24local webhook add --user {boot.admin.id} --scope im --scope user`"
+        )
+    if dev_token:
+        lines.append(f"Dev token: {dev_token}")
+    if settings.tls and tls_cert is None:
+        from b24local.tls import files_in
+
+        lines.append(f"CA certificate: {files_in(settings.data_dir).ca_cert}")
+    typer.echo("\n".join(lines))
+    sys.stdout.flush()
+
+    config = uvicorn.Config(
+        application,
+        host=host,
+        port=port,
+        log_level=log_level,
+        # Forwarded headers are handled (for trusted proxies only) inside the app.
+        proxy_headers=False,
+        server_header=False,
+        # Idle keep-alive TLS clients would otherwise hold shutdown for 30 s.
+        timeout_graceful_shutdown=5,
+        **ssl,  # type: ignore[arg-type]
+    )
+    QuietExitServer(config).run()
+
+
+class QuietExitServer(uvicorn.Server):
+    """uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown, so the process
+    would exit 130/143; a clean stop on request should exit 0."""
+
+    def handle_exit(self, sig, frame) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
+
+
+# --- users ---------------------------------------------------------------------------
+
+
+def _user_record(user) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "name": user.name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "admin": user.is_admin,
+        "active": user.active,
+        "time_zone": user.time_zone,
+        "position": user.work_position,
+        "departments": list(user.departments),
+    }
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Option("--name", help="First name.")],
+    last_name: Annotated[str, typer.Option("--last-name", help="Last name.")],
+    email: Annotated[str, typer.Option(help="E-mail address.")] = "",
+    is_admin: Annotated[bool, typer.Option("--admin", help="A portal administrator.")] = False,
+    tz: Annotated[str, typer.Option("--tz", help="Time zone, e.g. Europe/Berlin.")] = "",
+    position: Annotated[str, typer.Option(help="Job title.")] = "",
+    department: Departments = None,
+    portal: Portal = None,
+    data_dir: DataDir = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Add a user; prints the new user's ID."""
+    _check_zone(tz)
+    settings = _settings(data_dir, db)
+    user = _run(
+        settings,
+        lambda store: admin.add_user(
+            store,
+            _now(),
+            name=name,
+            last_name=last_name,
+            email=email,
+            admin=is_admin,
+            time_zone=tz,
+            position=position,
+            department_ids=department or (),
+            domain=portal,
+        ),
+    )
+    _emit(_user_record(user), as_json, str(user.id))
+
+
+@user_app.command("update")
+def user_update(
+    user_id: Annotated[int, typer.Argument(help="The user's ID.")],
+    department: Departments = None,
+    is_admin: Annotated[
+        bool | None, typer.Option("--admin/--no-admin", help="Portal administrator or not.")
+    ] = None,
+    active: Annotated[
+        bool | None, typer.Option("--active/--inactive", help="Employed, or dismissed.")
+    ] = None,
+    tz: Annotated[str | None, typer.Option("--tz", help="Time zone, e.g. Europe/Berlin.")] = None,
+    position: Annotated[str | None, typer.Option(help="Job title.")] = None,
+    portal: Portal = None,
+    data_dir: DataDir = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Change a user; only the options given change. Prints the user's ID."""
+    _check_zone(tz)
+    user = _run(
+        _settings(data_dir, db),
+        lambda store: admin.update_user(
+            store,
+            _now(),
+            user_id,
+            department_ids=department,
+            admin=is_admin,
+            active=active,
+            time_zone=tz,
+            position=position,
+            domain=portal,
+        ),
+    )
+    _emit(_user_record(user), as_json, str(user.id))
+
+
+@user_app.command("list")
+def user_list(
+    portal: Portal = None, data_dir: DataDir = None, db: Db = None, as_json: Json = False
+) -> None:
+    """List users: ID, name, e-mail, admin flag."""
+    found = _run(_settings(data_dir, db), lambda store: admin.list_users(store, portal))
+    records = [_user_record(u) for u in found]
+    plain = "\n".join(
+        "\t".join(
+            [
+                str(u.id),
+                u.full_name,
+                u.email,
+                "admin" if u.is_admin else "",
+                "" if u.active else "inactive",
+            ]
+        ).rstrip("\t")
+        for u in found
+    )
+    _emit(records, as_json, plain)
+
+
+# --- webhooks ------------------------------------------------------------------------
+
+
+def _webhook_record(hook) -> dict[str, Any]:
+    return {
+        "id": hook.id,
+        "user_id": hook.user_id,
+        "scopes": sorted(hook.scopes),
+        "title": hook.title,
+        "active": hook.active,
+        "created_at": hook.created_at.isoformat(),
+    }
+
+
+@webhook_app.command("add")
+def webhook_add(
+    user: Annotated[int, typer.Option("--user", help="The user the webhook acts as.")],
+    scope: Annotated[
+        list[str] | None, typer.Option("--scope", help="A scope to grant (repeatable).")
+    ] = None,
+    title: Annotated[str, typer.Option(help="A note to recognise it by.")] = "",
+    portal: Portal = None,
+    data_dir: DataDir = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Create a webhook; prints USER_ID/CODE, the two path segments of its URL."""
+    hook, code = _run(
+        _settings(data_dir, db),
+        lambda store: admin.add_webhook(
+            store, _now(), user_id=user, scopes=scope or (), title=title, domain=portal
+        ),
+    )
+    record = {**_webhook_record(hook), "code": code, "path": f"/rest/{hook.user_id}/{code}/"}
+    _emit(record, as_json, f"{hook.user_id}/{code}")
+
+
+@webhook_app.command("list")
+def webhook_list(
+    portal: Portal = None, data_dir: DataDir = None, db: Db = None, as_json: Json = False
+) -> None:
+    """List webhooks (codes are never shown again): ID, user, scopes, title."""
+    found = _run(_settings(data_dir, db), lambda store: admin.list_webhooks(store, portal))
+    plain = "\n".join(
+        "\t".join([str(h.id), str(h.user_id), ",".join(sorted(h.scopes)), h.title]).rstrip("\t")
+        for h in found
+    )
+    _emit([_webhook_record(h) for h in found], as_json, plain)
+
+
+@webhook_app.command("remove")
+def webhook_remove(
+    webhook_id: Annotated[int, typer.Argument(help="The webhook's ID from `webhook list`.")],
+    portal: Portal = None,
+    data_dir: DataDir = None,
+    db: Db = None,
+) -> None:
+    """Delete a webhook; its URL stops working at once."""
+    _run(_settings(data_dir, db), lambda store: admin.remove_webhook(store, webhook_id, portal))
+
+
+# --- portals ---------------------------------------------------------------------------
+
+
+def _portal_record(portal) -> dict[str, Any]:
+    return {
+        "id": portal.id,
+        "domain": portal.domain,
+        "member_id": portal.member_id,
+        "plan": portal.plan,
+        "status": portal.status,
+        "time_zone": portal.time_zone,
+        "default": portal.is_default,
+        "rate_threshold": portal.rate_threshold,
+        "rate_drain": portal.rate_drain,
+    }
+
+
+@portal_app.command("add")
+def portal_add(
+    domain: Annotated[str, typer.Option("--domain", help="Host name, e.g. acme.localhost.")],
+    plan: Annotated[str, typer.Option(help="Plan: enterprise, professional, free, ...")] = (
+        "professional"
+    ),
+    tz: Annotated[str, typer.Option("--tz", help="The portal's time zone.")] = "UTC",
+    data_dir: DataDir = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Add a portal with an administrator (user 1); prints its member_id."""
+    _check_zone(tz)
+    made = _run(
+        _settings(data_dir, db),
+        lambda store: admin.add_portal(store, _now(), domain=domain, plan=plan, time_zone=tz),
+    )
+    _emit(_portal_record(made.portal), as_json, made.portal.member_id)
+
+
+@portal_app.command("list")
+def portal_list(data_dir: DataDir = None, db: Db = None, as_json: Json = False) -> None:
+    """List portals: domain, plan, status, member_id."""
+    found = _run(_settings(data_dir, db), admin.list_portals)
+    plain = "\n".join(
+        "\t".join(
+            [p.domain, p.plan, p.status, p.member_id, "default" if p.is_default else ""]
+        ).rstrip()
+        for p in found
+    )
+    _emit([_portal_record(p) for p in found], as_json, plain)
+
+
+@portal_app.command("set")
+def portal_set(
+    domain: Annotated[
+        str | None, typer.Argument(help="The portal (default portal if omitted).")
+    ] = None,
+    plan: Annotated[str | None, typer.Option(help="Plan; free answers ACCESS_DENIED.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(help="active; blocked (OVERLOAD_LIMIT); deleted (PORTAL_DELETED)."),
+    ] = None,
+    tz: Annotated[str | None, typer.Option("--tz", help="The portal's time zone.")] = None,
+    rate_threshold: Annotated[float | None, typer.Option(help="Leaky bucket size X.")] = None,
+    rate_drain: Annotated[
+        float | None, typer.Option(help="Leaky bucket drain Y per second.")
+    ] = None,
+    data_dir: DataDir = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Change a portal's plan, status, time zone or request-rate limit."""
+    _check_zone(tz)
+    changed = _run(
+        _settings(data_dir, db),
+        lambda store: admin.update_portal(
+            store,
+            domain,
+            plan=plan,
+            status=status,
+            time_zone=tz,
+            rate_threshold=rate_threshold,
+            rate_drain=rate_drain,
+        ),
+    )
+    _emit(_portal_record(changed), as_json, changed.domain)
+
+
+# --- departments ---------------------------------------------------------------------
+
+
+def _department_record(department) -> dict[str, Any]:
+    return {
+        "id": department.id,
+        "name": department.name,
+        "parent_id": department.parent_id,
+        "head_id": department.head_user_id,
+        "sort": department.sort,
+    }
+
+
+@department_app.command("add")
+def department_add(
+    name: Annotated[str, typer.Option("--name", help="The department's name.")],
+    parent: Annotated[int | None, typer.Option(help="Parent department (default: 1).")] = None,
+    head: Annotated[int | None, typer.Option(help="The head's user ID.")] = None,
+    sort: Annotated[int, typer.Option(help="Sort order.")] = 500,
+    portal: Portal = None,
+    data_dir: DataDir = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Add a department; prints its ID."""
+    found = _run(
+        _settings(data_dir, db),
+        lambda store: admin.add_department(
+            store, name=name, parent_id=parent, head_id=head, sort=sort, domain=portal
+        ),
+    )
+    _emit(_department_record(found), as_json, str(found.id))
+
+
+@department_app.command("head")
+def department_head(
+    department_id: Annotated[int, typer.Argument(help="The department's ID.")],
+    user: Annotated[
+        int | None, typer.Option("--user", help="The new head (omit to clear).")
+    ] = None,
+    portal: Portal = None,
+    data_dir: DataDir = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Set or clear a department's head."""
+    found = _run(
+        _settings(data_dir, db),
+        lambda store: admin.set_department_head(store, department_id, user, portal),
+    )
+    _emit(_department_record(found), as_json, str(found.id))
+
+
+@department_app.command("list")
+def department_list(
+    portal: Portal = None, data_dir: DataDir = None, db: Db = None, as_json: Json = False
+) -> None:
+    """List departments: ID, name, parent, head."""
+    found = _run(_settings(data_dir, db), lambda store: admin.list_departments(store, portal))
+    plain = "\n".join(
+        "\t".join([str(d.id), d.name, str(d.parent_id or ""), str(d.head_user_id or "")]).rstrip()
+        for d in found
+    )
+    _emit([_department_record(d) for d in found], as_json, plain)
+
+
+# --- time tracking ---------------------------------------------------------------------
+
+
+def _clock_seconds(text: str | None, what: str) -> int | None:
+    """``HH:MM`` or ``HH:MM:SS`` as seconds."""
+    if text is None:
+        return None
+    parts = text.split(":")
+    try:
+        if len(parts) not in (2, 3):
+            raise ValueError
+        hours, minutes, seconds = (int(p) for p in [*parts, "0"][:3])
+        if not (0 <= hours < 24 and 0 <= minutes < 60 and 0 <= seconds < 60):
+            raise ValueError
+    except ValueError:
+        typer.echo(f"error: {what} must be HH:MM or HH:MM:SS, not {text!r}", err=True)
+        raise typer.Exit(1) from None
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def _settings_record(found) -> dict[str, Any]:
+    from b24local.scopes.timeman.report import settings_result
+
+    return settings_result(found, None)
+
+
+@timeman_app.command("settings")
+def timeman_settings(
+    user: Annotated[
+        int | None, typer.Option("--user", help="A user's settings (default: the portal's).")
+    ] = None,
+    tracking: Annotated[
+        bool | None, typer.Option("--tracking/--no-tracking", help="UF_TIMEMAN.")
+    ] = None,
+    free: Annotated[bool | None, typer.Option("--free/--no-free", help="UF_TM_FREE.")] = None,
+    max_start: Annotated[str | None, typer.Option(help="UF_TM_MAX_START, HH:MM[:SS].")] = None,
+    min_finish: Annotated[str | None, typer.Option(help="UF_TM_MIN_FINISH, HH:MM[:SS].")] = None,
+    min_duration: Annotated[
+        str | None, typer.Option(help="UF_TM_MIN_DURATION, HH:MM[:SS].")
+    ] = None,
+    allowed_delta: Annotated[
+        str | None, typer.Option(help="UF_TM_ALLOWED_DELTA, HH:MM[:SS].")
+    ] = None,
+    portal: Portal = None,
+    data_dir: DataDir = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Show work-time settings, changing those given first."""
+    changes = {
+        "enabled": tracking,
+        "free": free,
+        "max_start": _clock_seconds(max_start, "--max-start"),
+        "min_finish": _clock_seconds(min_finish, "--min-finish"),
+        "min_duration": _clock_seconds(min_duration, "--min-duration"),
+        "allowed_delta": _clock_seconds(allowed_delta, "--allowed-delta"),
+    }
+    found = _run(
+        _settings(data_dir, db),
+        lambda store: admin.timeman_settings(store, user_id=user, domain=portal, **changes),
+    )
+    record = _settings_record(found)
+    plain = "\n".join(f"{key}\t{str(value).lower() if isinstance(value, bool) else value}"
+                      for key, value in record.items())  # fmt: skip
+    _emit(record, as_json, plain)
+
+
+def _day_record(stored) -> dict[str, Any]:
+    day = stored.day
+    return {
+        "id": stored.id,
+        "user_id": stored.user_id,
+        "start": day.start.isoformat(),
+        "finish": day.finish.isoformat() if day.finish else None,
+        "active": day.active,
+    }
+
+
+@timeman_app.command("pending")
+def timeman_pending(
+    portal: Portal = None, data_dir: DataDir = None, db: Db = None, as_json: Json = False
+) -> None:
+    """Workdays whose edits wait for a supervisor: ID, user, start, finish."""
+    found = _run(_settings(data_dir, db), lambda store: admin.pending_workdays(store, portal))
+    records = [_day_record(d) for d in found]
+    plain = "\n".join(
+        "\t".join([str(r["id"]), str(r["user_id"]), r["start"], r["finish"] or ""]).rstrip()
+        for r in records
+    )
+    _emit(records, as_json, plain)
+
+
+def _decide(approved: bool, workday_id: int, by: int, portal, data_dir, db, as_json) -> None:
+    decided = _run(
+        _settings(data_dir, db),
+        lambda store: admin.decide_workday(
+            store, _now(), workday_id=workday_id, supervisor_id=by, approved=approved, domain=portal
+        ),
+    )
+    _emit(_day_record(decided), as_json, str(decided.id))
+
+
+Supervisor = Annotated[int, typer.Option("--by", help="The supervisor deciding (a user ID).")]
+WorkdayId = Annotated[int, typer.Argument(help="The workday's ID from `timeman pending`.")]
+
+
+@timeman_app.command("approve")
+def timeman_approve(
+    workday_id: WorkdayId,
+    by: Supervisor,
+    portal: Portal = None,
+    data_dir: DataDir = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Confirm a workday's pending edits."""
+    _decide(True, workday_id, by, portal, data_dir, db, as_json)
+
+
+@timeman_app.command("reject")
+def timeman_reject(
+    workday_id: WorkdayId,
+    by: Supervisor,
+    portal: Portal = None,
+    data_dir: DataDir = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Refuse a workday's pending edits: claimed times go back to the real ones."""
+    _decide(False, workday_id, by, portal, data_dir, db, as_json)
+
+
+@timeman_app.command("history")
+def timeman_history(
+    workday_id: WorkdayId,
+    portal: Portal = None,
+    data_dir: DataDir = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Every transition and edit of a workday: when, who, what, report."""
+    events = _run(
+        _settings(data_dir, db), lambda store: admin.workday_history(store, workday_id, portal)
+    )
+    plain = "\n".join(
+        "\t".join(
+            [
+                e["at"].isoformat(),
+                str(e["actor_id"]),
+                e["action"],
+                e["claimed_at"].isoformat() if e["claimed_at"] else "",
+                e["report"],
+            ]
+        ).rstrip()
+        for e in events
+    )
+    _emit(events, as_json, plain)
+
+
+# --- tls and db ----------------------------------------------------------------------
+
+
+@tls_app.command("ca-path")
+def tls_ca_path(data_dir: DataDir = None) -> None:
+    """Print the local CA certificate's path (creating the CA if needed)."""
+    from b24local.tls import ensure_ca
+
+    settings = _settings(data_dir, None)
+    typer.echo(str(ensure_ca(settings.data_dir).ca_cert))
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None, db: Db = None) -> None:
+    """Apply pending schema migrations (serve does this by itself)."""
+    _run(_settings(data_dir, db), lambda store: asyncio.sleep(0))
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()

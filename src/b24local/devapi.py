@@ -1,0 +1,130 @@
+"""The ``--dev`` control surface: the server clock, and forced errors.
+
+Mounted under ``/_b24local/`` only in dev mode, and every call must carry the
+token printed at start (``Authorization: Bearer TOKEN``).
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from b24local.clock import AdjustableClock
+from b24local.rest.envelope import encode_json
+from b24local.rest.errors import ErrorSpec
+from b24local.rest.faults import Faults
+
+DEV_UNAUTHORIZED = ErrorSpec("NO_AUTH_FOUND", 401, "Wrong or missing dev token")
+DEV_BAD_REQUEST = ErrorSpec("ERROR_ARGUMENT", 400, "Bad clock request")
+
+
+def _answer(body: dict, status: int = 200) -> Response:
+    return Response(encode_json(body), status_code=status, media_type="application/json")
+
+
+def _error(spec: ErrorSpec, description: str | None = None) -> Response:
+    return _answer({"error": spec.code, "error_description": description or spec.description},
+                   spec.status)  # fmt: skip
+
+
+def clock_state(clock: AdjustableClock) -> dict:
+    now = clock.now()
+    return {"now": now.isoformat(), "timestamp": now.timestamp(), "frozen": clock.frozen}
+
+
+def dev_routes(clock: AdjustableClock, faults: Faults, token: str) -> list[Route]:
+    def authorized(request: Request) -> bool:
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        given = given or request.headers.get("x-b24local-token", "")
+        return hmac.compare_digest(given.encode(), token.encode())
+
+    async def body_of(request: Request) -> dict:
+        raw = await request.body()
+        if not raw.strip():
+            return {}
+        value = orjson.loads(raw)
+        if not isinstance(value, dict):
+            raise ValueError("a JSON object is expected")
+        return value
+
+    async def read_clock(request: Request) -> Response:
+        if not authorized(request):
+            return _error(DEV_UNAUTHORIZED)
+        return _answer(clock_state(clock))
+
+    async def set_clock(request: Request) -> Response:
+        if not authorized(request):
+            return _error(DEV_UNAUTHORIZED)
+        try:
+            body = await body_of(request)
+            moment = datetime.fromisoformat(str(body["now"])) if "now" in body else None
+            freeze = body.get("freeze")
+            if moment is not None:
+                clock.set(moment, frozen=None if freeze is None else bool(freeze))
+            elif freeze is True:
+                clock.set(clock.now(), frozen=True)
+            elif freeze is False:
+                clock.unfreeze()
+        except (ValueError, KeyError, orjson.JSONDecodeError) as exc:
+            return _error(DEV_BAD_REQUEST, f"Bad clock request: {exc}")
+        return _answer(clock_state(clock))
+
+    async def advance_clock(request: Request) -> Response:
+        if not authorized(request):
+            return _error(DEV_UNAUTHORIZED)
+        try:
+            body = await body_of(request)
+            clock.advance(float(body.get("seconds", 0)))
+        except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+            return _error(DEV_BAD_REQUEST, f"Bad clock request: {exc}")
+        return _answer(clock_state(clock))
+
+    def fault_list() -> dict:
+        return {
+            "faults": [
+                {"error": f.error.code, "method": f.method, "times": f.remaining}
+                for f in faults.pending()
+            ]
+        }
+
+    async def read_faults(request: Request) -> Response:
+        if not authorized(request):
+            return _error(DEV_UNAUTHORIZED)
+        return _answer(fault_list())
+
+    async def add_fault(request: Request) -> Response:
+        if not authorized(request):
+            return _error(DEV_UNAUTHORIZED)
+        try:
+            body = await body_of(request)
+            method = body.get("method")
+            faults.add(
+                str(body["error"]),
+                str(method) if method else None,
+                int(body.get("times", 1)),
+            )
+        except KeyError as exc:
+            return _error(DEV_BAD_REQUEST, f"Bad fault request: unknown or missing {exc}")
+        except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+            return _error(DEV_BAD_REQUEST, f"Bad fault request: {exc}")
+        return _answer(fault_list())
+
+    async def clear_faults(request: Request) -> Response:
+        if not authorized(request):
+            return _error(DEV_UNAUTHORIZED)
+        faults.clear()
+        return _answer(fault_list())
+
+    return [
+        Route("/_b24local/faults", read_faults, methods=["GET"]),
+        Route("/_b24local/faults", add_fault, methods=["POST"]),
+        Route("/_b24local/faults", clear_faults, methods=["DELETE"]),
+        Route("/_b24local/clock", read_clock, methods=["GET"]),
+        Route("/_b24local/clock", set_clock, methods=["POST", "PUT"]),
+        Route("/_b24local/clock/advance", advance_clock, methods=["POST"]),
+    ]

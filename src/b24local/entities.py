@@ -1,0 +1,68 @@
+"""Plain records shared by the store and the scopes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Portal:
+    id: int
+    domain: str
+    member_id: str
+    plan: str
+    status: str
+    time_zone: str
+    is_default: bool
+    #: The portal's own leaky-bucket settings, overriding its plan's.
+    rate_threshold: float | None = None
+    rate_drain: float | None = None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    portal_id: int
+    id: int
+    active: bool
+    is_admin: bool
+    name: str
+    last_name: str
+    second_name: str = ""
+    email: str = ""
+    xml_id: str = ""
+    user_type: str = "employee"
+    time_zone: str = ""
+    work_position: str = ""
+    gender: str = ""
+    birthday: date | None = None
+    work_phone: str = ""
+    personal_mobile: str = ""
+    inner_phone: str = ""
+    website: str = ""
+    personal_city: str = ""
+    date_register: datetime | None = None
+    last_login: datetime | None = None
+    timestamp_x: datetime | None = None
+    departments: tuple[int, ...] = field(default=())
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.name, self.last_name) if part)
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    id: int
+    portal_id: int
+    user_id: int
+    scopes: frozenset[str]
+    title: str
+    active: bool
+    created_at: datetime
+    expires_at: datetime | None

@@ -1,0 +1,95 @@
+"""Who is calling: the portal from the host name, the user and scopes from a
+webhook path or an OAuth ``auth`` token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from b24local.entities import Portal, User
+from b24local.store import portals, tokens, users, webhooks
+
+from .errors import (
+    ACCESS_DENIED,
+    EXPIRED_TOKEN,
+    INVALID_CREDENTIALS,
+    NO_AUTH_FOUND,
+    OVERLOAD_LIMIT,
+    PORTAL_DELETED,
+)
+from .transport import CallRequest
+
+#: Plans on which the real service refuses the REST API.
+NON_COMMERCIAL_PLANS = frozenset({"free"})
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    portal: Portal
+    user: User
+    scopes: frozenset[str]
+    kind: Literal["webhook", "token"]
+    #: The webhook ID or application client ID: what limits are counted against.
+    client: str
+
+
+def host_name(host: str) -> str:
+    """``Acme.localhost:8024`` → ``acme.localhost``; IPv6 literals keep their brackets."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+async def resolve_portal(conn: AsyncConnection, host: str) -> Portal:
+    """The portal a request is for: by host name, else the default portal."""
+    portal = await portals.by_domain(conn, host_name(host))
+    if portal is None:
+        portal = await portals.default(conn)
+    if portal is None:
+        raise PORTAL_DELETED()
+    return portal
+
+
+def check_portal_open(portal: Portal) -> None:
+    if portal.status == "deleted":
+        raise PORTAL_DELETED()
+    if portal.status == "blocked":
+        raise OVERLOAD_LIMIT()
+    if portal.plan in NON_COMMERCIAL_PLANS:
+        raise ACCESS_DENIED()
+
+
+async def _active_user(conn: AsyncConnection, portal: Portal, user_id: int) -> User:
+    user = await users.get(conn, portal.id, user_id)
+    if user is None or not user.active:
+        raise INVALID_CREDENTIALS()
+    return user
+
+
+async def authenticate(
+    conn: AsyncConnection, portal: Portal, request: CallRequest, now: datetime
+) -> Caller:
+    if request.webhook is not None:
+        hook = await webhooks.find(conn, portal.id, request.webhook.user_id, request.webhook.code)
+        if hook is None or not hook.active:
+            raise NO_AUTH_FOUND()
+        if hook.expires_at is not None and hook.expires_at <= now:
+            raise NO_AUTH_FOUND()
+        user = await _active_user(conn, portal, hook.user_id)
+        return Caller(portal, user, hook.scopes, "webhook", f"webhook:{hook.id}")
+
+    token = request.params.pop("auth", None)
+    if not isinstance(token, str) or not token:
+        raise NO_AUTH_FOUND()
+    found = await tokens.find(conn, token)
+    if found is None or found.portal_id != portal.id:
+        raise NO_AUTH_FOUND()
+    if found.expires_at <= now:
+        raise EXPIRED_TOKEN()
+    user = await _active_user(conn, portal, found.user_id)
+    return Caller(portal, user, found.scopes, "token", f"app:{found.client_id or 'token'}")

@@ -1,0 +1,184 @@
+"""``batch``: up to 50 calls in one request, later ones able to use earlier results.
+
+Each sub-call runs through the same dispatch path as a direct call (scope check,
+operating-time accounting, its own ``time`` block), inside a savepoint so a
+failing sub-call leaves nothing half-written while the others keep their effects.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from .call import Call
+from .envelope import ListPage
+from .errors import (
+    ERROR_BATCH_LENGTH_EXCEEDED,
+    ERROR_BATCH_METHOD_NOT_ALLOWED,
+    ERROR_METHOD_NOT_FOUND,
+    INTERNAL_SERVER_ERROR,
+    ErrorSpec,
+    RestError,
+)
+from .phpkeys import listify
+from .registry import BASIC, MethodGroup
+from .transport import RequestLimits, decode_query, split_format
+
+log = logging.getLogger("b24local.rest")
+
+methods = MethodGroup(BASIC)
+
+MAX_COMMANDS = 50
+#: Sub-query strings get the same depth and count limits as request bodies.
+_LIMITS = RequestLimits()
+
+ERROR_BATCH_REFERENCE = ErrorSpec(
+    "ERROR_BATCH_REFERENCE",
+    400,
+    "The command refers to a result that does not exist",
+    "batch: $result[...] names no earlier result",
+)
+methods.errors = (ERROR_BATCH_REFERENCE,)
+
+# $result[cmd][a][0][b], $result_total[cmd], $result_next[cmd]
+_REFERENCE = re.compile(r"\$(result|result_total|result_next)((?:\[[^\[\]]*\])+)")
+
+
+class _Missing(Exception):
+    pass
+
+
+def _commands(raw: Any) -> list[tuple[str, Any]]:
+    """``cmd`` as (key, command) pairs: an object keeps its keys, a list numbers them."""
+    if isinstance(raw, dict):
+        return [(str(k), v) for k, v in raw.items()]
+    if isinstance(raw, list):
+        return [(str(i), v) for i, v in enumerate(raw)]
+    return []
+
+
+def _parse(command: Any, limits) -> tuple[str, dict[str, Any]]:
+    """``"method?a=1&b[]=2"`` (or ``{"method": ..., "params": {...}}``) → name, params."""
+    if isinstance(command, dict) and isinstance(command.get("method"), str):
+        params = command.get("params")
+        return split_format(command["method"])[0], params if isinstance(params, dict) else {}
+    if not isinstance(command, str) or not command.strip():
+        raise ERROR_METHOD_NOT_FOUND()
+    name, _, query = command.strip().partition("?")
+    return split_format(name.strip())[0], decode_query(query, limits)
+
+
+def _lookup(store: dict[str, Any], path: list[str]) -> Any:
+    value: Any = store
+    for key in path:
+        if isinstance(value, dict) and key in value:
+            value = value[key]
+        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        else:
+            raise _Missing
+    return value
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else ""
+    if value is None:
+        return ""
+    return str(value)
+
+
+def _substitute(value: Any, found: dict[str, dict[str, Any]]) -> Any:
+    """Replace ``$result[...]`` references in every string of the parameters."""
+    if isinstance(value, dict):
+        return {k: _substitute(v, found) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, found) for v in value]
+    if not isinstance(value, str) or "$result" not in value:
+        return value
+
+    def resolve(match: re.Match[str]) -> Any:
+        path = re.findall(r"\[([^\[\]]*)\]", match.group(2))
+        try:
+            return _lookup(found[match.group(1)], path)
+        except _Missing:
+            raise ERROR_BATCH_REFERENCE(
+                f"The command refers to {match.group(0)}, which does not exist"
+            ) from None
+
+    whole = _REFERENCE.fullmatch(value)
+    if whole:
+        # A parameter that is just a reference takes the value as it is (a list stays one).
+        return resolve(whole)
+    return _REFERENCE.sub(lambda m: _as_text(resolve(m)), value)
+
+
+def _php_array(entries: dict[str, Any]) -> Any:
+    """How PHP would encode the map: ``[]`` when empty, a list when keyed 0..n-1."""
+    return listify(entries) if entries else []
+
+
+@methods.method(
+    "batch",
+    summary="Up to 50 calls in one request, with $result[...] references",
+    reference="../settings/how-to-call-rest-api/batch.md",
+    batchable=False,
+    writes=True,
+    metered=False,
+)
+async def batch(call: Call) -> dict[str, Any]:
+    assert call.invoke is not None
+    params = call.params.upper()
+    halt = params.flag("HALT")
+    found: dict[str, dict[str, Any]] = {
+        "result": {},
+        "result_total": {},
+        "result_next": {},
+    }
+    errors: dict[str, dict[str, str]] = {}
+    times: dict[str, Any] = {}
+
+    for index, (key, command) in enumerate(_commands(params.get("CMD"))):
+        if index >= MAX_COMMANDS:
+            errors[key] = _error_entry(ERROR_BATCH_LENGTH_EXCEEDED())
+            continue
+        try:
+            name, sub_params = _parse(command, _LIMITS)
+            spec = call.registry.get(name)
+            if spec is not None and not spec.batchable:
+                raise ERROR_BATCH_METHOD_NOT_ALLOWED()
+            sub_params = _substitute(sub_params, found)
+            async with call.conn.begin_nested():
+                outcome = await call.invoke(name, sub_params)
+        except RestError as error:
+            errors[key] = _error_entry(error)
+        except Exception:
+            log.exception("unexpected failure in batch command %r", key)
+            errors[key] = _error_entry(INTERNAL_SERVER_ERROR())
+        else:
+            result = outcome.result
+            if isinstance(result, ListPage):
+                found["result"][key] = result.items
+                if result.total is not None:
+                    found["result_total"][key] = result.total
+                if result.next is not None:
+                    found["result_next"][key] = result.next
+            else:
+                found["result"][key] = result
+            times[key] = outcome.time
+            continue
+        if halt:
+            break
+
+    return {
+        "result": _php_array(found["result"]),
+        "result_error": _php_array(errors),
+        "result_total": _php_array(found["result_total"]),
+        "result_next": _php_array(found["result_next"]),
+        "result_time": _php_array(times),
+    }
+
+
+def _error_entry(error: RestError) -> dict[str, str]:
+    return {"error": error.code, "error_description": error.description}

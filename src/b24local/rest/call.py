@@ -1,0 +1,39 @@
+"""What a method handler receives: parameters, caller, ``now`` and a transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from b24local.entities import Portal, User
+
+from .auth import Caller
+from .params import Params
+
+if TYPE_CHECKING:
+    from .dispatch import Outcome
+    from .registry import Registry
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    params: Params
+    caller: Caller
+    now: datetime
+    conn: AsyncConnection
+    registry: Registry
+    client_ip: str = ""
+    #: Runs another method for the same caller in the same transaction (for batch).
+    invoke: Callable[[str, dict[str, Any]], Awaitable[Outcome]] | None = None
+
+    @property
+    def portal(self) -> Portal:
+        return self.caller.portal
+
+    @property
+    def user(self) -> User:
+        return self.caller.user

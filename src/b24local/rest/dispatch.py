@@ -1,0 +1,174 @@
+"""The path of one call: transport → auth → limits → dispatch → method → envelope.
+
+:class:`RestEndpoint` is the ASGI endpoint for ``/rest/...``. Everything a
+request can get wrong ends here as a catalogue error; anything unexpected is
+logged with its trace and answered with ``INTERNAL_SERVER_ERROR``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from b24local.clock import Clock, monotonic
+from b24local.store.engine import Store
+
+from .auth import Caller, authenticate, check_portal_open, resolve_portal
+from .call import Call
+from .envelope import error_body, render, success_body, time_block
+from .errors import (
+    ERROR_METHOD_NOT_FOUND,
+    ERROR_REQUEST_TIMEOUT,
+    ERROR_UNEXPECTED_ANSWER,
+    INSUFFICIENT_SCOPE,
+    INTERNAL_SERVER_ERROR,
+    INVALID_REQUEST,
+    RestError,
+)
+from .faults import Faults
+from .limits import Limits
+from .params import Params
+from .registry import Registry
+from .transport import CallRequest, RequestLimits, parse_request, requested_format
+
+log = logging.getLogger("b24local.rest")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One method's answer before rendering: its result and its ``time`` block."""
+
+    result: Any
+    time: dict[str, Any]
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return success_body(self.result, self.time)
+
+
+class Dispatcher:
+    """Runs one method for an authenticated caller; shared by HTTP calls and batch."""
+
+    def __init__(
+        self, registry: Registry, clock: Clock, limits: Limits, faults: Faults | None = None
+    ) -> None:
+        self.registry = registry
+        self.clock = clock
+        self.limits = limits
+        self.faults = faults
+
+    async def invoke(
+        self,
+        caller: Caller,
+        method: str,
+        params: dict[str, Any],
+        conn,
+        *,
+        client_ip: str = "",
+    ) -> Outcome:
+        started = self.clock.now()
+        began = monotonic()
+        spec = self.registry.get(method)
+        if spec is None:
+            raise ERROR_METHOD_NOT_FOUND()
+        if not spec.allowed_for(caller.scopes):
+            raise INSUFFICIENT_SCOPE()
+        forced = self.faults.take(spec.name) if self.faults is not None else None
+        if forced is not None:
+            raise forced
+        if spec.metered:
+            self.limits.admit_method(caller, spec.name, started)
+
+        async def invoke_inner(name: str, inner: dict[str, Any]) -> Outcome:
+            return await self.invoke(caller, name, inner, conn, client_ip=client_ip)
+
+        call = Call(
+            params=Params(params),
+            caller=caller,
+            now=started,
+            conn=conn,
+            registry=self.registry,
+            client_ip=client_ip,
+            invoke=invoke_inner,
+        )
+        result = await spec.handler(call)
+        processing = monotonic() - began
+        if spec.metered:
+            operating = self.limits.record(caller, spec.name, started, processing)
+        else:
+            # batch itself is not counted; its sub-calls are, each on its own.
+            operating = self.limits.unmetered(started)
+        finished = self.clock.now()
+        zone: tzinfo = caller.portal.zone
+        return Outcome(result, time_block(started, finished, processing, zone, operating))
+
+
+class RestEndpoint:
+    def __init__(
+        self,
+        store: Store,
+        dispatcher: Dispatcher,
+        request_limits: RequestLimits,
+        *,
+        require_https: bool = False,
+        time_limit: float | None = None,
+    ) -> None:
+        self.store = store
+        self.dispatcher = dispatcher
+        self.request_limits = request_limits
+        self.require_https = require_https
+        self.time_limit = time_limit
+
+    async def __call__(self, scope, receive, send) -> None:
+        request = Request(scope, receive)
+        response = await self.handle(request, request.path_params.get("path", ""))
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request, path: str) -> Response:
+        fmt = requested_format(path)
+        try:
+            call_request = await parse_request(request, path, self.request_limits)
+            fmt = call_request.format
+            if self.require_https and call_request.scheme != "https":
+                raise INVALID_REQUEST()
+            try:
+                async with asyncio.timeout(self.time_limit):
+                    outcome = await self._run(call_request)
+            except TimeoutError:
+                # The transaction was rolled back as the task was cancelled.
+                raise ERROR_REQUEST_TIMEOUT() from None
+            return self._render_outcome(outcome, fmt)
+        except RestError as error:
+            return render(error_body(error), error.status, fmt)
+        except Exception:
+            log.exception("unexpected failure in %s %s", request.method, request.url.path)
+            error = INTERNAL_SERVER_ERROR()
+            return render(error_body(error), error.status, fmt)
+
+    @staticmethod
+    def _render_outcome(outcome: Outcome, fmt) -> Response:
+        try:
+            return render(outcome.body, 200, fmt)
+        except (TypeError, ValueError):
+            # A result the encoder cannot represent: the real service's answer.
+            log.exception("a method produced a result that cannot be encoded")
+            raise ERROR_UNEXPECTED_ANSWER() from None
+
+    async def _run(self, request: CallRequest) -> Outcome:
+        spec = self.dispatcher.registry.get(request.method)
+        writes = spec is not None and spec.writes
+        async with self.store.transaction(write=writes) as conn:
+            portal = await resolve_portal(conn, request.host)
+            check_portal_open(portal)
+            now = self.dispatcher.clock.now()
+            caller = await authenticate(conn, portal, request, now)
+            self.dispatcher.limits.admit_request(caller, now)
+            return await self.dispatcher.invoke(
+                caller, request.method, request.params, conn, client_ip=request.client_ip
+            )

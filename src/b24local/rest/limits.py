@@ -1,0 +1,155 @@
+"""Where the request-rate and operating-time limits plug into the call path.
+
+The call path asks :meth:`Limits.admit` before a method runs and reports the
+method's cost to :meth:`Limits.record` after; the answer fills ``operating`` and
+``operating_reset_at`` in the ``time`` block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from .auth import Caller
+from .envelope import Operating
+from .errors import OPERATION_TIME_LIMIT, QUERY_LIMIT_EXCEEDED
+
+#: How long a one-minute basket counts towards ``operating``.
+BASKET_LIFETIME = 600
+
+
+class Limits(Protocol):
+    def admit_request(self, caller: Caller, now: datetime) -> None:
+        """Raise ``QUERY_LIMIT_EXCEEDED`` if the HTTP request may not run now."""
+        ...
+
+    def admit_method(self, caller: Caller, method: str, now: datetime) -> None:
+        """Raise ``OPERATION_TIME_LIMIT`` if the method is blocked for the caller."""
+        ...
+
+    def record(self, caller: Caller, method: str, started: datetime, cost: float) -> Operating:
+        """Account the call's cost; report the method's accumulated cost."""
+        ...
+
+    def unmetered(self, started: datetime) -> Operating:
+        """What the ``time`` block says for a call that is not accounted."""
+        ...
+
+
+class NoLimits:
+    """Admits everything and accounts nothing."""
+
+    def admit_request(self, caller: Caller, now: datetime) -> None:
+        return None
+
+    def admit_method(self, caller: Caller, method: str, now: datetime) -> None:
+        return None
+
+    def record(self, caller: Caller, method: str, started: datetime, cost: float) -> Operating:
+        return self.unmetered(started)
+
+    def unmetered(self, started: datetime) -> Operating:
+        return Operating(operating=0, reset_at=int(started.timestamp()) + BASKET_LIFETIME)
+
+
+@dataclass(frozen=True, slots=True)
+class RatePlan:
+    """The leaky bucket's threshold ``X`` and its drain per second ``Y``."""
+
+    threshold: float
+    drain: float
+
+
+#: The reference's table: Enterprise 250 / 5 per second, every other plan 50 / 2.
+PLAN_RATES = {"enterprise": RatePlan(250, 5)}
+DEFAULT_RATE = RatePlan(50, 2)
+#: The cloud's operating-time limit per method and client, in seconds.
+DEFAULT_OPERATING_LIMIT = 480.0
+
+
+@dataclass(slots=True)
+class _Bucket:
+    level: float
+    updated: float
+
+
+@dataclass(slots=True)
+class _Basket:
+    minute: int
+    first_at: float
+    total: float
+
+
+@dataclass
+class PlatformLimits:
+    """The real service's two limits, kept in this process's memory.
+
+    Request rate: a leaky bucket per portal and client; each HTTP request adds one,
+    the bucket drains ``Y`` per second, and a request that would take it past ``X``
+    is refused with ``QUERY_LIMIT_EXCEEDED``. Checking and filling happen without
+    an await in between, so simultaneous requests are admitted exactly.
+
+    Operating time: per portal, client and method, ten one-minute baskets of run
+    time; a basket counts for ten minutes from its first call. A method whose sum
+    is over the limit is refused with ``OPERATION_TIME_LIMIT`` until a basket
+    expires.
+    """
+
+    rate: RatePlan | None = None
+    operating_limit: float = DEFAULT_OPERATING_LIMIT
+    _buckets: dict[tuple[int, str], _Bucket] = field(default_factory=dict)
+    _baskets: dict[tuple[int, str, str], list[_Basket]] = field(default_factory=dict)
+
+    def plan_rate(self, caller: Caller) -> RatePlan:
+        portal = caller.portal
+        if portal.rate_threshold is not None and portal.rate_drain is not None:
+            return RatePlan(portal.rate_threshold, portal.rate_drain)
+        if self.rate is not None:
+            return self.rate
+        return PLAN_RATES.get(portal.plan, DEFAULT_RATE)
+
+    def admit_request(self, caller: Caller, now: datetime) -> None:
+        rate = self.plan_rate(caller)
+        moment = now.timestamp()
+        key = (caller.portal.id, caller.client)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(0.0, moment)
+        elapsed = max(moment - bucket.updated, 0.0)
+        bucket.level = max(bucket.level - elapsed * rate.drain, 0.0)
+        bucket.updated = moment
+        if bucket.level + 1 > rate.threshold:
+            raise QUERY_LIMIT_EXCEEDED()
+        bucket.level += 1
+
+    def _live(self, key: tuple[int, str, str], moment: float) -> list[_Basket]:
+        baskets = [b for b in self._baskets.get(key, []) if b.first_at + BASKET_LIFETIME > moment]
+        if baskets:
+            self._baskets[key] = baskets
+        else:
+            self._baskets.pop(key, None)
+        return baskets
+
+    def admit_method(self, caller: Caller, method: str, now: datetime) -> None:
+        baskets = self._live((caller.portal.id, caller.client, method), now.timestamp())
+        if sum(b.total for b in baskets) > self.operating_limit:
+            raise OPERATION_TIME_LIMIT()
+
+    def record(self, caller: Caller, method: str, started: datetime, cost: float) -> Operating:
+        moment = started.timestamp()
+        key = (caller.portal.id, caller.client, method)
+        baskets = self._live(key, moment)
+        minute = int(moment // 60)
+        if baskets and baskets[-1].minute == minute:
+            baskets[-1].total += cost
+        else:
+            baskets.append(_Basket(minute, moment, cost))
+            self._baskets[key] = baskets
+        return Operating(
+            operating=sum(b.total for b in baskets),
+            reset_at=int(min(b.first_at for b in baskets) + BASKET_LIFETIME),
+        )
+
+    def unmetered(self, started: datetime) -> Operating:
+        return Operating(operating=0, reset_at=int(started.timestamp()) + BASKET_LIFETIME)

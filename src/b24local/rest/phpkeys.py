@@ -1,0 +1,114 @@
+"""PHP's reading of form and query-string keys.
+
+Bitrix24 runs on PHP, so ``ID[]=1&ID[]=2`` is a list, ``FILTER[>ID]=5`` a nested
+map and ``a[x][0]=1`` a map holding a list. :func:`decode_pairs` turns flat
+``(key, value)`` pairs into that structure, with limits on depth and count so a
+hostile key cannot make us build something absurd.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .errors import ERROR_PARAMS_TOO_DEEP, ERROR_PARAMS_TOO_MANY
+
+
+def _php_name(name: str) -> str:
+    """PHP turns spaces and dots in a variable's base name into underscores."""
+    return name.lstrip(" ").replace(" ", "_").replace(".", "_")
+
+
+def split_key(key: str) -> list[str | None]:
+    """``a[b][]`` → ``["a", "b", None]``; ``None`` stands for ``[]`` (append).
+
+    As in PHP: an unclosed first bracket is part of the name (``a[b`` → ``a_b``);
+    an unclosed later bracket ends the parsing; a key without a name before the
+    first bracket is dropped.
+    """
+    head, bracket, rest = key.partition("[")
+    if bracket and "]" not in rest:
+        return [_php_name(head) + "_" + rest.replace("[", "_")]
+    parts: list[str | None] = [_php_name(head)]
+    while bracket:
+        inner, closed, rest = rest.partition("]")
+        if not closed:
+            break
+        parts.append(inner if inner != "" else None)
+        if not rest.startswith("["):
+            break
+        bracket, rest = "[", rest[1:]
+    return parts
+
+
+def decode_pairs(pairs: Iterable[tuple[str, Any]], *, max_depth: int, max_count: int) -> dict:
+    """Build nested parameters from PHP-style keys.
+
+    Containers are built as dicts (PHP arrays keep key order); :func:`listify`
+    then turns those whose keys are exactly 0..n-1 into lists, as PHP's
+    ``json_encode`` would.
+    """
+    root: dict[str, Any] = {}
+    count = 0
+    for key, value in pairs:
+        count += 1
+        if count > max_count:
+            raise ERROR_PARAMS_TOO_MANY()
+        parts = split_key(key)
+        if not parts[0]:
+            continue
+        if len(parts) > max_depth:
+            raise ERROR_PARAMS_TOO_DEEP()
+        node: dict[str, Any] = root
+        for depth, part in enumerate(parts):
+            last = depth == len(parts) - 1
+            name = part if part is not None else _next_index(node)
+            if last:
+                node[name] = value
+                break
+            child = node.get(name)
+            if not isinstance(child, dict):
+                child = {}
+                node[name] = child
+            node = child
+    return listify(root)
+
+
+def _next_index(node: dict[str, Any]) -> str:
+    """PHP appends at one past the largest integer key so far."""
+    indexes = [int(k) for k in node if _is_index(k)]
+    return str(max(indexes) + 1 if indexes else 0)
+
+
+def _is_index(key: str) -> bool:
+    return key.isascii() and key.isdigit() and (key == "0" or not key.startswith("0"))
+
+
+def listify(value: Any) -> Any:
+    """Turn dicts keyed ``"0".."n-1"`` (in order) into lists, recursively."""
+    if isinstance(value, dict):
+        items = {k: listify(v) for k, v in value.items()}
+        if items and all(k == str(i) for i, k in enumerate(items)):
+            return list(items.values())
+        return items
+    return value
+
+
+def depth_of(value: Any, *, limit: int) -> int:
+    """Nesting depth of decoded JSON, stopping as soon as ``limit`` is passed."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        depth += 1
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        stack.extend((child, depth) for child in children)
+    return deepest

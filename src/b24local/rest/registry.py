@@ -1,0 +1,120 @@
+"""The method registry: the single source of truth about every method.
+
+Dispatch, scope checks, the introspection methods (``methods``, ``method.get``,
+``scope``) and the compatibility table in the docs are all derived from it.
+Each scope package declares its methods on a :class:`MethodGroup`; the app
+merges the groups into one :class:`Registry`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import ErrorSpec
+
+if TYPE_CHECKING:
+    from .call import Call
+
+Handler = Callable[["Call"], Awaitable[Any]]
+
+#: Methods in this scope need no scope grant: every caller has them.
+BASIC = "basic"
+
+
+@dataclass(frozen=True, slots=True)
+class MethodSpec:
+    name: str
+    handler: Handler = field(repr=False)
+    #: The scope the reference files the method under.
+    scope: str
+    #: Scopes any one of which grants access (``user.get``: user, user_brief, user_basic).
+    grants: frozenset[str]
+    summary: str
+    #: Reference page, relative to ``b24restdocs/api-reference/``.
+    reference: str
+    #: Whether the method changes stored state (decides the transaction kind).
+    writes: bool = False
+    #: Whether ``batch`` may call it.
+    batchable: bool = True
+    #: Whether it is a list method with ``start``/``next``/``total`` paging.
+    paged: bool = False
+    #: Whether its run time counts towards ``operating`` (batch's own does not).
+    metered: bool = True
+
+    def allowed_for(self, scopes: frozenset[str]) -> bool:
+        return self.scope == BASIC or not self.grants.isdisjoint(scopes)
+
+
+class MethodGroup:
+    """The methods of one scope package, declared with :meth:`method`."""
+
+    def __init__(self, scope: str, *, grants: Iterable[str] | None = None) -> None:
+        self.scope = scope
+        self.grants = frozenset(grants or (scope,))
+        self.specs: list[MethodSpec] = []
+        #: The method-specific errors of this group, for the docs.
+        self.errors: tuple[ErrorSpec, ...] = ()
+
+    def method(
+        self,
+        name: str,
+        *,
+        summary: str,
+        reference: str,
+        writes: bool = False,
+        batchable: bool = True,
+        paged: bool = False,
+        metered: bool = True,
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.specs.append(
+                MethodSpec(
+                    name=name,
+                    handler=handler,
+                    scope=self.scope,
+                    grants=self.grants,
+                    summary=summary,
+                    reference=reference,
+                    writes=writes,
+                    batchable=batchable,
+                    paged=paged,
+                    metered=metered,
+                )
+            )
+            return handler
+
+        return register
+
+
+class Registry:
+    def __init__(self, groups: Iterable[MethodGroup]) -> None:
+        self._methods: dict[str, MethodSpec] = {}
+        self._errors: list[ErrorSpec] = []
+        for group in groups:
+            self._errors.extend(e for e in group.errors if e not in self._errors)
+            for spec in group.specs:
+                if spec.name in self._methods:
+                    raise ValueError(f"method {spec.name} is registered twice")
+                self._methods[spec.name] = spec
+
+    def get(self, name: str) -> MethodSpec | None:
+        return self._methods.get(name)
+
+    def __iter__(self) -> Iterator[MethodSpec]:
+        return iter(sorted(self._methods.values(), key=lambda s: s.name))
+
+    def __len__(self) -> int:
+        return len(self._methods)
+
+    def scopes(self) -> list[str]:
+        """Every grantable scope, sorted; ``basic`` is implied and not listed."""
+        return sorted({g for spec in self._methods.values() for g in spec.grants} - {BASIC})
+
+    def errors(self) -> list[ErrorSpec]:
+        """Method-specific errors of every group, for the docs."""
+        return list(self._errors)
+
+    def available_to(self, scopes: frozenset[str]) -> list[MethodSpec]:
+        return [spec for spec in self if spec.allowed_for(scopes)]

@@ -1,0 +1,201 @@
+"""From an HTTP request to a :class:`CallRequest`.
+
+Knows the two URL forms (``/rest/{user}/{code}/{method}`` and ``/rest/{method}``),
+the ``.json``/``.xml`` suffix, and the four ways parameters arrive: query string,
+JSON body, urlencoded body and multipart body. Query and body are merged as PHP's
+``$_REQUEST`` would be, the body winning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.datastructures import Headers, UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import Request
+
+from .errors import (
+    ERROR_BAD_ENCODING,
+    ERROR_INVALID_JSON,
+    ERROR_METHOD_NOT_FOUND,
+    ERROR_PARAMS_TOO_DEEP,
+    ERROR_PARAMS_TOO_MANY,
+    ERROR_REQUEST_TOO_LARGE,
+    NO_AUTH_FOUND,
+)
+from .phpkeys import decode_pairs, depth_of
+
+ResponseFormat = Literal["json", "xml"]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestLimits:
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_depth: int = 32
+    max_params: int = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookCredentials:
+    user_id: int
+    code: str
+
+
+@dataclass(slots=True)
+class CallRequest:
+    """Everything later stages need from the HTTP request, and nothing else."""
+
+    method: str
+    format: ResponseFormat
+    params: dict[str, Any]
+    webhook: WebhookCredentials | None
+    host: str
+    scheme: str
+    client_ip: str
+    headers: Headers = field(repr=False)
+
+
+def split_format(name: str) -> tuple[str, ResponseFormat]:
+    """``im.user.get.json`` → (``im.user.get``, ``json``). Method names are case-blind."""
+    lowered = name.lower()
+    for suffix in ("json", "xml"):
+        if lowered.endswith("." + suffix):
+            return lowered[: -len(suffix) - 1], suffix  # type: ignore[return-value]
+    return lowered, "json"
+
+
+def parse_path(path: str) -> tuple[str, ResponseFormat, WebhookCredentials | None]:
+    """Split the part after ``/rest/`` into method, format and webhook credentials."""
+    segments = path.strip("/").split("/") if path.strip("/") else []
+    if len(segments) == 1:
+        method, fmt = split_format(segments[0])
+        return method, fmt, None
+    if len(segments) == 3:
+        user, code, name = segments
+        method, fmt = split_format(name)
+        if not (user.isascii() and user.isdigit()) or not code:
+            # Still answer in the asked-for format, but as a failed login.
+            raise NO_AUTH_FOUND()
+        return method, fmt, WebhookCredentials(int(user), code)
+    # ``/rest/1/code/`` with no method, or any other shape: an unknown method.
+    raise ERROR_METHOD_NOT_FOUND()
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refusing to buffer more than ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ERROR_REQUEST_TOO_LARGE()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ERROR_REQUEST_TOO_LARGE()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def decode_query(raw: bytes | str, limits: RequestLimits) -> dict[str, Any]:
+    # Raw bytes outside %-escapes are UTF-8 too (curl -d 'NAME=Jörg' sends them so).
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    try:
+        pairs = parse_qsl(
+            text,
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="replace",
+            max_num_fields=limits.max_params,
+        )
+    except ValueError:
+        raise ERROR_PARAMS_TOO_MANY() from None
+    return decode_pairs(pairs, max_depth=limits.max_depth, max_count=limits.max_params)
+
+
+def decode_json(body: bytes, limits: RequestLimits) -> dict[str, Any]:
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        message = str(exc).lower()
+        if "recursion" in message or "depth" in message:
+            raise ERROR_PARAMS_TOO_DEEP() from None
+        raise ERROR_INVALID_JSON() from None
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        # PHP would read a top-level JSON list as positional keys "0", "1", ...
+        if isinstance(value, list):
+            value = {str(i): v for i, v in enumerate(value)}
+        else:
+            raise ERROR_INVALID_JSON("The request body must be a JSON object")
+    if depth_of(value, limit=limits.max_depth) > limits.max_depth:
+        raise ERROR_PARAMS_TOO_DEEP()
+    return value
+
+
+async def decode_multipart(headers: Headers, body: bytes, limits: RequestLimits) -> dict[str, Any]:
+    async def once() -> AsyncIterator[bytes]:
+        yield body
+
+    parser = MultiPartParser(
+        headers,
+        once(),
+        max_files=100,
+        max_fields=limits.max_params,
+        max_part_size=limits.max_body_bytes,
+    )
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        if "many" in str(exc).lower():
+            raise ERROR_PARAMS_TOO_MANY() from None
+        raise ERROR_BAD_ENCODING() from None
+    pairs: list[tuple[str, Any]] = []
+    for key, value in form.multi_items():
+        # Files are not used by any implemented method; keep their name only.
+        pairs.append((key, value.filename or "" if isinstance(value, UploadFile) else value))
+    await form.close()
+    return decode_pairs(pairs, max_depth=limits.max_depth, max_count=limits.max_params)
+
+
+async def decode_body(headers: Headers, body: bytes, limits: RequestLimits) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type.endswith("json"):
+        return decode_json(body, limits)
+    if content_type == "multipart/form-data":
+        return await decode_multipart(headers, body, limits)
+    if content_type in ("", "text/plain") and body.lstrip()[:1] == b"{":
+        # A JSON body sent without its content type (curl -d '{...}' with no -H).
+        return decode_json(body, limits)
+    return decode_query(body, limits)
+
+
+async def parse_request(request: Request, path: str, limits: RequestLimits) -> CallRequest:
+    method, fmt, webhook = parse_path(path)
+    params = decode_query(request.scope.get("query_string", b""), limits)
+    body = await read_body(request, limits.max_body_bytes)
+    if body:
+        params.update(await decode_body(request.headers, body, limits))
+    client = request.client
+    return CallRequest(
+        method=method,
+        format=fmt,
+        params=params,
+        webhook=webhook,
+        host=request.headers.get("host", ""),
+        scheme=request.url.scheme,
+        client_ip=client.host if client else "",
+        headers=request.headers,
+    )
+
+
+def requested_format(path: str) -> ResponseFormat:
+    """Best guess of the wanted format when the path itself failed to parse."""
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    return split_format(last)[1]

@@ -1,0 +1,25 @@
+"""What the methods do, one package per Bitrix24 scope.
+
+Each package exposes a :class:`~b24local.rest.registry.MethodGroup` named
+``methods``; :func:`all_groups` lists them for the registry.
+"""
+
+from __future__ import annotations
+
+from b24local.rest.registry import MethodGroup, Registry
+
+
+def all_groups() -> list[MethodGroup]:
+    from b24local.rest.batch import methods as batch
+
+    from .common.methods import methods as common
+    from .department.methods import methods as department
+    from .im.methods import methods as im
+    from .timeman.methods import methods as timeman
+    from .user.methods import methods as user
+
+    return [batch, common, department, im, timeman, user]
+
+
+def build_registry() -> Registry:
+    return Registry(all_groups())

@@ -1,0 +1,1 @@
+"""Methods every caller has, whatever its scopes (the ``basic`` scope)."""

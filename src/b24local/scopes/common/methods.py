@@ -1,0 +1,85 @@
+"""``server.time``, ``profile`` and the introspection methods.
+
+``methods``, ``method.get`` and ``scope`` answer from the registry, so they can
+never disagree with what dispatch actually does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from b24local.rest.call import Call
+from b24local.rest.envelope import atom
+from b24local.rest.registry import BASIC, MethodGroup
+
+methods = MethodGroup(BASIC)
+
+
+@methods.method(
+    "server.time",
+    summary="The server's current time",
+    reference="common/system/server-time.md",
+)
+async def server_time(call: Call) -> str:
+    return atom(call.now, call.portal.zone)
+
+
+@methods.method(
+    "profile",
+    summary="Basic data of the caller, without any scope",
+    reference="common/users/profile.md",
+)
+async def profile(call: Call) -> dict[str, Any]:
+    user = call.user
+    if not user.active:
+        return {}
+    return {
+        "ID": str(user.id),
+        "ADMIN": user.is_admin,
+        "NAME": user.name,
+        "LAST_NAME": user.last_name,
+        "PERSONAL_GENDER": user.gender,
+        "TIME_ZONE": user.time_zone,
+    }
+
+
+@methods.method(
+    "methods",
+    summary="Names of methods: the caller's, all, or one scope's",
+    reference="common/system/methods.md",
+)
+async def list_methods(call: Call) -> list[str]:
+    params = call.params.upper()
+    registry = call.registry
+    if params.flag("FULL"):
+        return [spec.name for spec in registry]
+    if params.has("SCOPE"):
+        scope = params.str("SCOPE") or BASIC
+        return [spec.name for spec in registry if scope in spec.grants or spec.scope == scope]
+    return [spec.name for spec in registry.available_to(call.caller.scopes)]
+
+
+@methods.method(
+    "method.get",
+    summary="Whether a method exists and the caller may call it",
+    reference="common/system/method-get.md",
+)
+async def method_get(call: Call) -> dict[str, bool]:
+    name = call.params.upper().str("NAME").strip().lower()
+    spec = call.registry.get(name) if name else None
+    return {
+        "isExisting": spec is not None,
+        "isAvailable": spec is not None and spec.allowed_for(call.caller.scopes),
+    }
+
+
+@methods.method(
+    "scope",
+    summary="Scopes granted to the caller, or every scope the server knows",
+    reference="common/system/scope.md",
+)
+async def scope(call: Call) -> list[str]:
+    known = call.registry.scopes()
+    if call.params.upper().flag("FULL"):
+        return known
+    return [name for name in known if name in call.caller.scopes]

@@ -1,0 +1,1 @@
+"""The ``department`` scope: the company structure."""

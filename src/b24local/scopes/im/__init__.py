@@ -1,0 +1,1 @@
+"""The ``im`` scope: presence and user cards as the messenger shows them."""

@@ -1,0 +1,139 @@
+"""``im.user.*``: thin adapters from parameters to the presence rules and cards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from b24local.rest.call import Call
+from b24local.rest.errors import ErrorSpec
+from b24local.rest.params import php_int
+from b24local.rest.registry import MethodGroup
+from b24local.store import presence as presence_store
+from b24local.store import users as user_store
+
+from . import presence
+from .cards import card
+
+methods = MethodGroup("im")
+
+STATUS_ERROR = ErrorSpec(
+    "STATUS_ERROR", 400, "Status is not available", "im.user.status.set: STATUS not allowed"
+)
+ID_EMPTY = ErrorSpec("ID_EMPTY", 400, "User ID can't be empty", "im.user.get: ID <= 0")
+USER_NOT_EXISTS = ErrorSpec(
+    "USER_NOT_EXISTS", 400, "User does not exist", "im.user.get: no user with that ID"
+)
+INVALID_FORMAT = ErrorSpec(
+    "INVALID_FORMAT",
+    400,
+    "A wrong format for the ID field is passed",
+    "im.user.list.get: ID missing or not a list",
+)
+methods.errors = (STATUS_ERROR, ID_EMPTY, USER_NOT_EXISTS, INVALID_FORMAT)
+
+_PAGES = "chats/users/"
+
+
+async def _change(call: Call, change) -> bool:
+    state = await presence_store.get(call.conn, call.portal.id, call.user.id)
+    await presence_store.save(call.conn, call.portal.id, call.user.id, change(state))
+    return True
+
+
+@methods.method(
+    "im.user.status.get",
+    summary="The caller's messenger status",
+    reference=_PAGES + "im-user-status-get.md",
+)
+async def status_get(call: Call) -> str | bool:
+    state = await presence_store.get(call.conn, call.portal.id, call.user.id)
+    return state.status or False
+
+
+@methods.method(
+    "im.user.status.set",
+    summary="Set the caller's messenger status",
+    reference=_PAGES + "im-user-status-set.md",
+    writes=True,
+)
+async def status_set(call: Call) -> bool:
+    status = call.params.upper().str("STATUS")
+    if status not in presence.STATUSES:
+        raise STATUS_ERROR()
+    return await _change(call, lambda state: presence.set_status(state, status, call.now))
+
+
+@methods.method(
+    "im.user.status.idle.start",
+    summary="Mark the caller away since AGO minutes",
+    reference=_PAGES + "im-user-status-idle-start.md",
+    writes=True,
+)
+async def idle_start(call: Call) -> bool:
+    ago = call.params.upper().int("AGO", presence.DEFAULT_IDLE_MINUTES)
+    return await _change(call, lambda state: presence.start_idle(state, ago, call.now))
+
+
+@methods.method(
+    "im.user.status.idle.end",
+    summary="End the caller's automatic away status",
+    reference=_PAGES + "im-user-status-idle-end.md",
+    writes=True,
+)
+async def idle_end(call: Call) -> bool:
+    return await _change(call, lambda state: presence.end_idle(state, call.now))
+
+
+@methods.method(
+    "im.user.get",
+    summary="One user's card, the caller's by default",
+    reference=_PAGES + "im-user-get.md",
+)
+async def user_get(call: Call) -> dict[str, Any]:
+    params = call.params.upper()
+    user_id = params.int("ID") if params.has("ID") else call.user.id
+    if user_id <= 0:
+        raise ID_EMPTY()
+    user = await user_store.get(call.conn, call.portal.id, user_id)
+    if user is None:
+        raise USER_NOT_EXISTS()
+    state = await presence_store.get(call.conn, call.portal.id, user_id)
+    return card(user, state, call.portal.zone)
+
+
+def _requested_ids(raw: Any) -> list[int]:
+    """``ID`` as an array, or as a JSON string holding one."""
+    if isinstance(raw, str):
+        try:
+            raw = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise INVALID_FORMAT() from None
+    if isinstance(raw, dict):
+        raw = list(raw.values())
+    if not isinstance(raw, list) or not raw:
+        raise INVALID_FORMAT()
+    ids: list[int] = []
+    for item in raw:
+        user_id = php_int(item)
+        if user_id not in ids:
+            ids.append(user_id)
+    return ids
+
+
+@methods.method(
+    "im.user.list.get",
+    summary="Cards of several users by ID",
+    reference=_PAGES + "im-user-list-get.md",
+)
+async def user_list_get(call: Call) -> dict[str, Any] | list[Any]:
+    params = call.params.upper()
+    ids = _requested_ids(params.get("ID"))
+    found = await user_store.get_many(call.conn, call.portal.id, ids)
+    states = await presence_store.get_many(call.conn, call.portal.id, list(found))
+    zone = call.portal.zone
+    cards = {str(uid): card(found[uid], states[uid], zone) if uid in found else None for uid in ids}
+    if params.str("RESULT_TYPE") == "array":
+        return list(cards.values())
+    return cards

@@ -1,0 +1,1 @@
+"""The ``timeman`` scope: the workday (open, pause, close), settings and approvals."""

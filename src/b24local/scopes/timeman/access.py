@@ -1,0 +1,21 @@
+"""Who may act on whose workday: the user, a portal administrator, or the head of
+a department the user belongs to (directly or through parent departments)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from b24local.entities import User
+from b24local.store import departments
+
+
+async def can_manage(conn: AsyncConnection, actor: User, target: User) -> bool:
+    if actor.id == target.id or actor.is_admin:
+        return True
+    heads = await departments.supervisors_of(conn, target.portal_id, target.departments)
+    return actor.id in heads
+
+
+async def manages_anyone(conn: AsyncConnection, actor: User) -> bool:
+    """``ADMIN`` of ``timeman.settings``: may the user manage other people's days?"""
+    return actor.is_admin or bool(await departments.headed_by(conn, actor.portal_id, actor.id))

@@ -1,0 +1,63 @@
+"""Supervisors approve or reject workday edits that wait for confirmation.
+
+Shared by the CLI now and the web page later. An edit made with ``TIME`` beyond
+``UF_TM_ALLOWED_DELTA`` leaves the day ``ACTIVE: false``; approving confirms it,
+rejecting moves each claimed moment back to when the change was really made.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from b24local.entities import User
+from b24local.store import users as user_store
+from b24local.store import workdays
+from b24local.store.workdays import StoredDay
+
+from .access import can_manage
+from .workday import approve, reject
+
+
+class ApprovalError(Exception):
+    """Why a decision cannot be taken, in words for the person taking it."""
+
+
+async def decide(
+    conn: AsyncConnection,
+    portal_id: int,
+    *,
+    workday_id: int,
+    supervisor: User,
+    approved: bool,
+    now: datetime,
+) -> StoredDay:
+    stored = await workdays.by_id(conn, portal_id, workday_id)
+    if stored is None:
+        raise ApprovalError(f"no workday {workday_id}")
+    await user_store.lock(conn, portal_id, stored.user_id)
+    if stored.day.active:
+        raise ApprovalError(f"workday {workday_id} has no edit waiting for approval")
+    employee = await user_store.get(conn, portal_id, stored.user_id)
+    assert employee is not None
+    own = supervisor.id == employee.id and not supervisor.is_admin
+    if own or not await can_manage(conn, supervisor, employee):
+        raise ApprovalError(f"user {supervisor.id} does not supervise user {employee.id}")
+    if approved:
+        decided = approve(stored.day)
+    else:
+        decided = reject(stored.day, await workdays.pending_edits(conn, portal_id, workday_id))
+    await workdays.save(conn, portal_id, employee.id, decided, now=now, workday_id=workday_id)
+    await workdays.record(
+        conn,
+        portal_id,
+        workday_id,
+        user_id=employee.id,
+        actor_id=supervisor.id,
+        action="approve" if approved else "reject",
+        at=now,
+        before=stored.day,
+        after=decided,
+    )
+    return StoredDay(workday_id, employee.id, decided)

@@ -1,0 +1,231 @@
+"""``timeman.status/open/pause/close/settings``: thin adapters over the workday rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from b24local.entities import User
+from b24local.rest.call import Call
+from b24local.rest.errors import ErrorSpec
+from b24local.rest.registry import MethodGroup
+from b24local.store import users as user_store
+from b24local.store import workdays
+
+from . import params as timeman_params
+from .access import can_manage, manages_anyone
+from .report import day_result, settings_result
+from .workday import (
+    Reason,
+    Refusal,
+    Settings,
+    Transition,
+    Workday,
+    close_day,
+    open_day,
+    pause_day,
+)
+
+methods = MethodGroup("timeman")
+
+USER_NOT_FOUND = ErrorSpec("", 400, "User not found", "USER_ID names no user")
+ACCESS_DENIED = ErrorSpec(
+    "ACCESS_DENIED", 403, "Access denied!", "USER_ID is someone the caller may not manage"
+)
+REFUSALS: dict[Reason, ErrorSpec] = {
+    Reason.TIME_WHILE_PAUSED: ErrorSpec(
+        "TIME", 400, "Unable to set time, work day is paused", "open with TIME on a paused day"
+    ),
+    Reason.TIME_WHILE_OPEN: ErrorSpec(
+        "TIME", 400, "Unable to set time, work day is opened", "open with TIME on an open day"
+    ),
+    Reason.TIME_WHILE_EXPIRED: ErrorSpec(
+        "TIME", 400, "Unable to set time, work day is expired", "open with TIME on an expired day"
+    ),
+    Reason.OPEN_DATE_NOT_TODAY: ErrorSpec(
+        "WRONG_DATETIME",
+        400,
+        "Day open date should correspond to the current date",
+        "open: TIME is not today",
+    ),
+    Reason.CLOSE_DATE_NOT_START_DATE: ErrorSpec(
+        "WRONG_DATETIME",
+        400,
+        "Day close date should correspond to the day open date",
+        "close: the closing moment is not on the start date",
+    ),
+    Reason.TIME_IN_FUTURE: ErrorSpec(
+        "WRONG_DATETIME", 400, "TIME cannot be in the future", "TIME later than now"
+    ),
+    Reason.TIME_BEFORE_START: ErrorSpec(
+        "WRONG_DATETIME",
+        400,
+        "Day close time cannot be earlier than the day open time",
+        "close: TIME before the start",
+    ),
+    Reason.TIME_BEFORE_CLOSE: ErrorSpec(
+        "WRONG_DATETIME",
+        400,
+        "Day reopen time cannot be earlier than the day close time",
+        "reopen: TIME before the earlier close",
+    ),
+    Reason.REPORT_REQUIRED: ErrorSpec(
+        "REPORT",
+        400,
+        "Report is required when TIME is set",
+        "TIME without REPORT for a user without a flexible schedule",
+    ),
+    Reason.TRACKING_DISABLED: ErrorSpec(
+        "TIMEMAN_DISABLED",
+        400,
+        "Work time tracking is disabled for the user",
+        "open for a user with UF_TIMEMAN off",
+    ),
+}
+methods.errors = (USER_NOT_FOUND, ACCESS_DENIED, *REFUSALS.values(), *timeman_params.ERRORS)
+
+_PAGES = "timeman/base/"
+
+
+async def target_user(call: Call) -> User:
+    """``USER_ID`` (the caller by default), checked for existence and rights."""
+    params = call.params.upper()
+    if not params.has("USER_ID"):
+        return call.user
+    user_id = params.int("USER_ID")
+    if user_id == call.user.id:
+        return call.user
+    target = await user_store.get(call.conn, call.portal.id, user_id) if user_id > 0 else None
+    if target is None:
+        raise USER_NOT_FOUND()
+    if not await can_manage(call.conn, call.user, target):
+        raise ACCESS_DENIED()
+    return target
+
+
+def home_zone(call: Call, user: User) -> str:
+    return user.time_zone or call.portal.time_zone
+
+
+async def _state(call: Call, user: User) -> tuple[Any, Settings]:
+    stored = await workdays.latest(call.conn, call.portal.id, user.id)
+    settings = await workdays.settings_for(call.conn, call.portal.id, user.id)
+    return stored, settings
+
+
+Change = Callable[[Workday | None, Settings, User], Transition]
+
+
+async def _transition(call: Call, change: Change, report: str = "") -> dict[str, Any]:
+    """Apply one transition to the target's current day, store it and its history."""
+    user = await target_user(call)
+    await user_store.lock(call.conn, call.portal.id, user.id)
+    stored, settings = await _state(call, user)
+    before = stored.day if stored else None
+    try:
+        transition = change(before, settings, user)
+    except Refusal as refusal:
+        raise REFUSALS[refusal.reason]() from None
+    if transition.changed and transition.day is not None:
+        new_row = transition.action == "open" or stored is None
+        workday_id = await workdays.save(
+            call.conn,
+            call.portal.id,
+            user.id,
+            transition.day,
+            now=call.now,
+            workday_id=None if new_row else stored.id,
+        )
+        await workdays.record(
+            call.conn,
+            call.portal.id,
+            workday_id,
+            user_id=user.id,
+            actor_id=call.user.id,
+            action=transition.action,
+            at=call.now,
+            before=None if new_row else before,
+            after=transition.day,
+            claimed=transition.claimed,
+            needs_approval=transition.needs_approval,
+            report=report,
+            ip=call.client_ip,
+        )
+    return day_result(transition.day, call.now, settings, home_zone(call, user))
+
+
+@methods.method(
+    "timeman.status",
+    summary="The user's current workday",
+    reference=_PAGES + "timeman-status.md",
+)
+async def timeman_status(call: Call) -> dict[str, Any]:
+    user = await target_user(call)
+    stored, settings = await _state(call, user)
+    return day_result(stored.day if stored else None, call.now, settings, home_zone(call, user))
+
+
+@methods.method(
+    "timeman.open",
+    summary="Start a workday, resume a paused one or reopen one closed today",
+    reference=_PAGES + "timeman-open.md",
+    writes=True,
+)
+async def timeman_open(call: Call) -> dict[str, Any]:
+    params = call.params.upper()
+    at = timeman_params.moment(params)
+    report = timeman_params.report(params)
+    place = timeman_params.place(params, call.client_ip)
+
+    def change(day: Workday | None, settings: Settings, user: User) -> Transition:
+        return open_day(
+            day,
+            call.now,
+            settings=settings,
+            home_zone=home_zone(call, user),
+            at=at,
+            report=report,
+            place=place,
+        )
+
+    return await _transition(call, change, report)
+
+
+@methods.method(
+    "timeman.pause",
+    summary="Pause the workday (a day closed today resumes and pauses)",
+    reference=_PAGES + "timeman-pause.md",
+    writes=True,
+)
+async def timeman_pause(call: Call) -> dict[str, Any]:
+    return await _transition(call, lambda day, _settings, _user: pause_day(day, call.now))
+
+
+@methods.method(
+    "timeman.close",
+    summary="Close the workday now or at TIME on its start date",
+    reference=_PAGES + "timeman-close.md",
+    writes=True,
+)
+async def timeman_close(call: Call) -> dict[str, Any]:
+    params = call.params.upper()
+    at = timeman_params.moment(params)
+    report = timeman_params.report(params)
+    place = timeman_params.place(params, call.client_ip)
+
+    def change(day: Workday | None, settings: Settings, _user: User) -> Transition:
+        return close_day(day, call.now, settings=settings, at=at, report=report, place=place)
+
+    return await _transition(call, change, report)
+
+
+@methods.method(
+    "timeman.settings",
+    summary="The user's work-time settings",
+    reference=_PAGES + "timeman-settings.md",
+)
+async def timeman_settings(call: Call) -> dict[str, Any]:
+    user = await target_user(call)
+    settings = await workdays.settings_for(call.conn, call.portal.id, user.id)
+    admin = await manages_anyone(call.conn, user) if user.id == call.user.id else None
+    return settings_result(settings, admin)

@@ -1,0 +1,1 @@
+"""The ``user`` scope (and its narrower versions ``user_basic`` and ``user_brief``)."""

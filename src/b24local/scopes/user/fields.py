@@ -1,0 +1,124 @@
+"""User fields as ``user.get`` and ``user.current`` return them, cut to the scope.
+
+The three user scopes see different fields (reference: ``user/user-scope.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, time, tzinfo
+from typing import Any
+
+from b24local.entities import User
+from b24local.rest.envelope import atom
+from b24local.scopes.im.presence import Presence, is_online
+
+#: Fields in the order the reference's examples show them.
+ALL_FIELDS = (
+    "ID", "XML_ID", "ACTIVE", "NAME", "LAST_NAME", "SECOND_NAME", "EMAIL", "LAST_LOGIN",
+    "DATE_REGISTER", "TIME_ZONE", "IS_ONLINE", "TIMESTAMP_X", "LAST_ACTIVITY_DATE",
+    "PERSONAL_GENDER", "PERSONAL_WWW", "PERSONAL_BIRTHDAY", "PERSONAL_MOBILE", "PERSONAL_CITY",
+    "WORK_PHONE", "WORK_POSITION", "UF_EMPLOYMENT_DATE", "UF_DEPARTMENT", "UF_PHONE_INNER",
+    "USER_TYPE",
+)  # fmt: skip
+
+BRIEF_FIELDS = frozenset({
+    "ID", "XML_ID", "ACTIVE", "NAME", "LAST_NAME", "SECOND_NAME", "IS_ONLINE", "TIME_ZONE",
+    "TIMESTAMP_X", "DATE_REGISTER", "PERSONAL_GENDER", "PERSONAL_BIRTHDAY", "PERSONAL_CITY",
+    "WORK_POSITION", "LAST_ACTIVITY_DATE", "UF_EMPLOYMENT_DATE", "UF_DEPARTMENT",
+    "UF_PHONE_INNER",
+})  # fmt: skip
+BASIC_FIELDS = BRIEF_FIELDS | {"EMAIL", "WORK_PHONE", "PERSONAL_MOBILE", "PERSONAL_WWW"}
+FULL_FIELDS = frozenset(ALL_FIELDS)
+
+#: What each user scope lets a caller read.
+FIELDS_BY_SCOPE = {"user": FULL_FIELDS, "user_basic": BASIC_FIELDS, "user_brief": BRIEF_FIELDS}
+
+
+def visible_fields(scopes: frozenset[str]) -> frozenset[str]:
+    visible: frozenset[str] = frozenset()
+    for scope, fields in FIELDS_BY_SCOPE.items():
+        if scope in scopes:
+            visible |= fields
+    return visible
+
+
+def selected_fields(select: Any, visible: frozenset[str]) -> tuple[str, ...]:
+    """``select`` with its ``*`` and ``UF_*`` masks; unknown or hidden names are skipped."""
+    if isinstance(select, str):
+        select = [select]
+    if isinstance(select, dict):
+        select = list(select.values())
+    if not isinstance(select, list) or not select:
+        return tuple(f for f in ALL_FIELDS if f in visible)
+    wanted: set[str] = set()
+    for item in select:
+        name = str(item).upper()
+        if name == "*":
+            wanted |= set(ALL_FIELDS)
+        elif name.endswith("*"):
+            wanted |= {f for f in ALL_FIELDS if f.startswith(name[:-1])}
+        else:
+            wanted.add(name)
+    return tuple(f for f in ALL_FIELDS if f in wanted and f in visible)
+
+
+def _atom_or_empty(value: datetime | None, zone: tzinfo) -> str:
+    return atom(value, zone) if value is not None else ""
+
+
+def _plain_or_empty(value: datetime | None, zone: tzinfo) -> str:
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
+
+
+def _as_object(_value: datetime | None, _zone: tzinfo) -> dict[str, Any]:
+    # user.get hands these two fields out as PHP DateTime objects, which
+    # json_encode renders as {} — the reference's example shows exactly that.
+    return {}
+
+
+#: ``user.get`` and ``user.current`` differ only in how two raw dates come out.
+RawDates = Callable[[datetime | None, tzinfo], Any]
+LIST_STYLE: RawDates = _as_object
+CURRENT_STYLE: RawDates = _plain_or_empty
+
+
+def user_fields(
+    user: User,
+    state: Presence,
+    fields: Iterable[str],
+    *,
+    now: datetime,
+    zone: tzinfo,
+    raw_dates: RawDates,
+) -> dict[str, Any]:
+    birthday = (
+        atom(datetime.combine(user.birthday, time(0), zone)) if user.birthday is not None else ""
+    )
+    values: dict[str, Callable[[], Any]] = {
+        "ID": lambda: str(user.id),
+        "XML_ID": lambda: user.xml_id,
+        "ACTIVE": lambda: user.active,
+        "NAME": lambda: user.name,
+        "LAST_NAME": lambda: user.last_name,
+        "SECOND_NAME": lambda: user.second_name,
+        "EMAIL": lambda: user.email,
+        "LAST_LOGIN": lambda: _atom_or_empty(user.last_login, zone),
+        "DATE_REGISTER": lambda: _atom_or_empty(user.date_register, zone),
+        "TIME_ZONE": lambda: user.time_zone,
+        "IS_ONLINE": lambda: "Y" if is_online(state, now) else "N",
+        "TIMESTAMP_X": lambda: raw_dates(user.timestamp_x, zone),
+        "LAST_ACTIVITY_DATE": lambda: raw_dates(state.last_activity, zone),
+        "PERSONAL_GENDER": lambda: user.gender,
+        "PERSONAL_WWW": lambda: user.website,
+        "PERSONAL_BIRTHDAY": lambda: birthday,
+        "PERSONAL_MOBILE": lambda: user.personal_mobile,
+        "PERSONAL_CITY": lambda: user.personal_city,
+        "WORK_PHONE": lambda: user.work_phone,
+        "WORK_POSITION": lambda: user.work_position,
+        "UF_EMPLOYMENT_DATE": lambda: "",
+        "UF_DEPARTMENT": lambda: list(user.departments),
+        "UF_PHONE_INNER": lambda: user.inner_phone,
+        "USER_TYPE": lambda: user.user_type,
+    }
+    return {name: values[name]() for name in fields}

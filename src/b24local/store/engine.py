@@ -1,0 +1,102 @@
+"""Engines and transactions; the only module that knows SQL dialects apart.
+
+SQLite (the embedded default) runs in WAL mode with full fsync on commit, and
+its writers are serialised in-process and open with ``BEGIN IMMEDIATE`` so two
+writers never deadlock on a lock upgrade. PostgreSQL uses ordinary transactions;
+rows that must be updated one caller at a time are locked with ``FOR UPDATE``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+
+def async_url(url: str) -> str:
+    """Accept plain ``sqlite://``/``postgresql://`` URLs and pick the async driver."""
+    parsed = make_url(url)
+    if "+" not in parsed.drivername and parsed.drivername in _ASYNC_DRIVERS:
+        parsed = parsed.set(drivername=_ASYNC_DRIVERS[parsed.drivername])
+    if parsed.drivername == "postgres":
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def sqlite_url(data_dir: Path) -> str:
+    return f"sqlite+aiosqlite:///{data_dir / 'b24local.db'}"
+
+
+def _pg_schema(url: str) -> tuple[str, dict]:
+    """Honour ``?schema=NAME`` on PostgreSQL URLs: b24local's tables live there."""
+    parsed = make_url(url)
+    schema = parsed.query.get("schema")
+    if not parsed.drivername.startswith("postgresql") or not schema:
+        return url, {}
+    parsed = parsed.difference_update_query(["schema"])
+    settings = {"search_path": schema if isinstance(schema, str) else schema[0]}
+    return parsed.render_as_string(hide_password=False), {"server_settings": settings}
+
+
+def create_engine(url: str, *, echo: bool = False, **kwargs) -> AsyncEngine:
+    url, connect_args = _pg_schema(async_url(url))
+    if connect_args:
+        kwargs.setdefault("connect_args", {}).update(connect_args)
+    engine = create_async_engine(url, echo=echo, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _tune_sqlite(engine)
+    return engine
+
+
+def _tune_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection, _record) -> None:
+        # Let us emit BEGIN ourselves (see on_begin) instead of the driver.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(conn) -> None:
+        immediate = conn.get_execution_options().get("b24local_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Store:
+    """Hands out transactions: ``async with store.transaction(write=True) as conn``."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._writer = asyncio.Lock() if self.dialect == "sqlite" else None
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
+        if write and self._writer is not None:
+            async with self._writer, self._begin(write=True) as conn:
+                yield conn
+        else:
+            async with self._begin(write=write) as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def _begin(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            if write:
+                conn = await conn.execution_options(b24local_write=True)
+            async with conn.begin():
+                yield conn
+
+    async def close(self) -> None:
+        await self.engine.dispose()

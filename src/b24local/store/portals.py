@@ -1,0 +1,88 @@
+"""Portals (Bitrix24 accounts) and their counters."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from b24local.entities import Portal
+
+from .tables import portals
+
+
+def _portal(row) -> Portal:
+    return Portal(
+        id=row.id,
+        domain=row.domain,
+        member_id=row.member_id,
+        plan=row.plan,
+        status=row.status,
+        time_zone=row.time_zone,
+        is_default=row.is_default,
+        rate_threshold=row.rate_threshold,
+        rate_drain=row.rate_drain,
+    )
+
+
+async def create(
+    conn: AsyncConnection,
+    *,
+    domain: str,
+    now: datetime,
+    plan: str = "professional",
+    time_zone: str = "UTC",
+    is_default: bool = False,
+) -> Portal:
+    result = await conn.execute(
+        portals.insert()
+        .values(
+            domain=domain.lower(),
+            member_id=secrets.token_hex(16),
+            plan=plan,
+            status="active",
+            time_zone=time_zone,
+            is_default=is_default,
+            last_user_id=0,
+            last_department_id=0,
+            created_at=now,
+        )
+        .returning(*portals.c)
+    )
+    return _portal(result.one())
+
+
+async def default(conn: AsyncConnection) -> Portal | None:
+    row = (await conn.execute(select(portals).where(portals.c.is_default))).first()
+    return _portal(row) if row else None
+
+
+async def by_domain(conn: AsyncConnection, domain: str) -> Portal | None:
+    row = (await conn.execute(select(portals).where(portals.c.domain == domain.lower()))).first()
+    return _portal(row) if row else None
+
+
+async def all_portals(conn: AsyncConnection) -> list[Portal]:
+    rows = await conn.execute(select(portals).order_by(portals.c.id))
+    return [_portal(row) for row in rows]
+
+
+async def change(conn: AsyncConnection, portal_id: int, **changes) -> None:
+    """Set the given columns; ``None`` values are left as they are."""
+    values = {k: v for k, v in changes.items() if v is not None}
+    if values:
+        await conn.execute(update(portals).where(portals.c.id == portal_id).values(**values))
+
+
+async def next_id(conn: AsyncConnection, portal_id: int, counter: str) -> int:
+    """Allocate the next per-portal ID (``last_user_id``, ``last_department_id``)."""
+    column = portals.c[counter]
+    result = await conn.execute(
+        update(portals)
+        .where(portals.c.id == portal_id)
+        .values({column: column + 1})
+        .returning(column)
+    )
+    return result.scalar_one()

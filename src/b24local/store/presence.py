@@ -1,0 +1,46 @@
+"""Stored presence: one row per user, absent until the user first acts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from b24local.scopes.im.presence import Presence
+
+from .tables import presence
+
+
+async def get_many(
+    conn: AsyncConnection, portal_id: int, user_ids: Sequence[int]
+) -> dict[int, Presence]:
+    """Presence of each user; users without a row get the default state."""
+    found = {uid: Presence() for uid in user_ids}
+    if not user_ids:
+        return found
+    rows = await conn.execute(
+        select(presence).where(presence.c.portal_id == portal_id, presence.c.user_id.in_(user_ids))
+    )
+    for row in rows:
+        found[row.user_id] = Presence(row.status, row.idle_since, row.last_activity)
+    return found
+
+
+async def get(conn: AsyncConnection, portal_id: int, user_id: int) -> Presence:
+    return (await get_many(conn, portal_id, [user_id]))[user_id]
+
+
+async def save(conn: AsyncConnection, portal_id: int, user_id: int, state: Presence) -> None:
+    values = {
+        "status": state.status,
+        "idle_since": state.idle_since,
+        "last_activity": state.last_activity,
+    }
+    result = await conn.execute(
+        update(presence)
+        .where(presence.c.portal_id == portal_id, presence.c.user_id == user_id)
+        .values(**values)
+    )
+    if result.rowcount == 0:
+        await conn.execute(presence.insert().values(portal_id=portal_id, user_id=user_id, **values))

@@ -1,0 +1,226 @@
+"""The schema. Every row belongs to a portal; IDs a client sees are per portal.
+
+Keep this in step with the migrations: ``tests/unit/test_migrations.py`` fails
+when the two disagree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from .types import UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+portals = Table(
+    "portals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("domain", String(255), nullable=False, unique=True),
+    Column("member_id", String(64), nullable=False, unique=True),
+    Column("plan", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("is_default", Boolean, nullable=False),
+    Column("last_user_id", Integer, nullable=False),
+    Column("last_department_id", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("rate_threshold", Float, nullable=True),
+    Column("rate_drain", Float, nullable=True),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("portal_id", Integer, primary_key=True),
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("active", Boolean, nullable=False),
+    Column("is_admin", Boolean, nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("last_name", String(100), nullable=False),
+    Column("second_name", String(100), nullable=False),
+    Column("email", String(255), nullable=False),
+    Column("xml_id", String(255), nullable=False),
+    Column("user_type", String(16), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("work_position", String(255), nullable=False),
+    Column("gender", String(1), nullable=False),
+    Column("birthday", Date, nullable=True),
+    Column("work_phone", String(64), nullable=False),
+    Column("personal_mobile", String(64), nullable=False),
+    Column("inner_phone", String(64), nullable=False),
+    Column("website", String(255), nullable=False),
+    Column("personal_city", String(255), nullable=False),
+    Column("date_register", UTCDateTime, nullable=False),
+    Column("last_login", UTCDateTime, nullable=True),
+    Column("timestamp_x", UTCDateTime, nullable=False),
+    ForeignKeyConstraint(["portal_id"], ["portals.id"], ondelete="CASCADE"),
+    Index(None, "portal_id", "last_name"),
+)
+
+departments = Table(
+    "departments",
+    metadata,
+    Column("portal_id", Integer, primary_key=True),
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(255), nullable=False),
+    Column("parent_id", Integer, nullable=True),
+    Column("head_user_id", Integer, nullable=True),
+    Column("sort", Integer, nullable=False),
+    ForeignKeyConstraint(["portal_id"], ["portals.id"], ondelete="CASCADE"),
+)
+
+user_departments = Table(
+    "user_departments",
+    metadata,
+    Column("portal_id", Integer, primary_key=True),
+    Column("user_id", Integer, primary_key=True),
+    Column("department_id", Integer, primary_key=True),
+    ForeignKeyConstraint(
+        ["portal_id", "user_id"], ["users.portal_id", "users.id"], ondelete="CASCADE"
+    ),
+    ForeignKeyConstraint(
+        ["portal_id", "department_id"],
+        ["departments.portal_id", "departments.id"],
+        ondelete="CASCADE",
+    ),
+    Index(None, "portal_id", "department_id"),
+)
+
+presence = Table(
+    "presence",
+    metadata,
+    Column("portal_id", Integer, primary_key=True),
+    Column("user_id", Integer, primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("idle_since", UTCDateTime, nullable=True),
+    Column("last_activity", UTCDateTime, nullable=True),
+    ForeignKeyConstraint(
+        ["portal_id", "user_id"], ["users.portal_id", "users.id"], ondelete="CASCADE"
+    ),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("portal_id", Integer, nullable=False),
+    Column("user_id", Integer, nullable=False),
+    # SHA-256 of the secret code: codes are random, so a fast hash is enough.
+    Column("code_hash", String(64), nullable=False, unique=True),
+    Column("scopes", Text, nullable=False),
+    Column("title", String(255), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    ForeignKeyConstraint(
+        ["portal_id", "user_id"], ["users.portal_id", "users.id"], ondelete="CASCADE"
+    ),
+)
+
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("portal_id", Integer, nullable=False),
+    Column("user_id", Integer, nullable=False),
+    Column("client_id", String(64), nullable=True),
+    Column("scopes", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    ForeignKeyConstraint(
+        ["portal_id", "user_id"], ["users.portal_id", "users.id"], ondelete="CASCADE"
+    ),
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    # Portal 0 holds server-wide settings.
+    Column("portal_id", Integer, primary_key=True, autoincrement=False),
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# --- Time tracking --------------------------------------------------------------------
+
+workdays = Table(
+    "workdays",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("portal_id", Integer, nullable=False),
+    Column("user_id", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("tz_offset", Integer, nullable=False),
+    Column("zone", String(64), nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    # [[start, end|null], ...] as UTC ISO strings; sorted, non-overlapping.
+    Column("breaks", JSON, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("ip_open", String(64), nullable=False),
+    Column("ip_close", String(64), nullable=False),
+    Column("lat_open", Float, nullable=True),
+    Column("lon_open", Float, nullable=True),
+    Column("lat_close", Float, nullable=True),
+    Column("lon_close", Float, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    ForeignKeyConstraint(
+        ["portal_id", "user_id"], ["users.portal_id", "users.id"], ondelete="CASCADE"
+    ),
+    Index(None, "portal_id", "user_id", "started_at"),
+)
+
+#: Every transition and edit of a workday: who, when, from what, to what, and why.
+workday_events = Table(
+    "workday_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("portal_id", Integer, nullable=False),
+    Column("workday_id", Integer, nullable=False),
+    Column("user_id", Integer, nullable=False),
+    Column("actor_id", Integer, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("claimed_at", UTCDateTime, nullable=True),
+    Column("needs_approval", Boolean, nullable=False),
+    Column("report", Text, nullable=False),
+    Column("ip", String(64), nullable=False),
+    Column("before", JSON, nullable=True),
+    Column("after", JSON, nullable=True),
+    ForeignKeyConstraint(["workday_id"], ["workdays.id"], ondelete="CASCADE"),
+    Index(None, "portal_id", "workday_id"),
+)
+
+#: Work-time settings; user 0 holds the portal's defaults, NULL means "inherit".
+timeman_settings = Table(
+    "timeman_settings",
+    metadata,
+    Column("portal_id", Integer, primary_key=True, autoincrement=False),
+    Column("user_id", Integer, primary_key=True, autoincrement=False),
+    Column("enabled", Boolean, nullable=True),
+    Column("free", Boolean, nullable=True),
+    Column("max_start", Integer, nullable=True),
+    Column("min_finish", Integer, nullable=True),
+    Column("min_duration", Integer, nullable=True),
+    Column("allowed_delta", Integer, nullable=True),
+)

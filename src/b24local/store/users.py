@@ -1,0 +1,149 @@
+"""Users, their departments, and the queries ``user.get`` needs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from b24local.entities import User
+
+from . import departments
+from . import portals as portal_store
+from .tables import user_departments, users
+
+_COLUMNS = [c.name for c in users.c]
+
+
+def _user(row: Any, department_ids: Sequence[int]) -> User:
+    values = {name: getattr(row, name) for name in _COLUMNS}
+    return User(**values, departments=tuple(department_ids))
+
+
+async def _departments_of(
+    conn: AsyncConnection, portal_id: int, user_ids: Sequence[int]
+) -> dict[int, list[int]]:
+    found: dict[int, list[int]] = {uid: [] for uid in user_ids}
+    if not user_ids:
+        return found
+    rows = await conn.execute(
+        select(user_departments.c.user_id, user_departments.c.department_id)
+        .where(
+            user_departments.c.portal_id == portal_id,
+            user_departments.c.user_id.in_(user_ids),
+        )
+        .order_by(user_departments.c.user_id, user_departments.c.department_id)
+    )
+    for user_id, department_id in rows:
+        found[user_id].append(department_id)
+    return found
+
+
+async def get(conn: AsyncConnection, portal_id: int, user_id: int) -> User | None:
+    found = await get_many(conn, portal_id, [user_id])
+    return found.get(user_id)
+
+
+async def get_many(
+    conn: AsyncConnection, portal_id: int, user_ids: Sequence[int]
+) -> dict[int, User]:
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    rows = (
+        await conn.execute(select(users).where(users.c.portal_id == portal_id, users.c.id.in_(ids)))
+    ).all()
+    deps = await _departments_of(conn, portal_id, [row.id for row in rows])
+    return {row.id: _user(row, deps[row.id]) for row in rows}
+
+
+async def search(
+    conn: AsyncConnection,
+    portal_id: int,
+    conditions: Sequence[ColumnElement[bool]],
+    order_by: Sequence[Any],
+    offset: int,
+    limit: int,
+    count: bool,
+) -> tuple[list[User], int | None]:
+    """One page of users matching ``conditions``, and the total when asked."""
+    where = and_(users.c.portal_id == portal_id, *conditions)
+    rows = (
+        await conn.execute(
+            select(users).where(where).order_by(*order_by).offset(offset).limit(limit)
+        )
+    ).all()
+    deps = await _departments_of(conn, portal_id, [row.id for row in rows])
+    total = None
+    if count:
+        total = (await conn.execute(select(func.count()).select_from(users).where(where))).scalar()
+    return [_user(row, deps[row.id]) for row in rows], total
+
+
+def in_department(department_ids: Sequence[int]) -> ColumnElement[bool]:
+    """Users who belong to any of the departments (for ``UF_DEPARTMENT`` filters)."""
+    return users.c.id.in_(
+        select(user_departments.c.user_id).where(
+            user_departments.c.portal_id == users.c.portal_id,
+            user_departments.c.department_id.in_(department_ids),
+        )
+    )
+
+
+async def add(
+    conn: AsyncConnection,
+    portal_id: int,
+    *,
+    now: datetime,
+    name: str,
+    last_name: str,
+    department_ids: Sequence[int] = (),
+    **fields: Any,
+) -> User:
+    user_id = await portal_store.next_id(conn, portal_id, "last_user_id")
+    defaults = asdict(
+        User(portal_id=portal_id, id=user_id, active=True, is_admin=False, name="", last_name="")
+    )
+    defaults.pop("departments")
+    values = {
+        **defaults,
+        **fields,
+        "name": name,
+        "last_name": last_name,
+        "date_register": now,
+        "timestamp_x": now,
+    }
+    await conn.execute(users.insert().values(**values))
+    await departments.set_membership(conn, portal_id, user_id, department_ids)
+    user = await get(conn, portal_id, user_id)
+    assert user is not None
+    return user
+
+
+async def update_fields(
+    conn: AsyncConnection, portal_id: int, user_id: int, *, now: datetime, **fields: Any
+) -> None:
+    await conn.execute(
+        update(users)
+        .where(users.c.portal_id == portal_id, users.c.id == user_id)
+        .values(**fields, timestamp_x=now)
+    )
+
+
+async def lock(conn: AsyncConnection, portal_id: int, user_id: int) -> None:
+    """Serialise changes to one user's data: the user's row is locked until commit
+    (``FOR UPDATE`` on PostgreSQL; SQLite writers are serialised already)."""
+    await conn.execute(
+        select(users.c.id)
+        .where(users.c.portal_id == portal_id, users.c.id == user_id)
+        .with_for_update()
+    )
+
+
+async def all_users(conn: AsyncConnection, portal_id: int) -> list[User]:
+    page, _ = await search(conn, portal_id, [], [users.c.id], 0, 1_000_000_000, False)
+    return page

@@ -1,0 +1,81 @@
+"""Incoming webhooks: a user, a secret code (stored hashed) and the scopes it grants."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from b24local.entities import Webhook
+
+from . import credentials
+from .tables import webhooks
+
+
+def _webhook(row) -> Webhook:
+    return Webhook(
+        id=row.id,
+        portal_id=row.portal_id,
+        user_id=row.user_id,
+        scopes=credentials.scopes_from(row.scopes),
+        title=row.title,
+        active=row.active,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+    )
+
+
+async def add(
+    conn: AsyncConnection,
+    portal_id: int,
+    user_id: int,
+    scopes: Iterable[str],
+    *,
+    now: datetime,
+    title: str = "",
+    expires_at: datetime | None = None,
+) -> tuple[Webhook, str]:
+    """Create a webhook; returns it with its code, which is never readable again."""
+    code = credentials.new_code()
+    result = await conn.execute(
+        webhooks.insert()
+        .values(
+            portal_id=portal_id,
+            user_id=user_id,
+            code_hash=credentials.digest(code),
+            scopes=credentials.scopes_text(scopes),
+            title=title,
+            active=True,
+            created_at=now,
+            expires_at=expires_at,
+        )
+        .returning(*webhooks.c)
+    )
+    return _webhook(result.one()), code
+
+
+async def find(conn: AsyncConnection, portal_id: int, user_id: int, code: str) -> Webhook | None:
+    """The webhook of ``user_id`` with this code in this portal, if any."""
+    wanted = credentials.digest(code)
+    row = (await conn.execute(select(webhooks).where(webhooks.c.code_hash == wanted))).first()
+    if row is None or not credentials.same(row.code_hash, wanted):
+        return None
+    if row.portal_id != portal_id or row.user_id != user_id:
+        return None
+    return _webhook(row)
+
+
+async def list_all(conn: AsyncConnection, portal_id: int) -> list[Webhook]:
+    rows = await conn.execute(
+        select(webhooks).where(webhooks.c.portal_id == portal_id).order_by(webhooks.c.id)
+    )
+    return [_webhook(row) for row in rows]
+
+
+async def remove(conn: AsyncConnection, portal_id: int, webhook_id: int) -> bool:
+    result = await conn.execute(
+        delete(webhooks).where(webhooks.c.portal_id == portal_id, webhooks.c.id == webhook_id)
+    )
+    return result.rowcount > 0

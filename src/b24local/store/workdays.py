@@ -1,0 +1,245 @@
+"""Stored workdays, their history of events, and work-time settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from b24local.scopes.timeman.workday import Break, Edit, Place, Settings, Workday
+
+from .tables import timeman_settings, workday_events, workdays
+from .types import from_iso, to_iso
+
+PORTAL_DEFAULTS = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDay:
+    id: int
+    user_id: int
+    day: Workday
+
+
+def _breaks_out(breaks: tuple[Break, ...]) -> list[list[str | None]]:
+    return [[to_iso(b.start), to_iso(b.end) if b.end else None] for b in breaks]
+
+
+def _breaks_in(raw: list[list[str | None]]) -> tuple[Break, ...]:
+    return tuple(
+        Break(from_iso(start), from_iso(end) if end else None)  # type: ignore[arg-type]
+        for start, end in raw
+    )
+
+
+def _values(day: Workday) -> dict[str, Any]:
+    return {
+        "started_at": day.start,
+        "tz_offset": day.tz_offset,
+        "zone": day.zone,
+        "finished_at": day.finish,
+        "breaks": _breaks_out(day.breaks),
+        "active": day.active,
+        "ip_open": day.opened_from.ip,
+        "lat_open": day.opened_from.lat,
+        "lon_open": day.opened_from.lon,
+        "ip_close": day.closed_from.ip,
+        "lat_close": day.closed_from.lat,
+        "lon_close": day.closed_from.lon,
+    }
+
+
+def snapshot(day: Workday | None) -> dict[str, Any] | None:
+    """A JSON-ready picture of a day, for the history."""
+    if day is None:
+        return None
+    values = _values(day)
+    for key in ("started_at", "finished_at"):
+        values[key] = to_iso(values[key]) if values[key] else None
+    return values
+
+
+def _day(row: Any) -> StoredDay:
+    day = Workday(
+        start=row.started_at,
+        tz_offset=row.tz_offset,
+        zone=row.zone,
+        finish=row.finished_at,
+        breaks=_breaks_in(row.breaks),
+        active=row.active,
+        opened_from=Place(row.ip_open, row.lat_open, row.lon_open),
+        closed_from=Place(row.ip_close, row.lat_close, row.lon_close),
+    )
+    return StoredDay(row.id, row.user_id, day)
+
+
+async def latest(conn: AsyncConnection, portal_id: int, user_id: int) -> StoredDay | None:
+    """The user's current workday: the one started last."""
+    row = (
+        await conn.execute(
+            select(workdays)
+            .where(workdays.c.portal_id == portal_id, workdays.c.user_id == user_id)
+            .order_by(workdays.c.started_at.desc(), workdays.c.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return _day(row) if row else None
+
+
+async def by_id(conn: AsyncConnection, portal_id: int, workday_id: int) -> StoredDay | None:
+    row = (
+        await conn.execute(
+            select(workdays).where(workdays.c.portal_id == portal_id, workdays.c.id == workday_id)
+        )
+    ).first()
+    return _day(row) if row else None
+
+
+async def save(
+    conn: AsyncConnection,
+    portal_id: int,
+    user_id: int,
+    day: Workday,
+    *,
+    now: datetime,
+    workday_id: int | None = None,
+) -> int:
+    values = {**_values(day), "updated_at": now}
+    if workday_id is None:
+        result = await conn.execute(
+            workdays.insert()
+            .values(portal_id=portal_id, user_id=user_id, **values)
+            .returning(workdays.c.id)
+        )
+        return result.scalar_one()
+    await conn.execute(
+        update(workdays)
+        .where(workdays.c.portal_id == portal_id, workdays.c.id == workday_id)
+        .values(**values)
+    )
+    return workday_id
+
+
+async def record(
+    conn: AsyncConnection,
+    portal_id: int,
+    workday_id: int,
+    *,
+    user_id: int,
+    actor_id: int,
+    action: str,
+    at: datetime,
+    before: Workday | None,
+    after: Workday | None,
+    claimed: datetime | None = None,
+    needs_approval: bool = False,
+    report: str = "",
+    ip: str = "",
+) -> None:
+    await conn.execute(
+        workday_events.insert().values(
+            portal_id=portal_id,
+            workday_id=workday_id,
+            user_id=user_id,
+            actor_id=actor_id,
+            action=action,
+            at=at,
+            claimed_at=claimed,
+            needs_approval=needs_approval,
+            report=report,
+            ip=ip,
+            before=snapshot(before),
+            after=snapshot(after),
+        )
+    )
+
+
+async def history(conn: AsyncConnection, portal_id: int, workday_id: int) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        select(workday_events)
+        .where(workday_events.c.portal_id == portal_id, workday_events.c.workday_id == workday_id)
+        .order_by(workday_events.c.id)
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+async def pending_edits(conn: AsyncConnection, portal_id: int, workday_id: int) -> tuple[Edit, ...]:
+    """Edits made since the day was last approved or rejected, oldest first."""
+    events = await history(conn, portal_id, workday_id)
+    edits: list[Edit] = []
+    for event in events:
+        if event["action"] in ("approve", "reject"):
+            edits.clear()
+        elif event["needs_approval"] and event["claimed_at"] is not None:
+            edits.append(Edit(event["action"], event["claimed_at"], event["at"]))
+    return tuple(edits)
+
+
+async def awaiting_approval(conn: AsyncConnection, portal_id: int) -> list[StoredDay]:
+    rows = await conn.execute(
+        select(workdays)
+        .where(workdays.c.portal_id == portal_id, workdays.c.active.is_(False))
+        .order_by(workdays.c.started_at, workdays.c.id)
+    )
+    return [_day(row) for row in rows]
+
+
+# --- settings ------------------------------------------------------------------------
+
+_SETTING_COLUMNS = ("enabled", "free", "max_start", "min_finish", "min_duration", "allowed_delta")
+
+
+def _seconds_to_time(value: int) -> time:
+    return (datetime.min + timedelta(seconds=value)).time()
+
+
+def _apply(settings: Settings, row: Any) -> Settings:
+    changes: dict[str, Any] = {}
+    if row.enabled is not None:
+        changes["enabled"] = row.enabled
+    if row.free is not None:
+        changes["free"] = row.free
+    if row.max_start is not None:
+        changes["max_start"] = _seconds_to_time(row.max_start)
+    if row.min_finish is not None:
+        changes["min_finish"] = _seconds_to_time(row.min_finish)
+    if row.min_duration is not None:
+        changes["min_duration"] = timedelta(seconds=row.min_duration)
+    if row.allowed_delta is not None:
+        changes["allowed_delta"] = timedelta(seconds=row.allowed_delta)
+    return replace(settings, **changes)
+
+
+async def settings_for(conn: AsyncConnection, portal_id: int, user_id: int) -> Settings:
+    """Built-in defaults, overridden by the portal's, overridden by the user's."""
+    rows = await conn.execute(
+        select(timeman_settings)
+        .where(
+            timeman_settings.c.portal_id == portal_id,
+            timeman_settings.c.user_id.in_([PORTAL_DEFAULTS, user_id]),
+        )
+        .order_by(timeman_settings.c.user_id)
+    )
+    settings = Settings()
+    for row in rows:
+        settings = _apply(settings, row)
+    return settings
+
+
+async def put_settings(conn: AsyncConnection, portal_id: int, user_id: int, **changes: Any) -> None:
+    """Store overrides (``None`` values are left as they are)."""
+    values = {k: v for k, v in changes.items() if v is not None and k in _SETTING_COLUMNS}
+    if not values:
+        return
+    result = await conn.execute(
+        update(timeman_settings)
+        .where(timeman_settings.c.portal_id == portal_id, timeman_settings.c.user_id == user_id)
+        .values(**values)
+    )
+    if result.rowcount == 0:
+        await conn.execute(
+            timeman_settings.insert().values(portal_id=portal_id, user_id=user_id, **values)
+        )

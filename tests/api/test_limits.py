@@ -1,0 +1,139 @@
+"""The cloud's limits: the leaky bucket and the operating-time baskets, on the clock."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import update
+
+from b24local.store.tables import portals
+
+LIMITED = {"limits": True, "rate_threshold": 5, "rate_drain": 1}
+
+
+def codes(responses) -> list[str | int]:
+    return [r.json().get("error", r.status_code) for r in responses]
+
+
+def test_limits_are_off_in_the_ordinary_test_server(server):
+    assert all(server.call("server.time").status_code == 200 for _ in range(80))
+
+
+def test_the_bucket_admits_its_size_then_refuses(server_with):
+    with server_with(**LIMITED) as srv:
+        answers = [srv.call("server.time") for _ in range(7)]
+        assert codes(answers) == [200] * 5 + ["QUERY_LIMIT_EXCEEDED"] * 2
+        refused = answers[-1]
+        assert refused.status_code == 503
+        assert refused.json() == {
+            "error": "QUERY_LIMIT_EXCEEDED",
+            "error_description": "Too many requests",
+        }
+
+
+def test_the_bucket_drains_with_the_clock(server_with):
+    with server_with(**LIMITED) as srv:
+        for _ in range(5):
+            srv.call("server.time")
+        assert srv.call("server.time").status_code == 503
+        srv.clock.advance(2)  # drains two
+        assert codes([srv.call("server.time") for _ in range(3)]) == [
+            200,
+            200,
+            "QUERY_LIMIT_EXCEEDED",
+        ]
+
+
+def test_each_webhook_has_its_own_bucket(server_with):
+    with server_with(**LIMITED) as srv:
+        other = srv.add_webhook(srv.add_user(), ["im"])
+        for _ in range(5):
+            srv.call("server.time")
+        assert srv.call("server.time").status_code == 503
+        assert srv.call("server.time", hook=other).status_code == 200
+
+
+def test_a_batch_is_one_request(server_with):
+    with server_with(**LIMITED) as srv:
+        cmd = {f"c{i}": "server.time" for i in range(20)}
+        answer = srv.call("batch", {"cmd": cmd})
+        assert answer.status_code == 200
+        assert answer.json()["result"]["result_error"] == []
+
+
+def test_plan_defaults_and_a_portal_setting(server_with):
+    with server_with(limits=True) as srv:
+        # Any plan but enterprise: 50 at once.
+        assert codes([srv.call("server.time") for _ in range(51)])[-2:] == [
+            200,
+            "QUERY_LIMIT_EXCEEDED",
+        ]
+
+        async def portal_rate():
+            async with srv.store.transaction(write=True) as conn:
+                await conn.execute(update(portals).values(rate_threshold=60, rate_drain=1))
+
+        srv.run(portal_rate)
+        assert codes([srv.call("server.time") for _ in range(11)])[-2:] == [
+            200,
+            "QUERY_LIMIT_EXCEEDED",
+        ]
+
+
+def test_enterprise_plan_allows_250(server_with):
+    with server_with(limits=True) as srv:
+
+        async def enterprise():
+            async with srv.store.transaction(write=True) as conn:
+                await conn.execute(update(portals).values(plan="enterprise"))
+
+        srv.run(enterprise)
+        answers = codes([srv.call("server.time") for _ in range(251)])
+        assert answers[:250] == [200] * 250 and answers[250] == "QUERY_LIMIT_EXCEEDED"
+
+
+# --- operating time ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def metered(server_with):
+    # A tiny limit: one call's own run time is enough to pass it.
+    with server_with(limits=True, rate_threshold=1000, operating_limit=0.000001) as srv:
+        yield srv
+
+
+def test_operating_accumulates_and_blocks_the_method(metered):
+    first = metered.call("im.user.status.get")
+    assert first.status_code == 200
+    time = first.json()["time"]
+    assert time["operating"] > 0
+    assert time["operating_reset_at"] == int(metered.clock.now().timestamp()) + 600
+    blocked = metered.call("im.user.status.get")
+    assert blocked.status_code == 429
+    assert blocked.json() == {
+        "error": "OPERATION_TIME_LIMIT",
+        "error_description": "Method is blocked due to operation time limit.",
+    }
+    # Other methods and other clients go on.
+    assert metered.call("server.time").status_code == 200
+    other = metered.add_webhook(metered.add_user(), ["im"])
+    assert metered.call("im.user.status.get", hook=other).status_code == 200
+
+
+def test_the_oldest_basket_expires_after_ten_minutes(metered):
+    metered.call("im.user.status.get")
+    metered.clock.advance(599)
+    assert metered.call("im.user.status.get").status_code == 429
+    metered.clock.advance(1)
+    again = metered.call("im.user.status.get")
+    assert again.status_code == 200
+    assert again.json()["time"]["operating_reset_at"] == int(metered.clock.now().timestamp()) + 600
+
+
+def test_batch_itself_is_not_metered_but_its_calls_are(metered):
+    answer = metered.call("batch", {"cmd": {"a": "im.user.status.get", "b": "im.user.status.get"}})
+    body = answer.json()
+    assert answer.status_code == 200
+    assert body["time"]["operating"] == 0
+    assert body["result"]["result"] == {"a": "online"}
+    assert body["result"]["result_error"]["b"]["error"] == "OPERATION_TIME_LIMIT"
+    assert body["result"]["result_time"]["a"]["operating"] > 0

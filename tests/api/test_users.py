@@ -1,0 +1,251 @@
+"""user.current, user.get, profile, server.time and the introspection methods."""
+
+from __future__ import annotations
+
+import pytest
+
+from b24local.scopes import build_registry
+
+GET_FIELDS = [
+    "ID", "XML_ID", "ACTIVE", "NAME", "LAST_NAME", "SECOND_NAME", "EMAIL", "LAST_LOGIN",
+    "DATE_REGISTER", "TIME_ZONE", "IS_ONLINE", "TIMESTAMP_X", "LAST_ACTIVITY_DATE",
+    "PERSONAL_GENDER", "PERSONAL_WWW", "PERSONAL_BIRTHDAY", "PERSONAL_MOBILE", "PERSONAL_CITY",
+    "WORK_PHONE", "WORK_POSITION", "UF_EMPLOYMENT_DATE", "UF_DEPARTMENT", "UF_PHONE_INNER",
+    "USER_TYPE",
+]  # fmt: skip
+
+
+def ok(response):
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def add_users(server, count: int) -> list[int]:
+    return [server.add_user(f"User{i:03d}", f"Last{i % 7}") for i in range(count)]
+
+
+# --- user.current ---------------------------------------------------------------------------
+
+
+def test_user_current(server):
+    user = ok(server.call("user.current"))["result"]
+    assert user["ID"] == "1"
+    assert user["ACTIVE"] is True
+    assert user["NAME"] == "Admin"
+    assert user["EMAIL"] == "admin@localhost"
+    assert user["DATE_REGISTER"] == "2026-03-02T08:30:00+00:00"
+    assert user["IS_ONLINE"] == "N"
+    assert user["LAST_ACTIVITY_DATE"] == ""
+    assert user["UF_DEPARTMENT"] == [1]
+    server.call("im.user.status.set", {"STATUS": "online"})
+    user = ok(server.call("user.current"))["result"]
+    assert user["LAST_ACTIVITY_DATE"] == "2026-03-02 08:30:00"
+    assert user["IS_ONLINE"] == "Y"
+
+
+def test_user_current_through_a_brief_scope_hides_contacts(server):
+    user_id = server.add_user("Jane", "Roe", email="jane@example.com")
+    hook = server.add_webhook(user_id, ["user_brief"])
+    user = ok(server.call("user.current", hook=hook))["result"]
+    assert user["NAME"] == "Jane"
+    assert "EMAIL" not in user
+    basic = server.add_webhook(user_id, ["user_basic"])
+    assert ok(server.call("user.current", hook=basic))["result"]["EMAIL"] == "jane@example.com"
+
+
+def test_user_methods_need_a_user_scope(server):
+    user_id = server.add_user()
+    hook = server.add_webhook(user_id, ["im"])
+    response = server.call("user.get", hook=hook)
+    assert response.status_code == 403
+    assert response.json()["error"] == "insufficient_scope"
+
+
+# --- user.get -------------------------------------------------------------------------------
+
+
+def test_user_get_first_page(server):
+    body = ok(server.call("user.get"))
+    assert list(body) == ["result", "total", "time"]
+    assert body["total"] == 1
+    (user,) = body["result"]
+    assert list(user) == GET_FIELDS
+    assert user["ID"] == "1"
+    # user.get hands these two out as PHP objects, rendered {} (as the reference shows).
+    assert user["TIMESTAMP_X"] == {}
+    assert user["LAST_ACTIVITY_DATE"] == {}
+
+
+def test_user_get_pages_by_fifty(server):
+    add_users(server, 119)
+    first = ok(server.call("user.get"))
+    assert list(first) == ["result", "next", "total", "time"]
+    assert (len(first["result"]), first["next"], first["total"]) == (50, 50, 120)
+    second = ok(server.call("user.get", {"start": 50}))
+    assert (len(second["result"]), second["next"]) == (50, 100)
+    third = ok(server.call("user.get", {"start": 100}))
+    assert len(third["result"]) == 20
+    assert "next" not in third
+    ids = [int(u["ID"]) for page in (first, second, third) for u in page["result"]]
+    assert ids == list(range(1, 121))
+
+
+def test_user_get_start_minus_one_skips_the_count(server):
+    add_users(server, 60)
+    body = ok(server.call("user.get", {"start": -1}))
+    assert list(body) == ["result", "time"]
+    assert len(body["result"]) == 50
+
+
+def test_user_get_filter_by_id_comparisons(server):
+    add_users(server, 9)
+    ids = lambda body: [int(u["ID"]) for u in body["result"]]  # noqa: E731
+    assert ids(ok(server.call("user.get", {"FILTER": {">=ID": 8}}))) == [8, 9, 10]
+    assert ids(ok(server.call("user.get", {"FILTER": {"<ID": 3}}))) == [1, 2]
+    assert ids(ok(server.call("user.get", {"FILTER": {"@ID": [2, 4]}}))) == [2, 4]
+    assert ids(ok(server.call("user.get", {"FILTER": {"!@ID": [2, 4]}})))[:3] == [1, 3, 5]
+    assert ids(ok(server.call("user.get", {"ID": 5}))) == [5]
+
+
+def test_user_get_filter_text(server):
+    server.add_user("John", "Johnson")
+    server.add_user("Johanna", "Smith")
+    server.add_user("Mary", "Dawson")
+    names = lambda flt: [u["NAME"] for u in ok(server.call("user.get", {"FILTER": flt}))["result"]]  # noqa: E731
+    assert names({"%NAME": "joh"}) == ["John", "Johanna"]
+    assert names({"=%NAME": "Jo%"}) == ["John", "Johanna"]
+    assert names({"!%LAST_NAME": "son"}) == ["Admin", "Johanna"]
+    assert names({"LAST_NAME": "Smith"}) == ["Johanna"]
+    assert names({"NAME_SEARCH": "daw"}) == ["Mary"]
+
+
+def test_user_get_filter_as_form_encoded_brackets(server):
+    server.add_user("John", "Johnson")
+    response = server.http.get(
+        f"{server.webhook}user.get.json?FILTER[%25NAME]=joh&select[]=ID&select[]=NAME"
+    )
+    body = ok(response)
+    assert body["result"] == [{"ID": "2", "NAME": "John"}]
+
+
+def test_user_get_filter_by_department_and_activity(server):
+    add_users(server, 3)
+    assert ok(server.call("user.get", {"FILTER": {"UF_DEPARTMENT": 1}}))["total"] == 4
+    assert ok(server.call("user.get", {"FILTER": {"UF_DEPARTMENT": 2}}))["total"] == 0
+    assert ok(server.call("user.get", {"FILTER": {"ACTIVE": True}}))["total"] == 4
+    assert ok(server.call("user.get", {"FILTER": {"ACTIVE": "N"}}))["total"] == 0
+
+
+def test_user_get_filter_by_date(server):
+    server.clock.advance(86400)
+    server.add_user("Late", "Comer")
+    late = ok(server.call("user.get", {"FILTER": {">DATE_REGISTER": "2026-03-02T12:00:00+00:00"}}))
+    assert [u["NAME"] for u in late["result"]] == ["Late"]
+    nonsense = ok(server.call("user.get", {"FILTER": {">DATE_REGISTER": "yesterday-ish"}}))
+    assert nonsense["total"] == 0
+
+
+def test_user_get_filter_is_online(server):
+    other = server.add_user()
+    hook = server.add_webhook(other, ["im"])
+    server.call("im.user.status.set", {"STATUS": "online"}, hook=hook)
+    online = ok(server.call("user.get", {"FILTER": {"IS_ONLINE": "Y"}}))
+    assert [u["ID"] for u in online["result"]] == [str(other)]
+    offline = ok(server.call("user.get", {"FILTER": {"IS_ONLINE": "N"}}))
+    assert [u["ID"] for u in offline["result"]] == ["1"]
+
+
+def test_user_get_sort(server):
+    server.add_user("Bob", "Zulu")
+    server.add_user("Al", "Alpha")
+    body = ok(server.call("user.get", {"sort": "LAST_NAME", "order": "DESC"}))
+    assert [u["LAST_NAME"] for u in body["result"]] == ["Zulu", "Alpha", ""]
+    body = ok(server.call("user.get", {"SORT": "ID", "ORDER": "desc"}))
+    assert [u["ID"] for u in body["result"]] == ["3", "2", "1"]
+
+
+def test_user_get_select(server):
+    body = ok(server.call("user.get", {"select": ["ID", "NAME", "NOPE"]}))
+    assert body["result"] == [{"ID": "1", "NAME": "Admin"}]
+    body = ok(server.call("user.get", {"select": ["UF_*"]}))
+    assert list(body["result"][0]) == ["UF_EMPLOYMENT_DATE", "UF_DEPARTMENT", "UF_PHONE_INNER"]
+
+
+def test_user_get_under_user_brief_hides_contacts(server):
+    user_id = server.add_user(email="x@example.com")
+    hook = server.add_webhook(user_id, ["user_brief"])
+    body = ok(server.call("user.get", {"ID": user_id}, hook=hook))
+    assert "EMAIL" not in body["result"][0]
+    assert ok(server.call("user.get", {"ID": user_id, "select": ["EMAIL"]}, hook=hook))[
+        "result"
+    ] == [{}]
+
+
+@pytest.mark.parametrize("start", [-5, "abc", None])
+def test_user_get_odd_start_means_the_first_page(server, start):
+    body = ok(server.call("user.get", {"start": start}))
+    assert body["total"] == 1
+
+
+# --- common methods ---------------------------------------------------------------------------
+
+
+def test_server_time(server):
+    assert ok(server.call("server.time"))["result"] == "2026-03-02T08:30:00+00:00"
+    server.clock.advance(61)
+    assert ok(server.call("server.time"))["result"] == "2026-03-02T08:31:01+00:00"
+
+
+def test_profile(server):
+    assert ok(server.call("profile"))["result"] == {
+        "ID": "1",
+        "ADMIN": True,
+        "NAME": "Admin",
+        "LAST_NAME": "",
+        "PERSONAL_GENDER": "",
+        "TIME_ZONE": "",
+    }
+    other = server.add_user("Eve", "Doe", time_zone="Europe/Berlin")
+    hook = server.add_webhook(other, ["im"])
+    profile = ok(server.call("profile", hook=hook))["result"]
+    assert (profile["ID"], profile["ADMIN"], profile["TIME_ZONE"]) == (
+        str(other),
+        False,
+        "Europe/Berlin",
+    )
+
+
+def test_methods_lists_what_the_caller_may_call(server):
+    registry = build_registry()
+    everything = [spec.name for spec in registry]
+    assert ok(server.call("methods"))["result"] == everything
+    assert ok(server.call("methods", {"full": True}))["result"] == everything
+    other = server.add_user()
+    hook = server.add_webhook(other, ["im"])
+    mine = ok(server.call("methods", hook=hook))["result"]
+    assert "im.user.get" in mine and "server.time" in mine and "user.get" not in mine
+    im_only = ok(server.call("methods", {"scope": "im"}))["result"]
+    assert im_only == sorted(n for n in everything if n.startswith("im."))
+    common = ok(server.call("methods", {"scope": ""}))["result"]
+    assert "server.time" in common and "im.user.get" not in common
+
+
+def test_method_get(server):
+    other = server.add_user()
+    hook = server.add_webhook(other, ["im"])
+    check = lambda name: ok(server.call("method.get", {"name": name}, hook=hook))["result"]  # noqa: E731
+    assert check("im.user.get") == {"isExisting": True, "isAvailable": True}
+    assert check("user.get") == {"isExisting": True, "isAvailable": False}
+    assert check("crm.deal.add") == {"isExisting": False, "isAvailable": False}
+    assert check("") == {"isExisting": False, "isAvailable": False}
+
+
+def test_scope(server):
+    assert ok(server.call("scope"))["result"] == build_registry().scopes()
+    assert "im" in build_registry().scopes() and "user_brief" in build_registry().scopes()
+    other = server.add_user()
+    hook = server.add_webhook(other, ["im"])
+    assert ok(server.call("scope", hook=hook))["result"] == ["im"]
+    assert (
+        ok(server.call("scope", {"full": True}, hook=hook))["result"] == build_registry().scopes()
+    )

@@ -1,0 +1,294 @@
+"""The ``b24local`` console script, run as a real subprocess.
+
+Administration commands print values on stdout and nothing else; messages and
+errors go to stderr with a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from b24local import __version__
+
+
+def _script() -> str:
+    found = shutil.which("b24local")
+    if found:
+        return found
+    candidate = Path(sys.executable).parent / "b24local"
+    if not candidate.exists():
+        pytest.fail(f"the b24local console script is not installed (looked in {candidate})")
+    return str(candidate)
+
+
+SCRIPT = _script()
+CODE = re.compile(r"[a-z0-9]{16}")
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("B24LOCAL_")}
+    env.update(extra)
+    return env
+
+
+def b24(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [SCRIPT, *args],
+        capture_output=True,
+        text=True,
+        env=env if env is not None else _env(),
+        timeout=60,
+        check=False,
+    )
+
+
+class Cli:
+    """Runs commands against one data directory."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+
+    def __call__(self, *args: str, **kwargs) -> subprocess.CompletedProcess[str]:
+        return b24(*args, "--data-dir", str(self.data_dir), **kwargs)
+
+    def ok(self, *args: str) -> str:
+        result = self(*args)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    return Cli(tmp_path / "data")
+
+
+def add_john(cli: Cli) -> str:
+    return cli.ok("user", "add", "--name", "John", "--last-name", "Doe", "--tz", "Europe/Berlin")
+
+
+# --- users -----------------------------------------------------------------------------
+
+
+def test_user_add_prints_only_the_new_id(cli: Cli) -> None:
+    assert add_john(cli) == "2\n"
+    assert cli.ok("user", "add", "--name", "Jane", "--last-name", "Roe") == "3\n"
+
+
+def test_user_add_creates_the_data_dir_and_database(cli: Cli) -> None:
+    assert not cli.data_dir.exists()
+    add_john(cli)
+    assert (cli.data_dir / "b24local.db").is_file()
+
+
+def test_user_add_json(cli: Cli) -> None:
+    out = cli.ok(
+        "user", "add", "--name", "John", "--last-name", "Doe", "--tz", "Europe/Berlin", "--json"
+    )
+    record = json.loads(out)
+    assert isinstance(record, dict)
+    assert record["id"] == 2
+    assert record["name"] == "John"
+    assert record["last_name"] == "Doe"
+    assert record["time_zone"] == "Europe/Berlin"
+    assert record["admin"] is False
+    assert record["active"] is True
+
+
+def test_user_add_admin_flag(cli: Cli) -> None:
+    record = json.loads(
+        cli.ok("user", "add", "--name", "Ann", "--last-name", "Lee", "--admin", "--json")
+    )
+    assert record["admin"] is True
+
+
+def test_user_list_lists_admin_and_new_user(cli: Cli) -> None:
+    add_john(cli)
+    lines = cli.ok("user", "list").splitlines()
+    assert len(lines) == 2
+    assert lines[0].split("\t")[0] == "1"
+    assert "admin" in lines[0].split("\t")
+    assert lines[1].split("\t")[:2] == ["2", "John Doe"]
+
+
+def test_user_list_json(cli: Cli) -> None:
+    add_john(cli)
+    records = json.loads(cli.ok("user", "list", "--json"))
+    assert [r["id"] for r in records] == [1, 2]
+    assert records[0]["admin"] is True
+    assert (records[1]["name"], records[1]["last_name"], records[1]["time_zone"]) == (
+        "John",
+        "Doe",
+        "Europe/Berlin",
+    )
+
+
+@pytest.mark.parametrize("zone", ["Mars/Base", "../etc/passwd", "Not a zone"])
+def test_user_add_bad_time_zone(cli: Cli, zone: str) -> None:
+    result = cli("user", "add", "--name", "John", "--last-name", "Doe", "--tz", zone)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "time zone" in result.stderr
+    # Nothing was created.
+    assert [r["id"] for r in json.loads(cli.ok("user", "list", "--json"))] == [1]
+
+
+def test_user_add_needs_a_name(cli: Cli) -> None:
+    result = cli("user", "add", "--last-name", "Doe")
+    assert result.returncode != 0
+    assert result.stdout == ""
+
+
+# --- webhooks --------------------------------------------------------------------------
+
+
+def test_webhook_add_prints_user_and_code(cli: Cli) -> None:
+    add_john(cli)
+    out = cli.ok("webhook", "add", "--user", "2", "--scope", "im")
+    assert re.fullmatch(r"2/[a-z0-9]{16}\n", out), out
+
+
+def test_webhook_add_json_carries_the_code_once(cli: Cli) -> None:
+    add_john(cli)
+    record = json.loads(cli.ok("webhook", "add", "--user", "2", "--scope", "im", "--json"))
+    assert record["user_id"] == 2
+    assert record["scopes"] == ["im"]
+    assert CODE.fullmatch(record["code"])
+    assert record["path"] == f"/rest/2/{record['code']}/"
+
+
+def test_webhook_codes_differ(cli: Cli) -> None:
+    add_john(cli)
+    first = cli.ok("webhook", "add", "--user", "2", "--scope", "im")
+    second = cli.ok("webhook", "add", "--user", "2", "--scope", "im")
+    assert first != second
+
+
+def test_webhook_list_never_shows_the_code(cli: Cli) -> None:
+    add_john(cli)
+    code = cli.ok("webhook", "add", "--user", "2", "--scope", "im").strip().split("/")[1]
+    out = cli.ok("webhook", "list", "--json")
+    assert code not in out
+    records = json.loads(out)
+    assert len(records) == 1
+    (record,) = records
+    assert record["user_id"] == 2
+    assert record["scopes"] == ["im"]
+    assert "code" not in record
+    assert "path" not in record
+    plain = cli.ok("webhook", "list")
+    assert code not in plain
+    assert plain.splitlines() == [f"{record['id']}\t2\tim"]
+
+
+def test_webhook_scopes_are_sorted_and_deduplicated(cli: Cli) -> None:
+    add_john(cli)
+    cli.ok("webhook", "add", "--user", "2", "--scope", "user", "--scope", "im", "--scope", "im")
+    (record,) = json.loads(cli.ok("webhook", "list", "--json"))
+    assert record["scopes"] == ["im", "user"]
+
+
+def test_webhook_remove(cli: Cli) -> None:
+    add_john(cli)
+    cli.ok("webhook", "add", "--user", "2", "--scope", "im")
+    cli.ok("webhook", "add", "--user", "1", "--scope", "user")
+    first, second = json.loads(cli.ok("webhook", "list", "--json"))
+    assert cli.ok("webhook", "remove", str(first["id"])) == ""
+    remaining = json.loads(cli.ok("webhook", "list", "--json"))
+    assert [r["id"] for r in remaining] == [second["id"]]
+
+
+def test_webhook_remove_unknown(cli: Cli) -> None:
+    add_john(cli)
+    result = cli("webhook", "remove", "999")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "999" in result.stderr
+
+
+def test_webhook_remove_twice(cli: Cli) -> None:
+    add_john(cli)
+    cli.ok("webhook", "add", "--user", "2", "--scope", "im")
+    (record,) = json.loads(cli.ok("webhook", "list", "--json"))
+    cli.ok("webhook", "remove", str(record["id"]))
+    assert cli("webhook", "remove", str(record["id"])).returncode == 1
+
+
+def test_webhook_unknown_scope(cli: Cli) -> None:
+    add_john(cli)
+    result = cli("webhook", "add", "--user", "2", "--scope", "nope")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "nope" in result.stderr
+    assert json.loads(cli.ok("webhook", "list", "--json")) == []
+
+
+def test_webhook_unknown_user(cli: Cli) -> None:
+    result = cli("webhook", "add", "--user", "77", "--scope", "im")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "77" in result.stderr
+
+
+# --- tls, version, db ------------------------------------------------------------------
+
+
+def test_tls_ca_path(cli: Cli) -> None:
+    out = cli.ok("tls", "ca-path")
+    assert out.endswith("\n")
+    assert out.count("\n") == 1
+    path = Path(out.strip())
+    assert path.is_file()
+    assert path == cli.data_dir / "tls" / "ca.pem"
+    assert path.read_bytes().startswith(b"-----BEGIN CERTIFICATE-----")
+    # Asking again gives the same CA.
+    content = path.read_bytes()
+    assert cli.ok("tls", "ca-path") == out
+    assert path.read_bytes() == content
+
+
+def test_version() -> None:
+    result = b24("version")
+    assert result.returncode == 0
+    assert result.stdout == f"{__version__}\n"
+
+
+def test_db_upgrade(cli: Cli) -> None:
+    assert cli.ok("db", "upgrade") == ""
+    assert (cli.data_dir / "b24local.db").is_file()
+
+
+def test_db_url_option(cli: Cli, tmp_path: Path) -> None:
+    other = tmp_path / "elsewhere" / "other.db"
+    other.parent.mkdir()
+    url = f"sqlite:///{other}"
+    out = cli.ok("user", "add", "--name", "John", "--last-name", "Doe", "--db", url)
+    assert out == "2\n"
+    assert other.is_file()
+    assert not (cli.data_dir / "b24local.db").exists()
+    assert [r["id"] for r in json.loads(cli.ok("user", "list", "--json", "--db", url))] == [1, 2]
+    # The data directory's own database is a different one.
+    assert [r["id"] for r in json.loads(cli.ok("user", "list", "--json"))] == [1]
+
+
+def test_db_url_from_the_environment(cli: Cli, tmp_path: Path) -> None:
+    other = tmp_path / "env.db"
+    env = _env(B24LOCAL_DB=f"sqlite:///{other}")
+    result = cli("user", "add", "--name", "John", "--last-name", "Doe", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "2\n"
+    assert other.is_file()
+    assert not (cli.data_dir / "b24local.db").exists()
+
+
+def test_no_arguments_shows_help() -> None:
+    result = b24()
+    assert result.returncode != 0
+    assert "Usage" in result.stdout + result.stderr

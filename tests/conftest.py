@@ -1,0 +1,161 @@
+"""Shared fixtures: a real database (SQLite, and PostgreSQL when configured),
+a frozen clock, and the app driven through HTTP.
+
+API tests run once per database backend. PostgreSQL needs
+``B24LOCAL_TEST_PG_URL`` (for example ``postgresql://postgres@127.0.0.1:5432/test``);
+without it those runs are skipped, and the summary says so in capitals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from b24local import admin
+from b24local.app import create_app
+from b24local.clock import AdjustableClock
+from b24local.config import Settings
+from b24local.store.engine import Store, sqlite_url
+
+PG_URL = os.environ.get("B24LOCAL_TEST_PG_URL")
+START = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
+DEV_TOKEN = "test-dev-token"
+
+
+def pytest_report_header(config) -> str:
+    if PG_URL:
+        return f"b24local: PostgreSQL runs enabled ({PG_URL})"
+    return "b24local: B24LOCAL_TEST_PG_URL NOT SET -- POSTGRESQL RUNS WILL BE SKIPPED"
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not PG_URL:
+        terminalreporter.write_line(
+            "WARNING: B24LOCAL_TEST_PG_URL is not set; every PostgreSQL run was SKIPPED.",
+            red=True,
+            bold=True,
+        )
+
+
+async def _run_sql(url: str, statement: str) -> None:
+    from sqlalchemy import text
+
+    from b24local.store.engine import create_engine
+
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database for one test."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path)
+        return
+    if not PG_URL:
+        pytest.skip("B24LOCAL_TEST_PG_URL not set: PostgreSQL run SKIPPED")
+    schema = f"t_{secrets.token_hex(6)}"
+    asyncio.run(_run_sql(PG_URL, f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{separator}schema={schema}"
+    finally:
+        asyncio.run(_run_sql(PG_URL, f"DROP SCHEMA {schema} CASCADE"))
+
+
+@pytest.fixture
+def clock() -> AdjustableClock:
+    return AdjustableClock(START, frozen=True)
+
+
+@dataclass
+class Server:
+    """The app under test, reached through HTTP, with its store at hand."""
+
+    http: TestClient
+    clock: AdjustableClock
+    webhook: str  # "/rest/1/<code>/"
+    admin_id: int
+
+    @property
+    def store(self) -> Store:
+        store = self.http.app.state.runtime.store  # type: ignore[attr-defined]
+        assert store is not None
+        return store
+
+    def run(self, function, *args: Any, **kwargs: Any) -> Any:
+        """Run an async admin/store function inside the app's event loop."""
+        portal = self.http.portal
+        assert portal is not None
+        return portal.call(lambda: function(*args, **kwargs))
+
+    def call(self, method: str, params: dict | None = None, *, hook: str | None = None):
+        return self.http.post(f"{hook or self.webhook}{method}", json=params or {})
+
+    def add_user(self, name: str = "Emily", last_name: str = "Smith", **fields: Any) -> int:
+        user = self.run(
+            admin.add_user, self.store, self.clock.now(), name=name, last_name=last_name, **fields
+        )
+        return user.id
+
+    def add_webhook(self, user_id: int, scopes: list[str]) -> str:
+        hook, code = self.run(
+            admin.add_webhook, self.store, self.clock.now(), user_id=user_id, scopes=scopes
+        )
+        return f"/rest/{hook.user_id}/{code}/"
+
+
+async def _prepare(url: str, now: datetime) -> tuple[admin.Bootstrap, str]:
+    store = await admin.open_store(url)
+    try:
+        boot = await admin.bootstrap(store, now)
+        issued = await admin.first_start_webhook(store, now)
+        assert issued is not None
+        hook, code = issued
+        return boot, f"/rest/{hook.user_id}/{code}/"
+    finally:
+        await store.close()
+
+
+def make_server(db_url: str, clock: AdjustableClock, tmp_path: Path, **settings: Any):
+    boot, webhook = asyncio.run(_prepare(db_url, clock.now()))
+    settings.setdefault("dev", True)
+    settings.setdefault("limits", False)
+    config = Settings(data_dir=tmp_path, db=db_url, **settings)
+    app = create_app(config, clock=clock, dev_token=DEV_TOKEN)
+    http = TestClient(app, base_url="http://127.0.0.1:8024", raise_server_exceptions=False)
+    return http, Server(http, clock, webhook, boot.admin.id)
+
+
+@pytest.fixture
+def server(db_url: str, clock: AdjustableClock, tmp_path: Path) -> Iterator[Server]:
+    http, srv = make_server(db_url, clock, tmp_path)
+    with http:
+        yield srv
+
+
+@pytest.fixture
+def server_with(db_url: str, clock: AdjustableClock, tmp_path: Path):
+    """Start a server with extra settings: ``with server_with(require_https=True) as srv``."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def start(**settings: Any) -> Iterator[Server]:
+        http, srv = make_server(db_url, clock, tmp_path, **settings)
+        with http:
+            yield srv
+
+    return start
