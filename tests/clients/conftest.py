@@ -190,7 +190,10 @@ def start_server(
     data_dir: Path, log_dir: Path, *, db: str | None = None, args: Sequence[str] = ()
 ) -> LiveServer:
     """Start ``b24local serve --tls --dev [--db URL] [ARGS]`` and wait until it answers
-    TLS handshakes."""
+    TLS handshakes. The rate limits are off unless ``args`` name ``--limits``."""
+    if "--limits" not in args:
+        # The cloud's rate limit is on by default; client tests opt into it.
+        args = ["--limits", "off", *args]
     port = free_port()
     stderr_path = log_dir / f"serve-{port}.stderr"
     deadline = time.monotonic() + START_DEADLINE

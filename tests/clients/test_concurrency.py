@@ -231,7 +231,7 @@ def test_simultaneous_opens_start_exactly_one_day(server) -> None:
     assert "no workday 2" in cli_error(server, "timeman", "history", "2")
 
 
-def test_mixed_opens_and_pauses_alternate_without_loss(server, database) -> None:
+def test_mixed_opens_and_pauses_alternate_without_loss(server) -> None:
     assert call(server, "timeman.open")["STATUS"] == "OPENED"
     methods = ["timeman.open", "timeman.pause"] * 20
     random.Random(24).shuffle(methods)
@@ -264,34 +264,20 @@ def test_mixed_opens_and_pauses_alternate_without_loss(server, database) -> None
     assert status["STATUS"] == expected
     assert status["STATUS"] in ("OPENED", "PAUSED")
 
-    # Last, the moments. On PostgreSQL a call that waited for the user's lock may
-    # apply the moment it arrived (see test_a_call_that_waited_uses_the_moment_it_ran,
-    # which shows it deterministically); here it shows only now and then.
-    try:
-        assert_in_time(events)
-        # Every pause left a break, unless it was resumed the very instant it began.
-        instant = sum(
-            1
-            for pause, resume in pairwise(events)
-            if (pause["action"], resume["action"]) == ("pause", "resume")
-            and moment(pause["at"]) == moment(resume["at"])
-        )
-        final = events[-1]["after"]
-        assert len(final["breaks"]) == pauses - instant, (pauses, instant, final["breaks"])
-    except AssertionError as error:
-        if database is None:
-            raise
-        pytest.xfail(f"{NOW_BEFORE_LOCK}\n{error}")
+    # Every transition is stamped after the one before it, and every pause left a
+    # break unless it was resumed the very instant it began.
+    assert_in_time(events)
+    instant = sum(
+        1
+        for pause, resume in pairwise(events)
+        if (pause["action"], resume["action"]) == ("pause", "resume")
+        and moment(pause["at"]) == moment(resume["at"])
+    )
+    final = events[-1]["after"]
+    assert len(final["breaks"]) == pauses - instant, (pauses, instant, final["breaks"])
 
 
 # --- a call that waits for the user's lock ---------------------------------------------
-
-NOW_BEFORE_LOCK = (
-    "src bug (PostgreSQL): Dispatcher.invoke takes `now` before timeman's _transition "
-    "locks the user row (store.users.lock, SELECT ... FOR UPDATE), so a call that waited "
-    "for the lock applies the moment it arrived after a later transition: history "
-    "times go backwards, breaks overlap and TIME_LEAKS is over-counted"
-)
 
 
 async def _dev_clock(client: httpx.AsyncClient, srv, at: datetime) -> None:
@@ -406,12 +392,10 @@ async def _waited_call(srv, boss_hook: str, own_hook: str, employee: int) -> dic
         return await _post(client, f"{own_hook}timeman.status")
 
 
-def test_a_call_that_waited_uses_the_moment_it_ran(server, database, request) -> None:
+def test_a_call_that_waited_uses_the_moment_it_ran(server) -> None:
     """A supervisor's pause that had to wait while the employee resumed is applied at
     the moment it ran, after the resume: the day stays valid and the breaks between
     09:30 and 11:00 add up to no more than 01:30:00."""
-    if database is not None:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=NOW_BEFORE_LOCK))
     hooks = asyncio.run(_team(store_url(server), server.base_url))
 
     status = asyncio.run(_waited_call(server, hooks["boss"], hooks["employee"], hooks["id"]))
@@ -446,12 +430,6 @@ async def _team(url: str, base_url: str) -> dict[str, Any]:
 
 
 # --- an approval that waits for the user's lock --------------------------------------------
-
-READ_BEFORE_LOCK = (
-    "src bug (PostgreSQL): approvals.decide reads the workday (workdays.by_id) before "
-    "it locks the employee (store.users.lock) and saves its decision over that copy, "
-    "so a transition committed while the approval waited for the lock is lost"
-)
 
 
 async def _approval_meets_a_pause(srv) -> tuple[dict[str, Any], str]:
@@ -493,11 +471,9 @@ async def _approval_meets_a_pause(srv) -> tuple[dict[str, Any], str]:
         return await _post(client, f"{srv.webhook_url}timeman.status"), out.decode()
 
 
-def test_an_approval_keeps_a_transition_made_while_it_waited(server, database, request) -> None:
+def test_an_approval_keeps_a_transition_made_while_it_waited(server) -> None:
     """Approving and pausing the same day at once: both take effect, whichever
     order they end up in; the history is one unbroken chain."""
-    if database is not None:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=READ_BEFORE_LOCK))
 
     status, printed = asyncio.run(_approval_meets_a_pause(server))
 

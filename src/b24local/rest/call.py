@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from b24local.clock import Clock
 from b24local.entities import Portal, User
 
 from .auth import Caller
@@ -23,8 +24,10 @@ if TYPE_CHECKING:
 class Call:
     params: Params
     caller: Caller
+    #: When the call began; handlers that wait for a lock re-read ``clock`` after it.
     now: datetime
     conn: AsyncConnection
+    clock: Clock
     registry: Registry
     client_ip: str = ""
     #: Runs another method for the same caller in the same transaction (for batch).

@@ -93,6 +93,7 @@ class Dispatcher:
             caller=caller,
             now=started,
             conn=conn,
+            clock=self.clock,
             registry=self.registry,
             client_ip=client_ip,
             invoke=invoke_inner,

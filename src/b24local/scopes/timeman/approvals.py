@@ -33,10 +33,13 @@ async def decide(
     approved: bool,
     now: datetime,
 ) -> StoredDay:
-    stored = await workdays.by_id(conn, portal_id, workday_id)
-    if stored is None:
+    found = await workdays.by_id(conn, portal_id, workday_id)
+    if found is None:
         raise ApprovalError(f"no workday {workday_id}")
-    await user_store.lock(conn, portal_id, stored.user_id)
+    await user_store.lock(conn, portal_id, found.user_id)
+    # Read the day again under the lock: a transition may have landed while we waited.
+    stored = await workdays.by_id(conn, portal_id, workday_id)
+    assert stored is not None
     if stored.day.active:
         raise ApprovalError(f"workday {workday_id} has no edit waiting for approval")
     employee = await user_store.get(conn, portal_id, stored.user_id)

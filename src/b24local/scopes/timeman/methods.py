@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from b24local.entities import User
@@ -113,17 +114,21 @@ async def _state(call: Call, user: User) -> tuple[Any, Settings]:
     return stored, settings
 
 
-Change = Callable[[Workday | None, Settings, User], Transition]
+#: A transition of the current day, given the settings, the target and the moment.
+Change = Callable[[Workday | None, Settings, User, datetime], Transition]
 
 
 async def _transition(call: Call, change: Change, report: str = "") -> dict[str, Any]:
     """Apply one transition to the target's current day, store it and its history."""
     user = await target_user(call)
     await user_store.lock(call.conn, call.portal.id, user.id)
+    # A call that waited for the lock acts when it got it, after the change it waited
+    # for, never at the earlier moment it arrived.
+    now = call.clock.now()
     stored, settings = await _state(call, user)
     before = stored.day if stored else None
     try:
-        transition = change(before, settings, user)
+        transition = change(before, settings, user, now)
     except Refusal as refusal:
         raise REFUSALS[refusal.reason]() from None
     if transition.changed and transition.day is not None:
@@ -133,7 +138,7 @@ async def _transition(call: Call, change: Change, report: str = "") -> dict[str,
             call.portal.id,
             user.id,
             transition.day,
-            now=call.now,
+            now=now,
             workday_id=None if new_row else stored.id,
         )
         await workdays.record(
@@ -143,7 +148,7 @@ async def _transition(call: Call, change: Change, report: str = "") -> dict[str,
             user_id=user.id,
             actor_id=call.user.id,
             action=transition.action,
-            at=call.now,
+            at=now,
             before=None if new_row else before,
             after=transition.day,
             claimed=transition.claimed,
@@ -151,7 +156,7 @@ async def _transition(call: Call, change: Change, report: str = "") -> dict[str,
             report=report,
             ip=call.client_ip,
         )
-    return day_result(transition.day, call.now, settings, home_zone(call, user))
+    return day_result(transition.day, now, settings, home_zone(call, user))
 
 
 @methods.method(
@@ -177,10 +182,10 @@ async def timeman_open(call: Call) -> dict[str, Any]:
     report = timeman_params.report(params)
     place = timeman_params.place(params, call.client_ip)
 
-    def change(day: Workday | None, settings: Settings, user: User) -> Transition:
+    def change(day: Workday | None, settings: Settings, user: User, now: datetime) -> Transition:
         return open_day(
             day,
-            call.now,
+            now,
             settings=settings,
             home_zone=home_zone(call, user),
             at=at,
@@ -198,7 +203,7 @@ async def timeman_open(call: Call) -> dict[str, Any]:
     writes=True,
 )
 async def timeman_pause(call: Call) -> dict[str, Any]:
-    return await _transition(call, lambda day, _settings, _user: pause_day(day, call.now))
+    return await _transition(call, lambda day, _settings, _user, now: pause_day(day, now))
 
 
 @methods.method(
@@ -213,8 +218,8 @@ async def timeman_close(call: Call) -> dict[str, Any]:
     report = timeman_params.report(params)
     place = timeman_params.place(params, call.client_ip)
 
-    def change(day: Workday | None, settings: Settings, _user: User) -> Transition:
-        return close_day(day, call.now, settings=settings, at=at, report=report, place=place)
+    def change(day: Workday | None, settings: Settings, _user: User, now: datetime) -> Transition:
+        return close_day(day, now, settings=settings, at=at, report=report, place=place)
 
     return await _transition(call, change, report)
 
