@@ -1,4 +1,4 @@
-"""Administration shared by the CLI and start-up: portals, users, webhooks.
+"""Administration shared by the CLI and start-up: portals, users, webhooks, apps.
 
 Every function here runs in one transaction and returns plain values, so the
 CLI can print them and tests can assert on them.
@@ -12,10 +12,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from b24local.entities import Portal, User, Webhook
+from b24local.entities import App, Portal, User, Webhook
+from b24local.oauth import issuing
 from b24local.scopes import build_registry
 from b24local.scopes.timeman import approvals, workday
-from b24local.store import departments, portals, settings, users, webhooks, workdays
+from b24local.store import apps, departments, portals, settings, users, webhooks, workdays
 from b24local.store.engine import Store
 
 ROOT_DEPARTMENT = "Company"
@@ -252,6 +253,14 @@ async def list_users(store: Store, domain: str | None = None) -> list[User]:
         return await users.all_users(conn, portal.id)
 
 
+def _check_scopes(scopes: Iterable[str]) -> list[str]:
+    wanted = sorted(set(scopes))
+    unknown = sorted(set(wanted) - set(implemented_scopes()))
+    if unknown:
+        raise AdminError(f"unknown scope(s): {', '.join(unknown)}")
+    return wanted
+
+
 async def add_webhook(
     store: Store,
     now: datetime,
@@ -261,14 +270,10 @@ async def add_webhook(
     title: str = "",
     domain: str | None = None,
 ) -> tuple[Webhook, str]:
-    wanted = sorted(set(scopes))
-    unknown = sorted(set(wanted) - set(implemented_scopes()))
-    if unknown:
-        raise AdminError(f"unknown scope(s): {', '.join(unknown)}")
+    wanted = _check_scopes(scopes)
     async with store.transaction(write=True) as conn:
         portal = await portal_for(conn, domain)
-        if await users.get(conn, portal.id, user_id) is None:
-            raise AdminError(f"no user {user_id}")
+        await _user(conn, portal.id, user_id)
         return await webhooks.add(conn, portal.id, user_id, wanted, now=now, title=title)
 
 
@@ -353,3 +358,78 @@ async def workday_history(store: Store, workday_id: int, domain: str | None = No
         if await workdays.by_id(conn, portal.id, workday_id) is None:
             raise AdminError(f"no workday {workday_id}")
         return await workdays.history(conn, portal.id, workday_id)
+
+
+# --- passwords and applications ------------------------------------------------------
+
+
+async def set_password(
+    store: Store, user_id: int, password: str, domain: str | None = None
+) -> None:
+    if not password:
+        raise AdminError("the password must not be empty")
+    async with store.transaction(write=True) as conn:
+        portal = await portal_for(conn, domain)
+        await _user(conn, portal.id, user_id)
+        await users.set_password(conn, portal.id, user_id, password)
+
+
+async def add_app(
+    store: Store,
+    now: datetime,
+    *,
+    name: str,
+    scopes: Iterable[str],
+    redirect_uri: str = "",
+    handler: str = "",
+    allowed_users: Sequence[int] = (),
+    domain: str | None = None,
+) -> tuple[App, str]:
+    """Install a local application; returns it with its client secret."""
+    wanted = _check_scopes(scopes)
+    if not name.strip():
+        raise AdminError("the application needs a name")
+    async with store.transaction(write=True) as conn:
+        portal = await portal_for(conn, domain)
+        for user_id in allowed_users:
+            await _user(conn, portal.id, user_id)
+        return await apps.add(
+            conn,
+            portal.id,
+            name=name.strip(),
+            scopes=wanted,
+            now=now,
+            redirect_uri=redirect_uri,
+            handler=handler,
+            allowed_users=allowed_users or None,
+        )
+
+
+async def list_apps(store: Store, domain: str | None = None) -> list[App]:
+    async with store.transaction() as conn:
+        return await apps.list_all(conn, (await portal_for(conn, domain)).id)
+
+
+async def remove_app(store: Store, client_id: str, domain: str | None = None) -> None:
+    async with store.transaction(write=True) as conn:
+        portal = await portal_for(conn, domain)
+        if not await apps.remove(conn, portal.id, client_id):
+            raise AdminError(f"no application {client_id}")
+
+
+async def issue_app_token(
+    store: Store, now: datetime, *, client_id: str, user_id: int, domain: str | None = None
+) -> tuple[issuing.TokenPair, Portal]:
+    """A token pair for ``user_id`` without the browser flow, as if they had
+    authorised the app just now."""
+    async with store.transaction(write=True) as conn:
+        portal = await portal_for(conn, domain)
+        app = await apps.by_client_id(conn, client_id)
+        if app is None or app.portal_id != portal.id:
+            raise AdminError(f"no application {client_id}")
+        user = await _user(conn, portal.id, user_id)
+        if not user.active:
+            raise AdminError(f"user {user_id} is not active")
+        if not app.admits(user_id):
+            raise AdminError(f"user {user_id} may not use application {client_id}")
+        return await issuing.issue_pair(conn, app, user_id, app.scopes, now), portal

@@ -39,6 +39,7 @@ db_app = typer.Typer(help="The database.", no_args_is_help=True)
 department_app = typer.Typer(help="Manage departments.", no_args_is_help=True)
 portal_app = typer.Typer(help="Manage portals (Bitrix24 accounts).", no_args_is_help=True)
 timeman_app = typer.Typer(help="Work-time settings and approvals.", no_args_is_help=True)
+apps_app = typer.Typer(help="Manage local applications (OAuth clients).", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(webhook_app, name="webhook")
 app.add_typer(tls_app, name="tls")
@@ -46,6 +47,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(department_app, name="department")
 app.add_typer(portal_app, name="portal")
 app.add_typer(timeman_app, name="timeman")
+app.add_typer(apps_app, name="app")
 
 DataDir = Annotated[
     Path | None,
@@ -293,6 +295,33 @@ def user_add(
     _emit(_user_record(user), as_json, str(user.id))
 
 
+def _read_password() -> str:
+    """Prompt on a terminal (on stderr, so stdout stays clean); else read one line."""
+    if sys.stdin.isatty():
+        return typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@user_app.command("password")
+def user_password(
+    user_id: Annotated[int, typer.Argument(help="The user's ID.")],
+    password: Annotated[
+        str | None,
+        typer.Option(help="The new password; asked for (or one line read from stdin) if omitted."),
+    ] = None,
+    portal: Portal = None,
+    data_dir: DataDir = None,
+    db: Db = None,
+) -> None:
+    """Set the password the user logs in with on the OAuth page (stored as a scrypt hash)."""
+    if password is None:
+        password = _read_password()
+    _run(
+        _settings(data_dir, db),
+        lambda store: admin.set_password(store, user_id, password, portal),
+    )
+
+
 @user_app.command("update")
 def user_update(
     user_id: Annotated[int, typer.Argument(help="The user's ID.")],
@@ -410,6 +439,122 @@ def webhook_remove(
 ) -> None:
     """Delete a webhook; its URL stops working at once."""
     _run(_settings(data_dir, db), lambda store: admin.remove_webhook(store, webhook_id, portal))
+
+
+# --- applications ---------------------------------------------------------------------
+
+
+def _app_record(found) -> dict[str, Any]:
+    return {
+        "id": found.id,
+        "client_id": found.client_id,
+        "name": found.name,
+        "scopes": sorted(found.scopes),
+        "redirect_uri": found.redirect_uri,
+        "handler": found.handler,
+        "users": None if found.allowed_users is None else sorted(found.allowed_users),
+    }
+
+
+@apps_app.command("add")
+def app_add(
+    name: Annotated[str, typer.Option("--name", help="The application's name.")],
+    scope: Annotated[
+        list[str] | None, typer.Option("--scope", help="A scope to grant (repeatable).")
+    ] = None,
+    redirect_uri: Annotated[
+        str, typer.Option(help="Where /oauth/authorize/ sends the user back with a code.")
+    ] = "",
+    handler: Annotated[str, typer.Option(help="The application's handler URL.")] = "",
+    user: Annotated[
+        list[int] | None,
+        typer.Option("--user", help="Restrict the app to this user (repeatable)."),
+    ] = None,
+    portal: Portal = None,
+    data_dir: DataDir = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Install an application; prints CLIENT_ID CLIENT_SECRET (the secret only now)."""
+    installed, secret = _run(
+        _settings(data_dir, db),
+        lambda store: admin.add_app(
+            store,
+            _now(),
+            name=name,
+            scopes=scope or (),
+            redirect_uri=redirect_uri,
+            handler=handler,
+            allowed_users=user or (),
+            domain=portal,
+        ),
+    )
+    record = {**_app_record(installed), "client_secret": secret}
+    _emit(record, as_json, f"{installed.client_id} {secret}")
+
+
+@apps_app.command("list")
+def app_list(
+    portal: Portal = None, data_dir: DataDir = None, db: Db = None, as_json: Json = False
+) -> None:
+    """List applications: client ID, name, scopes, redirect URI, users it is limited to."""
+    found = _run(_settings(data_dir, db), lambda store: admin.list_apps(store, portal))
+    plain = "\n".join(
+        "\t".join(
+            [
+                a.client_id,
+                a.name,
+                ",".join(sorted(a.scopes)),
+                a.redirect_uri,
+                "" if a.allowed_users is None else ",".join(map(str, sorted(a.allowed_users))),
+            ]
+        ).rstrip("\t")
+        for a in found
+    )
+    _emit([_app_record(a) for a in found], as_json, plain)
+
+
+ClientId = Annotated[str, typer.Option("--client-id", help="The application's client ID.")]
+
+
+@apps_app.command("remove")
+def app_remove(
+    client_id: Annotated[str, typer.Argument(help="The application's client ID.")],
+    portal: Portal = None,
+    data_dir: DataDir = None,
+    db: Db = None,
+) -> None:
+    """Uninstall an application; its tokens stop working at once."""
+    _run(_settings(data_dir, db), lambda store: admin.remove_app(store, client_id, portal))
+
+
+@apps_app.command("token")
+def app_token(
+    client_id: ClientId,
+    user: Annotated[int, typer.Option("--user", help="The user the tokens act for.")],
+    portal: Portal = None,
+    data_dir: DataDir = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Issue a token pair without the browser flow; prints ACCESS_TOKEN REFRESH_TOKEN."""
+    pair, found = _run(
+        _settings(data_dir, db),
+        lambda store: admin.issue_app_token(
+            store, _now(), client_id=client_id, user_id=user, domain=portal
+        ),
+    )
+    record = {
+        "access_token": pair.access_token,
+        "refresh_token": pair.refresh_token,
+        "expires": int(pair.expires_at.timestamp()),
+        "expires_in": int(admin.issuing.ACCESS_LIFETIME.total_seconds()),
+        "scope": ",".join(sorted(pair.scopes)),
+        "member_id": found.member_id,
+        "user_id": pair.user_id,
+        "status": admin.issuing.LOCAL_APP_STATUS,
+    }
+    _emit(record, as_json, f"{pair.access_token} {pair.refresh_token}")
 
 
 # --- portals ---------------------------------------------------------------------------

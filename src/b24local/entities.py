@@ -66,3 +66,23 @@ class Webhook:
     active: bool
     created_at: datetime
     expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    """A local application installed in a portal: the OAuth client behind ``auth``."""
+
+    portal_id: int
+    id: int
+    client_id: str
+    name: str
+    scopes: frozenset[str]
+    redirect_uri: str
+    handler: str
+    version: int
+    #: The only users who may use the app; None: every user of the portal.
+    allowed_users: frozenset[int] | None
+    created_at: datetime
+
+    def admits(self, user_id: int) -> bool:
+        return self.allowed_users is None or user_id in self.allowed_users

@@ -10,8 +10,8 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from b24local.entities import Portal, User
-from b24local.store import portals, tokens, users, webhooks
+from b24local.entities import App, Portal, User
+from b24local.store import apps, portals, tokens, users, webhooks
 
 from .errors import (
     ACCESS_DENIED,
@@ -20,6 +20,7 @@ from .errors import (
     NO_AUTH_FOUND,
     OVERLOAD_LIMIT,
     PORTAL_DELETED,
+    USER_ACCESS_ERROR,
 )
 from .transport import CallRequest
 
@@ -35,6 +36,8 @@ class Caller:
     kind: Literal["webhook", "token"]
     #: The webhook ID or application client ID: what limits are counted against.
     client: str
+    #: The application behind an OAuth token.
+    app: App | None = None
 
 
 def host_name(host: str) -> str:
@@ -91,5 +94,15 @@ async def authenticate(
         raise NO_AUTH_FOUND()
     if found.expires_at <= now:
         raise EXPIRED_TOKEN()
+    app = await apps.by_client_id(conn, found.client_id) if found.client_id else None
+    if found.client_id and app is None:
+        raise NO_AUTH_FOUND()  # the app was removed since
     user = await _active_user(conn, portal, found.user_id)
-    return Caller(portal, user, found.scopes, "token", f"app:{found.client_id or 'token'}")
+    scopes = found.scopes
+    if app is not None:
+        if not app.admits(user.id):
+            raise USER_ACCESS_ERROR()
+        # The app's scopes may have shrunk since the token was issued.
+        scopes = scopes & app.scopes
+    client = f"app:{found.client_id or 'token'}"
+    return Caller(portal, user, scopes, "token", client, app)

@@ -35,3 +35,30 @@ def scopes_from(text: str) -> frozenset[str]:
 
 def scopes_text(scopes) -> str:
     return ",".join(sorted(set(scopes)))
+
+
+# Passwords are low-entropy, so they get a slow, salted, memory-hard hash (scrypt,
+# in the standard library). The parameters travel with the hash, so they can grow.
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    key = hashlib.scrypt(password.encode("utf-8"), salt=salt, **_SCRYPT)
+    params = f"{_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}"
+    return f"scrypt${params}${salt.hex()}${key.hex()}"
+
+
+def check_password(password: str, stored: str | None) -> bool:
+    if not stored:
+        return False
+    try:
+        scheme, n, r, p, salt, key = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        computed = hashlib.scrypt(
+            password.encode("utf-8"), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p)
+        )
+    except ValueError:
+        return False
+    return hmac.compare_digest(computed.hex(), key)

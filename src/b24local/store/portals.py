@@ -59,6 +59,11 @@ async def default(conn: AsyncConnection) -> Portal | None:
     return _portal(row) if row else None
 
 
+async def by_id(conn: AsyncConnection, portal_id: int) -> Portal | None:
+    row = (await conn.execute(select(portals).where(portals.c.id == portal_id))).first()
+    return _portal(row) if row else None
+
+
 async def by_domain(conn: AsyncConnection, domain: str) -> Portal | None:
     row = (await conn.execute(select(portals).where(portals.c.domain == domain.lower()))).first()
     return _portal(row) if row else None

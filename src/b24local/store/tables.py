@@ -47,6 +47,7 @@ portals = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("rate_threshold", Float, nullable=True),
     Column("rate_drain", Float, nullable=True),
+    Column("last_app_id", Integer, nullable=False, server_default="0"),
 )
 
 users = Table(
@@ -74,6 +75,8 @@ users = Table(
     Column("date_register", UTCDateTime, nullable=False),
     Column("last_login", UTCDateTime, nullable=True),
     Column("timestamp_x", UTCDateTime, nullable=False),
+    # scrypt of the user's password for the OAuth login page; None: cannot log in.
+    Column("password_hash", String(255), nullable=True),
     ForeignKeyConstraint(["portal_id"], ["portals.id"], ondelete="CASCADE"),
     Index(None, "portal_id", "last_name"),
 )
@@ -146,6 +149,58 @@ access_tokens = Table(
     Column("user_id", Integer, nullable=False),
     Column("client_id", String(64), nullable=True),
     Column("scopes", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    ForeignKeyConstraint(
+        ["portal_id", "user_id"], ["users.portal_id", "users.id"], ondelete="CASCADE"
+    ),
+)
+
+apps = Table(
+    "apps",
+    metadata,
+    Column("portal_id", Integer, primary_key=True),
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("client_id", String(64), nullable=False, unique=True),
+    # SHA-256 of the client secret: secrets are random, so a fast hash is enough.
+    Column("secret_hash", String(64), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("scopes", Text, nullable=False),
+    Column("redirect_uri", Text, nullable=False),
+    Column("handler", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    # The users the app is restricted to; None: every user of the portal.
+    Column("allowed_users", JSON, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    ForeignKeyConstraint(["portal_id"], ["portals.id"], ondelete="CASCADE"),
+)
+
+#: One-time OAuth secrets: authorization codes (``kind`` "code") and refresh tokens
+#: ("refresh"). Each is spent by setting ``used_at``.
+oauth_grants = Table(
+    "oauth_grants",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("portal_id", Integer, nullable=False),
+    Column("user_id", Integer, nullable=False),
+    Column("client_id", String(64), nullable=False, index=True),
+    Column("scopes", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    ForeignKeyConstraint(
+        ["portal_id", "user_id"], ["users.portal_id", "users.id"], ondelete="CASCADE"
+    ),
+)
+
+#: Who is logged in to the OAuth login page (a cookie holds the secret).
+login_sessions = Table(
+    "login_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("portal_id", Integer, nullable=False),
+    Column("user_id", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     ForeignKeyConstraint(

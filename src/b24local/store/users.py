@@ -12,11 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local.entities import User
 
-from . import departments
+from . import credentials, departments
 from . import portals as portal_store
 from .tables import user_departments, users
 
-_COLUMNS = [c.name for c in users.c]
+#: The columns a :class:`User` carries; the password hash never leaves this module.
+_COLUMNS = [c.name for c in users.c if c.name != "password_hash"]
 
 
 def _user(row: Any, department_ids: Sequence[int]) -> User:
@@ -147,3 +148,35 @@ async def lock(conn: AsyncConnection, portal_id: int, user_id: int) -> None:
 async def all_users(conn: AsyncConnection, portal_id: int) -> list[User]:
     page, _ = await search(conn, portal_id, [], [users.c.id], 0, 1_000_000_000, False)
     return page
+
+
+async def set_password(conn: AsyncConnection, portal_id: int, user_id: int, password: str) -> bool:
+    result = await conn.execute(
+        update(users)
+        .where(users.c.portal_id == portal_id, users.c.id == user_id)
+        .values(password_hash=credentials.hash_password(password))
+    )
+    return bool(result.rowcount)
+
+
+async def log_in(conn: AsyncConnection, portal_id: int, login: str, password: str) -> User | None:
+    """The active user whose e-mail (any case) or ID is ``login`` and whose password
+    this is."""
+    login = login.strip()
+    if not login:
+        return None
+    if login.isdigit():
+        match = users.c.id == int(login)
+    else:
+        match = func.lower(users.c.email) == login.lower()
+    row = (
+        await conn.execute(
+            select(users.c.id, users.c.password_hash)
+            .where(users.c.portal_id == portal_id, users.c.active.is_(True), match)
+            .order_by(users.c.id)
+            .limit(1)
+        )
+    ).first()
+    if row is None or not credentials.check_password(password, row.password_hash):
+        return None
+    return await get(conn, portal_id, row.id)

@@ -8,11 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from b24local.oauth.issuing import LOCAL_APP_STATUS
 from b24local.rest.call import Call
 from b24local.rest.envelope import atom
+from b24local.rest.errors import ErrorSpec
 from b24local.rest.registry import BASIC, MethodGroup
 
+APP_CONTEXT_REQUIRED = ErrorSpec(
+    "ACCESS_DENIED",
+    400,
+    "Access denied! Application context required",
+    "app.info called with a webhook rather than an application's token",
+)
+
 methods = MethodGroup(BASIC)
+methods.errors = (APP_CONTEXT_REQUIRED,)
+
+#: ``LICENSE_FAMILY`` of a plan: the plan's name without its size suffix.
+_PLAN_FAMILIES = {"enterprise": "ent", "professional": "pro", "standard": "std"}
 
 
 @methods.method(
@@ -83,3 +96,29 @@ async def scope(call: Call) -> list[str]:
     if call.params.upper().flag("FULL"):
         return known
     return [name for name in known if name in call.caller.scopes]
+
+
+@methods.method(
+    "app.info",
+    summary="The calling application: ID, code, version, status and the portal's plan",
+    reference="common/system/app-info.md",
+)
+async def app_info(call: Call) -> dict[str, Any]:
+    app = call.caller.app
+    if app is None:
+        raise APP_CONTEXT_REQUIRED()
+    plan = call.portal.plan
+    language = "en"
+    return {
+        "ID": app.id,
+        "CODE": app.client_id,
+        "VERSION": app.version,
+        "STATUS": LOCAL_APP_STATUS,
+        "INSTALLED": True,
+        "PAYMENT_EXPIRED": "N",
+        "DAYS": None,
+        "LANGUAGE_ID": language,
+        "LICENSE": f"{language}_{plan}",
+        "LICENSE_TYPE": plan,
+        "LICENSE_FAMILY": _PLAN_FAMILIES.get(plan, plan),
+    }

@@ -1,0 +1,244 @@
+"""``/oauth/authorize/`` and ``/oauth/token/``: the authorization server.
+
+The real service splits these between the portal (the log-in page) and
+oauth.bitrix.info (the token endpoint); b24local plays both on one host. Failures
+of the log-in page are shown to the user and never redirected, as the reference
+describes; failures of the token endpoint are ``{"error", "error_description"}``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from b24local.entities import App, Portal, User
+from b24local.rest.auth import check_portal_open, host_name, resolve_portal
+from b24local.rest.envelope import render, render_error
+from b24local.rest.errors import ErrorSpec, RestError
+from b24local.store import apps, credentials, grants, portals, sessions, users
+
+from . import pages
+from .issuing import issue_code, issue_pair, token_response
+
+SESSION_COOKIE = "B24LOCAL_SESSION"
+SESSION_LIFETIME = timedelta(days=30)
+#: A form or query bigger than this is not an OAuth request.
+MAX_FIELDS = 50
+
+# The authorization server's errors (settings/oauth/error-codes.md).
+INVALID_REQUEST = ErrorSpec("invalid_request", 400, "Malformed authorization request")
+INVALID_CLIENT = ErrorSpec("invalid_client", 401, "Invalid client credentials")
+INVALID_GRANT = ErrorSpec("invalid_grant", 400, "Invalid authorization data")
+INVALID_SCOPE = ErrorSpec("invalid_scope", 400, "Requested scope exceeds the application's")
+OAUTH_ERRORS = (INVALID_REQUEST, INVALID_CLIENT, INVALID_GRANT, INVALID_SCOPE)
+
+_CARRIED = ("client_id", "state", "redirect_uri", "scope")
+
+
+class PageError(Exception):
+    """A failure of the log-in page, shown to the user instead of redirecting."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+async def _params(request: Request) -> dict[str, str]:
+    """Query string and, for POST, form fields; the first value of each name."""
+    params: dict[str, str] = {}
+    for key, value in request.query_params.multi_items()[:MAX_FIELDS]:
+        params.setdefault(key, value)
+    if request.method == "POST":
+        try:
+            form: FormData = await request.form(max_files=0, max_fields=MAX_FIELDS)
+        except Exception as error:  # multipart's or the form parser's refusal
+            raise INVALID_REQUEST(f"Unreadable form: {error}") from None
+        for key, value in form.multi_items():
+            if isinstance(value, str):
+                params.setdefault(key, value)
+    return params
+
+
+def _requested_scopes(text: str, app: App) -> frozenset[str]:
+    """``scope`` as asked (comma-separated), within the app's; empty means the app's."""
+    wanted = credentials.scopes_from(text.replace(" ", ","))
+    if not wanted:
+        return app.scopes
+    if not wanted <= app.scopes:
+        raise INVALID_SCOPE()
+    return wanted
+
+
+def _portal_host(portal: Portal, request_host: str, reached: Portal | None) -> str:
+    """How a client reaches ``portal``: the request's host if it led there, else the
+    portal's domain on the request's port."""
+    if reached is not None and reached.id == portal.id:
+        return request_host
+    port = request_host[len(host_name(request_host)) :]
+    return portal.domain + port
+
+
+def _with_query(uri: str, extra: dict[str, str]) -> str:
+    parts = urlsplit(uri)
+    query = parse_qsl(parts.query, keep_blank_values=True) + list(extra.items())
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+# --- /oauth/authorize/ ---------------------------------------------------------------
+
+
+async def authorize(request: Request) -> Response:
+    runtime = request.app.state.runtime
+    try:
+        params = await _params(request)
+    except RestError as error:
+        return pages.error_page(error.description, 400)
+    host = request.headers.get("host", "")
+    now = runtime.clock.now()
+    try:
+        async with runtime.store.transaction(write=True) as conn:
+            portal = await resolve_portal(conn, host)
+            try:
+                check_portal_open(portal)
+            except RestError as error:
+                raise PageError(error.description, 403) from None
+            app = await apps.by_client_id(conn, params.get("client_id", ""))
+            if app is None or app.portal_id != portal.id:
+                raise PageError("The application is not installed in this Bitrix24.")
+            given = params.get("redirect_uri")
+            if given is not None and given != app.redirect_uri:
+                raise PageError("redirect_uri does not match the application's settings.")
+            try:
+                scopes = _requested_scopes(params.get("scope", ""), app)
+            except RestError:
+                raise PageError("The requested scope exceeds the application's.") from None
+
+            user, new_session = await _who(request, conn, portal, params, now)
+            if user is None:
+                carried = {k: params[k] for k in _CARRIED if k in params}
+                failed = "login" in params
+                return pages.login_form(
+                    app.name,
+                    portal.domain,
+                    carried,
+                    error="Wrong login or password." if failed else "",
+                    status=401 if failed else 200,
+                )
+            if not app.admits(user.id):
+                raise PageError("You do not have access to this application.", 403)
+            code = await issue_code(conn, app, user.id, scopes, now)
+    except PageError as error:
+        return pages.error_page(str(error), error.status)
+
+    if app.redirect_uri:
+        response: Response = RedirectResponse(
+            _with_query(
+                app.redirect_uri,
+                {
+                    "code": code,
+                    "state": params.get("state", ""),
+                    "domain": host,
+                    "member_id": portal.member_id,
+                    "scope": ",".join(sorted(scopes)),
+                    "server_domain": host,
+                },
+            ),
+            status_code=302,
+        )
+    else:
+        response = pages.code_page(app.name, code)
+    if new_session:
+        response.set_cookie(
+            SESSION_COOKIE,
+            new_session,
+            max_age=int(SESSION_LIFETIME.total_seconds()),
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+    return response
+
+
+async def _who(request: Request, conn, portal: Portal, params: dict[str, str], now):
+    """The logged-in user (by cookie, or by the form just posted) and a new session
+    secret if the form logged them in."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        user_id = await sessions.user_of(conn, portal.id, cookie, now)
+        user = await users.get(conn, portal.id, user_id) if user_id else None
+        if user is not None and user.active:
+            return user, None
+    if request.method != "POST" or "login" not in params:
+        return None, None
+    user: User | None = await users.log_in(
+        conn, portal.id, params["login"], params.get("password", "")
+    )
+    if user is None:
+        return None, None
+    secret = await sessions.start(
+        conn, portal.id, user.id, now=now, expires_at=now + SESSION_LIFETIME
+    )
+    return user, secret
+
+
+# --- /oauth/token/ --------------------------------------------------------------------
+
+
+async def token(request: Request) -> Response:
+    runtime = request.app.state.runtime
+    try:
+        params = await _params(request)
+        body = await _exchange(runtime, params, request)
+    except RestError as error:
+        return render_error(error)
+    return render(body, 200, "json")
+
+
+async def _exchange(runtime, params: dict[str, str], request: Request) -> dict[str, Any]:
+    grant_type = params.get("grant_type", "")
+    client_id = params.get("client_id", "")
+    secret = params.get("client_secret", "")
+    if not grant_type or not client_id or not secret:
+        raise INVALID_REQUEST("grant_type, client_id and client_secret are required")
+    if grant_type not in ("authorization_code", "refresh_token"):
+        raise INVALID_REQUEST(f"Unsupported grant_type: {grant_type}")
+    kind, field = (
+        ("code", "code") if grant_type == "authorization_code" else ("refresh", "refresh_token")
+    )
+    presented = params.get(field, "")
+    if not presented:
+        raise INVALID_REQUEST(f"{field} is required")
+
+    host = request.headers.get("host", "")
+    now = runtime.clock.now()
+    async with runtime.store.transaction(write=True) as conn:
+        app = await apps.authenticate(conn, client_id, secret)
+        if app is None:
+            raise INVALID_CLIENT()
+        if "redirect_uri" in params and params["redirect_uri"] != app.redirect_uri:
+            raise INVALID_GRANT("redirect_uri does not match")
+        grant = await grants.spend(conn, kind, presented, client_id=app.client_id, now=now)
+        if grant is None:
+            raise INVALID_GRANT()
+        scopes = grant.scopes & app.scopes
+        if params.get("scope"):
+            asked = credentials.scopes_from(params["scope"].replace(" ", ","))
+            if not asked <= scopes:
+                raise INVALID_SCOPE()
+            scopes = asked
+        user = await users.get(conn, app.portal_id, grant.user_id)
+        if user is None or not user.active or not app.admits(user.id):
+            raise INVALID_GRANT("The user may no longer use the application")
+        portal = await portals.by_id(conn, app.portal_id)
+        assert portal is not None
+        reached = await resolve_portal(conn, host)
+        pair = await issue_pair(conn, app, user.id, scopes, now)
+    scheme = request.url.scheme
+    client_endpoint = f"{scheme}://{_portal_host(portal, host, reached)}/rest/"
+    return token_response(pair, portal, now=now, client_endpoint=client_endpoint, server=host)

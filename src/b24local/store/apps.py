@@ -1,0 +1,100 @@
+"""Local applications: OAuth clients with a secret (stored hashed) and scopes."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from b24local.entities import App
+
+from . import credentials, portals
+from .tables import access_tokens, apps, oauth_grants
+
+
+def _app(row) -> App:
+    allowed = row.allowed_users
+    return App(
+        portal_id=row.portal_id,
+        id=row.id,
+        client_id=row.client_id,
+        name=row.name,
+        scopes=credentials.scopes_from(row.scopes),
+        redirect_uri=row.redirect_uri,
+        handler=row.handler,
+        version=row.version,
+        allowed_users=None if allowed is None else frozenset(int(u) for u in allowed),
+        created_at=row.created_at,
+    )
+
+
+def new_client_id() -> str:
+    """Shaped like the real service's local apps: ``local.<14 hex>.<8 digits>``."""
+    return f"local.{secrets.token_hex(7)}.{secrets.randbelow(10**8):08d}"
+
+
+async def add(
+    conn: AsyncConnection,
+    portal_id: int,
+    *,
+    name: str,
+    scopes: Iterable[str],
+    now: datetime,
+    redirect_uri: str = "",
+    handler: str = "",
+    allowed_users: Iterable[int] | None = None,
+) -> tuple[App, str]:
+    """Install an app; returns it with its client secret, which is never readable again."""
+    secret = credentials.new_code(50)
+    app_id = await portals.next_id(conn, portal_id, "last_app_id")
+    result = await conn.execute(
+        apps.insert()
+        .values(
+            portal_id=portal_id,
+            id=app_id,
+            client_id=new_client_id(),
+            secret_hash=credentials.digest(secret),
+            name=name,
+            scopes=credentials.scopes_text(scopes),
+            redirect_uri=redirect_uri,
+            handler=handler,
+            version=1,
+            allowed_users=None if allowed_users is None else sorted(set(allowed_users)),
+            created_at=now,
+        )
+        .returning(*apps.c)
+    )
+    return _app(result.one()), secret
+
+
+async def by_client_id(conn: AsyncConnection, client_id: str) -> App | None:
+    row = (await conn.execute(select(apps).where(apps.c.client_id == client_id))).first()
+    return None if row is None else _app(row)
+
+
+async def authenticate(conn: AsyncConnection, client_id: str, secret: str) -> App | None:
+    """The app if ``secret`` is its client secret."""
+    row = (await conn.execute(select(apps).where(apps.c.client_id == client_id))).first()
+    if row is None or not credentials.same(row.secret_hash, credentials.digest(secret)):
+        return None
+    return _app(row)
+
+
+async def list_all(conn: AsyncConnection, portal_id: int) -> list[App]:
+    rows = await conn.execute(select(apps).where(apps.c.portal_id == portal_id).order_by(apps.c.id))
+    return [_app(row) for row in rows]
+
+
+async def remove(conn: AsyncConnection, portal_id: int, client_id: str) -> bool:
+    """Uninstall an app; every token and grant it was given dies with it."""
+    result = await conn.execute(
+        delete(apps).where(apps.c.portal_id == portal_id, apps.c.client_id == client_id)
+    )
+    if not result.rowcount:
+        return False
+    await conn.execute(delete(access_tokens).where(access_tokens.c.client_id == client_id))
+    await conn.execute(delete(oauth_grants).where(oauth_grants.c.client_id == client_id))
+    return True
