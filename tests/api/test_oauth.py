@@ -1,0 +1,496 @@
+"""OAuth through HTTP: the log-in page, codes, token pairs, refresh, and calls
+with ``auth``; the clock is moved, never slept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from b24local import admin
+
+REDIRECT = "https://app.example/callback?from=b24"
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Installed:
+    client_id: str
+    secret: str
+    app_id: int
+
+
+@pytest.fixture
+def app(server) -> Installed:
+    installed, secret = server.run(
+        admin.add_app,
+        server.store,
+        server.clock.now(),
+        name="Time Sync",
+        scopes=["im", "timeman"],
+        redirect_uri=REDIRECT,
+    )
+    server.run(admin.set_password, server.store, server.admin_id, PASSWORD)
+    return Installed(installed.client_id, secret, installed.id)
+
+
+def authorize(server, app: Installed, *, login="1", password=PASSWORD, state="s-42", **query):
+    return server.http.post(
+        "/oauth/authorize/",
+        params={"client_id": app.client_id, "state": state, **query},
+        data={"login": login, "password": password},
+        follow_redirects=False,
+    )
+
+
+def code_from(response) -> dict[str, str]:
+    assert response.status_code == 302, response.text
+    location = urlsplit(response.headers["location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == REDIRECT.split("?")[0]
+    query = parse_qs(location.query)
+    assert all(len(values) == 1 for values in query.values()), query
+    return {key: values[0] for key, values in query.items()}
+
+
+def token(server, app: Installed, **params):
+    return server.http.get(
+        "/oauth/token/",
+        params={"client_id": app.client_id, "client_secret": app.secret, **params},
+    )
+
+
+def exchange(server, app: Installed, code: str):
+    return token(server, app, grant_type="authorization_code", code=code)
+
+
+def refresh(server, app: Installed, refresh_token: str):
+    return token(server, app, grant_type="refresh_token", refresh_token=refresh_token)
+
+
+def tokens(server, app: Installed) -> dict:
+    answer = exchange(server, app, code_from(authorize(server, app))["code"])
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def call(server, method: str, access_token: str, **params):
+    return server.http.post(f"/rest/{method}", json={"auth": access_token, **params})
+
+
+def error_of(response) -> tuple[int, str]:
+    return response.status_code, response.json()["error"]
+
+
+# --- the full flow ---------------------------------------------------------------------
+
+
+def test_authorize_code_token_call_expire_refresh_call(server, app):
+    # The log-in page first.
+    page = server.http.get("/oauth/authorize/", params={"client_id": app.client_id})
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Time Sync" in page.text and 'name="password"' in page.text
+
+    redirect = code_from(authorize(server, app))
+    portal = server.run(admin.list_portals, server.store)[0]
+    assert redirect["state"] == "s-42"
+    assert redirect["from"] == "b24"  # the redirect URI's own query survives
+    assert redirect["domain"] == "127.0.0.1:8024"
+    assert redirect["member_id"] == portal.member_id
+    assert redirect["scope"] == "im,timeman"
+    assert redirect["server_domain"] == "127.0.0.1:8024"
+
+    answer = exchange(server, app, redirect["code"])
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "application/json"
+    pair = answer.json()
+    assert set(pair) == {
+        "access_token",
+        "expires",
+        "expires_in",
+        "scope",
+        "domain",
+        "server_endpoint",
+        "status",
+        "client_endpoint",
+        "member_id",
+        "user_id",
+        "refresh_token",
+    }
+    now = int(server.clock.now().timestamp())
+    assert pair["expires_in"] == 3600
+    assert pair["expires"] == now + 3600
+    assert pair["scope"] == "im,timeman"
+    assert pair["status"] == "L"
+    assert pair["client_endpoint"] == "http://127.0.0.1:8024/rest/"
+    assert pair["server_endpoint"] == "http://127.0.0.1:8024/rest/"
+    assert pair["member_id"] == portal.member_id
+    assert pair["user_id"] == 1
+    assert pair["access_token"] != pair["refresh_token"]
+
+    status = call(server, "im.user.status.get", pair["access_token"])
+    assert status.status_code == 200, status.text
+    assert status.json()["result"] == "online"
+
+    # One second before the hour is up the token still works; at the hour it does not.
+    server.clock.advance(3599)
+    assert call(server, "timeman.status", pair["access_token"]).status_code == 200
+    server.clock.advance(1)
+    expired = call(server, "timeman.status", pair["access_token"])
+    assert expired.status_code == 401
+    assert expired.json() == {
+        "error": "expired_token",
+        "error_description": "The access token provided has expired",
+    }
+
+    renewed = refresh(server, app, pair["refresh_token"])
+    assert renewed.status_code == 200, renewed.text
+    fresh = renewed.json()
+    assert fresh["access_token"] != pair["access_token"]
+    assert fresh["refresh_token"] != pair["refresh_token"]
+    assert fresh["expires"] == int(server.clock.now().timestamp()) + 3600
+    assert call(server, "timeman.status", fresh["access_token"]).json()["result"]["STATUS"] == (
+        "CLOSED"
+    )
+    # The old access token stays expired.
+    assert error_of(call(server, "timeman.status", pair["access_token"])) == (
+        401,
+        "expired_token",
+    )
+
+
+def test_a_logged_in_user_is_not_asked_again(server, app):
+    first = authorize(server, app)
+    assert first.status_code == 302
+    assert "B24LOCAL_SESSION" in first.cookies or "B24LOCAL_SESSION" in server.http.cookies
+    again = server.http.get(
+        "/oauth/authorize/",
+        params={"client_id": app.client_id, "state": "second"},
+        follow_redirects=False,
+    )
+    query = code_from(again)
+    assert query["state"] == "second"
+    assert exchange(server, app, query["code"]).status_code == 200
+
+
+def test_login_by_email_any_case(server, app):
+    user_id = server.add_user("Olga", "Berg", email="Olga.Berg@example.com")
+    server.run(admin.set_password, server.store, user_id, "s3cret")
+    answer = authorize(server, app, login="OLGA.berg@EXAMPLE.com", password="s3cret")
+    pair = exchange(server, app, code_from(answer)["code"]).json()
+    assert pair["user_id"] == user_id
+    me = call(server, "im.user.get", pair["access_token"]).json()["result"]
+    assert (me["id"], me["name"]) == (user_id, "Olga Berg")
+
+
+def test_wrong_password_shows_the_form_again_and_issues_nothing(server, app):
+    for login, password in (("1", "wrong"), ("99", PASSWORD), ("nobody@x.y", PASSWORD), ("", "")):
+        answer = authorize(server, app, login=login, password=password)
+        assert answer.status_code == 401, (login, answer.text)
+        assert "Wrong login or password" in answer.text
+        assert "location" not in answer.headers
+    # A user without a password cannot log in at all.
+    user_id = server.add_user()
+    assert authorize(server, app, login=str(user_id), password="").status_code == 401
+
+
+def test_app_without_redirect_uri_shows_the_code(server):
+    installed, secret = server.run(
+        admin.add_app, server.store, server.clock.now(), name="Desk", scopes=["im"]
+    )
+    server.run(admin.set_password, server.store, 1, PASSWORD)
+    app = Installed(installed.client_id, secret, installed.id)
+    page = authorize(server, app)
+    assert page.status_code == 200
+    code = page.text.split("<code>")[1].split("</code>")[0]
+    pair = exchange(server, app, code).json()
+    assert pair["scope"] == "im"
+
+
+def test_app_info_and_scope_answer_for_the_app(server, app):
+    pair = tokens(server, app)
+    info = call(server, "app.info", pair["access_token"])
+    assert info.status_code == 200
+    assert info.json()["result"] == {
+        "ID": app.app_id,
+        "CODE": app.client_id,
+        "VERSION": 1,
+        "STATUS": "L",
+        "INSTALLED": True,
+        "PAYMENT_EXPIRED": "N",
+        "DAYS": None,
+        "LANGUAGE_ID": "en",
+        "LICENSE": "en_professional",
+        "LICENSE_TYPE": "professional",
+        "LICENSE_FAMILY": "pro",
+    }
+    assert call(server, "scope", pair["access_token"]).json()["result"] == ["im", "timeman"]
+    # A webhook is no application.
+    hooked = server.call("app.info")
+    assert hooked.status_code == 400
+    assert hooked.json() == {
+        "error": "ACCESS_DENIED",
+        "error_description": "Access denied! Application context required",
+    }
+
+
+def test_auth_in_query_string_and_form_data(server, app):
+    access = tokens(server, app)["access_token"]
+    by_query = server.http.get("/rest/im.user.status.get.json", params={"auth": access})
+    assert by_query.json()["result"] == "online"
+    by_form = server.http.post("/rest/im.user.status.set", data={"auth": access, "STATUS": "dnd"})
+    assert by_form.json()["result"] is True
+    assert call(server, "im.user.status.get", access).json()["result"] == "dnd"
+
+
+def test_the_apps_scopes_bound_the_call(server):
+    installed, secret = server.run(
+        admin.add_app, server.store, server.clock.now(), name="Chat only", scopes=["im"]
+    )
+    pair, _ = server.run(
+        admin.issue_app_token,
+        server.store,
+        server.clock.now(),
+        client_id=installed.client_id,
+        user_id=1,
+    )
+    assert call(server, "im.user.status.get", pair.access_token).status_code == 200
+    denied = call(server, "timeman.status", pair.access_token)
+    assert error_of(denied) == (403, "insufficient_scope")
+
+
+def test_the_user_rights_still_apply(server, app):
+    """An app acts within its user's rights: an employee's token may not manage
+    someone else's workday."""
+    employee = server.add_user("Eve", "Worker")
+    pair, _ = server.run(
+        admin.issue_app_token,
+        server.store,
+        server.clock.now(),
+        client_id=app.client_id,
+        user_id=employee,
+    )
+    own = call(server, "timeman.status", pair.access_token)
+    assert own.status_code == 200
+    other = call(server, "timeman.status", pair.access_token, USER_ID=1)
+    assert other.status_code == 403
+    assert other.json()["error"] == "ACCESS_DENIED"
+
+
+def test_an_app_restricted_to_some_users(server):
+    allowed = server.add_user("Ann", "Allowed")
+    other = server.add_user("Bob", "Other")
+    installed, secret = server.run(
+        admin.add_app,
+        server.store,
+        server.clock.now(),
+        name="Pilot",
+        scopes=["im"],
+        redirect_uri=REDIRECT,
+        allowed_users=[allowed],
+    )
+    app = Installed(installed.client_id, secret, installed.id)
+    server.run(admin.set_password, server.store, other, "pw-bob")
+    refused = authorize(server, app, login=str(other), password="pw-bob")
+    assert refused.status_code == 403
+    assert "location" not in refused.headers
+    with pytest.raises(admin.AdminError, match="may not use"):
+        server.run(
+            admin.issue_app_token,
+            server.store,
+            server.clock.now(),
+            client_id=app.client_id,
+            user_id=other,
+        )
+    pair, _ = server.run(
+        admin.issue_app_token,
+        server.store,
+        server.clock.now(),
+        client_id=app.client_id,
+        user_id=allowed,
+    )
+    assert call(server, "im.user.status.get", pair.access_token).status_code == 200
+
+
+def test_user_access_error_when_the_restriction_comes_later(server, app):
+    """A token issued before the app was limited to other users: user_access_error."""
+    from sqlalchemy import update
+
+    from b24local.store.tables import apps
+
+    access = tokens(server, app)["access_token"]
+    someone = server.add_user()
+
+    async def restrict():
+        async with server.store.transaction(write=True) as conn:
+            await conn.execute(update(apps).values(allowed_users=[someone]))
+
+    server.run(restrict)
+    answer = call(server, "im.user.status.get", access)
+    assert answer.status_code == 403
+    assert answer.json() == {
+        "error": "user_access_error",
+        "error_description": "The user does not have access to the application",
+    }
+
+
+def test_removing_the_app_kills_its_tokens(server, app):
+    pair = tokens(server, app)
+    server.run(admin.remove_app, server.store, app.client_id)
+    assert error_of(call(server, "im.user.status.get", pair["access_token"])) == (
+        401,
+        "NO_AUTH_FOUND",
+    )
+    assert error_of(refresh(server, app, pair["refresh_token"])) == (401, "invalid_client")
+
+
+def test_an_inactive_user_token_is_refused(server, app):
+    employee = server.add_user()
+    pair, _ = server.run(
+        admin.issue_app_token,
+        server.store,
+        server.clock.now(),
+        client_id=app.client_id,
+        user_id=employee,
+    )
+    server.run(admin.update_user, server.store, server.clock.now(), employee, active=False)
+    assert error_of(call(server, "profile", pair.access_token)) == (403, "INVALID_CREDENTIALS")
+
+
+# --- bad input -------------------------------------------------------------------------
+
+
+def test_a_code_works_once_and_for_thirty_seconds(server, app):
+    code = code_from(authorize(server, app))["code"]
+    assert exchange(server, app, code).status_code == 200
+    assert error_of(exchange(server, app, code)) == (400, "invalid_grant")
+
+    late = code_from(authorize(server, app))["code"]
+    server.clock.advance(30)
+    assert error_of(exchange(server, app, late)) == (400, "invalid_grant")
+
+    just_in_time = code_from(authorize(server, app))["code"]
+    server.clock.advance(29)
+    assert exchange(server, app, just_in_time).status_code == 200
+
+
+def test_a_refresh_token_works_once(server, app):
+    pair = tokens(server, app)
+    assert refresh(server, app, pair["refresh_token"]).status_code == 200
+    second = refresh(server, app, pair["refresh_token"])
+    assert error_of(second) == (400, "invalid_grant")
+    assert "access_token" not in second.json()
+
+
+def test_a_refresh_token_lives_180_days(server, app):
+    pair = tokens(server, app)
+    server.clock.advance(180 * 86400 - 1)
+    kept = refresh(server, app, pair["refresh_token"])
+    assert kept.status_code == 200
+    server.clock.advance(180 * 86400)
+    assert error_of(refresh(server, app, kept.json()["refresh_token"])) == (400, "invalid_grant")
+
+
+def test_wrong_client_credentials(server, app):
+    code = code_from(authorize(server, app))["code"]
+    wrong = server.http.get(
+        "/oauth/token/",
+        params={
+            "grant_type": "authorization_code",
+            "client_id": app.client_id,
+            "client_secret": app.secret + "x",
+            "code": code,
+        },
+    )
+    assert error_of(wrong) == (401, "invalid_client")
+    # The failed attempt did not spend the code.
+    assert exchange(server, app, code).status_code == 200
+
+
+def test_a_code_of_another_app_is_refused(server, app):
+    other, other_secret = server.run(
+        admin.add_app,
+        server.store,
+        server.clock.now(),
+        name="Other",
+        scopes=["im"],
+        redirect_uri=REDIRECT,
+    )
+    code = code_from(authorize(server, app))["code"]
+    stolen = exchange(server, Installed(other.client_id, other_secret, other.id), code)
+    assert error_of(stolen) == (400, "invalid_grant")
+    assert exchange(server, app, code).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"grant_type": "authorization_code"},
+        {"grant_type": "password", "code": "x"},
+        {"grant_type": "refresh_token"},
+        {"grant_type": "authorization_code", "client_id": "", "code": "x"},
+    ],
+)
+def test_malformed_token_requests(server, app, params):
+    answer = server.http.get(
+        "/oauth/token/",
+        params={"client_id": app.client_id, "client_secret": app.secret, **params},
+    )
+    assert error_of(answer) == (400, "invalid_request")
+    assert set(answer.json()) == {"error", "error_description"}
+
+
+def test_redirect_uri_must_match(server, app):
+    page = server.http.get(
+        "/oauth/authorize/",
+        params={"client_id": app.client_id, "redirect_uri": "https://evil.example/"},
+        follow_redirects=False,
+    )
+    assert page.status_code == 400
+    assert "location" not in page.headers
+    assert "redirect_uri" in page.text
+    code = code_from(authorize(server, app))["code"]
+    mismatch = token(
+        server, app, grant_type="authorization_code", code=code, redirect_uri="https://evil/"
+    )
+    assert error_of(mismatch) == (400, "invalid_grant")
+
+
+def test_scope_beyond_the_apps(server, app):
+    page = authorize(server, app, scope="im,crm")
+    assert page.status_code == 400
+    narrower = code_from(authorize(server, app, scope="im"))
+    assert narrower["scope"] == "im"
+    pair = exchange(server, app, narrower["code"]).json()
+    assert pair["scope"] == "im"
+    assert error_of(call(server, "timeman.status", pair["access_token"])) == (
+        403,
+        "insufficient_scope",
+    )
+    wider = token(server, app, grant_type="refresh_token", refresh_token=pair["refresh_token"])
+    assert wider.status_code == 200  # no scope asked: the grant's own
+    assert error_of(
+        token(
+            server,
+            app,
+            grant_type="refresh_token",
+            refresh_token=wider.json()["refresh_token"],
+            scope="im,timeman",
+        )
+    ) == (400, "invalid_scope")
+
+
+def test_unknown_client_on_the_login_page(server, app):
+    for client_id in ("", "local.nope.1"):
+        page = server.http.get("/oauth/authorize/", params={"client_id": client_id})
+        assert page.status_code == 400
+        assert "not installed" in page.text
+
+
+def test_garbage_tokens(server, app):
+    for garbage in ("", "x" * 5000, "' OR 1=1 --"):
+        answer = call(server, "im.user.status.get", garbage)
+        assert error_of(answer) == (401, "NO_AUTH_FOUND")
+        assert error_of(refresh(server, app, garbage))[1] in ("invalid_grant", "invalid_request")
