@@ -16,7 +16,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from b24local.clock import AdjustableClock, Clock, SystemClock
 from b24local.config import Settings
 from b24local.devapi import dev_routes
-from b24local.oauth.endpoints import authorize, token
+from b24local.oauth.endpoints import SERVER_REST_PATH, authorize, server_app_info, token
 from b24local.rest.dispatch import Dispatcher, RestEndpoint
 from b24local.rest.envelope import render
 from b24local.rest.errors import ERROR_METHOD_NOT_FOUND
@@ -83,7 +83,13 @@ def create_app(
         Route("/rest/{path:path}", endpoint, methods=["GET", "POST"]),
         Route("/rest", _not_found, methods=["GET", "POST"]),
     ]
-    for path, handler in (("/oauth/authorize", authorize), ("/oauth/token", token)):
+    oauth = (
+        ("/oauth/authorize", authorize),
+        ("/oauth/token", token),
+        (SERVER_REST_PATH + "app.info", server_app_info),
+        (SERVER_REST_PATH + "app.info.json", server_app_info),
+    )
+    for path, handler in oauth:
         routes.append(Route(path + "/", handler, methods=["GET", "POST"]))
         routes.append(Route(path, handler, methods=["GET", "POST"]))
     if settings.dev and dev_token and isinstance(clock, AdjustableClock):

@@ -124,7 +124,7 @@ def test_authorize_code_token_call_expire_refresh_call(server, app):
     assert pair["scope"] == "im,timeman"
     assert pair["status"] == "L"
     assert pair["client_endpoint"] == "http://127.0.0.1:8024/rest/"
-    assert pair["server_endpoint"] == "http://127.0.0.1:8024/rest/"
+    assert pair["server_endpoint"] == "http://127.0.0.1:8024/oauth/rest/"
     assert pair["member_id"] == portal.member_id
     assert pair["user_id"] == 1
     assert pair["access_token"] != pair["refresh_token"]
@@ -245,7 +245,7 @@ def test_auth_in_query_string_and_form_data(server, app):
 
 
 def test_the_apps_scopes_bound_the_call(server):
-    installed, secret = server.run(
+    installed, _secret = server.run(
         admin.add_app, server.store, server.clock.now(), name="Chat only", scopes=["im"]
     )
     pair, _ = server.run(
@@ -494,3 +494,38 @@ def test_garbage_tokens(server, app):
         answer = call(server, "im.user.status.get", garbage)
         assert error_of(answer) == (401, "NO_AUTH_FOUND")
         assert error_of(refresh(server, app, garbage))[1] in ("invalid_grant", "invalid_request")
+
+
+def test_the_authorization_servers_app_info(server, app):
+    pair = tokens(server, app)
+    endpoint = pair["server_endpoint"]
+    assert endpoint == "http://127.0.0.1:8024/oauth/rest/"
+    answer = server.http.get(f"{endpoint}app.info", params={"auth": pair["access_token"]})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert set(body) == {"result", "time"}
+    portal = server.run(admin.list_portals, server.store)[0]
+    assert body["result"] == {
+        "client_id": app.client_id,
+        "scope": "im,timeman",
+        "expires": "2026-03-02T09:30:00+00:00",
+        "install": {
+            "installed": True,
+            "version": 1,
+            "status": "L",
+            "scope": "im,timeman",
+            "domain": "127.0.0.1",
+            "uri": "http://127.0.0.1:8024",
+            "client_endpoint": "http://127.0.0.1:8024/rest/",
+            "member_id": portal.member_id,
+            "member_type": "PORTAL",
+        },
+        "user_id": 1,
+    }
+    server.clock.advance(3600)
+    expired = server.http.post(f"{endpoint}app.info", data={"auth": pair["access_token"]})
+    assert error_of(expired) == (401, "expired_token")
+    # A webhook's code or garbage is no token of this server's.
+    for auth in ("", "garbage"):
+        refused = server.http.get(f"{endpoint}app.info", params={"auth": auth})
+        assert error_of(refused) == (401, "invalid_token")

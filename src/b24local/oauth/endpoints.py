@@ -16,14 +16,15 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from b24local.clock import monotonic
 from b24local.entities import App, Portal, User
 from b24local.rest.auth import check_portal_open, host_name, resolve_portal
-from b24local.rest.envelope import render, render_error
-from b24local.rest.errors import ErrorSpec, RestError
-from b24local.store import apps, credentials, grants, portals, sessions, users
+from b24local.rest.envelope import atom, render, render_error, success_body, time_block
+from b24local.rest.errors import EXPIRED_TOKEN, ErrorSpec, RestError
+from b24local.store import apps, credentials, grants, portals, sessions, tokens, users
 
 from . import pages
-from .issuing import issue_code, issue_pair, token_response
+from .issuing import LOCAL_APP_STATUS, issue_code, issue_pair, token_response
 
 SESSION_COOKIE = "B24LOCAL_SESSION"
 SESSION_LIFETIME = timedelta(days=30)
@@ -35,7 +36,10 @@ INVALID_REQUEST = ErrorSpec("invalid_request", 400, "Malformed authorization req
 INVALID_CLIENT = ErrorSpec("invalid_client", 401, "Invalid client credentials")
 INVALID_GRANT = ErrorSpec("invalid_grant", 400, "Invalid authorization data")
 INVALID_SCOPE = ErrorSpec("invalid_scope", 400, "Requested scope exceeds the application's")
-OAUTH_ERRORS = (INVALID_REQUEST, INVALID_CLIENT, INVALID_GRANT, INVALID_SCOPE)
+INVALID_TOKEN = ErrorSpec("invalid_token", 401, "The access token provided is invalid")
+OAUTH_ERRORS = (INVALID_REQUEST, INVALID_CLIENT, INVALID_GRANT, INVALID_SCOPE, INVALID_TOKEN)
+#: Where the authorization server's own REST methods live (``server_endpoint``).
+SERVER_REST_PATH = "/oauth/rest/"
 
 _CARRIED = ("client_id", "state", "redirect_uri", "scope")
 
@@ -241,4 +245,63 @@ async def _exchange(runtime, params: dict[str, str], request: Request) -> dict[s
         pair = await issue_pair(conn, app, user.id, scopes, now)
     scheme = request.url.scheme
     client_endpoint = f"{scheme}://{_portal_host(portal, host, reached)}/rest/"
-    return token_response(pair, portal, now=now, client_endpoint=client_endpoint, server=host)
+    return token_response(
+        pair,
+        portal,
+        now=now,
+        client_endpoint=client_endpoint,
+        server_endpoint=f"{scheme}://{host}{SERVER_REST_PATH}",
+    )
+
+
+# --- the authorization server's app.info ------------------------------------------------
+
+
+async def server_app_info(request: Request) -> Response:
+    """``app.info`` as oauth.bitrix.info answers it: the token's app, scopes, expiry
+    and installation, the trusted source an app checks its tokens against."""
+    runtime = request.app.state.runtime
+    started = runtime.clock.now()
+    began = monotonic()
+    try:
+        params = await _params(request)
+        presented = params.get("auth", "")
+        async with runtime.store.transaction() as conn:
+            found = await tokens.find(conn, presented) if presented else None
+            app = (
+                await apps.by_client_id(conn, found.client_id)
+                if found and found.client_id
+                else None
+            )
+            if found is None or app is None:
+                raise INVALID_TOKEN()
+            if found.expires_at <= started:
+                raise EXPIRED_TOKEN()
+            portal = await portals.by_id(conn, app.portal_id)
+            assert portal is not None
+            reached = await resolve_portal(conn, request.headers.get("host", ""))
+    except RestError as error:
+        return render_error(error)
+    portal_host = _portal_host(portal, request.headers.get("host", ""), reached)
+    scopes = ",".join(sorted(found.scopes & app.scopes))
+    result = {
+        "client_id": app.client_id,
+        "scope": scopes,
+        "expires": atom(found.expires_at, portal.zone),
+        "install": {
+            "installed": True,
+            "version": app.version,
+            "status": LOCAL_APP_STATUS,
+            "scope": scopes,
+            # The host name alone: SDKs compare it with client_endpoint's host name.
+            "domain": host_name(portal_host),
+            "uri": f"{request.url.scheme}://{portal_host}",
+            "client_endpoint": f"{request.url.scheme}://{portal_host}/rest/",
+            "member_id": portal.member_id,
+            "member_type": "PORTAL",
+        },
+        "user_id": found.user_id,
+    }
+    operating = runtime.limits.unmetered(started)
+    time = time_block(started, runtime.clock.now(), monotonic() - began, portal.zone, operating)
+    return render(success_body(result, time), 200, "json")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -73,17 +74,22 @@ async def issue_pair(
 
 
 def token_response(
-    pair: TokenPair, portal: Portal, *, now: datetime, client_endpoint: str, server: str
+    pair: TokenPair,
+    portal: Portal,
+    *,
+    now: datetime,
+    client_endpoint: str,
+    server_endpoint: str,
 ) -> dict[str, Any]:
-    """The token endpoint's answer, field for field. ``server`` is where the
-    authorization server was reached (``host:port``): it plays oauth.bitrix.info."""
+    """The token endpoint's answer, field for field. ``server_endpoint`` is the REST
+    address of the authorization server, which b24local plays itself."""
     return {
         "access_token": pair.access_token,
         "expires": int(pair.expires_at.timestamp()),
         "expires_in": int((pair.expires_at - now).total_seconds()),
         "scope": ",".join(sorted(pair.scopes)),
-        "domain": server,
-        "server_endpoint": f"{client_endpoint.split('://', 1)[0]}://{server}/rest/",
+        "domain": urlsplit(server_endpoint).netloc,
+        "server_endpoint": server_endpoint,
         "status": LOCAL_APP_STATUS,
         "client_endpoint": client_endpoint,
         "member_id": portal.member_id,
