@@ -6,6 +6,7 @@ CLI can print them and tests can assert on them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -90,9 +91,25 @@ async def bootstrap(store: Store, now: datetime) -> Bootstrap:
 PORTAL_STATUSES = ("active", "blocked", "deleted")
 
 
+#: A host name as requests name it (``rest.auth.host_name`` form): labels of letters,
+#: digits and hyphens; no scheme, port or path.
+_HOST_NAME = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
+
+
+def portal_domain(typed: str) -> str:
+    """The domain a portal is stored under, or an error if no Host header could name it."""
+    domain = typed.strip().lower().rstrip(".")
+    if len(domain) > 253 or not _HOST_NAME.match(domain):
+        raise AdminError(
+            f"{typed!r} is not a host name: give one without scheme or port, e.g. acme.localhost"
+        )
+    return domain
+
+
 async def add_portal(
     store: Store, now: datetime, *, domain: str, plan: str = "professional", time_zone: str = "UTC"
 ) -> Bootstrap:
+    domain = portal_domain(domain)
     async with store.transaction(write=True) as conn:
         if await portals.by_domain(conn, domain) is not None:
             raise AdminError(f"portal {domain!r} exists already")

@@ -241,6 +241,11 @@ async def _exchange(runtime, params: dict[str, str], request: Request) -> dict[s
             raise INVALID_GRANT("The user may no longer use the application")
         portal = await portals.by_id(conn, app.portal_id)
         assert portal is not None
+        try:
+            check_portal_open(portal)
+        except RestError:
+            # Rolled back with the rest: the grant stays unspent for when it reopens.
+            raise INVALID_GRANT(f"The portal is not available: {portal.status}") from None
         reached = await resolve_portal(conn, host)
         pair = await issue_pair(conn, app, user.id, scopes, now)
     scheme = request.url.scheme

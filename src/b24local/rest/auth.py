@@ -45,7 +45,8 @@ def host_name(host: str) -> str:
     host = host.strip().lower()
     if host.startswith("["):
         return host.split("]", 1)[0] + "]"
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    # A fully qualified name may end in a dot (``acme.localhost.``): the same host.
+    return (host.rsplit(":", 1)[0] if host.count(":") == 1 else host).rstrip(".")
 
 
 async def resolve_portal(conn: AsyncConnection, host: str) -> Portal:

@@ -1,0 +1,439 @@
+"""Applications and passwords from the ``b24local`` console script, run as real
+subprocesses, with what they print checked against the server itself.
+
+The server is the app built in-process (as ``serve`` builds it) on the same data
+directory, or the same PostgreSQL schema, and reached through a Starlette
+TestClient: the tokens the CLI prints must authenticate there, and the passwords it
+sets must log in on ``/oauth/authorize/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from starlette.testclient import TestClient
+
+from b24local.app import create_app
+from b24local.config import Settings
+
+
+def _script() -> str:
+    candidate = Path(sys.executable).parent / "b24local"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("b24local")
+    if found is None:
+        pytest.fail(f"the b24local console script is not installed (looked in {candidate})")
+    return found
+
+
+SCRIPT = _script()
+PAIR = re.compile(r"(local\.[0-9a-f]{14}\.[0-9]{8}) (\S{50})\n")
+REDIRECT = "https://app.example/callback"
+ACME = "acme.localhost"
+ACME_HOST = {"Host": "acme.localhost:8024"}
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("B24LOCAL_")}
+
+
+class Cli:
+    """Runs commands against one data directory and, for PostgreSQL, one schema."""
+
+    def __init__(self, data_dir: Path, db: str | None) -> None:
+        self.data_dir = data_dir
+        self.db = db
+
+    def __call__(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        where = ["--data-dir", str(self.data_dir)] + (["--db", self.db] if self.db else [])
+        return subprocess.run(
+            [SCRIPT, *args, *where],
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=60,
+            check=False,
+            input=stdin,
+            stdin=subprocess.DEVNULL if stdin is None else None,
+        )
+
+    def ok(self, *args: str, stdin: str | None = None) -> str:
+        result = self(*args, stdin=stdin)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == "", result.stderr
+        return result.stdout
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.ok(*args, "--json"))
+
+    def fails(self, *args: str, stdin: str | None = None) -> str:
+        """A refusal: exit status 1, nothing on stdout, one ``error:`` line on stderr."""
+        result = self(*args, stdin=stdin)
+        assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
+        assert result.stdout == ""
+        assert result.stderr.startswith("error: "), result.stderr
+        assert result.stderr.count("\n") == 1, result.stderr
+        return result.stderr.strip()
+
+
+@pytest.fixture
+def cli(db_url: str, tmp_path: Path) -> Iterator[Cli]:
+    """The embedded SQLite of the data directory, or a fresh PostgreSQL schema."""
+    on_postgresql = not db_url.startswith("sqlite")
+    runner = Cli(tmp_path / "data", db_url if on_postgresql else None)
+    yield runner
+    # The PostgreSQL runs really ran there.
+    assert (runner.data_dir / "b24local.db").exists() != on_postgresql
+
+
+@contextmanager
+def served(cli: Cli) -> Iterator[TestClient]:
+    """The server on the CLI's database, with the real clock (the CLI's tokens are
+    issued on it)."""
+    app = create_app(Settings(data_dir=cli.data_dir, db=cli.db, limits=False))
+    with TestClient(app, base_url="http://127.0.0.1:8024", raise_server_exceptions=False) as http:
+        yield http
+
+
+def rest(http: TestClient, method: str, token: str, headers: dict | None = None, **params):
+    return http.post(f"/rest/{method}", json={"auth": token, **params}, headers=headers or {})
+
+
+def result(response) -> Any:
+    assert response.status_code == 200, response.text
+    return response.json()["result"]
+
+
+def error_of(response) -> tuple[int, str]:
+    return response.status_code, response.json()["error"]
+
+
+def refresh(http: TestClient, client_id: str, secret: str, refresh_token: str):
+    return http.get(
+        "/oauth/token/",
+        params={
+            "grant_type": "refresh_token",
+            "client_id": client_id,
+            "client_secret": secret,
+            "refresh_token": refresh_token,
+        },
+    )
+
+
+def log_in(http: TestClient, client_id: str, login: str, password: str, headers=None):
+    http.cookies.clear()
+    return http.post(
+        "/oauth/authorize/",
+        params={"client_id": client_id, "state": "s"},
+        data={"login": login, "password": password},
+        headers=headers or {},
+        follow_redirects=False,
+    )
+
+
+def code_of(response) -> str:
+    assert response.status_code == 302, response.text
+    location = urlsplit(response.headers["location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == REDIRECT
+    return parse_qs(location.query)["code"][0]
+
+
+def add_app(cli: Cli, *args: str) -> tuple[str, str]:
+    out = cli.ok("app", "add", "--name", "Time Sync", *args)
+    found = PAIR.fullmatch(out)
+    assert found, out
+    return found.group(1), found.group(2)
+
+
+def add_user(cli: Cli, name: str, *args: str) -> int:
+    return int(cli.ok("user", "add", "--name", name, "--last-name", "Doe", *args))
+
+
+def app_ids(cli: Cli, *args: str) -> list[str]:
+    return [record["client_id"] for record in cli.json("app", "list", *args)]
+
+
+# --- app add -------------------------------------------------------------------------------
+
+
+def test_app_add_prints_client_id_and_secret_on_one_line(cli: Cli) -> None:
+    client_id, secret = add_app(cli, "--scope", "im", "--scope", "user")
+    second_id, second_secret = add_app(cli, "--scope", "im")
+    assert (second_id, second_secret) != (client_id, secret)
+    assert second_id != client_id and second_secret != secret
+    # The secret printed is the app's: it renews a token at /oauth/token/.
+    _access, refresh_token = cli.ok("app", "token", "--client-id", client_id, "--user", "1").split()
+    with served(cli) as http:
+        assert error_of(refresh(http, client_id, second_secret, refresh_token)) == (
+            401,
+            "invalid_client",
+        )
+        renewed = refresh(http, client_id, secret, refresh_token)
+        assert renewed.status_code == 200, renewed.text
+        assert renewed.json()["scope"] == "im,user"
+
+
+def test_app_add_json(cli: Cli) -> None:
+    assert add_user(cli, "Ann") == 2
+    record = cli.json(
+        "app", "add", "--name", "Time Sync", "--scope", "user", "--scope", "im",
+        "--scope", "im", "--redirect-uri", REDIRECT, "--user", "2", "--user", "1",
+    )  # fmt: skip
+    assert {"client_id", "client_secret", "name", "scopes", "redirect_uri", "users"} <= set(record)
+    assert re.fullmatch(r"local\.[0-9a-f]{14}\.[0-9]{8}", record["client_id"])
+    assert len(record["client_secret"]) == 50
+    assert record["name"] == "Time Sync"
+    assert record["scopes"] == ["im", "user"]
+    assert record["redirect_uri"] == REDIRECT
+    assert record["users"] == [1, 2]
+    # An unrestricted app says so with null, not an empty list (which would admit nobody).
+    open_app = cli.json("app", "add", "--name", "Open", "--scope", "im")
+    assert open_app["users"] is None
+    assert open_app["redirect_uri"] == ""
+    listed = {r["client_id"]: r for r in cli.json("app", "list")}
+    assert listed[record["client_id"]]["users"] == [1, 2]
+    assert listed[open_app["client_id"]]["users"] is None
+
+
+def test_app_add_unknown_scope(cli: Cli) -> None:
+    message = cli.fails("app", "add", "--name", "X", "--scope", "im", "--scope", "crm")
+    assert "crm" in message
+    assert cli.json("app", "list") == []
+
+
+def test_app_add_unknown_user(cli: Cli) -> None:
+    message = cli.fails("app", "add", "--name", "X", "--scope", "im", "--user", "99")
+    assert "99" in message
+    assert cli.json("app", "list") == []
+
+
+def test_app_add_needs_a_name(cli: Cli) -> None:
+    cli.fails("app", "add", "--name", "  ", "--scope", "im")
+    assert cli.json("app", "list") == []
+
+
+# --- app list ------------------------------------------------------------------------------
+
+
+def test_app_list_never_shows_the_secret(cli: Cli) -> None:
+    add_user(cli, "Ann")
+    first, first_secret = add_app(cli, "--scope", "user", "--scope", "im", "--redirect-uri",
+                                  REDIRECT, "--user", "2")  # fmt: skip
+    second, second_secret = add_app(cli, "--scope", "timeman")
+    plain = cli.ok("app", "list")
+    assert first_secret not in plain and second_secret not in plain
+    assert plain.splitlines() == [
+        f"{first}\tTime Sync\tim,user\t{REDIRECT}\t2",
+        f"{second}\tTime Sync\ttimeman",
+    ]
+    out = cli.ok("app", "list", "--json")
+    assert first_secret not in out and second_secret not in out
+    records = json.loads(out)
+    assert [r["client_id"] for r in records] == [first, second]
+    assert all("client_secret" not in r and "secret" not in r for r in records)
+    assert (records[0]["scopes"], records[0]["redirect_uri"], records[0]["users"]) == (
+        ["im", "user"],
+        REDIRECT,
+        [2],
+    )
+    assert (records[1]["scopes"], records[1]["users"]) == (["timeman"], None)
+
+
+# --- app token -----------------------------------------------------------------------------
+
+
+def test_app_token_prints_a_working_pair(cli: Cli) -> None:
+    user = add_user(cli, "Ann")
+    client_id, secret = add_app(cli, "--scope", "user", "--scope", "im")
+    out = cli.ok("app", "token", "--client-id", client_id, "--user", str(user))
+    assert re.fullmatch(r"\S+ \S+\n", out), out
+    access, refresh_token = out.split()
+    assert access != refresh_token
+    with served(cli) as http:
+        info = result(rest(http, "app.info", access))
+        assert (info["CODE"], info["STATUS"]) == (client_id, "L")
+        me = result(rest(http, "user.current", access))
+        assert (me["ID"], me["NAME"]) == (str(user), "Ann")
+        assert result(rest(http, "scope", access)) == ["im", "user"]
+        # Not a scope the app lacks.
+        assert error_of(rest(http, "timeman.status", access)) == (403, "insufficient_scope")
+        # A made-up token is not taken.
+        assert error_of(rest(http, "user.current", access[:-1] + "x")) == (401, "NO_AUTH_FOUND")
+        renewed = refresh(http, client_id, secret, refresh_token)
+        assert renewed.status_code == 200, renewed.text
+        assert renewed.json()["user_id"] == user
+        again = result(rest(http, "user.current", renewed.json()["access_token"]))
+        assert again["NAME"] == "Ann"
+
+
+def test_app_token_json(cli: Cli) -> None:
+    client_id, _ = add_app(cli, "--scope", "im", "--scope", "timeman")
+    record = cli.json("app", "token", "--client-id", client_id, "--user", "1")
+    (portal,) = cli.json("portal", "list")
+    assert record["member_id"] == portal["member_id"]
+    assert record["user_id"] == 1
+    assert record["scope"] == "im,timeman"
+    assert record["expires_in"] == 3600
+    assert record["status"] == "L"
+    with served(cli) as http:
+        assert result(rest(http, "im.user.get", record["access_token"]))["id"] == 1
+        assert refresh(http, client_id, "wrong", record["refresh_token"]).status_code == 401
+
+
+def test_app_token_refusals(cli: Cli) -> None:
+    ann, bob = add_user(cli, "Ann"), add_user(cli, "Bob")
+    client_id, _ = add_app(cli, "--scope", "im", "--user", str(ann))
+    assert "may not use" in cli.fails("app", "token", "--client-id", client_id, "--user", str(bob))
+    assert "99" in cli.fails("app", "token", "--client-id", client_id, "--user", "99")
+    assert "no application" in cli.fails(
+        "app", "token", "--client-id", "local.nope.1", "--user", "1"
+    )
+    cli.ok("user", "update", str(ann), "--inactive")
+    assert "not active" in cli.fails("app", "token", "--client-id", client_id, "--user", str(ann))
+    cli.ok("user", "update", str(ann), "--active")
+    access, _ = cli.ok("app", "token", "--client-id", client_id, "--user", str(ann)).split()
+    with served(cli) as http:
+        assert result(rest(http, "im.user.get", access))["id"] == ann
+
+
+# --- app remove ----------------------------------------------------------------------------
+
+
+def test_app_remove_kills_its_tokens(cli: Cli) -> None:
+    client_id, secret = add_app(cli, "--scope", "im")
+    other_id, _ = add_app(cli, "--scope", "im")
+    access, refresh_token = cli.ok("app", "token", "--client-id", client_id, "--user", "1").split()
+    other_access, _ = cli.ok("app", "token", "--client-id", other_id, "--user", "1").split()
+    with served(cli) as http:
+        assert result(rest(http, "im.user.status.get", access)) == "online"
+        # Removed while the server runs: the token stops working at once.
+        assert cli.ok("app", "remove", client_id) == ""
+        assert error_of(rest(http, "im.user.status.get", access)) == (401, "NO_AUTH_FOUND")
+        assert error_of(refresh(http, client_id, secret, refresh_token)) == (401, "invalid_client")
+        # The other app is untouched.
+        assert result(rest(http, "im.user.status.get", other_access)) == "online"
+    assert app_ids(cli) == [other_id]
+    assert cli.fails("app", "remove", client_id) == f"error: no application {client_id}"
+    assert "no application" in cli.fails("app", "token", "--client-id", client_id, "--user", "1")
+
+
+# --- user password -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def login_app(cli: Cli) -> str:
+    client_id, _ = add_app(cli, "--scope", "im", "--redirect-uri", REDIRECT)
+    return client_id
+
+
+def test_user_password_option_logs_in(cli: Cli, login_app: str) -> None:
+    user = add_user(cli, "Ann", "--email", "ann@example.com")
+    assert cli.ok("user", "password", str(user), "--password", "pw one") == ""
+    with served(cli) as http:
+        code_of(log_in(http, login_app, str(user), "pw one"))
+        code_of(log_in(http, login_app, "ANN@example.com", "pw one"))
+        for wrong in ("pw two", "pw one ", "PW ONE", ""):
+            refused = log_in(http, login_app, str(user), wrong)
+            assert refused.status_code == 401, wrong
+            assert "location" not in refused.headers
+        # The administrator has no password at all.
+        assert log_in(http, login_app, "1", "pw one").status_code == 401
+    # A new password replaces the old.
+    cli.ok("user", "password", str(user), "--password", "pw two")
+    with served(cli) as http:
+        assert log_in(http, login_app, str(user), "pw one").status_code == 401
+        code_of(log_in(http, login_app, str(user), "pw two"))
+
+
+def test_user_password_from_stdin(cli: Cli, login_app: str) -> None:
+    user = add_user(cli, "Ann")
+    # One line is read: its newline is not part of the password, its spaces are,
+    # and a second line is left alone.
+    assert cli.ok("user", "password", str(user), stdin="  spaced pw \nsecond line\n") == ""
+    with served(cli) as http:
+        code_of(log_in(http, login_app, str(user), "  spaced pw "))
+        assert log_in(http, login_app, str(user), "spaced pw").status_code == 401
+        assert log_in(http, login_app, str(user), "second line").status_code == 401
+    cli.ok("user", "password", str(user), stdin="crlf pw\r\n")
+    with served(cli) as http:
+        code_of(log_in(http, login_app, str(user), "crlf pw"))
+
+
+def test_an_empty_password_is_refused_and_changes_nothing(cli: Cli, login_app: str) -> None:
+    user = add_user(cli, "Ann")
+    cli.ok("user", "password", str(user), "--password", "kept")
+    assert "empty" in cli.fails("user", "password", str(user), "--password", "")
+    cli.fails("user", "password", str(user), stdin="\n")
+    cli.fails("user", "password", str(user), stdin="")
+    with served(cli) as http:
+        code_of(log_in(http, login_app, str(user), "kept"))
+        assert log_in(http, login_app, str(user), "").status_code == 401
+
+
+def test_user_password_for_an_unknown_user(cli: Cli) -> None:
+    assert "99" in cli.fails("user", "password", "99", "--password", "x")
+
+
+# --- --portal ------------------------------------------------------------------------------
+
+
+def test_an_app_in_another_portal(cli: Cli) -> None:
+    member_id = cli.ok("portal", "add", "--domain", ACME).strip()
+    local_id, _ = add_app(cli, "--scope", "user")
+    out = cli.ok("app", "add", "--name", "Acme Sync", "--scope", "user", "--portal", ACME)
+    acme_id, acme_secret = PAIR.fullmatch(out).groups()  # type: ignore[union-attr]
+
+    assert app_ids(cli) == [local_id]
+    assert app_ids(cli, "--portal", ACME) == [acme_id]
+    assert cli.ok("app", "list", "--portal", ACME).startswith(f"{acme_id}\tAcme Sync\tuser")
+
+    # Without --portal the app is not found; with it, the token is acme's.
+    assert "no application" in cli.fails("app", "token", "--client-id", acme_id, "--user", "1")
+    record = cli.json("app", "token", "--client-id", acme_id, "--user", "1", "--portal", ACME)
+    assert record["member_id"] == member_id
+    access = record["access_token"]
+    with served(cli) as http:
+        me = result(rest(http, "user.current", access, ACME_HOST))
+        assert (me["ID"], me["EMAIL"]) == ("1", "admin@acme.localhost")
+        assert error_of(rest(http, "user.current", access)) == (401, "NO_AUTH_FOUND")
+        # Removing it from the default portal does nothing.
+        assert "no application" in cli.fails("app", "remove", acme_id)
+        assert result(rest(http, "user.current", access, ACME_HOST))["ID"] == "1"
+        cli.ok("app", "remove", acme_id, "--portal", ACME)
+        assert error_of(rest(http, "user.current", access, ACME_HOST)) == (401, "NO_AUTH_FOUND")
+        assert refresh(http, acme_id, acme_secret, record["refresh_token"]).status_code == 401
+    assert app_ids(cli) == [local_id]
+
+
+def test_a_password_in_another_portal(cli: Cli) -> None:
+    cli.ok("portal", "add", "--domain", ACME)
+    local_id, _ = add_app(cli, "--scope", "im", "--redirect-uri", REDIRECT)
+    out = cli.ok("app", "add", "--name", "Acme", "--scope", "im", "--redirect-uri", REDIRECT,
+                 "--portal", ACME)  # fmt: skip
+    acme_id = out.split()[0]
+    assert cli.ok("user", "password", "1", "--password", "acme pw", "--portal", ACME) == ""
+    with served(cli) as http:
+        code_of(log_in(http, acme_id, "1", "acme pw", ACME_HOST))
+        code_of(log_in(http, acme_id, "admin@acme.localhost", "acme pw", ACME_HOST))
+        # The default portal's administrator got no password.
+        assert log_in(http, local_id, "1", "acme pw").status_code == 401
+
+
+def test_an_unknown_portal(cli: Cli) -> None:
+    assert "nope.localhost" in cli.fails(
+        "app", "add", "--name", "X", "--scope", "im", "--portal", "nope.localhost"
+    )
+    cli.fails("user", "password", "1", "--password", "x", "--portal", "nope.localhost")
+    assert cli.json("app", "list") == []
