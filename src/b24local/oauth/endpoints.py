@@ -8,10 +8,11 @@ describes; failures of the token endpoint are ``{"error", "error_description"}``
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -169,20 +170,20 @@ async def authorize(request: Request) -> Response:
     return response
 
 
-async def _who(request: Request, conn, portal: Portal, params: dict[str, str], now):
+async def _who(
+    request: Request, conn: AsyncConnection, portal: Portal, params: dict[str, str], now: datetime
+) -> tuple[User | None, str | None]:
     """The logged-in user (by cookie, or by the form just posted) and a new session
     secret if the form logged them in."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         user_id = await sessions.user_of(conn, portal.id, cookie, now)
-        user = await users.get(conn, portal.id, user_id) if user_id else None
-        if user is not None and user.active:
-            return user, None
+        known = await users.get(conn, portal.id, user_id) if user_id else None
+        if known is not None and known.active:
+            return known, None
     if request.method != "POST" or "login" not in params:
         return None, None
-    user: User | None = await users.log_in(
-        conn, portal.id, params["login"], params.get("password", "")
-    )
+    user = await users.log_in(conn, portal.id, params["login"], params.get("password", ""))
     if user is None:
         return None, None
     secret = await sessions.start(
