@@ -22,7 +22,7 @@ from .errors import (
     PORTAL_DELETED,
     USER_ACCESS_ERROR,
 )
-from .transport import CallRequest
+from .transport import CallRequest, WebhookCredentials
 
 #: Plans on which the real service refuses the REST API.
 NON_COMMERCIAL_PLANS = frozenset({"free"})
@@ -38,6 +38,8 @@ class Caller:
     client: str
     #: The application behind an OAuth token.
     app: App | None = None
+    #: When the webhook or token stops working; None: never.
+    valid_until: datetime | None = None
 
 
 def host_name(host: str) -> str:
@@ -51,9 +53,7 @@ def host_name(host: str) -> str:
 
 async def resolve_portal(conn: AsyncConnection, host: str) -> Portal:
     """The portal a request is for: by host name, else the default portal."""
-    portal = await portals.by_domain(conn, host_name(host))
-    if portal is None:
-        portal = await portals.default(conn)
+    portal = await portals.for_host(conn, host_name(host))
     if portal is None:
         raise PORTAL_DELETED()
     return portal
@@ -75,22 +75,34 @@ async def _active_user(conn: AsyncConnection, portal: Portal, user_id: int) -> U
     return user
 
 
-async def authenticate(
-    conn: AsyncConnection, portal: Portal, request: CallRequest, now: datetime
-) -> Caller:
+Credentials = WebhookCredentials | str | None
+
+
+def presented(request: CallRequest) -> Credentials:
+    """What the call authenticates with: its webhook path, else its ``auth``
+    parameter, which is taken out of the method's parameters."""
     if request.webhook is not None:
-        hook = await webhooks.find(conn, portal.id, request.webhook.user_id, request.webhook.code)
+        return request.webhook
+    token = request.params.pop("auth", None)
+    return token if isinstance(token, str) and token else None
+
+
+async def authenticate(
+    conn: AsyncConnection, portal: Portal, credentials: Credentials, now: datetime
+) -> Caller:
+    if isinstance(credentials, WebhookCredentials):
+        hook = await webhooks.find(conn, portal.id, credentials.user_id, credentials.code)
         if hook is None or not hook.active:
             raise NO_AUTH_FOUND()
         if hook.expires_at is not None and hook.expires_at <= now:
             raise NO_AUTH_FOUND()
         user = await _active_user(conn, portal, hook.user_id)
-        return Caller(portal, user, hook.scopes, "webhook", f"webhook:{hook.id}")
+        client = f"webhook:{hook.id}"
+        return Caller(portal, user, hook.scopes, "webhook", client, valid_until=hook.expires_at)
 
-    token = request.params.pop("auth", None)
-    if not isinstance(token, str) or not token:
+    if credentials is None:
         raise NO_AUTH_FOUND()
-    found = await tokens.find(conn, token)
+    found = await tokens.find(conn, credentials)
     if found is None or found.portal_id != portal.id:
         raise NO_AUTH_FOUND()
     if found.expires_at <= now:
@@ -106,4 +118,4 @@ async def authenticate(
         # The app's scopes may have shrunk since the token was issued.
         scopes = scopes & app.scopes
     client = f"app:{found.client_id or 'token'}"
-    return Caller(portal, user, scopes, "token", client, app)
+    return Caller(portal, user, scopes, "token", client, app, valid_until=found.expires_at)

@@ -19,7 +19,8 @@ from starlette.responses import Response
 from b24local.clock import Clock, monotonic
 from b24local.store.engine import Store
 
-from .auth import Caller, authenticate, check_portal_open, resolve_portal
+from .auth import Caller, authenticate, check_portal_open, host_name, presented, resolve_portal
+from .authcache import AuthCache
 from .call import Call
 from .envelope import error_body, render, success_body, time_block
 from .errors import (
@@ -125,6 +126,7 @@ class RestEndpoint:
         self.request_limits = request_limits
         self.require_https = require_https
         self.time_limit = time_limit
+        self.callers = AuthCache(store.data_version)
 
     async def __call__(self, scope, receive, send) -> None:
         request = Request(scope, receive)
@@ -164,11 +166,17 @@ class RestEndpoint:
     async def _run(self, request: CallRequest) -> Outcome:
         spec = self.dispatcher.registry.get(request.method)
         writes = spec is not None and spec.writes
+        credentials = presented(request)
+        key = (host_name(request.host), credentials)
         async with self.store.transaction(write=writes) as conn:
-            portal = await resolve_portal(conn, request.host)
-            check_portal_open(portal)
             now = self.dispatcher.clock.now()
-            caller = await authenticate(conn, portal, request, now)
+            caller = self.callers.get(key, now)
+            if caller is None:
+                version = self.callers.current()
+                portal = await resolve_portal(conn, request.host)
+                check_portal_open(portal)
+                caller = await authenticate(conn, portal, credentials, now)
+                self.callers.put(key, caller, version, caller.valid_until)
             self.dispatcher.limits.admit_request(caller, now)
             return await self.dispatcher.invoke(
                 caller, request.method, request.params, conn, client_ip=request.client_ip

@@ -2,20 +2,26 @@
 
 SQLite (the embedded default) runs in WAL mode with full fsync on commit, and
 its writers are serialised in-process and open with ``BEGIN IMMEDIATE`` so two
-writers never deadlock on a lock upgrade. PostgreSQL uses ordinary transactions;
-rows that must be updated one caller at a time are locked with ``FOR UPDATE``.
+writers never deadlock on a lock upgrade. Its transactions run their statements
+inline (:mod:`b24local.store.inline`); the async engine only migrates.
+PostgreSQL uses ordinary transactions; rows that must be updated one caller at a
+time are locked with ``FOR UPDATE``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import event
+import sqlalchemy as sa
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from .inline import inline_transaction
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
@@ -51,12 +57,26 @@ def create_engine(url: str, *, echo: bool = False, **kwargs) -> AsyncEngine:
         kwargs.setdefault("connect_args", {}).update(connect_args)
     engine = create_async_engine(url, echo=echo, **kwargs)
     if engine.dialect.name == "sqlite":
-        _tune_sqlite(engine)
+        _tune_sqlite(engine.sync_engine)
     return engine
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def inline_engine(engine: AsyncEngine) -> Engine:
+    """A synchronous engine on the same SQLite file, for inline transactions. Its pool
+    never blocks: an inline read never waits, so few connections are ever out."""
+    url = engine.url.set(drivername="sqlite+pysqlite")
+    inline = sa.create_engine(
+        url,
+        pool_size=5,
+        max_overflow=-1,
+        connect_args={"check_same_thread": False},
+    )
+    _tune_sqlite(inline)
+    return inline
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record) -> None:
         # Let us emit BEGIN ourselves (see on_begin) instead of the driver.
         dbapi_connection.isolation_level = None
@@ -67,7 +87,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def on_begin(conn) -> None:
         immediate = conn.get_execution_options().get("b24local_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
@@ -79,7 +99,23 @@ class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
-        self._writer = asyncio.Lock() if self.dialect == "sqlite" else None
+        sqlite = self.dialect == "sqlite"
+        self._writer = asyncio.Lock() if sqlite else None
+        self._inline = inline_engine(engine) if sqlite else None
+        self._watcher: sqlite3.Connection | None = None
+
+    def data_version(self) -> int | None:
+        """A number that changes whenever anything is committed to the database, by
+        any connection of any process; None where the database offers none (only
+        SQLite does, cheaply). A connection of its own, which never writes, watches:
+        SQLite's ``data_version`` counts other connections' commits."""
+        if self._inline is None:
+            return None
+        if self._watcher is None:
+            database = self._inline.url.database
+            assert database is not None
+            self._watcher = sqlite3.connect(database, check_same_thread=False)
+        return self._watcher.execute("PRAGMA data_version").fetchone()[0]
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
@@ -92,6 +128,10 @@ class Store:
 
     @asynccontextmanager
     async def _begin(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
+        if self._inline is not None:
+            async with inline_transaction(self._inline, write=write) as inline:
+                yield inline  # type: ignore[misc]  # quacks like AsyncConnection
+            return
         async with self.engine.connect() as conn:
             if write:
                 conn = await conn.execution_options(b24local_write=True)
@@ -99,4 +139,9 @@ class Store:
                 yield conn
 
     async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.close()
+            self._watcher = None
+        if self._inline is not None:
+            self._inline.dispose()
         await self.engine.dispose()

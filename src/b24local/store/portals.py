@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local.entities import Portal
@@ -66,6 +66,17 @@ async def by_id(conn: AsyncConnection, portal_id: int) -> Portal | None:
 
 async def by_domain(conn: AsyncConnection, domain: str) -> Portal | None:
     row = (await conn.execute(select(portals).where(portals.c.domain == domain.lower()))).first()
+    return _portal(row) if row else None
+
+
+async def for_host(conn: AsyncConnection, domain: str) -> Portal | None:
+    """The portal named ``domain``, else the default one: one statement for both."""
+    named = portals.c.domain == domain.lower()
+    row = (
+        await conn.execute(
+            select(portals).where(or_(named, portals.c.is_default)).order_by(named.desc()).limit(1)
+        )
+    ).first()
     return _portal(row) if row else None
 
 

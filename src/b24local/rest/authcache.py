@@ -1,0 +1,65 @@
+"""Callers already authenticated, reused until anything is committed to the store.
+
+Resolving the portal, the webhook or token, and the user with their departments
+is most of a short call's work. The answer cannot change while nothing is
+committed, and SQLite tells cheaply whether anything was, by any connection of
+any process (``PRAGMA data_version``; see :meth:`Store.data_version`). So an
+entry is good for exactly as long as the version it was read under; any write —
+a status change here, ``b24local webhook remove`` in another process — retires
+every entry at once. Expiry is a matter of time, not of commits, so it is checked
+against ``now`` on every use. Stores without such a version (PostgreSQL) cache
+nothing.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import datetime
+
+from .auth import Caller
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    caller: Caller
+    version: int
+    #: When the webhook or token stops working; None: never.
+    expires_at: datetime | None
+
+
+class AuthCache:
+    def __init__(self, version: Callable[[], int | None], size: int = 10_000) -> None:
+        self._version = version
+        self._size = size
+        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._seen: int | None = None
+
+    def current(self) -> int | None:
+        """The store's version now; forgets every entry if it moved."""
+        version = self._version()
+        if version != self._seen:
+            self._entries.clear()
+            self._seen = version
+        return version
+
+    def get(self, key: Hashable, now: datetime) -> Caller | None:
+        if self.current() is None:
+            return None
+        entry = self._entries.get(key)
+        if entry is None or (entry.expires_at is not None and entry.expires_at <= now):
+            return None
+        self._entries.move_to_end(key)
+        return entry.caller
+
+    def put(
+        self, key: Hashable, caller: Caller, version: int | None, expires_at: datetime | None
+    ) -> None:
+        """Remember ``caller``, read under ``version`` (taken before the reads)."""
+        if version is None or version != self._seen:
+            return
+        self._entries[key] = _Entry(caller, version, expires_at)
+        self._entries.move_to_end(key)
+        if len(self._entries) > self._size:
+            self._entries.popitem(last=False)
