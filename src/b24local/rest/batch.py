@@ -22,7 +22,7 @@ from .errors import (
     RestError,
 )
 from .phpkeys import listify
-from .registry import BASIC, MethodGroup
+from .registry import BASIC, MethodGroup, Registry
 from .transport import RequestLimits, decode_query, split_format
 
 log = logging.getLogger("b24local.rest")
@@ -67,6 +67,27 @@ def _parse(command: Any, limits) -> tuple[str, dict[str, Any]]:
         raise ERROR_METHOD_NOT_FOUND()
     name, _, query = command.strip().partition("?")
     return split_format(name.strip())[0], decode_query(query, limits)
+
+
+def _method_name(command: Any) -> str:
+    """The method a command names, without decoding its parameters."""
+    if isinstance(command, dict):
+        name = command.get("method")
+        return split_format(name)[0] if isinstance(name, str) else ""
+    if isinstance(command, str):
+        return split_format(command.strip().partition("?")[0].strip())[0]
+    return ""
+
+
+def _writes(params: dict[str, Any], registry: Registry) -> bool:
+    """A batch writes if any of its commands names a method that writes; a batch of
+    reads runs as a read transaction (on SQLite: no writer lock, no fsync)."""
+    raw = next((v for k, v in params.items() if str(k).upper() == "CMD"), None)
+    for _key, command in _commands(raw)[:MAX_COMMANDS]:
+        spec = registry.get(_method_name(command))
+        if spec is not None and spec.writes:
+            return True
+    return False
 
 
 def _lookup(store: dict[str, Any], path: list[str]) -> Any:
@@ -125,6 +146,7 @@ def _php_array(entries: dict[str, Any]) -> Any:
     reference="../settings/how-to-call-rest-api/batch.md",
     batchable=False,
     writes=True,
+    writes_when=_writes,
     metered=False,
 )
 async def batch(call: Call) -> dict[str, Any]:
@@ -149,7 +171,11 @@ async def batch(call: Call) -> dict[str, Any]:
             if spec is not None and not spec.batchable:
                 raise ERROR_BATCH_METHOD_NOT_ALLOWED()
             sub_params = _substitute(sub_params, found)
-            async with call.conn.begin_nested():
+            if spec is not None and spec.writes:
+                # A failing write leaves nothing half-done; a read needs no savepoint.
+                async with call.conn.begin_nested():
+                    outcome = await call.invoke(name, sub_params)
+            else:
                 outcome = await call.invoke(name, sub_params)
         except RestError as error:
             errors[key] = _error_entry(error)

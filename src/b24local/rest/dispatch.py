@@ -165,7 +165,7 @@ class RestEndpoint:
 
     async def _run(self, request: CallRequest) -> Outcome:
         spec = self.dispatcher.registry.get(request.method)
-        writes = spec is not None and spec.writes
+        writes = spec is not None and spec.writes_for(request.params, self.dispatcher.registry)
         credentials = presented(request)
         key = (host_name(request.host), credentials)
         async with self.store.transaction(write=writes) as conn:

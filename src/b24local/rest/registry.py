@@ -42,9 +42,18 @@ class MethodSpec:
     paged: bool = False
     #: Whether its run time counts towards ``operating`` (batch's own does not).
     metered: bool = True
+    #: For a method that writes only for some parameters (``batch``): whether this
+    #: call does, given its parameters and the registry.
+    writes_when: Callable[[dict[str, Any], Registry], bool] | None = field(default=None, repr=False)
 
     def allowed_for(self, scopes: frozenset[str]) -> bool:
         return self.scope == BASIC or not self.grants.isdisjoint(scopes)
+
+    def writes_for(self, params: dict[str, Any], registry: Registry) -> bool:
+        """Whether this call may change stored state: its transaction's kind."""
+        if self.writes_when is not None:
+            return self.writes_when(params, registry)
+        return self.writes
 
 
 class MethodGroup:
@@ -67,6 +76,7 @@ class MethodGroup:
         batchable: bool = True,
         paged: bool = False,
         metered: bool = True,
+        writes_when: Callable[[dict[str, Any], Registry], bool] | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.specs.append(
@@ -81,6 +91,7 @@ class MethodGroup:
                     batchable=batchable,
                     paged=paged,
                     metered=metered,
+                    writes_when=writes_when,
                 )
             )
             return handler
