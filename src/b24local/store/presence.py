@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local.scopes.im.presence import Presence
 
 from .tables import presence
+
+# Built once: on the hot path, building a statement costs more than running it.
+_ONE = select(presence).where(
+    presence.c.portal_id == bindparam("portal_id"), presence.c.user_id == bindparam("user_id")
+)
+_SOME = select(presence).where(
+    presence.c.portal_id == bindparam("portal_id"),
+    presence.c.user_id.in_(bindparam("user_ids", expanding=True)),
+)
 
 
 async def get_many(
@@ -19,9 +28,10 @@ async def get_many(
     found = {uid: Presence() for uid in user_ids}
     if not user_ids:
         return found
-    rows = await conn.execute(
-        select(presence).where(presence.c.portal_id == portal_id, presence.c.user_id.in_(user_ids))
-    )
+    if len(found) == 1:
+        rows = await conn.execute(_ONE, {"portal_id": portal_id, "user_id": user_ids[0]})
+    else:
+        rows = await conn.execute(_SOME, {"portal_id": portal_id, "user_ids": list(found)})
     for row in rows:
         found[row.user_id] = Presence(row.status, row.idle_since, row.last_activity)
     return found

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local.entities import User
@@ -49,17 +49,47 @@ async def get(conn: AsyncConnection, portal_id: int, user_id: int) -> User | Non
     return found.get(user_id)
 
 
+# Users with their departments in one statement (a row per department, or one with
+# NULL), built once: on the hot path of every call, building a statement anew costs
+# more than running it.
+_WITH_DEPARTMENTS = (
+    select(*[users.c[name] for name in _COLUMNS], user_departments.c.department_id)
+    .outerjoin(
+        user_departments,
+        and_(
+            user_departments.c.portal_id == users.c.portal_id,
+            user_departments.c.user_id == users.c.id,
+        ),
+    )
+    .order_by(users.c.id, user_departments.c.department_id)
+)
+_ONE_USER = _WITH_DEPARTMENTS.where(
+    users.c.portal_id == bindparam("portal_id"), users.c.id == bindparam("user_id")
+)
+_SOME_USERS = _WITH_DEPARTMENTS.where(
+    users.c.portal_id == bindparam("portal_id"),
+    users.c.id.in_(bindparam("user_ids", expanding=True)),
+)
+
+
 async def get_many(
     conn: AsyncConnection, portal_id: int, user_ids: Sequence[int]
 ) -> dict[int, User]:
     ids = sorted(set(user_ids))
     if not ids:
         return {}
-    rows = (
-        await conn.execute(select(users).where(users.c.portal_id == portal_id, users.c.id.in_(ids)))
-    ).all()
-    deps = await _departments_of(conn, portal_id, [row.id for row in rows])
-    return {row.id: _user(row, deps[row.id]) for row in rows}
+    if len(ids) == 1:
+        result = await conn.execute(_ONE_USER, {"portal_id": portal_id, "user_id": ids[0]})
+    else:
+        result = await conn.execute(_SOME_USERS, {"portal_id": portal_id, "user_ids": ids})
+    rows: dict[int, Any] = {}
+    departments: dict[int, list[int]] = {}
+    for row in result:
+        rows.setdefault(row.id, row)
+        found = departments.setdefault(row.id, [])
+        if row.department_id is not None:
+            found.append(row.department_id)
+    return {user_id: _user(row, departments[user_id]) for user_id, row in rows.items()}
 
 
 async def search(
