@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local.entities import Portal
@@ -69,14 +69,16 @@ async def by_domain(conn: AsyncConnection, domain: str) -> Portal | None:
     return _portal(row) if row else None
 
 
+# Built once, as it runs on every call that is not answered from the caller cache.
+_NAMED = portals.c.domain == bindparam("domain")
+_FOR_HOST = (
+    select(portals).where(or_(_NAMED, portals.c.is_default)).order_by(_NAMED.desc()).limit(1)
+)
+
+
 async def for_host(conn: AsyncConnection, domain: str) -> Portal | None:
     """The portal named ``domain``, else the default one: one statement for both."""
-    named = portals.c.domain == domain.lower()
-    row = (
-        await conn.execute(
-            select(portals).where(or_(named, portals.c.is_default)).order_by(named.desc()).limit(1)
-        )
-    ).first()
+    row = (await conn.execute(_FOR_HOST, {"domain": domain.lower()})).first()
     return _portal(row) if row else None
 
 

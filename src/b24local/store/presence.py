@@ -41,16 +41,25 @@ async def get(conn: AsyncConnection, portal_id: int, user_id: int) -> Presence:
     return (await get_many(conn, portal_id, [user_id]))[user_id]
 
 
+_UPDATE = (
+    update(presence)
+    .where(
+        presence.c.portal_id == bindparam("key_portal"), presence.c.user_id == bindparam("key_user")
+    )
+    .values(
+        status=bindparam("status"),
+        idle_since=bindparam("idle_since"),
+        last_activity=bindparam("last_activity"),
+    )
+)
+
+
 async def save(conn: AsyncConnection, portal_id: int, user_id: int, state: Presence) -> None:
     values = {
         "status": state.status,
         "idle_since": state.idle_since,
         "last_activity": state.last_activity,
     }
-    result = await conn.execute(
-        update(presence)
-        .where(presence.c.portal_id == portal_id, presence.c.user_id == user_id)
-        .values(**values)
-    )
+    result = await conn.execute(_UPDATE, {"key_portal": portal_id, "key_user": user_id, **values})
     if result.rowcount == 0:
         await conn.execute(presence.insert().values(portal_id=portal_id, user_id=user_id, **values))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import credentials
@@ -21,12 +21,11 @@ class AccessToken:
     expires_at: datetime
 
 
+_BY_HASH = select(access_tokens).where(access_tokens.c.token_hash == bindparam("token_hash"))
+
+
 async def find(conn: AsyncConnection, token: str) -> AccessToken | None:
-    row = (
-        await conn.execute(
-            select(access_tokens).where(access_tokens.c.token_hash == credentials.digest(token))
-        )
-    ).first()
+    row = (await conn.execute(_BY_HASH, {"token_hash": credentials.digest(token)})).first()
     if row is None:
         return None
     return AccessToken(

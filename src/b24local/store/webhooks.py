@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local.entities import Webhook
@@ -56,10 +56,13 @@ async def add(
     return _webhook(result.one()), code
 
 
+_BY_CODE = select(webhooks).where(webhooks.c.code_hash == bindparam("code_hash"))
+
+
 async def find(conn: AsyncConnection, portal_id: int, user_id: int, code: str) -> Webhook | None:
     """The webhook of ``user_id`` with this code in this portal, if any."""
     wanted = credentials.digest(code)
-    row = (await conn.execute(select(webhooks).where(webhooks.c.code_hash == wanted))).first()
+    row = (await conn.execute(_BY_CODE, {"code_hash": wanted})).first()
     if row is None or not credentials.same(row.code_hash, wanted):
         return None
     if row.portal_id != portal_id or row.user_id != user_id:
