@@ -55,6 +55,12 @@ def create_engine(url: str, *, echo: bool = False, **kwargs) -> AsyncEngine:
     url, connect_args = _pg_schema(async_url(url))
     if connect_args:
         kwargs.setdefault("connect_args", {}).update(connect_args)
+    if make_url(url).drivername.startswith("postgresql"):
+        # Keep enough connections for the calls in flight: beyond the pool, each
+        # call would open (and close) a connection of its own, a round of TCP and
+        # authentication that costs more than the call.
+        kwargs.setdefault("pool_size", 20)
+        kwargs.setdefault("max_overflow", 20)
     engine = create_async_engine(url, echo=echo, **kwargs)
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine.sync_engine)
