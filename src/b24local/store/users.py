@@ -165,14 +165,17 @@ async def update_fields(
     )
 
 
+_LOCK = (
+    select(users.c.id)
+    .where(users.c.portal_id == bindparam("portal_id"), users.c.id == bindparam("user_id"))
+    .with_for_update()
+)
+
+
 async def lock(conn: AsyncConnection, portal_id: int, user_id: int) -> None:
     """Serialise changes to one user's data: the user's row is locked until commit
     (``FOR UPDATE`` on PostgreSQL; SQLite writers are serialised already)."""
-    await conn.execute(
-        select(users.c.id)
-        .where(users.c.portal_id == portal_id, users.c.id == user_id)
-        .with_for_update()
-    )
+    await conn.execute(_LOCK, {"portal_id": portal_id, "user_id": user_id})
 
 
 async def all_users(conn: AsyncConnection, portal_id: int) -> list[User]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local.scopes.timeman.workday import Break, Edit, Place, Settings, Workday
@@ -76,16 +76,28 @@ def _day(row: Any) -> StoredDay:
     return StoredDay(row.id, row.user_id, day)
 
 
+# Built once: every timeman call runs these, and building costs more than running.
+_LATEST = (
+    select(workdays)
+    .where(
+        workdays.c.portal_id == bindparam("portal_id"), workdays.c.user_id == bindparam("user_id")
+    )
+    .order_by(workdays.c.started_at.desc(), workdays.c.id.desc())
+    .limit(1)
+)
+_SETTINGS = (
+    select(timeman_settings)
+    .where(
+        timeman_settings.c.portal_id == bindparam("portal_id"),
+        timeman_settings.c.user_id.in_([PORTAL_DEFAULTS, bindparam("user_id")]),
+    )
+    .order_by(timeman_settings.c.user_id)
+)
+
+
 async def latest(conn: AsyncConnection, portal_id: int, user_id: int) -> StoredDay | None:
     """The user's current workday: the one started last."""
-    row = (
-        await conn.execute(
-            select(workdays)
-            .where(workdays.c.portal_id == portal_id, workdays.c.user_id == user_id)
-            .order_by(workdays.c.started_at.desc(), workdays.c.id.desc())
-            .limit(1)
-        )
-    ).first()
+    row = (await conn.execute(_LATEST, {"portal_id": portal_id, "user_id": user_id})).first()
     return _day(row) if row else None
 
 
@@ -215,14 +227,7 @@ def _apply(settings: Settings, row: Any) -> Settings:
 
 async def settings_for(conn: AsyncConnection, portal_id: int, user_id: int) -> Settings:
     """Built-in defaults, overridden by the portal's, overridden by the user's."""
-    rows = await conn.execute(
-        select(timeman_settings)
-        .where(
-            timeman_settings.c.portal_id == portal_id,
-            timeman_settings.c.user_id.in_([PORTAL_DEFAULTS, user_id]),
-        )
-        .order_by(timeman_settings.c.user_id)
-    )
+    rows = await conn.execute(_SETTINGS, {"portal_id": portal_id, "user_id": user_id})
     settings = Settings()
     for row in rows:
         settings = _apply(settings, row)
