@@ -1,0 +1,1 @@
+"""A benchmark harness for b24local: ``python -m bench`` (see docs/benchmarks.md)."""

@@ -1,0 +1,5 @@
+"""``python -m bench``: see docs/benchmarks.md."""
+
+from .run import main
+
+main()

@@ -1,0 +1,280 @@
+"""The run: seed, start a server per scenario, load it with wrk, report.
+
+Every scenario gets its own server process, so the peak memory (VmHWM) read
+after it belongs to that scenario alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from b24local import admin
+from b24local.store.engine import Store
+
+from . import databases, profile, report, scenarios, seed, server, wrk
+from .databases import Database
+from .scenarios import Scenario
+
+
+@dataclass(frozen=True)
+class Plan:
+    mode: str
+    seconds: float
+    connections: int
+    warmup: float
+    main_users: int
+    #: (users, stored transitions) at each point of the growth curve, in order.
+    growth: tuple[tuple[int, int], ...]
+
+
+FULL_GROWTH = ((1_000, 0), (10_000, 0), (100_000, 0), (100_000, 1_000_000))
+QUICK_GROWTH = ((1_000, 0), (5_000, 0), (5_000, 50_000))
+
+
+def make_plan(args: argparse.Namespace) -> Plan:
+    if args.quick:
+        return Plan("quick", args.duration or 2, args.connections, 1, 5_000, QUICK_GROWTH)
+    return Plan("full", args.duration or 10, args.connections, 1, 10_000, FULL_GROWTH)
+
+
+async def _with_store(url: str, work: Callable[[Store], Awaitable[object]]) -> None:
+    store = await admin.open_store(url)
+    try:
+        await work(store)
+    finally:
+        await store.close()
+
+
+def _seed(db: Database, work: Callable[[Store], Awaitable[object]]) -> None:
+    asyncio.run(_with_store(db.url, work))
+
+
+def check(base_url: str, call: wrk.Call) -> bytes:
+    """One call by hand before the load: a scenario that fails is a bug, not a
+    measurement."""
+    data = call.body.encode() if call.body is not None else None
+    request = urllib.request.Request(base_url + call.path, data=data, method=call.method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            body = response.read()
+    except urllib.error.HTTPError as error:
+        body = error.read()
+        raise SystemExit(f"{call.method} {call.path} failed: {error.code} {body[:500]!r}") from None
+    answer = json.loads(body)
+    inner = answer.get("result")
+    if "error" in answer or (isinstance(inner, dict) and inner.get("result_error")):
+        raise SystemExit(f"{call.method} {call.path} failed: {body[:500]!r}")
+    return body
+
+
+class Runner:
+    def __init__(self, plan: Plan, workdir: Path, profile_keys: set[str]) -> None:
+        self.plan = plan
+        self.workdir = workdir
+        self.profile_keys = profile_keys
+        self.profiles: dict[str, str] = {}
+
+    def measure(
+        self,
+        start: Callable[[], server.Server],
+        scenario: Scenario,
+        section: report.Section,
+        *,
+        group: str = "main",
+        load: wrk.Load | None = None,
+        note: str = "",
+        users: int = 0,
+        transitions: int = 0,
+    ) -> tuple[report.Row, bytes]:
+        load = load or wrk.Load(self.plan.connections, self.plan.seconds)
+        name = f"{section.backend}-{group}-{scenario.key}-{users}-{transitions}"
+        print(f"  {scenario.title} ({group}{f', {users:,} users' if users else ''})...", flush=True)
+        proc = start()
+        try:
+            body = check(proc.base, scenario.calls[0])
+            # A short unmeasured run first: statement caches, pools, imports.
+            warm = wrk.Load(load.connections, self.plan.warmup, load.rate)
+            wrk.run(proc.base, scenario.calls, warm, self.workdir, name + "-warmup")
+            sampler = None
+            if scenario.key in self.profile_keys and group == "main":
+                raw = self.workdir / f"{name}.profile.txt"
+                sampler = profile.start(proc.pid, load.seconds, raw)
+            measured = wrk.run(proc.base, scenario.calls, load, self.workdir, name)
+            peak = proc.peak_rss_mb()
+            if sampler is not None:
+                sampler.wait(timeout=60)
+                self.profiles[f"{section.backend} {scenario.title}"] = profile.summarize(raw)
+        finally:
+            proc.stop()
+        row = report.Row(
+            section.backend,
+            group,
+            scenario.key,
+            scenario.title,
+            measured,
+            peak,
+            load.connections,
+            users=users,
+            transitions=transitions,
+            note=note,
+        )
+        section.rows.append(row)
+        m = measured
+        print(
+            f"    {m.rps:,.0f} req/s, p50 {m.p50_ms:.2f} ms, p99 {m.p99_ms:.2f} ms, "
+            f"peak {peak:.0f} MB, errors {m.errors}",
+            flush=True,
+        )
+        return row, body
+
+    def b24local(self, db: Database, log: str) -> Callable[[], server.Server]:
+        return lambda: server.start_b24local(db.data_dir, db.server_url, self.workdir / log)
+
+    def main_group(self, db: Database, section: report.Section) -> None:
+        seeded = seed.Seeded()
+
+        async def fill(store: Store) -> None:
+            await seed.base(store, seeded)
+            await seed.add_users(store, seeded, self.plan.main_users)
+
+        print(f"[{db.backend}] seeding {self.plan.main_users:,} users", flush=True)
+        _seed(db, fill)
+        start = self.b24local(db, f"{db.backend}-main.log")
+        read = scenarios.read(seeded)
+        read_row, body = self.measure(start, read, section)
+        for scenario in scenarios.after_read(seeded):
+            self.measure(start, scenario, section)
+
+        # The ceiling answers with the read path's own body: the same size.
+        body_file = self.workdir / "ceiling-body.json"
+        body_file.write_bytes(body)
+        ceiling = Scenario("ceiling", "ceiling: bare Starlette, constant body", read.calls)
+        log = self.workdir / "ceiling.log"
+        note = f"{len(body)}-byte body"
+        self.measure(lambda: server.start_ceiling(body_file, log), ceiling, section, note=note)
+        section.rows.insert(0, section.rows.pop())  # the ceiling heads the table
+
+        half = read_row.measured.rps / 2
+        how = f"wrk2 -R {half:,.0f}" if wrk.find_wrk2() else f"wrk paced to ~{half:,.0f} req/s"
+        paced = Scenario("paced", "im.user.status.get at half the peak rate", read.calls)
+        load = wrk.Load(self.plan.connections, self.plan.seconds, rate=half)
+        self.measure(start, paced, section, group="paced", load=load, note=how)
+        # Within SQLAlchemy's default pool (5 + 10 overflow that are closed on return):
+        # shows what opening connections under load costs.
+        few = Scenario("read_c4", "im.user.status.get (webhook), 4 connections", read.calls)
+        self.measure(start, few, section, load=wrk.Load(4, self.plan.seconds))
+
+    def growth_group(self, db: Database, section: report.Section) -> None:
+        seeded = seed.Seeded()
+        start = self.b24local(db, f"{db.backend}-growth.log")
+        for users, transitions in self.plan.growth:
+
+            async def grow(
+                store: Store, users: int = users, transitions: int = transitions
+            ) -> None:
+                if not seeded.admin_code:
+                    await seed.base(store, seeded)
+                await seed.add_users(store, seeded, users)
+                if transitions > seeded.transitions:
+                    await seed.add_transitions(store, seeded, transitions - seeded.transitions)
+
+            print(
+                f"[{db.backend}] growing to {users:,} users, {transitions:,} transitions",
+                flush=True,
+            )
+            _seed(db, grow)
+            for scenario in (scenarios.read_rotating(seeded), scenarios.timeman_status(seeded)):
+                self.measure(
+                    start, scenario, section, group="growth", users=users, transitions=transitions
+                )
+
+
+def run_backend(runner: Runner, backend: str, pg_url: str | None) -> report.Section:
+    plan = runner.plan
+    extra = {"mode": f"{plan.mode}: {plan.seconds:g} s per scenario, wrk -t1 -c{plan.connections}"}
+    dbs: list[Database] = []
+    try:
+        if backend == "postgresql":
+            assert pg_url is not None
+            extra["PostgreSQL"] = databases.server_version(pg_url)
+            main_db = databases.postgresql(pg_url, runner.workdir / "pg-main")
+            dbs.append(main_db)
+            growth_db = databases.postgresql(pg_url, runner.workdir / "pg-growth")
+            dbs.append(growth_db)
+        else:
+            main_db = databases.sqlite(runner.workdir / "sqlite-main")
+            growth_db = databases.sqlite(runner.workdir / "sqlite-growth")
+        section = report.Section(backend, plan.mode, machine=report.machine(extra))
+        before = report.src_fingerprint()
+        runner.main_group(main_db, section)
+        runner.growth_group(growth_db, section)
+        if report.src_fingerprint() != before:
+            section.machine["warning"] = "src/ changed during this run: it measured two versions"
+            print(f"WARNING: {section.machine['warning']}", flush=True)
+        return section
+    finally:
+        for db in dbs:
+            databases.drop(db)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Benchmark b24local against a bare Starlette ceiling (see docs/benchmarks.md).",
+    )
+    parser.add_argument("--quick", action="store_true", help="2 s per scenario, small seeds.")
+    parser.add_argument(
+        "--duration", type=float, help="Seconds per scenario (default 10; quick 2)."
+    )
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections (16).")
+    parser.add_argument("--pg", metavar="URL", help="Also run on PostgreSQL at this URL.")
+    parser.add_argument("--no-sqlite", action="store_true", help="Skip the SQLite run.")
+    parser.add_argument("--write-docs", action="store_true", help="Update docs/benchmarks.md.")
+    parser.add_argument(
+        "--profile",
+        metavar="KEYS",
+        default="",
+        help="Sample the server with py-spy during these scenarios (e.g. read,write).",
+    )
+    parser.add_argument("--keep", action="store_true", help="Keep the work directory.")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    wrk.find_wrk()  # exits with install instructions when missing
+    plan = make_plan(args)
+    backends = ([] if args.no_sqlite else ["sqlite"]) + (["postgresql"] if args.pg else [])
+    if not backends:
+        raise SystemExit("nothing to run: --no-sqlite without --pg")
+    workdir = Path(tempfile.mkdtemp(prefix="b24bench-"))
+    runner = Runner(plan, workdir, {k for k in args.profile.split(",") if k})
+    finished = False
+    try:
+        for backend in backends:
+            section = run_backend(runner, backend, args.pg)
+            print()
+            print(report.render(section))
+            if args.write_docs:
+                report.write_docs(section)
+                print(f"wrote {report.DOCS}")
+        for title, summary in runner.profiles.items():
+            print(f"\npy-spy, {title}:\n{summary}")
+        finished = True
+    finally:
+        if args.keep or not finished:
+            # Server logs and wrk output explain a failed run.
+            print(f"work directory kept: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,124 @@
+"""What each scenario sends: lists of calls built from the seeded data."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from .seed import Seeded
+from .wrk import Call
+
+BATCH_SIZE = 50
+PAGE = 50
+#: How many distinct users a rotating scenario cycles through.
+ROTATION = 1_000
+STATUSES = ("online", "dnd", "away")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    title: str
+    calls: list[Call]
+
+
+def _hook(seeded: Seeded, user_id: int) -> str:
+    code = seeded.admin_code if user_id == 1 else seeded.codes[user_id]
+    return f"/rest/{user_id}/{code}"
+
+
+def spread(seeded: Seeded, count: int = ROTATION) -> list[int]:
+    """Up to ``count`` bulk-seeded users spread evenly over the whole ID range,
+    so a rotation touches old and new rows alike."""
+    ids = sorted(seeded.codes)
+    if len(ids) <= count:
+        return ids
+    step = len(ids) / count
+    return [ids[int(i * step)] for i in range(count)]
+
+
+def read(seeded: Seeded) -> Scenario:
+    path = f"{_hook(seeded, 1)}/im.user.status.get"
+    return Scenario("read", "im.user.status.get (webhook)", [Call("GET", path)])
+
+
+def read_oauth(seeded: Seeded) -> Scenario:
+    path = f"/rest/im.user.status.get?auth={seeded.token}"
+    return Scenario("oauth", "im.user.status.get (OAuth token)", [Call("GET", path)])
+
+
+def read_rotating(seeded: Seeded) -> Scenario:
+    calls = [Call("GET", f"{_hook(seeded, u)}/im.user.status.get") for u in spread(seeded)]
+    return Scenario("read_many", "im.user.status.get, 1,000 users' webhooks", calls)
+
+
+def timeman_status(seeded: Seeded) -> Scenario:
+    calls = [Call("GET", f"{_hook(seeded, u)}/timeman.status") for u in spread(seeded)]
+    return Scenario("timeman_status", "timeman.status, 1,000 users' webhooks", calls)
+
+
+def status_set(seeded: Seeded) -> Scenario:
+    # Every user in turn, then again with the next status: each call changes a row.
+    users = spread(seeded)
+    calls = [
+        Call("GET", f"{_hook(seeded, u)}/im.user.status.set?STATUS={status}")
+        for status in STATUSES
+        for u in users
+    ]
+    return Scenario("write", "im.user.status.set", calls)
+
+
+#: Users in the workday cycle: enough that one user's calls never overlap, few
+#: enough that a 10 s run goes round the whole cycle several times (not only opens).
+WORKDAY_USERS = 100
+
+
+def workday_cycle(seeded: Seeded) -> Scenario:
+    """open → pause → open → close for many users, each by their own webhook.
+
+    Step k goes to every user before step k+1 starts, so one user's calls are
+    ``len(users)`` requests apart and never overtake each other on the 16
+    connections. From the second round on, open reopens the day closed earlier.
+    """
+    users = spread(seeded, WORKDAY_USERS)
+    steps = ("timeman.open", "timeman.pause", "timeman.open", "timeman.close")
+    calls = [Call("GET", f"{_hook(seeded, u)}/{step}") for step in steps for u in users]
+    title = f"timeman open/pause/open/close, {len(users)} users"
+    return Scenario("workday", title, calls)
+
+
+def user_get_single(seeded: Seeded) -> Scenario:
+    calls = [Call("GET", f"{_hook(seeded, 1)}/im.user.get?ID={u}") for u in spread(seeded)]
+    return Scenario("im_user_get", "im.user.get (single)", calls)
+
+
+def batch(seeded: Seeded) -> Scenario:
+    """``batch`` of 50 ``im.user.get``, different users in each batch."""
+    users = spread(seeded)
+    calls = []
+    for start in range(0, len(users) - BATCH_SIZE + 1, BATCH_SIZE):
+        cmd = {f"u{u}": f"im.user.get?ID={u}" for u in users[start : start + BATCH_SIZE]}
+        body = json.dumps({"halt": 0, "cmd": cmd})
+        calls.append(Call("POST", f"{_hook(seeded, 1)}/batch", body))
+    return Scenario("batch", f"batch of {BATCH_SIZE} im.user.get", calls)
+
+
+def paging(seeded: Seeded) -> Scenario:
+    calls = [
+        Call("GET", f"{_hook(seeded, 1)}/user.get?start={start}")
+        for start in range(0, seeded.users, PAGE)
+    ]
+    return Scenario("paging", f"user.get paging {seeded.users:,} users", calls)
+
+
+def after_read(seeded: Seeded) -> list[Scenario]:
+    """The scenarios run against the main store after the read path, in order
+    (OAuth first: its token lives an hour)."""
+    return [
+        read_oauth(seeded),
+        status_set(seeded),
+        workday_cycle(seeded),
+        user_get_single(seeded),
+        batch(seeded),
+        paging(seeded),
+    ]

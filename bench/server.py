@@ -1,0 +1,123 @@
+"""Starting and stopping the server under test, and reading its peak memory."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HOST = "127.0.0.1"
+#: The server logs at this level; ``info`` would log every request.
+LOG_LEVEL = "warning"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def b24local_command() -> list[str]:
+    """The console script next to this interpreter (the project's venv)."""
+    script = Path(sys.executable).parent / "b24local"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("b24local")
+    if found is None:
+        sys.exit("b24local is not installed: run `pip install -e .` in the project's venv")
+    return [found]
+
+
+@dataclass
+class Server:
+    """A running server process; ``pid`` is the Python process itself, since the
+    console script's shebang execs the interpreter and the ceiling is started
+    with ``sys.executable`` directly."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def base(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def peak_rss_mb(self) -> float:
+        """VmHWM: the most resident memory the process has had since it started."""
+        status = Path(f"/proc/{self.pid}/status").read_text()
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmHWM in /proc status")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _start(command: list[str], port: int, log: Path, env: dict[str, str] | None = None) -> Server:
+    with log.open("ab") as out:  # every start of this server in one log
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    server = Server(process, port, log)
+    _wait_listening(server)
+    return server
+
+
+def _wait_listening(server: Server, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            sys.exit(f"the server exited early; its output:\n{server.log.read_text()}")
+        try:
+            with socket.create_connection((HOST, server.port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    server.stop()
+    sys.exit(f"the server did not listen within {timeout:.0f} s; see {server.log}")
+
+
+def start_b24local(data_dir: Path, db_url: str | None, log: Path) -> Server:
+    port = free_port()
+    command = [
+        *b24local_command(),
+        "serve",
+        "--data-dir",
+        str(data_dir),
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--limits",
+        "off",
+        "--log-level",
+        LOG_LEVEL,
+    ]
+    if db_url:
+        command += ["--db", db_url]
+    return _start(command, port, log)
+
+
+def start_ceiling(body: Path, log: Path) -> Server:
+    port = free_port()
+    command = [sys.executable, "-m", "bench.ceiling", "--port", str(port), "--body", str(body)]
+    command += ["--log-level", LOG_LEVEL]
+    # bench is not installed: let the child import it from the checkout.
+    root = str(Path(__file__).resolve().parent.parent)
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    return _start(command, port, log, env={**os.environ, "PYTHONPATH": path})
