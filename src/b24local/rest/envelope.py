@@ -5,6 +5,8 @@ This is the one place where answers are rendered, as JSON or as XML.
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -21,9 +23,18 @@ ATOM = "%Y-%m-%dT%H:%M:%S%z"
 
 
 def atom(moment: datetime, zone: tzinfo | None = None) -> str:
-    """PHP's ``DATE_ATOM``: ``2026-03-02T09:30:00+01:00`` (no fractions)."""
-    local = moment.astimezone(zone) if zone is not None else moment
-    text = local.strftime(ATOM)
+    """PHP's ``DATE_ATOM``: ``2026-03-02T09:30:00+01:00`` (no fractions), in ``zone``
+    or else in the moment's own zone."""
+    zone = zone if zone is not None else moment.tzinfo
+    if zone is None:
+        raise ValueError("a naive datetime has no ATOM form")
+    return _atom_at(math.floor(moment.timestamp()), zone)
+
+
+@functools.lru_cache(maxsize=4096)
+def _atom_at(second: int, zone: tzinfo) -> str:
+    # Every answer formats its start and finish: within a second, the same text.
+    text = datetime.fromtimestamp(second, zone).strftime(ATOM)
     return f"{text[:-2]}:{text[-2:]}"
 
 

@@ -178,20 +178,25 @@ async def decode_body(headers: Headers, body: bytes, limits: RequestLimits) -> d
 
 async def parse_request(request: Request, path: str, limits: RequestLimits) -> CallRequest:
     method, fmt, webhook = parse_path(path)
-    params = decode_query(request.scope.get("query_string", b""), limits)
-    body = await read_body(request, limits.max_body_bytes)
-    if body:
-        params.update(await decode_body(request.headers, body, limits))
-    client = request.client
+    scope = request.scope
+    query = scope.get("query_string", b"")
+    params = decode_query(query, limits) if query else {}
+    headers = request.headers
+    # An HTTP/1.1 request without either header has no body: skip reading it.
+    if "content-length" in headers or "transfer-encoding" in headers:
+        body = await read_body(request, limits.max_body_bytes)
+        if body:
+            params.update(await decode_body(headers, body, limits))
+    client = scope.get("client")
     return CallRequest(
         method=method,
         format=fmt,
         params=params,
         webhook=webhook,
-        host=request.headers.get("host", ""),
-        scheme=request.url.scheme,
-        client_ip=client.host if client else "",
-        headers=request.headers,
+        host=headers.get("host", ""),
+        scheme=scope.get("scheme", "http"),
+        client_ip=client[0] if client else "",
+        headers=headers,
     )
 
 
