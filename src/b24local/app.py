@@ -129,7 +129,3 @@ class _LazyStore:
         if store is None:
             raise RuntimeError("the store is not open yet")
         return store.transaction(write=write)
-
-    def data_version(self) -> int | None:
-        store = self._runtime.store
-        return store.data_version() if store is not None else None

@@ -14,7 +14,7 @@ nothing.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,22 +30,19 @@ class _Entry:
 
 
 class AuthCache:
-    def __init__(self, version: Callable[[], int | None], size: int = 10_000) -> None:
-        self._version = version
+    def __init__(self, size: int = 10_000) -> None:
         self._size = size
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._seen: int | None = None
 
-    def current(self) -> int | None:
-        """The store's version now; forgets every entry if it moved."""
-        version = self._version()
+    def get(self, key: Hashable, now: datetime, version: int | None) -> Caller | None:
+        """The caller remembered for ``key``, if it was read under ``version``, the
+        store's version at the start of this call's transaction."""
+        if version is None:
+            return None
         if version != self._seen:
             self._entries.clear()
             self._seen = version
-        return version
-
-    def get(self, key: Hashable, now: datetime) -> Caller | None:
-        if self.current() is None:
             return None
         entry = self._entries.get(key)
         if entry is None or (entry.expires_at is not None and entry.expires_at <= now):
@@ -56,7 +53,7 @@ class AuthCache:
     def put(
         self, key: Hashable, caller: Caller, version: int | None, expires_at: datetime | None
     ) -> None:
-        """Remember ``caller``, read under ``version`` (taken before the reads)."""
+        """Remember ``caller``, read under ``version``."""
         if version is None or version != self._seen:
             return
         self._entries[key] = _Entry(caller, version, expires_at)

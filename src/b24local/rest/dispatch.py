@@ -126,7 +126,7 @@ class RestEndpoint:
         self.request_limits = request_limits
         self.require_https = require_https
         self.time_limit = time_limit
-        self.callers = AuthCache(store.data_version)
+        self.callers = AuthCache()
 
     async def __call__(self, scope, receive, send) -> None:
         request = Request(scope, receive)
@@ -170,13 +170,12 @@ class RestEndpoint:
         key = (host_name(request.host), credentials)
         async with self.store.transaction(write=writes) as conn:
             now = self.dispatcher.clock.now()
-            caller = self.callers.get(key, now)
+            caller = self.callers.get(key, now, conn.version)
             if caller is None:
-                version = self.callers.current()
                 portal = await resolve_portal(conn, request.host)
                 check_portal_open(portal)
                 caller = await authenticate(conn, portal, credentials, now)
-                self.callers.put(key, caller, version, caller.valid_until)
+                self.callers.put(key, caller, conn.version, caller.valid_until)
             self.dispatcher.limits.admit_request(caller, now)
             return await self.dispatcher.invoke(
                 caller, request.method, request.params, conn, client_ip=request.client_ip

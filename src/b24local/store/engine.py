@@ -1,27 +1,33 @@
 """Engines and transactions; the only module that knows SQL dialects apart.
 
-SQLite (the embedded default) runs in WAL mode with full fsync on commit, and
-its writers are serialised in-process and open with ``BEGIN IMMEDIATE`` so two
-writers never deadlock on a lock upgrade. Its transactions run their statements
-inline (:mod:`b24local.store.inline`); the async engine only migrates.
-PostgreSQL uses ordinary transactions; rows that must be updated one caller at a
-time are locked with ``FOR UPDATE``.
+SQLite (the embedded default) runs in WAL mode with full fsync on commit. Its
+transactions are :mod:`b24local.store.sqlite`'s: statements inline on the event
+loop, writers serialised and committed in groups, opened with ``BEGIN IMMEDIATE``
+so two writers never deadlock on a lock upgrade; the async engine only migrates.
+PostgreSQL uses ordinary transactions on asyncpg; rows that must be updated one
+caller at a time are locked with ``FOR UPDATE``. Both hand out sessions with the
+same small interface: ``execute``, ``begin_nested``, ``dialect`` and ``version``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.engine import Result, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncTransaction,
+    create_async_engine,
+)
+from sqlalchemy.pool import NullPool
 
-from .inline import inline_transaction
+from .sqlite import Session, SqliteTransactions
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
@@ -68,20 +74,15 @@ def create_engine(url: str, *, echo: bool = False, **kwargs) -> AsyncEngine:
 
 
 def inline_engine(engine: AsyncEngine) -> Engine:
-    """A synchronous engine on the same SQLite file, for inline transactions. Its pool
-    never blocks: an inline read never waits, so few connections are ever out."""
+    """A synchronous engine on the same SQLite file, for inline transactions. It sends
+    no ``BEGIN`` of its own: :mod:`b24local.store.sqlite` does."""
     url = engine.url.set(drivername="sqlite+pysqlite")
-    inline = sa.create_engine(
-        url,
-        pool_size=5,
-        max_overflow=-1,
-        connect_args={"check_same_thread": False},
-    )
-    _tune_sqlite(inline)
+    inline = sa.create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False})
+    _tune_sqlite(inline, emit_begin=False)
     return inline
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _tune_sqlite(engine: Engine, *, emit_begin: bool = True) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record) -> None:
         # Let us emit BEGIN ourselves (see on_begin) instead of the driver.
@@ -93,10 +94,35 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
 
+    if not emit_begin:
+        return
+
     @event.listens_for(engine, "begin")
     def on_begin(conn) -> None:
         immediate = conn.get_execution_options().get("b24local_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class PgSession:
+    """A PostgreSQL transaction, with the interface of :class:`~.sqlite.Session`."""
+
+    __slots__ = ("_conn",)
+
+    #: PostgreSQL offers no cheap commit counter: nothing is cached there.
+    version = None
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    @property
+    def dialect(self):
+        return self._conn.dialect
+
+    async def execute(self, statement: Any, parameters: Any = None, **kwargs: Any) -> Result:
+        return await self._conn.execute(statement, parameters, **kwargs)
+
+    def begin_nested(self) -> AsyncTransaction:
+        return self._conn.begin_nested()
 
 
 class Store:
@@ -105,49 +131,24 @@ class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
-        sqlite = self.dialect == "sqlite"
-        self._writer = asyncio.Lock() if sqlite else None
-        self._inline = inline_engine(engine) if sqlite else None
-        self._watcher: sqlite3.Connection | None = None
+        self._sqlite = (
+            SqliteTransactions(inline_engine(engine)) if self.dialect == "sqlite" else None
+        )
 
-    def data_version(self) -> int | None:
-        """A number that changes whenever anything is committed to the database, by
-        any connection of any process; None where the database offers none (only
-        SQLite does, cheaply). A connection of its own, which never writes, watches:
-        SQLite's ``data_version`` counts other connections' commits."""
-        if self._inline is None:
-            return None
-        if self._watcher is None:
-            database = self._inline.url.database
-            assert database is not None
-            self._watcher = sqlite3.connect(database, check_same_thread=False)
-        return self._watcher.execute("PRAGMA data_version").fetchone()[0]
+    def transaction(self, *, write: bool = False) -> AbstractAsyncContextManager[Session]:
+        if self._sqlite is not None:
+            return self._sqlite.write() if write else self._sqlite.read()
+        return self._pg_transaction(write=write)
 
     @asynccontextmanager
-    async def transaction(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
-        if write and self._writer is not None:
-            async with self._writer, self._begin(write=True) as conn:
-                yield conn
-        else:
-            async with self._begin(write=write) as conn:
-                yield conn
-
-    @asynccontextmanager
-    async def _begin(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
-        if self._inline is not None:
-            async with inline_transaction(self._inline, write=write) as inline:
-                yield inline  # type: ignore[misc]  # quacks like AsyncConnection
-            return
+    async def _pg_transaction(self, *, write: bool) -> AsyncIterator[Session]:
         async with self.engine.connect() as conn:
             if write:
                 conn = await conn.execution_options(b24local_write=True)
             async with conn.begin():
-                yield conn
+                yield PgSession(conn)  # type: ignore[misc]  # the same interface
 
     async def close(self) -> None:
-        if self._watcher is not None:
-            self._watcher.close()
-            self._watcher = None
-        if self._inline is not None:
-            self._inline.dispose()
+        if self._sqlite is not None:
+            await self._sqlite.close()
         await self.engine.dispose()

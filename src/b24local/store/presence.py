@@ -9,11 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local.scopes.im.presence import Presence
 
+from .snapshot import cached
 from .tables import presence
 
 # Built once: on the hot path, building a statement costs more than running it.
-_ONE = select(presence).where(
-    presence.c.portal_id == bindparam("portal_id"), presence.c.user_id == bindparam("user_id")
+_ONE = cached(
+    select(presence).where(
+        presence.c.portal_id == bindparam("portal_id"),
+        presence.c.user_id == bindparam("user_id"),
+    )
 )
 _SOME = select(presence).where(
     presence.c.portal_id == bindparam("portal_id"),

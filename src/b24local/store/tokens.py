@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import credentials
+from .snapshot import cached
 from .tables import access_tokens
 
 
@@ -21,7 +22,9 @@ class AccessToken:
     expires_at: datetime
 
 
-_BY_HASH = select(access_tokens).where(access_tokens.c.token_hash == bindparam("token_hash"))
+_BY_HASH = cached(
+    select(access_tokens).where(access_tokens.c.token_hash == bindparam("token_hash"))
+)
 
 
 async def find(conn: AsyncConnection, token: str) -> AccessToken | None:

@@ -14,6 +14,7 @@ from b24local.entities import User
 
 from . import credentials, departments
 from . import portals as portal_store
+from .snapshot import cached
 from .tables import user_departments, users
 
 #: The columns a :class:`User` carries; the password hash never leaves this module.
@@ -63,8 +64,10 @@ _WITH_DEPARTMENTS = (
     )
     .order_by(users.c.id, user_departments.c.department_id)
 )
-_ONE_USER = _WITH_DEPARTMENTS.where(
-    users.c.portal_id == bindparam("portal_id"), users.c.id == bindparam("user_id")
+_ONE_USER = cached(
+    _WITH_DEPARTMENTS.where(
+        users.c.portal_id == bindparam("portal_id"), users.c.id == bindparam("user_id")
+    )
 )
 _SOME_USERS = _WITH_DEPARTMENTS.where(
     users.c.portal_id == bindparam("portal_id"),

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from b24local.entities import Webhook
 
 from . import credentials
+from .snapshot import cached
 from .tables import webhooks
 
 
@@ -56,7 +57,7 @@ async def add(
     return _webhook(result.one()), code
 
 
-_BY_CODE = select(webhooks).where(webhooks.c.code_hash == bindparam("code_hash"))
+_BY_CODE = cached(select(webhooks).where(webhooks.c.code_hash == bindparam("code_hash")))
 
 
 async def find(conn: AsyncConnection, portal_id: int, user_id: int, code: str) -> Webhook | None:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local.scopes.timeman.workday import Break, Edit, Place, Settings, Workday
 
+from .snapshot import cached
 from .tables import timeman_settings, workday_events, workdays
 from .types import from_iso, to_iso
 
@@ -77,7 +78,7 @@ def _day(row: Any) -> StoredDay:
 
 
 # Built once: every timeman call runs these, and building costs more than running.
-_LATEST = (
+_LATEST = cached(
     select(workdays)
     .where(
         workdays.c.portal_id == bindparam("portal_id"), workdays.c.user_id == bindparam("user_id")
@@ -85,7 +86,7 @@ _LATEST = (
     .order_by(workdays.c.started_at.desc(), workdays.c.id.desc())
     .limit(1)
 )
-_SETTINGS = (
+_SETTINGS = cached(
     select(timeman_settings)
     .where(
         timeman_settings.c.portal_id == bindparam("portal_id"),

@@ -1,0 +1,72 @@
+"""Rows read under one version of the database, reused until anything is committed.
+
+SQLite tells cheaply whether anything was committed since a number was last read,
+by any connection of any process (``PRAGMA data_version``). While that number
+stays the same, a ``SELECT`` gives the same rows as last time, so the rows of the
+lookups every call makes (the portal, the caller, their presence, their workday
+settings) can be kept and handed out again without touching the database. Any
+commit — a status change here, ``b24local webhook remove`` from the command line —
+changes the number and retires every entry at once.
+
+Only statements marked with :func:`cached` are kept: they are built once at import
+(a statement built per call would never be seen again), and their rows depend on
+nothing but the database and the bound parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import FrozenResult
+from sqlalchemy.sql import Executable
+
+S = TypeVar("S", bound=Executable)
+
+_CACHED: set[Executable] = set()
+
+
+def cached(statement: S) -> S:
+    """Mark a statement built once at import as safe to answer from the snapshot."""
+    _CACHED.add(statement)
+    return statement
+
+
+def key_of(statement: Executable, parameters: Mapping[str, Any] | None) -> Hashable | None:
+    """The cache key of one execution, or None when it may not be cached (an unmarked
+    statement, or a parameter that is a list)."""
+    if statement not in _CACHED:
+        return None
+    key = (statement, tuple(parameters.items()) if parameters else ())
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+class RowCache:
+    """Frozen results of marked statements, all read under one database version.
+
+    Bounded: when full, the oldest entry goes first.
+    """
+
+    def __init__(self, size: int = 20_000) -> None:
+        self._size = size
+        self._entries: dict[Hashable, FrozenResult] = {}
+        self._version: int | None = None
+
+    def at(self, version: int) -> None:
+        """Start answering for ``version``: forget everything read under another."""
+        if version != self._version:
+            self._entries.clear()
+            self._version = version
+
+    def get(self, key: Hashable) -> FrozenResult | None:
+        return self._entries.get(key)
+
+    def put(self, key: Hashable, rows: FrozenResult) -> None:
+        entries = self._entries
+        entries[key] = rows
+        if len(entries) > self._size:
+            del entries[next(iter(entries))]

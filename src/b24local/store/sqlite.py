@@ -1,0 +1,245 @@
+"""SQLite transactions: statements inline on the event loop, writes committed in groups.
+
+An embedded SQLite lookup by key takes microseconds: less than handing it to a
+worker thread and back (aiosqlite does that several times per statement), and less
+than SQLAlchemy's bookkeeping of checking out a connection and opening a
+transaction. So transactions run on connections held open for the life of the
+store, their statements executed right on the event loop's thread through a plain
+(synchronous) SQLAlchemy connection, and ``BEGIN``/``COMMIT`` are sent to SQLite
+directly. Only what may wait goes to a worker thread: ``BEGIN IMMEDIATE`` (another
+process may hold the write lock) and ``COMMIT`` of a write (an fsync).
+
+Reads begin their transaction at their first statement that the snapshot row cache
+(:mod:`b24local.store.snapshot`) cannot answer; a call whose lookups are all cached
+never touches the database beyond one ``PRAGMA data_version``.
+
+Writes are serialised, as SQLite serialises them anyway, and committed in groups:
+the calls that queue up while one write runs join the same transaction, each inside
+a savepoint of its own, and one fsync makes all of them durable. A call whose
+savepoint is rolled back leaves nothing behind; a call that succeeded is answered
+only once the group's ``COMMIT`` returned, so nothing is acknowledged before it is
+on disk. Under light load a group is one call, committed at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.engine import Result
+
+from .snapshot import RowCache, key_of
+
+T = TypeVar("T")
+
+#: At most this many calls share one commit, so a steady stream of writes still
+#: gets answered.
+MAX_GROUP = 64
+#: Idle read connections kept open; more are opened when calls overlap.
+IDLE_READERS = 8
+
+
+async def off_loop(work: Callable[[], T]) -> T:
+    """Run ``work`` in a worker thread. If the caller is cancelled meanwhile, wait for
+    the thread anyway: the connection must never be used by two threads at once."""
+    running = asyncio.ensure_future(asyncio.to_thread(work))
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await running
+        raise
+
+
+def _raw(conn: Connection) -> sqlite3.Connection:
+    return conn.connection.dbapi_connection  # type: ignore[return-value]
+
+
+class Session:
+    """One transaction, with what the store modules use of
+    :class:`~sqlalchemy.ext.asyncio.AsyncConnection`."""
+
+    __slots__ = ("_begun", "_conn", "_raw", "_rows", "version")
+
+    def __init__(
+        self, conn: Connection, *, rows: RowCache | None, version: int | None, begun: bool
+    ) -> None:
+        self._conn = conn
+        self._raw = _raw(conn)
+        #: The snapshot row cache; None in a write, which must see its own changes.
+        self._rows = rows
+        #: The database version the transaction started under (see ``Store.version``).
+        self.version = version
+        self._begun = begun
+
+    @property
+    def dialect(self):
+        return self._conn.dialect
+
+    async def execute(self, statement: Any, parameters: Any = None, **kwargs: Any) -> Result:
+        rows = self._rows
+        key = key_of(statement, parameters) if rows is not None and not kwargs else None
+        if key is not None:
+            assert rows is not None
+            hit = rows.get(key)
+            if hit is not None:
+                return hit()
+        if not self._begun:
+            self._raw.execute("BEGIN")
+            self._begun = True
+        result = self._conn.execute(statement, parameters, **kwargs)
+        if key is not None:
+            assert rows is not None
+            frozen = result.freeze()
+            rows.put(key, frozen)
+            return frozen()
+        return result
+
+    @asynccontextmanager
+    async def begin_nested(self) -> AsyncIterator[None]:
+        """A savepoint: rolled back alone if the block fails."""
+        if not self._begun:
+            self._raw.execute("BEGIN")
+            self._begun = True
+        with self._conn.begin_nested():
+            yield
+
+    def end(self, *, commit: bool) -> None:
+        """End a read transaction (a write's group ends it)."""
+        if self._begun:
+            self._raw.execute("COMMIT" if commit else "ROLLBACK")
+            self._begun = False
+
+
+class _Group:
+    """Write calls sharing one transaction and one commit."""
+
+    __slots__ = ("committed", "members")
+
+    def __init__(self) -> None:
+        self.members = 0
+        self.committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+
+class SqliteTransactions:
+    """Hands out read and write transactions on one SQLite database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._idle: list[Connection] = []
+        self._rows = RowCache()
+        database = engine.url.database
+        assert database is not None
+        self._watcher = sqlite3.connect(database, check_same_thread=False)
+        self._writer: Connection | None = None
+        self._lock = asyncio.Lock()
+        self._queued = 0
+        self._group: _Group | None = None
+        self._committing: asyncio.Task[None] | None = None
+
+    def version(self) -> int:
+        """A number that changes whenever anything is committed to the database, by any
+        connection of any process. The watcher never writes: ``data_version`` counts
+        the commits of connections other than the one asked."""
+        return self._watcher.execute("PRAGMA data_version").fetchone()[0]
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Session]:
+        conn = self._idle.pop() if self._idle else self._engine.connect()
+        version = self.version()
+        self._rows.at(version)
+        session = Session(conn, rows=self._rows, version=version, begun=False)
+        try:
+            yield session
+        except BaseException:
+            session.end(commit=False)
+            raise
+        else:
+            session.end(commit=True)
+        finally:
+            if len(self._idle) < IDLE_READERS:
+                self._idle.append(conn)
+            else:
+                conn.close()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Session]:
+        self._queued += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self._queued -= 1
+        group: _Group | None = None
+        succeeded = False
+        try:
+            group = self._group or await self._open_group()
+            writer = self._writer
+            assert writer is not None
+            raw = _raw(writer)
+            raw.execute("SAVEPOINT b24local_call")
+            try:
+                # The version of the last commit: callers validated under it are still
+                # good (see rest/authcache.py); rows are read afresh.
+                yield Session(writer, rows=None, version=self.version(), begun=True)
+            except BaseException:
+                raw.execute("ROLLBACK TO b24local_call")
+                raw.execute("RELEASE b24local_call")
+                raise
+            raw.execute("RELEASE b24local_call")
+            group.members += 1
+            succeeded = True
+        finally:
+            if group is not None and (self._queued == 0 or group.members >= MAX_GROUP):
+                self._close_group(group)
+            self._lock.release()
+        if succeeded:
+            # Answer only once the group is on disk.
+            await asyncio.shield(group.committed)
+
+    async def _open_group(self) -> _Group:
+        if self._committing is not None:
+            # SQLite has one writer: the next group begins once the last has
+            # committed (waiting here beats SQLite's busy handler, which sleeps).
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._committing)
+        if self._writer is None:
+            self._writer = self._engine.connect()
+        raw = _raw(self._writer)
+        await off_loop(lambda: raw.execute("BEGIN IMMEDIATE"))
+        self._group = _Group()
+        return self._group
+
+    def _close_group(self, group: _Group) -> None:
+        self._group = None
+        self._committing = asyncio.ensure_future(self._commit(group))
+
+    async def _commit(self, group: _Group) -> None:
+        assert self._writer is not None
+        raw = _raw(self._writer)
+        try:
+            await off_loop(lambda: raw.execute("COMMIT"))
+        except BaseException as error:
+            with contextlib.suppress(Exception):
+                raw.execute("ROLLBACK")
+            group.committed.set_exception(error)
+            # Nobody may be waiting (every member failed): don't warn about it.
+            group.committed.exception()
+        else:
+            group.committed.set_result(None)
+
+    async def close(self) -> None:
+        if self._committing is not None:
+            with contextlib.suppress(Exception):
+                await self._committing
+        for conn in self._idle:
+            conn.close()
+        self._idle.clear()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._watcher.close()
