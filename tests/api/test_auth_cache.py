@@ -87,3 +87,29 @@ def test_a_remembered_webhook_still_expires_on_the_clock(server):
         assert server.call("im.user.status.get", hook=hook).status_code == 200
     server.clock.advance(10)
     assert server.call("im.user.status.get", hook=hook).status_code == 401
+
+
+def test_a_status_set_elsewhere_is_seen_at_once(server, db_url):
+    """The rows of hot lookups are kept between calls too, under the same rule."""
+    from b24local.scopes.im.presence import Presence
+    from b24local.store import presence
+
+    for _ in range(2):
+        assert server.call("im.user.status.get").json()["result"] == "online"
+
+    async def set_dnd(store) -> None:
+        async with store.transaction(write=True) as conn:
+            await presence.save(conn, 1, server.admin_id, Presence("dnd", None, None))
+
+    elsewhere(server, db_url, set_dnd)
+    assert server.call("im.user.status.get").json()["result"] == "dnd"
+
+
+def test_timeman_settings_changed_elsewhere_apply_at_once(server, db_url):
+    assert server.call("timeman.settings").json()["result"]["UF_TIMEMAN"] is True
+    elsewhere(
+        server,
+        db_url,
+        lambda store: admin.timeman_settings(store, user_id=server.admin_id, enabled=False),
+    )
+    assert server.call("timeman.settings").json()["result"]["UF_TIMEMAN"] is False

@@ -27,7 +27,9 @@ _CACHED: set[Executable] = set()
 
 
 def cached(statement: S) -> S:
-    """Mark a statement built once at import as safe to answer from the snapshot."""
+    """Mark a statement built once at import as safe to answer from the snapshot.
+    The SQLite store also compiles it once and runs it straight on the driver
+    (:class:`b24local.store.sqlite._Plan`)."""
     _CACHED.add(statement)
     return statement
 

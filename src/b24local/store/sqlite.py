@@ -31,7 +31,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.engine import Result
+from sqlalchemy.engine import FrozenResult, Result
 
 from .snapshot import RowCache, key_of
 
@@ -60,20 +60,83 @@ def _raw(conn: Connection) -> sqlite3.Connection:
     return conn.connection.dbapi_connection  # type: ignore[return-value]
 
 
+class _Plan:
+    """A prebuilt ``SELECT`` compiled once, run straight on the driver.
+
+    SQLAlchemy's execution machinery costs several times what SQLite takes to
+    answer a lookup by key. The plan keeps what SQLAlchemy worked out the first
+    time — the SQL, the order of its parameters, each type's conversions — and
+    the shape of the result, so later runs only convert, execute and wrap.
+    """
+
+    __slots__ = ("_binds", "_compiled", "_names", "_results", "_sql", "_template")
+
+    def __init__(self, statement: Any, dialect: Any, template: FrozenResult) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self._compiled = compiled
+        self._sql = compiled.string
+        self._names = tuple(compiled.positiontup or ())
+        self._binds = tuple(
+            compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in self._names
+        )
+        self._results = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.selected_columns
+        )
+        self._template = template
+
+    @staticmethod
+    def fits(statement: Any, dialect: Any) -> bool:
+        """Only plain ``SELECT``s whose SQL does not depend on the parameters (an
+        expanding ``IN`` list does)."""
+        if not getattr(statement, "is_select", False):
+            return False
+        compiled = statement.compile(dialect=dialect)
+        return bool(
+            compiled.positional
+            and not compiled.post_compile_params
+            and not compiled.literal_execute_params
+        )
+
+    def run(self, raw: sqlite3.Connection, parameters: Any) -> FrozenResult:
+        values = self._compiled.construct_params(parameters)
+        args = tuple(
+            values[name] if bind is None else bind(values[name])
+            for name, bind in zip(self._names, self._binds, strict=True)
+        )
+        results = self._results
+        rows = [
+            tuple(
+                value if convert is None else convert(value)
+                for convert, value in zip(results, row, strict=True)
+            )
+            for row in raw.execute(self._sql, args).fetchall()
+        ]
+        return self._template.with_new_rows(rows)
+
+
 class Session:
     """One transaction, with what the store modules use of
     :class:`~sqlalchemy.ext.asyncio.AsyncConnection`."""
 
-    __slots__ = ("_begun", "_conn", "_raw", "_rows", "version")
+    __slots__ = ("_begun", "_conn", "_plans", "_raw", "_rows", "version")
 
     def __init__(
-        self, conn: Connection, *, rows: RowCache | None, version: int | None, begun: bool
+        self,
+        conn: Connection,
+        plans: dict[Any, _Plan | None],
+        *,
+        rows: RowCache | None,
+        version: int | None,
+        begun: bool,
     ) -> None:
         self._conn = conn
         self._raw = _raw(conn)
+        self._plans = plans
         #: The snapshot row cache; None in a write, which must see its own changes.
         self._rows = rows
-        #: The database version the transaction started under (see ``Store.version``).
+        #: The database version the transaction started under (see ``version()``).
         self.version = version
         self._begun = begun
 
@@ -82,30 +145,42 @@ class Session:
         return self._conn.dialect
 
     async def execute(self, statement: Any, parameters: Any = None, **kwargs: Any) -> Result:
+        key = None if kwargs else key_of(statement, parameters)
+        if key is None:
+            self._begin()
+            return self._conn.execute(statement, parameters, **kwargs)
         rows = self._rows
-        key = key_of(statement, parameters) if rows is not None and not kwargs else None
-        if key is not None:
-            assert rows is not None
+        if rows is not None:
             hit = rows.get(key)
             if hit is not None:
                 return hit()
+        self._begin()
+        frozen = self._prebuilt(statement, parameters)
+        if rows is not None:
+            rows.put(key, frozen)
+        return frozen()
+
+    def _prebuilt(self, statement: Any, parameters: Any) -> FrozenResult:
+        """Run a statement marked as prebuilt: by its plan once there is one."""
+        plan = self._plans.get(statement)
+        if plan is not None:
+            return plan.run(self._raw, parameters)
+        frozen = self._conn.execute(statement, parameters).freeze()
+        if statement not in self._plans:
+            dialect = self._conn.dialect
+            fits = _Plan.fits(statement, dialect)
+            self._plans[statement] = _Plan(statement, dialect, frozen) if fits else None
+        return frozen
+
+    def _begin(self) -> None:
         if not self._begun:
             self._raw.execute("BEGIN")
             self._begun = True
-        result = self._conn.execute(statement, parameters, **kwargs)
-        if key is not None:
-            assert rows is not None
-            frozen = result.freeze()
-            rows.put(key, frozen)
-            return frozen()
-        return result
 
     @asynccontextmanager
     async def begin_nested(self) -> AsyncIterator[None]:
         """A savepoint: rolled back alone if the block fails."""
-        if not self._begun:
-            self._raw.execute("BEGIN")
-            self._begun = True
+        self._begin()
         with self._conn.begin_nested():
             yield
 
@@ -133,6 +208,7 @@ class SqliteTransactions:
         self._engine = engine
         self._idle: list[Connection] = []
         self._rows = RowCache()
+        self._plans: dict[Any, _Plan | None] = {}
         database = engine.url.database
         assert database is not None
         self._watcher = sqlite3.connect(database, check_same_thread=False)
@@ -153,7 +229,7 @@ class SqliteTransactions:
         conn = self._idle.pop() if self._idle else self._engine.connect()
         version = self.version()
         self._rows.at(version)
-        session = Session(conn, rows=self._rows, version=version, begun=False)
+        session = Session(conn, self._plans, rows=self._rows, version=version, begun=False)
         try:
             yield session
         except BaseException:
@@ -185,7 +261,7 @@ class SqliteTransactions:
             try:
                 # The version of the last commit: callers validated under it are still
                 # good (see rest/authcache.py); rows are read afresh.
-                yield Session(writer, rows=None, version=self.version(), begun=True)
+                yield Session(writer, self._plans, rows=None, version=self.version(), begun=True)
             except BaseException:
                 raw.execute("ROLLBACK TO b24local_call")
                 raw.execute("RELEASE b24local_call")

@@ -1,0 +1,173 @@
+"""The SQLite transaction layer: group commit, savepoints per call, prebuilt plans.
+
+These run against a real SQLite file, through the same ``Store`` the server uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from b24local import admin
+from b24local.app import create_app
+from b24local.clock import AdjustableClock
+from b24local.config import Settings
+from b24local.scopes.im.presence import Presence
+from b24local.store import presence
+from b24local.store.engine import Store, sqlite_url
+from b24local.store.tables import presence as presence_table
+
+NOW = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
+
+
+async def _store(tmp_path: Path) -> tuple[Store, list[int]]:
+    store = await admin.open_store(sqlite_url(tmp_path))
+    await admin.bootstrap(store, NOW)
+    ids = [(await admin.add_user(store, NOW, name=f"U{i}", last_name="X")).id for i in range(6)]
+    return store, ids
+
+
+def _committed_statuses(tmp_path: Path) -> dict[int, str]:
+    """What another connection sees: only what was committed."""
+    with sqlite3.connect(tmp_path / "b24local.db") as other:
+        return dict(other.execute("SELECT user_id, status FROM presence").fetchall())
+
+
+def test_concurrent_writes_share_commits_and_a_failure_undoes_only_its_own(tmp_path):
+    async def scenario() -> None:
+        store, ids = await _store(tmp_path)
+        seen_committed: dict[int, dict[int, str]] = {}
+
+        async def write(user_id: int, fail: bool) -> None:
+            async with store.transaction(write=True) as conn:
+                await presence.save(conn, 1, user_id, Presence("dnd", None, NOW))
+                await asyncio.sleep(0)  # let the others queue up behind this one
+                if fail:
+                    raise RuntimeError("this call fails after writing")
+            # Answered only once the change is on disk.
+            seen_committed[user_id] = _committed_statuses(tmp_path)
+
+        try:
+            outcomes = await asyncio.gather(
+                *(write(uid, fail=uid == ids[2]) for uid in ids), return_exceptions=True
+            )
+        finally:
+            await store.close()
+        failed = [uid for uid, outcome in zip(ids, outcomes, strict=True) if outcome is not None]
+        assert failed == [ids[2]]
+        for uid in ids:
+            if uid != ids[2]:
+                assert seen_committed[uid].get(uid) == "dnd"
+        final = _committed_statuses(tmp_path)
+        assert ids[2] not in final
+        assert {uid for uid, status in final.items() if status == "dnd"} == set(ids) - {ids[2]}
+
+    asyncio.run(scenario())
+
+
+def test_a_cancelled_write_leaves_nothing_and_the_next_ones_proceed(tmp_path):
+    async def scenario() -> None:
+        store, ids = await _store(tmp_path)
+        entered = asyncio.Event()
+
+        async def stuck() -> None:
+            async with store.transaction(write=True) as conn:
+                await presence.save(conn, 1, ids[0], Presence("away", None, NOW))
+                entered.set()
+                await asyncio.Event().wait()
+
+        async def fine(user_id: int) -> None:
+            async with store.transaction(write=True) as conn:
+                await presence.save(conn, 1, user_id, Presence("dnd", None, NOW))
+
+        try:
+            task = asyncio.ensure_future(stuck())
+            await entered.wait()
+            others = [asyncio.ensure_future(fine(uid)) for uid in ids[1:3]]
+            await asyncio.sleep(0)
+            task.cancel()
+            await asyncio.gather(*others)
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        finally:
+            await store.close()
+        assert _committed_statuses(tmp_path) == {ids[1]: "dnd", ids[2]: "dnd"}
+
+    asyncio.run(scenario())
+
+
+def test_prebuilt_plans_answer_exactly_as_sqlalchemy_does(tmp_path):
+    """Every prebuilt lookup a real workload makes, run once more by its plan and by
+    SQLAlchemy: the same rows, values and types."""
+    clock = AdjustableClock(NOW, frozen=True)
+
+    async def seed() -> tuple[str, str]:
+        store, ids = await _store(tmp_path)
+        try:
+            issued = await admin.first_start_webhook(store, NOW)
+            assert issued is not None
+            team = await admin.add_department(store, name="Team", head_id=ids[0])
+            await admin.update_user(store, NOW, ids[1], department_ids=[1, team.id])
+            hook, code = await admin.add_webhook(
+                store, NOW, user_id=ids[1], scopes=["im", "timeman", "user"]
+            )
+            await admin.timeman_settings(store, user_id=ids[1], max_start=9 * 3600 + 15 * 60)
+            return f"/rest/{issued[0].user_id}/{issued[1]}/", f"/rest/{hook.user_id}/{code}/"
+        finally:
+            await store.close()
+
+    admin_hook, user_hook = asyncio.run(seed())
+    from starlette.testclient import TestClient
+
+    app = create_app(
+        Settings(data_dir=tmp_path, db=sqlite_url(tmp_path), limits=False), clock=clock
+    )
+    with TestClient(app, base_url="http://127.0.0.1:8024") as http:
+        for hook in (admin_hook, user_hook):
+            assert http.post(hook + "timeman.open", json={}).status_code == 200
+        # Reads after the last commit: their lookups stay in the snapshot cache.
+        for hook in (admin_hook, user_hook):
+            for method in ("im.user.status.get", "im.user.get", "timeman.status", "profile"):
+                assert http.post(hook + method, json={}).status_code == 200
+        store: Store = app.state.runtime.store
+        transactions = store._sqlite
+        assert transactions is not None
+        executed = list(transactions._rows._entries)
+        assert len(executed) >= 8
+
+        async def compare() -> None:
+            async with store.transaction(write=True) as conn:
+                for statement, items in executed:
+                    parameters = dict(items)
+                    by_plan = conn._prebuilt(statement, parameters)().all()
+                    by_sqlalchemy = conn._conn.execute(statement, parameters).all()
+                    assert [tuple(row) for row in by_plan] == [tuple(row) for row in by_sqlalchemy]
+                    assert [[type(value) for value in row] for row in by_plan] == [
+                        [type(value) for value in row] for row in by_sqlalchemy
+                    ]
+
+        http.portal.call(compare)
+        planned = [s for s, plan in transactions._plans.items() if plan is not None]
+        assert len(planned) >= 6
+
+
+def test_a_read_sees_the_last_commit_not_a_stale_snapshot(tmp_path):
+    async def scenario() -> None:
+        store, ids = await _store(tmp_path)
+        query = select(presence_table.c.status).where(presence_table.c.user_id == ids[0])
+        try:
+            for status in ("dnd", "away", "online"):
+                async with store.transaction(write=True) as conn:
+                    await presence.save(conn, 1, ids[0], Presence(status, None, NOW))
+                async with store.transaction() as conn:
+                    assert (await presence.get(conn, 1, ids[0])).status == status
+                    assert (await conn.execute(query)).scalar() == status
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
