@@ -143,10 +143,16 @@ class Store:
     @asynccontextmanager
     async def _pg_transaction(self, *, write: bool) -> AsyncIterator[Session]:
         async with self.engine.connect() as conn:
-            if write:
-                conn = await conn.execution_options(b24local_write=True)
-            async with conn.begin():
+            if not write:
+                # Under READ COMMITTED every statement sees its own snapshot, inside
+                # a transaction or not; without one, a read saves the round trips
+                # of BEGIN and COMMIT.
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
                 yield PgSession(conn)  # type: ignore[misc]  # the same interface
+                return
+            conn = await conn.execution_options(b24local_write=True)
+            async with conn.begin():
+                yield PgSession(conn)  # type: ignore[misc]
 
     async def close(self) -> None:
         if self._sqlite is not None:
