@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from b24local import plans
 from b24local.entities import App, Portal, User, Webhook
 from b24local.oauth import issuing
 from b24local.scopes import build_registry
@@ -54,7 +55,7 @@ async def _create_portal(
     now: datetime,
     *,
     domain: str,
-    plan: str = "professional",
+    plan: str = plans.DEFAULT,
     time_zone: str = "UTC",
     is_default: bool = False,
 ) -> Bootstrap:
@@ -106,10 +107,16 @@ def portal_domain(typed: str) -> str:
     return domain
 
 
+def _check_plan(plan: str | None) -> None:
+    if plan is not None and plan not in plans.KNOWN:
+        raise AdminError(f"unknown plan {plan!r}: use one of {', '.join(plans.KNOWN)}")
+
+
 async def add_portal(
-    store: Store, now: datetime, *, domain: str, plan: str = "professional", time_zone: str = "UTC"
+    store: Store, now: datetime, *, domain: str, plan: str = plans.DEFAULT, time_zone: str = "UTC"
 ) -> Bootstrap:
     domain = portal_domain(domain)
+    _check_plan(plan)
     async with store.transaction(write=True) as conn:
         if await portals.by_domain(conn, domain) is not None:
             raise AdminError(f"portal {domain!r} exists already")
@@ -125,6 +132,7 @@ async def update_portal(store: Store, domain: str | None, **changes) -> Portal:
     """Change a portal's plan, status, time zone or rate settings (``None`` keeps)."""
     if changes.get("status") not in (None, *PORTAL_STATUSES):
         raise AdminError(f"status must be one of {', '.join(PORTAL_STATUSES)}")
+    _check_plan(changes.get("plan"))
     async with store.transaction(write=True) as conn:
         portal = await portal_for(conn, domain)
         await portals.change(conn, portal.id, **changes)

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import typer
 import uvicorn
 
-from b24local import __version__, admin
+from b24local import __version__, admin, plans
 from b24local.config import DEFAULT_HOST, DEFAULT_PORT, Settings, default_data_dir
 from b24local.store.engine import Store
 
@@ -577,9 +577,7 @@ def _portal_record(portal) -> dict[str, Any]:
 @portal_app.command("add")
 def portal_add(
     domain: Annotated[str, typer.Option("--domain", help="Host name, e.g. acme.localhost.")],
-    plan: Annotated[str, typer.Option(help="Plan: enterprise, professional, free, ...")] = (
-        "professional"
-    ),
+    plan: Annotated[str, typer.Option(help=f"Plan: {', '.join(plans.KNOWN)}.")] = plans.DEFAULT,
     tz: Annotated[str, typer.Option("--tz", help="The portal's time zone.")] = "UTC",
     data_dir: DataDir = None,
     db: Db = None,
@@ -612,7 +610,10 @@ def portal_set(
     domain: Annotated[
         str | None, typer.Argument(help="The portal (default portal if omitted).")
     ] = None,
-    plan: Annotated[str | None, typer.Option(help="Plan; free answers ACCESS_DENIED.")] = None,
+    plan: Annotated[
+        str | None,
+        typer.Option(help=f"Plan: {', '.join(plans.KNOWN)}; free answers ACCESS_DENIED."),
+    ] = None,
     status: Annotated[
         str | None,
         typer.Option(help="active; blocked (OVERLOAD_LIMIT); deleted (PORTAL_DELETED)."),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from b24local import plans
 from b24local.oauth.issuing import LOCAL_APP_STATUS
 from b24local.rest.call import Call
 from b24local.rest.envelope import atom
@@ -23,9 +24,6 @@ APP_CONTEXT_REQUIRED = ErrorSpec(
 
 methods = MethodGroup(BASIC)
 methods.errors = (APP_CONTEXT_REQUIRED,)
-
-#: ``LICENSE_FAMILY`` of a plan: the plan's name without its size suffix.
-_PLAN_FAMILIES = {"enterprise": "ent", "professional": "pro", "standard": "std"}
 
 
 @methods.method(
@@ -120,5 +118,5 @@ async def app_info(call: Call) -> dict[str, Any]:
         "LANGUAGE_ID": language,
         "LICENSE": f"{language}_{plan}",
         "LICENSE_TYPE": plan,
-        "LICENSE_FAMILY": _PLAN_FAMILIES.get(plan, plan),
+        "LICENSE_FAMILY": plans.FAMILIES.get(plan, plan),
     }
