@@ -456,6 +456,15 @@ def _app_record(found) -> dict[str, Any]:
     }
 
 
+def _app_line(found) -> str:
+    """An app on one line: client ID, name, scopes, redirect URI, the users it is
+    limited to."""
+    users = "" if found.allowed_users is None else ",".join(map(str, sorted(found.allowed_users)))
+    return "\t".join(
+        [found.client_id, found.name, ",".join(sorted(found.scopes)), found.redirect_uri, users]
+    ).rstrip("\t")
+
+
 @apps_app.command("add")
 def app_add(
     name: Annotated[str, typer.Option("--name", help="The application's name.")],
@@ -499,19 +508,52 @@ def app_list(
 ) -> None:
     """List applications: client ID, name, scopes, redirect URI, users it is limited to."""
     found = _run(_settings(data_dir, db), lambda store: admin.list_apps(store, portal))
-    plain = "\n".join(
-        "\t".join(
-            [
-                a.client_id,
-                a.name,
-                ",".join(sorted(a.scopes)),
-                a.redirect_uri,
-                "" if a.allowed_users is None else ",".join(map(str, sorted(a.allowed_users))),
-            ]
-        ).rstrip("\t")
-        for a in found
+    _emit([_app_record(a) for a in found], as_json, "\n".join(map(_app_line, found)))
+
+
+@apps_app.command("set")
+def app_set(
+    client_id: Annotated[str, typer.Argument(help="The application's client ID.")],
+    name: Annotated[str | None, typer.Option("--name", help="A new name.")] = None,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option("--scope", help="The scopes, replacing the app's (repeatable)."),
+    ] = None,
+    redirect_uri: Annotated[
+        str | None, typer.Option(help="A new redirect URI; an empty one removes it.")
+    ] = None,
+    handler: Annotated[
+        str | None, typer.Option(help="A new handler URL; an empty one removes it.")
+    ] = None,
+    user: Annotated[
+        list[int] | None,
+        typer.Option("--user", help="Limit the app to these users instead (repeatable)."),
+    ] = None,
+    all_users: Annotated[
+        bool, typer.Option("--all-users", help="Open the app to every user again.")
+    ] = False,
+    portal: Portal = None,
+    data_dir: DataDir = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Change an installed application; only the options given change. Tokens already
+    issued follow the new settings at once."""
+    changed = _run(
+        _settings(data_dir, db),
+        lambda store: admin.update_app(
+            store,
+            client_id,
+            name=name,
+            scopes=scope,
+            redirect_uri=redirect_uri,
+            handler=handler,
+            allowed_users=user,
+            all_users=all_users,
+            domain=portal,
+        ),
     )
-    _emit([_app_record(a) for a in found], as_json, plain)
+    _emit(_app_record(changed), as_json, _app_line(changed))
 
 
 ClientId = Annotated[str, typer.Option("--client-id", help="The application's client ID.")]

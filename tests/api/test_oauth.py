@@ -314,25 +314,46 @@ def test_an_app_restricted_to_some_users(server):
 
 
 def test_user_access_error_when_the_restriction_comes_later(server, app):
-    """A token issued before the app was limited to other users: user_access_error."""
-    from sqlalchemy import update
-
-    from b24local.store.tables import apps
-
+    """A token issued before the app was limited to other users: user_access_error;
+    opened to every user again, the same token works."""
     access = tokens(server, app)["access_token"]
     someone = server.add_user()
 
-    async def restrict():
-        async with server.store.transaction(write=True) as conn:
-            await conn.execute(update(apps).values(allowed_users=[someone]))
-
-    server.run(restrict)
+    server.run(admin.update_app, server.store, app.client_id, allowed_users=[someone])
     answer = call(server, "im.user.status.get", access)
     assert answer.status_code == 403
     assert answer.json() == {
         "error": "user_access_error",
         "error_description": "The user does not have access to the application",
     }
+
+    server.run(admin.update_app, server.store, app.client_id, all_users=True)
+    assert call(server, "im.user.status.get", access).json()["result"] == "online"
+
+
+def test_narrower_scopes_narrow_the_tokens_already_issued(server, app):
+    pair = tokens(server, app)
+    server.run(admin.update_app, server.store, app.client_id, scopes=["im"])
+    assert call(server, "im.user.status.get", pair["access_token"]).status_code == 200
+    assert error_of(call(server, "timeman.status", pair["access_token"])) == (
+        403,
+        "insufficient_scope",
+    )
+    assert call(server, "scope", pair["access_token"]).json()["result"] == ["im"]
+    renewed = refresh(server, app, pair["refresh_token"]).json()
+    assert renewed["scope"] == "im"
+
+
+def test_a_new_redirect_uri_is_where_the_page_sends_the_user(server, app):
+    moved = "https://moved.example/oauth"
+    server.run(admin.update_app, server.store, app.client_id, redirect_uri=moved)
+    answer = authorize(server, app)
+    assert answer.status_code == 302
+    assert answer.headers["location"].startswith(moved + "?code=")
+    # The old address is no longer the app's.
+    old = authorize(server, app, redirect_uri=REDIRECT)
+    assert old.status_code == 400
+    assert "location" not in old.headers
 
 
 def test_removing_the_app_kills_its_tokens(server, app):
