@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -481,14 +481,19 @@ async def update_app(
     handler: str | None = None,
     allowed_users: Sequence[int] | None = None,
     all_users: bool = False,
+    paid_until: date | None = None,
+    paid: bool = False,
     domain: str | None = None,
 ) -> App:
     """Change an installed application; what is not given stays. ``allowed_users``
     limits it to those users, ``all_users`` opens it to every user again. Tokens
     already issued follow at once: narrower scopes narrow them, and a user left out
-    meets ``user_access_error``."""
+    meets ``user_access_error``. ``paid_until`` is the last day of a paid or trial
+    period, after which no tokens are issued; ``paid`` ends such a period."""
     if allowed_users is not None and all_users:
         raise AdminError("limit the application to some users or open it to all, not both")
+    if paid_until is not None and paid:
+        raise AdminError("give the paid period's last day or mark the application paid, not both")
     changes: dict[str, Any] = {}
     if name is not None:
         changes["name"] = _app_name(name)
@@ -500,6 +505,8 @@ async def update_app(
         changes["handler"] = _app_url(handler, "handler")
     if allowed_users is not None or all_users:
         changes["allowed_users"] = allowed_users
+    if paid_until is not None or paid:
+        changes["paid_until"] = paid_until
     async with store.transaction(write=True) as conn:
         portal = await portal_for(conn, domain)
         await _app(conn, portal.id, client_id)
@@ -534,4 +541,8 @@ async def issue_app_token(
             raise AdminError(f"user {user_id} is not active")
         if not app.admits(user_id):
             raise AdminError(f"user {user_id} may not use application {client_id}")
+        if app.payment_expired(portal.today(now)):
+            raise AdminError(
+                f"payment required: the paid period of {client_id} ended on {app.paid_until}"
+            )
         return await issuing.issue_pair(conn, app, user_id, app.scopes, now), portal

@@ -453,6 +453,7 @@ def _app_record(found) -> dict[str, Any]:
         "redirect_uri": found.redirect_uri,
         "handler": found.handler,
         "users": None if found.allowed_users is None else sorted(found.allowed_users),
+        "paid_until": found.paid_until.isoformat() if found.paid_until else None,
     }
 
 
@@ -532,6 +533,17 @@ def app_set(
     all_users: Annotated[
         bool, typer.Option("--all-users", help="Open the app to every user again.")
     ] = False,
+    paid_until: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="The last day of a paid or trial period (YYYY-MM-DD); after it the "
+            "token endpoint answers PAYMENT_REQUIRED.",
+        ),
+    ] = None,
+    paid: Annotated[
+        bool, typer.Option("--paid", help="Paid for good: no end to the paid period.")
+    ] = False,
     portal: Portal = None,
     data_dir: DataDir = None,
     db: Db = None,
@@ -550,6 +562,8 @@ def app_set(
             handler=handler,
             allowed_users=user,
             all_users=all_users,
+            paid_until=paid_until.date() if paid_until else None,
+            paid=paid,
             domain=portal,
         ),
     )

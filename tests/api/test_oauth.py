@@ -4,6 +4,7 @@ with ``auth``; the clock is moved, never slept."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -354,6 +355,69 @@ def test_a_new_redirect_uri_is_where_the_page_sends_the_user(server, app):
     old = authorize(server, app, redirect_uri=REDIRECT)
     assert old.status_code == 400
     assert "location" not in old.headers
+
+
+def app_info(server, access_token: str) -> dict:
+    answer = call(server, "app.info", access_token)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["result"]
+
+
+def test_payment_required_once_the_paid_period_is_over(server, app):
+    """The last paid day still issues tokens; from the next day, on the server's
+    clock, the token endpoint answers PAYMENT_REQUIRED and spends nothing."""
+    pair = tokens(server, app)
+    info = app_info(server, pair["access_token"])
+    assert (info["PAYMENT_EXPIRED"], info["DAYS"]) == ("N", None)  # no paid period at all
+    server.run(admin.update_app, server.store, app.client_id, paid_until=date(2026, 3, 7))
+    assert app_info(server, pair["access_token"])["DAYS"] == 5
+
+    server.run(admin.update_app, server.store, app.client_id, paid_until=date(2026, 3, 2))
+    server.clock.advance(15 * 3600)  # 2026-03-02 23:30 in the portal's zone (UTC)
+    pair = tokens(server, app)
+    info = app_info(server, pair["access_token"])
+    assert (info["PAYMENT_EXPIRED"], info["DAYS"]) == ("N", 0)
+
+    server.clock.advance(30 * 60)  # midnight: the period is over
+    # A token issued before lives out its hour, and app.info says so.
+    info = app_info(server, pair["access_token"])
+    assert (info["PAYMENT_EXPIRED"], info["DAYS"]) == ("Y", -1)
+    refused = refresh(server, app, pair["refresh_token"])
+    assert refused.status_code == 401
+    assert refused.json() == {"error": "PAYMENT_REQUIRED", "error_description": "Payment required"}
+    # The page still hands out codes; the token endpoint will not trade them.
+    code = code_from(authorize(server, app))["code"]
+    assert error_of(exchange(server, app, code)) == (401, "PAYMENT_REQUIRED")
+    with pytest.raises(admin.AdminError, match="payment required"):
+        server.run(
+            admin.issue_app_token,
+            server.store,
+            server.clock.now(),
+            client_id=app.client_id,
+            user_id=1,
+        )
+
+    # Paid: the code and the refresh token were not spent.
+    server.run(admin.update_app, server.store, app.client_id, paid=True)
+    assert exchange(server, app, code).status_code == 200
+    renewed = refresh(server, app, pair["refresh_token"])
+    assert renewed.status_code == 200, renewed.text
+    info = app_info(server, renewed.json()["access_token"])
+    assert (info["PAYMENT_EXPIRED"], info["DAYS"]) == ("N", None)
+
+
+def test_the_paid_period_ends_at_midnight_in_the_portals_zone(server, app):
+    server.run(admin.update_portal, server.store, None, time_zone="Asia/Tokyo")
+    server.run(admin.update_app, server.store, app.client_id, paid_until=date(2026, 3, 2))
+    pair = tokens(server, app)  # 17:30 in Tokyo
+    server.clock.advance(6.5 * 3600 - 1)  # 23:59:59 in Tokyo, 14:59:59 UTC
+    kept = refresh(server, app, pair["refresh_token"])
+    assert kept.status_code == 200, kept.text
+    server.clock.advance(1)
+    assert error_of(refresh(server, app, kept.json()["refresh_token"])) == (
+        401,
+        "PAYMENT_REQUIRED",
+    )
 
 
 def test_removing_the_app_kills_its_tokens(server, app):

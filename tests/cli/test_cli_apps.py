@@ -314,6 +314,34 @@ def test_app_set_refusals_change_nothing(cli: Cli) -> None:
     assert cli.json("app", "list") == before
 
 
+def test_app_set_paid_period(cli: Cli) -> None:
+    client_id, secret = add_app(cli, "--scope", "im")
+    assert cli.json("app", "list")[0]["paid_until"] is None
+    record = cli.json("app", "set", client_id, "--paid-until", "2099-12-31")
+    assert record["paid_until"] == "2099-12-31"
+    access, refresh_token = cli.ok("app", "token", "--client-id", client_id, "--user", "1").split()
+
+    assert cli.json("app", "set", client_id, "--paid-until", "2000-01-31")["paid_until"] == (
+        "2000-01-31"
+    )
+    assert "payment required" in cli.fails("app", "token", "--client-id", client_id, "--user", "1")
+    with served(cli) as http:
+        info = result(rest(http, "app.info", access))
+        assert info["PAYMENT_EXPIRED"] == "Y"
+        assert info["DAYS"] < -9000
+        assert error_of(refresh(http, client_id, secret, refresh_token)) == (
+            401,
+            "PAYMENT_REQUIRED",
+        )
+    assert "not both" in cli.fails("app", "set", client_id, "--paid", "--paid-until", "2099-01-01")
+    misspelt = cli("app", "set", client_id, "--paid-until", "31.01.2000")
+    assert (misspelt.returncode, misspelt.stdout) == (2, "")
+
+    assert cli.json("app", "set", client_id, "--paid")["paid_until"] is None
+    with served(cli) as http:
+        assert refresh(http, client_id, secret, refresh_token).status_code == 200
+
+
 def test_app_set_in_another_portal(cli: Cli) -> None:
     cli.ok("portal", "add", "--domain", ACME)
     acme_id = cli.ok("app", "add", "--name", "Acme", "--scope", "im", "--portal", ACME).split()[0]

@@ -38,7 +38,16 @@ INVALID_CLIENT = ErrorSpec("invalid_client", 401, "Invalid client credentials")
 INVALID_GRANT = ErrorSpec("invalid_grant", 400, "Invalid authorization data")
 INVALID_SCOPE = ErrorSpec("invalid_scope", 400, "Requested scope exceeds the application's")
 INVALID_TOKEN = ErrorSpec("invalid_token", 401, "The access token provided is invalid")
-OAUTH_ERRORS = (INVALID_REQUEST, INVALID_CLIENT, INVALID_GRANT, INVALID_SCOPE, INVALID_TOKEN)
+# The pages give no status; b24pysdk files PAYMENT_REQUIRED under 401.
+PAYMENT_REQUIRED = ErrorSpec("PAYMENT_REQUIRED", 401, "Payment required")
+OAUTH_ERRORS = (
+    INVALID_REQUEST,
+    INVALID_CLIENT,
+    INVALID_GRANT,
+    INVALID_SCOPE,
+    INVALID_TOKEN,
+    PAYMENT_REQUIRED,
+)
 #: Where the authorization server's own REST methods live (``server_endpoint``).
 SERVER_REST_PATH = "/oauth/rest/"
 
@@ -247,6 +256,8 @@ async def _exchange(runtime, params: dict[str, str], request: Request) -> dict[s
         except RestError:
             # Rolled back with the rest: the grant stays unspent for when it reopens.
             raise INVALID_GRANT(f"The portal is not available: {portal.status}") from None
+        if app.payment_expired(portal.today(now)):
+            raise PAYMENT_REQUIRED()  # the grant, too, stays unspent until it is paid
         reached = await resolve_portal(conn, host)
         pair = await issue_pair(conn, app, user.id, scopes, now)
     scheme = request.url.scheme

@@ -29,6 +29,7 @@ def _app(row) -> App:
         version=row.version,
         allowed_users=None if allowed is None else frozenset(int(u) for u in allowed),
         created_at=row.created_at,
+        paid_until=row.paid_until,
     )
 
 
@@ -86,7 +87,7 @@ async def authenticate(conn: AsyncConnection, client_id: str, secret: str) -> Ap
 
 async def change(conn: AsyncConnection, portal_id: int, client_id: str, **changes: Any) -> None:
     """Set the given settings of an app: ``name``, ``scopes``, ``redirect_uri``,
-    ``handler``, ``allowed_users`` (None: every user)."""
+    ``handler``, ``allowed_users`` (None: every user), ``paid_until``."""
     values = dict(changes)
     if "scopes" in values:
         values["scopes"] = credentials.scopes_text(values["scopes"])

@@ -107,14 +107,15 @@ async def app_info(call: Call) -> dict[str, Any]:
         raise APP_CONTEXT_REQUIRED()
     plan = call.portal.plan
     language = "en"
+    today = call.portal.today(call.now)
     return {
         "ID": app.id,
         "CODE": app.client_id,
         "VERSION": app.version,
         "STATUS": LOCAL_APP_STATUS,
         "INSTALLED": True,
-        "PAYMENT_EXPIRED": "N",
-        "DAYS": None,
+        "PAYMENT_EXPIRED": "Y" if app.payment_expired(today) else "N",
+        "DAYS": app.paid_days_left(today),
         "LANGUAGE_ID": language,
         "LICENSE": f"{language}_{plan}",
         "LICENSE_TYPE": plan,
