@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import pytest
 
@@ -173,6 +173,97 @@ def test_a_logged_in_user_is_not_asked_again(server, app):
     query = code_from(again)
     assert query["state"] == "second"
     assert exchange(server, app, query["code"]).status_code == 200
+
+
+def session_of(response) -> str:
+    cookie = response.cookies.get("B24LOCAL_SESSION")
+    assert cookie, response.headers
+    return cookie
+
+
+def test_a_posted_login_wins_over_the_session(server, app):
+    """Logged in as user 1, the browser posts user 2's credentials: user 2's code, a
+    new session for user 2, and user 1's session is over."""
+    first = authorize(server, app)
+    assert exchange(server, app, code_from(first)["code"]).json()["user_id"] == 1
+    old_session = session_of(first)
+    olga = server.add_user("Olga", "Berg")
+    server.run(admin.set_password, server.store, olga, "olga's pw")
+
+    second = authorize(server, app, login=str(olga), password="olga's pw")
+    assert exchange(server, app, code_from(second)["code"]).json()["user_id"] == olga
+    new_session = session_of(second)
+    assert new_session != old_session
+
+    server.http.cookies.clear()
+    for cookie, expected in ((new_session, olga), (old_session, None)):
+        again = server.http.get(
+            "/oauth/authorize/",
+            params={"client_id": app.client_id},
+            headers={"Cookie": f"B24LOCAL_SESSION={cookie}"},
+            follow_redirects=False,
+        )
+        if expected is None:
+            assert again.status_code == 200
+            assert 'name="password"' in again.text
+        else:
+            assert exchange(server, app, code_from(again)["code"]).json()["user_id"] == expected
+
+
+def test_a_wrong_password_is_refused_even_when_logged_in(server, app):
+    logged_in = authorize(server, app)
+    assert logged_in.status_code == 302
+    olga = server.add_user("Olga", "Berg")
+    server.run(admin.set_password, server.store, olga, "olga's pw")
+    for login, password in (("1", "wrong"), (str(olga), PASSWORD), ("nobody@x.y", PASSWORD)):
+        refused = authorize(server, app, login=login, password=password)
+        assert refused.status_code == 401, (login, refused.text)
+        assert "Wrong login or password" in refused.text
+        assert "location" not in refused.headers
+        assert "set-cookie" not in refused.headers
+    # A failed attempt logs no one out: the session still stands for user 1.
+    again = server.http.get(
+        "/oauth/authorize/", params={"client_id": app.client_id}, follow_redirects=False
+    )
+    assert exchange(server, app, code_from(again)["code"]).json()["user_id"] == 1
+
+
+def test_state_goes_back_only_if_the_app_sent_one(server, app):
+    def redirected(params: dict) -> list[tuple[str, str]]:
+        answer = server.http.post(
+            "/oauth/authorize/",
+            params={"client_id": app.client_id, **params},
+            data={"login": "1", "password": PASSWORD},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 302, answer.text
+        return parse_qsl(urlsplit(answer.headers["location"]).query, keep_blank_values=True)
+
+    without = redirected({})
+    assert "state" not in dict(without)
+    assert [key for key, _ in without] == [
+        "from",
+        "code",
+        "domain",
+        "member_id",
+        "scope",
+        "server_domain",
+    ]
+    assert dict(redirected({"state": ""}))["state"] == ""
+    assert dict(redirected({"state": "a b&c"}))["state"] == "a b&c"
+
+
+def test_token_endpoint_answers_are_never_cached(server, app):
+    pair = tokens(server, app)
+    answers = [
+        refresh(server, app, pair["refresh_token"]),
+        refresh(server, app, pair["refresh_token"]),  # spent by now
+        server.http.post("/oauth/token/", data={"grant_type": "password"}),
+    ]
+    assert [answer.status_code for answer in answers] == [200, 400, 400]
+    for answer in answers:
+        assert answer.headers["cache-control"] == "no-store"
+        assert answer.headers["pragma"] == "no-cache"
 
 
 def test_login_by_email_any_case(server, app):
