@@ -22,6 +22,7 @@ import uvicorn
 
 from b24local import __version__, admin, plans
 from b24local.config import DEFAULT_HOST, DEFAULT_PORT, Settings, default_data_dir
+from b24local.oauth import issuing
 from b24local.store.engine import Store
 
 T = TypeVar("T")
@@ -584,33 +585,73 @@ def app_remove(
     _run(_settings(data_dir, db), lambda store: admin.remove_app(store, client_id, portal))
 
 
+DevServer = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        envvar="B24LOCAL_SERVER",
+        help="A running `serve --dev` (its URL) to issue the pair on its clock.",
+    ),
+]
+DevToken = Annotated[
+    str | None,
+    typer.Option(
+        "--dev-token", envvar="B24LOCAL_DEV_TOKEN", help="The dev token that server printed."
+    ),
+]
+
+
 @apps_app.command("token")
 def app_token(
     client_id: ClientId,
     user: Annotated[int, typer.Option("--user", help="The user the tokens act for.")],
+    server: DevServer = None,
+    dev_token: DevToken = None,
     portal: Portal = None,
     data_dir: DataDir = None,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
-    """Issue a token pair without the browser flow; prints ACCESS_TOKEN REFRESH_TOKEN."""
-    pair, found = _run(
-        _settings(data_dir, db),
-        lambda store: admin.issue_app_token(
-            store, _now(), client_id=client_id, user_id=user, domain=portal
-        ),
-    )
-    record = {
-        "access_token": pair.access_token,
-        "refresh_token": pair.refresh_token,
-        "expires": int(pair.expires_at.timestamp()),
-        "expires_in": int(admin.issuing.ACCESS_LIFETIME.total_seconds()),
-        "scope": ",".join(sorted(pair.scopes)),
-        "member_id": found.member_id,
-        "user_id": pair.user_id,
-        "status": admin.issuing.LOCAL_APP_STATUS,
-    }
-    _emit(record, as_json, f"{pair.access_token} {pair.refresh_token}")
+    """Issue a token pair without the browser flow; prints ACCESS_TOKEN REFRESH_TOKEN.
+
+    The pair lives an hour from now on the real clock; against a `serve --dev`
+    whose clock was moved, pass --server and --dev-token to have it issued there."""
+    settings = _settings(data_dir, db)
+    if server:
+        record = _dev_server_token(settings, server, dev_token, client_id, user, portal)
+    else:
+        now = _now()
+        pair, found = _run(
+            settings,
+            lambda store: admin.issue_app_token(
+                store, now, client_id=client_id, user_id=user, domain=portal
+            ),
+        )
+        record = issuing.pair_record(pair, found, now)
+    _emit(record, as_json, f"{record['access_token']} {record['refresh_token']}")
+
+
+def _dev_server_token(
+    settings: Settings,
+    server: str,
+    dev_token: str | None,
+    client_id: str,
+    user: int,
+    portal: str | None,
+) -> dict[str, Any]:
+    from b24local.devclient import DevServerError, post
+    from b24local.tls import files_in
+
+    if not dev_token:
+        typer.echo("error: --server needs --dev-token (or B24LOCAL_DEV_TOKEN)", err=True)
+        raise typer.Exit(2)
+    body = {"client_id": client_id, "user_id": user, "portal": portal}
+    local_ca = files_in(settings.data_dir).ca_cert
+    try:
+        return post(server, dev_token, "/_b24local/tokens", body, ca_file=local_ca)
+    except DevServerError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
 
 
 # --- portals ---------------------------------------------------------------------------
