@@ -9,10 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from b24local import plans
 from b24local.entities import App, Portal, User, Webhook
 from b24local.oauth import issuing
 from b24local.scopes import build_registry
@@ -54,7 +57,7 @@ async def _create_portal(
     now: datetime,
     *,
     domain: str,
-    plan: str = "professional",
+    plan: str = plans.DEFAULT,
     time_zone: str = "UTC",
     is_default: bool = False,
 ) -> Bootstrap:
@@ -106,10 +109,16 @@ def portal_domain(typed: str) -> str:
     return domain
 
 
+def _check_plan(plan: str | None) -> None:
+    if plan is not None and plan not in plans.KNOWN:
+        raise AdminError(f"unknown plan {plan!r}: use one of {', '.join(plans.KNOWN)}")
+
+
 async def add_portal(
-    store: Store, now: datetime, *, domain: str, plan: str = "professional", time_zone: str = "UTC"
+    store: Store, now: datetime, *, domain: str, plan: str = plans.DEFAULT, time_zone: str = "UTC"
 ) -> Bootstrap:
     domain = portal_domain(domain)
+    _check_plan(plan)
     async with store.transaction(write=True) as conn:
         if await portals.by_domain(conn, domain) is not None:
             raise AdminError(f"portal {domain!r} exists already")
@@ -125,6 +134,7 @@ async def update_portal(store: Store, domain: str | None, **changes) -> Portal:
     """Change a portal's plan, status, time zone or rate settings (``None`` keeps)."""
     if changes.get("status") not in (None, *PORTAL_STATUSES):
         raise AdminError(f"status must be one of {', '.join(PORTAL_STATUSES)}")
+    _check_plan(changes.get("plan"))
     async with store.transaction(write=True) as conn:
         portal = await portal_for(conn, domain)
         await portals.change(conn, portal.id, **changes)
@@ -391,6 +401,44 @@ async def set_password(
         await users.set_password(conn, portal.id, user_id, password)
 
 
+def _app_url(url: str, what: str) -> str:
+    """A redirect URI or handler: an absolute http(s) URL, or empty for none. Anything
+    else could never be followed by a browser or a client."""
+    url = url.strip()
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+        valid = parts.port is None or parts.port > 0  # the port property validates it
+    except ValueError:
+        valid = False
+    if (
+        not valid
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or "#" in url
+        or any(c.isspace() or not c.isprintable() for c in url)
+    ):
+        raise AdminError(
+            f"the {what} must be an absolute http:// or https:// URL without a fragment, "
+            f"not {url!r}"
+        )
+    return url
+
+
+def _app_name(name: str) -> str:
+    if not name.strip():
+        raise AdminError("the application needs a name")
+    return name.strip()
+
+
+async def _app(conn: AsyncConnection, portal_id: int, client_id: str) -> App:
+    app = await apps.by_client_id(conn, client_id)
+    if app is None or app.portal_id != portal_id:
+        raise AdminError(f"no application {client_id}")
+    return app
+
+
 async def add_app(
     store: Store,
     now: datetime,
@@ -404,8 +452,9 @@ async def add_app(
 ) -> tuple[App, str]:
     """Install a local application; returns it with its client secret."""
     wanted = _check_scopes(scopes)
-    if not name.strip():
-        raise AdminError("the application needs a name")
+    name = _app_name(name)
+    redirect_uri = _app_url(redirect_uri, "redirect URI")
+    handler = _app_url(handler, "handler")
     async with store.transaction(write=True) as conn:
         portal = await portal_for(conn, domain)
         for user_id in allowed_users:
@@ -413,13 +462,58 @@ async def add_app(
         return await apps.add(
             conn,
             portal.id,
-            name=name.strip(),
+            name=name,
             scopes=wanted,
             now=now,
             redirect_uri=redirect_uri,
             handler=handler,
             allowed_users=allowed_users or None,
         )
+
+
+async def update_app(
+    store: Store,
+    client_id: str,
+    *,
+    name: str | None = None,
+    scopes: Iterable[str] | None = None,
+    redirect_uri: str | None = None,
+    handler: str | None = None,
+    allowed_users: Sequence[int] | None = None,
+    all_users: bool = False,
+    paid_until: date | None = None,
+    paid: bool = False,
+    domain: str | None = None,
+) -> App:
+    """Change an installed application; what is not given stays. ``allowed_users``
+    limits it to those users, ``all_users`` opens it to every user again. Tokens
+    already issued follow at once: narrower scopes narrow them, and a user left out
+    meets ``user_access_error``. ``paid_until`` is the last day of a paid or trial
+    period, after which no tokens are issued; ``paid`` ends such a period."""
+    if allowed_users is not None and all_users:
+        raise AdminError("limit the application to some users or open it to all, not both")
+    if paid_until is not None and paid:
+        raise AdminError("give the paid period's last day or mark the application paid, not both")
+    changes: dict[str, Any] = {}
+    if name is not None:
+        changes["name"] = _app_name(name)
+    if scopes is not None:
+        changes["scopes"] = _check_scopes(scopes)
+    if redirect_uri is not None:
+        changes["redirect_uri"] = _app_url(redirect_uri, "redirect URI")
+    if handler is not None:
+        changes["handler"] = _app_url(handler, "handler")
+    if allowed_users is not None or all_users:
+        changes["allowed_users"] = allowed_users
+    if paid_until is not None or paid:
+        changes["paid_until"] = paid_until
+    async with store.transaction(write=True) as conn:
+        portal = await portal_for(conn, domain)
+        await _app(conn, portal.id, client_id)
+        for user_id in allowed_users or ():
+            await _user(conn, portal.id, user_id)
+        await apps.change(conn, portal.id, client_id, **changes)
+        return await _app(conn, portal.id, client_id)
 
 
 async def list_apps(store: Store, domain: str | None = None) -> list[App]:
@@ -441,12 +535,14 @@ async def issue_app_token(
     authorised the app just now."""
     async with store.transaction(write=True) as conn:
         portal = await portal_for(conn, domain)
-        app = await apps.by_client_id(conn, client_id)
-        if app is None or app.portal_id != portal.id:
-            raise AdminError(f"no application {client_id}")
+        app = await _app(conn, portal.id, client_id)
         user = await _user(conn, portal.id, user_id)
         if not user.active:
             raise AdminError(f"user {user_id} is not active")
         if not app.admits(user_id):
             raise AdminError(f"user {user_id} may not use application {client_id}")
+        if app.payment_expired(portal.today(now)):
+            raise AdminError(
+                f"payment required: the paid period of {client_id} ended on {app.paid_until}"
+            )
         return await issuing.issue_pair(conn, app, user_id, app.scopes, now), portal

@@ -20,8 +20,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import typer
 import uvicorn
 
-from b24local import __version__, admin
+from b24local import __version__, admin, plans
 from b24local.config import DEFAULT_HOST, DEFAULT_PORT, Settings, default_data_dir
+from b24local.oauth import issuing
 from b24local.store.engine import Store
 
 T = TypeVar("T")
@@ -453,7 +454,17 @@ def _app_record(found) -> dict[str, Any]:
         "redirect_uri": found.redirect_uri,
         "handler": found.handler,
         "users": None if found.allowed_users is None else sorted(found.allowed_users),
+        "paid_until": found.paid_until.isoformat() if found.paid_until else None,
     }
+
+
+def _app_line(found) -> str:
+    """An app on one line: client ID, name, scopes, redirect URI, the users it is
+    limited to."""
+    users = "" if found.allowed_users is None else ",".join(map(str, sorted(found.allowed_users)))
+    return "\t".join(
+        [found.client_id, found.name, ",".join(sorted(found.scopes)), found.redirect_uri, users]
+    ).rstrip("\t")
 
 
 @apps_app.command("add")
@@ -499,19 +510,65 @@ def app_list(
 ) -> None:
     """List applications: client ID, name, scopes, redirect URI, users it is limited to."""
     found = _run(_settings(data_dir, db), lambda store: admin.list_apps(store, portal))
-    plain = "\n".join(
-        "\t".join(
-            [
-                a.client_id,
-                a.name,
-                ",".join(sorted(a.scopes)),
-                a.redirect_uri,
-                "" if a.allowed_users is None else ",".join(map(str, sorted(a.allowed_users))),
-            ]
-        ).rstrip("\t")
-        for a in found
+    _emit([_app_record(a) for a in found], as_json, "\n".join(map(_app_line, found)))
+
+
+@apps_app.command("set")
+def app_set(
+    client_id: Annotated[str, typer.Argument(help="The application's client ID.")],
+    name: Annotated[str | None, typer.Option("--name", help="A new name.")] = None,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option("--scope", help="The scopes, replacing the app's (repeatable)."),
+    ] = None,
+    redirect_uri: Annotated[
+        str | None, typer.Option(help="A new redirect URI; an empty one removes it.")
+    ] = None,
+    handler: Annotated[
+        str | None, typer.Option(help="A new handler URL; an empty one removes it.")
+    ] = None,
+    user: Annotated[
+        list[int] | None,
+        typer.Option("--user", help="Limit the app to these users instead (repeatable)."),
+    ] = None,
+    all_users: Annotated[
+        bool, typer.Option("--all-users", help="Open the app to every user again.")
+    ] = False,
+    paid_until: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="The last day of a paid or trial period (YYYY-MM-DD); after it the "
+            "token endpoint answers PAYMENT_REQUIRED.",
+        ),
+    ] = None,
+    paid: Annotated[
+        bool, typer.Option("--paid", help="Paid for good: no end to the paid period.")
+    ] = False,
+    portal: Portal = None,
+    data_dir: DataDir = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Change an installed application; only the options given change. Tokens already
+    issued follow the new settings at once."""
+    changed = _run(
+        _settings(data_dir, db),
+        lambda store: admin.update_app(
+            store,
+            client_id,
+            name=name,
+            scopes=scope,
+            redirect_uri=redirect_uri,
+            handler=handler,
+            allowed_users=user,
+            all_users=all_users,
+            paid_until=paid_until.date() if paid_until else None,
+            paid=paid,
+            domain=portal,
+        ),
     )
-    _emit([_app_record(a) for a in found], as_json, plain)
+    _emit(_app_record(changed), as_json, _app_line(changed))
 
 
 ClientId = Annotated[str, typer.Option("--client-id", help="The application's client ID.")]
@@ -528,33 +585,73 @@ def app_remove(
     _run(_settings(data_dir, db), lambda store: admin.remove_app(store, client_id, portal))
 
 
+DevServer = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        envvar="B24LOCAL_SERVER",
+        help="A running `serve --dev` (its URL) to issue the pair on its clock.",
+    ),
+]
+DevToken = Annotated[
+    str | None,
+    typer.Option(
+        "--dev-token", envvar="B24LOCAL_DEV_TOKEN", help="The dev token that server printed."
+    ),
+]
+
+
 @apps_app.command("token")
 def app_token(
     client_id: ClientId,
     user: Annotated[int, typer.Option("--user", help="The user the tokens act for.")],
+    server: DevServer = None,
+    dev_token: DevToken = None,
     portal: Portal = None,
     data_dir: DataDir = None,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
-    """Issue a token pair without the browser flow; prints ACCESS_TOKEN REFRESH_TOKEN."""
-    pair, found = _run(
-        _settings(data_dir, db),
-        lambda store: admin.issue_app_token(
-            store, _now(), client_id=client_id, user_id=user, domain=portal
-        ),
-    )
-    record = {
-        "access_token": pair.access_token,
-        "refresh_token": pair.refresh_token,
-        "expires": int(pair.expires_at.timestamp()),
-        "expires_in": int(admin.issuing.ACCESS_LIFETIME.total_seconds()),
-        "scope": ",".join(sorted(pair.scopes)),
-        "member_id": found.member_id,
-        "user_id": pair.user_id,
-        "status": admin.issuing.LOCAL_APP_STATUS,
-    }
-    _emit(record, as_json, f"{pair.access_token} {pair.refresh_token}")
+    """Issue a token pair without the browser flow; prints ACCESS_TOKEN REFRESH_TOKEN.
+
+    The pair lives an hour from now on the real clock; against a `serve --dev`
+    whose clock was moved, pass --server and --dev-token to have it issued there."""
+    settings = _settings(data_dir, db)
+    if server:
+        record = _dev_server_token(settings, server, dev_token, client_id, user, portal)
+    else:
+        now = _now()
+        pair, found = _run(
+            settings,
+            lambda store: admin.issue_app_token(
+                store, now, client_id=client_id, user_id=user, domain=portal
+            ),
+        )
+        record = issuing.pair_record(pair, found, now)
+    _emit(record, as_json, f"{record['access_token']} {record['refresh_token']}")
+
+
+def _dev_server_token(
+    settings: Settings,
+    server: str,
+    dev_token: str | None,
+    client_id: str,
+    user: int,
+    portal: str | None,
+) -> dict[str, Any]:
+    from b24local.devclient import DevServerError, post
+    from b24local.tls import files_in
+
+    if not dev_token:
+        typer.echo("error: --server needs --dev-token (or B24LOCAL_DEV_TOKEN)", err=True)
+        raise typer.Exit(2)
+    body = {"client_id": client_id, "user_id": user, "portal": portal}
+    local_ca = files_in(settings.data_dir).ca_cert
+    try:
+        return post(server, dev_token, "/_b24local/tokens", body, ca_file=local_ca)
+    except DevServerError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
 
 
 # --- portals ---------------------------------------------------------------------------
@@ -577,9 +674,7 @@ def _portal_record(portal) -> dict[str, Any]:
 @portal_app.command("add")
 def portal_add(
     domain: Annotated[str, typer.Option("--domain", help="Host name, e.g. acme.localhost.")],
-    plan: Annotated[str, typer.Option(help="Plan: enterprise, professional, free, ...")] = (
-        "professional"
-    ),
+    plan: Annotated[str, typer.Option(help=f"Plan: {', '.join(plans.KNOWN)}.")] = plans.DEFAULT,
     tz: Annotated[str, typer.Option("--tz", help="The portal's time zone.")] = "UTC",
     data_dir: DataDir = None,
     db: Db = None,
@@ -612,7 +707,10 @@ def portal_set(
     domain: Annotated[
         str | None, typer.Argument(help="The portal (default portal if omitted).")
     ] = None,
-    plan: Annotated[str | None, typer.Option(help="Plan; free answers ACCESS_DENIED.")] = None,
+    plan: Annotated[
+        str | None,
+        typer.Option(help=f"Plan: {', '.join(plans.KNOWN)}; free answers ACCESS_DENIED."),
+    ] = None,
     status: Annotated[
         str | None,
         typer.Option(help="active; blocked (OVERLOAD_LIMIT); deleted (PORTAL_DELETED)."),

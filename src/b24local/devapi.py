@@ -1,4 +1,5 @@
-"""The ``--dev`` control surface: the server clock, and forced errors.
+"""The ``--dev`` control surface: the server clock, forced errors, and token pairs
+issued on that clock.
 
 Mounted under ``/_b24local/`` only in dev mode, and every call must carry the
 token printed at start (``Authorization: Bearer TOKEN``).
@@ -14,7 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from b24local import admin
 from b24local.clock import AdjustableClock
+from b24local.oauth.issuing import pair_record
 from b24local.rest.envelope import encode_json
 from b24local.rest.errors import ErrorSpec
 from b24local.rest.faults import Faults
@@ -120,7 +123,34 @@ def dev_routes(clock: AdjustableClock, faults: Faults, token: str) -> list[Route
         faults.clear()
         return _answer(fault_list())
 
+    async def issue_token(request: Request) -> Response:
+        """A pair as ``b24local app token`` issues it, but stamped by this server's
+        clock, which the CLI cannot read: ``{"client_id", "user_id", "portal"?}``."""
+        if not authorized(request):
+            return _error(DEV_UNAUTHORIZED)
+        try:
+            body = await body_of(request)
+            client_id, user_id = str(body["client_id"]), int(body["user_id"])
+            domain = str(body["portal"]) if body.get("portal") else None
+        except KeyError as exc:
+            return _error(DEV_BAD_REQUEST, f"Bad token request: missing {exc}")
+        except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+            return _error(DEV_BAD_REQUEST, f"Bad token request: {exc}")
+        now = clock.now()
+        try:
+            pair, portal = await admin.issue_app_token(
+                request.app.state.runtime.store,
+                now,
+                client_id=client_id,
+                user_id=user_id,
+                domain=domain,
+            )
+        except admin.AdminError as error:
+            return _error(DEV_BAD_REQUEST, str(error))
+        return _answer(pair_record(pair, portal, now))
+
     return [
+        Route("/_b24local/tokens", issue_token, methods=["POST"]),
         Route("/_b24local/faults", read_faults, methods=["GET"]),
         Route("/_b24local/faults", add_fault, methods=["POST"]),
         Route("/_b24local/faults", clear_faults, methods=["DELETE"]),

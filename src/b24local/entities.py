@@ -24,6 +24,10 @@ class Portal:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
 
+    def today(self, now: datetime) -> date:
+        """The portal's calendar date at ``now``."""
+        return now.astimezone(self.zone).date()
+
 
 @dataclass(frozen=True, slots=True)
 class User:
@@ -83,6 +87,17 @@ class App:
     #: The only users who may use the app; None: every user of the portal.
     allowed_users: frozenset[int] | None
     created_at: datetime
+    #: The last day of the app's paid or trial period; None: it has none.
+    paid_until: date | None = None
 
     def admits(self, user_id: int) -> bool:
         return self.allowed_users is None or user_id in self.allowed_users
+
+    def paid_days_left(self, today: date) -> int | None:
+        """Days of the paid period left after ``today`` (``app.info``'s ``DAYS``):
+        0 on its last day, negative once it is over; None without one."""
+        return None if self.paid_until is None else (self.paid_until - today).days
+
+    def payment_expired(self, today: date) -> bool:
+        days = self.paid_days_left(today)
+        return days is not None and days < 0

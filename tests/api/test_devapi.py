@@ -1,8 +1,12 @@
-"""The --dev control surface: the clock, behind a token."""
+"""The --dev control surface: the clock and token pairs on it, behind a token."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+
+from b24local import admin
 
 AUTH = {"Authorization": "Bearer test-dev-token"}
 
@@ -64,3 +68,89 @@ def test_bad_clock_requests(server, path, body):
 def test_off_without_dev(server_with):
     with server_with(dev=False) as srv:
         assert srv.http.get("/_b24local/clock", headers=AUTH).status_code == 404
+        body = {"client_id": "x", "user_id": 1}
+        assert srv.http.post("/_b24local/tokens", headers=AUTH, json=body).status_code == 404
+
+
+# --- token pairs on the server's clock --------------------------------------------------
+
+
+@pytest.fixture
+def client_id(server) -> str:
+    installed, _secret = server.run(
+        admin.add_app, server.store, server.clock.now(), name="Dev", scopes=["im", "timeman"]
+    )
+    return installed.client_id
+
+
+def test_a_pair_issued_on_the_moved_clock(server, client_id):
+    server.http.post("/_b24local/clock", headers=AUTH, json={"now": "2030-06-01T12:00:00+00:00"})
+    answer = server.http.post(
+        "/_b24local/tokens", headers=AUTH, json={"client_id": client_id, "user_id": 1}
+    )
+    assert answer.status_code == 200, answer.text
+    pair = answer.json()
+    portal = server.run(admin.list_portals, server.store)[0]
+    assert set(pair) == {
+        "access_token", "refresh_token", "expires", "expires_in", "scope", "member_id",
+        "user_id", "status",
+    }  # fmt: skip
+    assert pair["expires"] == int(datetime(2030, 6, 1, 13, 0, tzinfo=UTC).timestamp())
+    assert pair["expires_in"] == 3600
+    assert (pair["scope"], pair["user_id"], pair["status"]) == ("im,timeman", 1, "L")
+    assert pair["member_id"] == portal.member_id
+
+    def status():
+        return server.http.post("/rest/im.user.status.get", json={"auth": pair["access_token"]})
+
+    assert status().json()["result"] == "online"
+    server.http.post("/_b24local/clock/advance", headers=AUTH, json={"seconds": 3599})
+    assert status().status_code == 200
+    server.http.post("/_b24local/clock/advance", headers=AUTH, json={"seconds": 1})
+    assert status().json()["error"] == "expired_token"
+
+
+def test_a_pair_for_another_portal(server, client_id):
+    server.run(admin.add_portal, server.store, server.clock.now(), domain="acme.localhost")
+    acme, _secret = server.run(
+        admin.add_app,
+        server.store,
+        server.clock.now(),
+        name="Acme",
+        scopes=["user"],
+        domain="acme.localhost",
+    )
+    body = {"client_id": acme.client_id, "user_id": 1, "portal": "acme.localhost"}
+    pair = server.http.post("/_b24local/tokens", headers=AUTH, json=body).json()
+    me = server.http.post(
+        "/rest/user.current",
+        json={"auth": pair["access_token"]},
+        headers={"Host": "acme.localhost:8024"},
+    )
+    assert me.json()["result"]["EMAIL"] == "admin@acme.localhost"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"user_id": 1}, "missing 'client_id'"),
+        ({"client_id": "x"}, "missing 'user_id'"),
+        ({"client_id": "x", "user_id": "one"}, "Bad token request"),
+        ({"client_id": "local.nope.1", "user_id": 1}, "no application local.nope.1"),
+        ({"client_id": "CLIENT", "user_id": 99}, "no user 99"),
+        ({"client_id": "CLIENT", "user_id": 1, "portal": "nope.localhost"}, "nope.localhost"),
+    ],
+)
+def test_bad_token_requests(server, client_id, body, message):
+    body = {k: client_id if v == "CLIENT" else v for k, v in body.items()}
+    answer = server.http.post("/_b24local/tokens", headers=AUTH, json=body)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "ERROR_ARGUMENT"
+    assert message in answer.json()["error_description"]
+
+
+def test_tokens_need_the_dev_token(server, client_id):
+    body = {"client_id": client_id, "user_id": 1}
+    answer = server.http.post("/_b24local/tokens", json=body)
+    assert answer.status_code == 401
+    assert answer.json()["error"] == "NO_AUTH_FOUND"

@@ -4,7 +4,8 @@ with ``auth``; the clock is moved, never slept."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from datetime import date
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import pytest
 
@@ -174,6 +175,97 @@ def test_a_logged_in_user_is_not_asked_again(server, app):
     assert exchange(server, app, query["code"]).status_code == 200
 
 
+def session_of(response) -> str:
+    cookie = response.cookies.get("B24LOCAL_SESSION")
+    assert cookie, response.headers
+    return cookie
+
+
+def test_a_posted_login_wins_over_the_session(server, app):
+    """Logged in as user 1, the browser posts user 2's credentials: user 2's code, a
+    new session for user 2, and user 1's session is over."""
+    first = authorize(server, app)
+    assert exchange(server, app, code_from(first)["code"]).json()["user_id"] == 1
+    old_session = session_of(first)
+    olga = server.add_user("Olga", "Berg")
+    server.run(admin.set_password, server.store, olga, "olga's pw")
+
+    second = authorize(server, app, login=str(olga), password="olga's pw")
+    assert exchange(server, app, code_from(second)["code"]).json()["user_id"] == olga
+    new_session = session_of(second)
+    assert new_session != old_session
+
+    server.http.cookies.clear()
+    for cookie, expected in ((new_session, olga), (old_session, None)):
+        again = server.http.get(
+            "/oauth/authorize/",
+            params={"client_id": app.client_id},
+            headers={"Cookie": f"B24LOCAL_SESSION={cookie}"},
+            follow_redirects=False,
+        )
+        if expected is None:
+            assert again.status_code == 200
+            assert 'name="password"' in again.text
+        else:
+            assert exchange(server, app, code_from(again)["code"]).json()["user_id"] == expected
+
+
+def test_a_wrong_password_is_refused_even_when_logged_in(server, app):
+    logged_in = authorize(server, app)
+    assert logged_in.status_code == 302
+    olga = server.add_user("Olga", "Berg")
+    server.run(admin.set_password, server.store, olga, "olga's pw")
+    for login, password in (("1", "wrong"), (str(olga), PASSWORD), ("nobody@x.y", PASSWORD)):
+        refused = authorize(server, app, login=login, password=password)
+        assert refused.status_code == 401, (login, refused.text)
+        assert "Wrong login or password" in refused.text
+        assert "location" not in refused.headers
+        assert "set-cookie" not in refused.headers
+    # A failed attempt logs no one out: the session still stands for user 1.
+    again = server.http.get(
+        "/oauth/authorize/", params={"client_id": app.client_id}, follow_redirects=False
+    )
+    assert exchange(server, app, code_from(again)["code"]).json()["user_id"] == 1
+
+
+def test_state_goes_back_only_if_the_app_sent_one(server, app):
+    def redirected(params: dict) -> list[tuple[str, str]]:
+        answer = server.http.post(
+            "/oauth/authorize/",
+            params={"client_id": app.client_id, **params},
+            data={"login": "1", "password": PASSWORD},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 302, answer.text
+        return parse_qsl(urlsplit(answer.headers["location"]).query, keep_blank_values=True)
+
+    without = redirected({})
+    assert "state" not in dict(without)
+    assert [key for key, _ in without] == [
+        "from",
+        "code",
+        "domain",
+        "member_id",
+        "scope",
+        "server_domain",
+    ]
+    assert dict(redirected({"state": ""}))["state"] == ""
+    assert dict(redirected({"state": "a b&c"}))["state"] == "a b&c"
+
+
+def test_token_endpoint_answers_are_never_cached(server, app):
+    pair = tokens(server, app)
+    answers = [
+        refresh(server, app, pair["refresh_token"]),
+        refresh(server, app, pair["refresh_token"]),  # spent by now
+        server.http.post("/oauth/token/", data={"grant_type": "password"}),
+    ]
+    assert [answer.status_code for answer in answers] == [200, 400, 400]
+    for answer in answers:
+        assert answer.headers["cache-control"] == "no-store"
+        assert answer.headers["pragma"] == "no-cache"
+
+
 def test_login_by_email_any_case(server, app):
     user_id = server.add_user("Olga", "Berg", email="Olga.Berg@example.com")
     server.run(admin.set_password, server.store, user_id, "s3cret")
@@ -314,25 +406,109 @@ def test_an_app_restricted_to_some_users(server):
 
 
 def test_user_access_error_when_the_restriction_comes_later(server, app):
-    """A token issued before the app was limited to other users: user_access_error."""
-    from sqlalchemy import update
-
-    from b24local.store.tables import apps
-
+    """A token issued before the app was limited to other users: user_access_error;
+    opened to every user again, the same token works."""
     access = tokens(server, app)["access_token"]
     someone = server.add_user()
 
-    async def restrict():
-        async with server.store.transaction(write=True) as conn:
-            await conn.execute(update(apps).values(allowed_users=[someone]))
-
-    server.run(restrict)
+    server.run(admin.update_app, server.store, app.client_id, allowed_users=[someone])
     answer = call(server, "im.user.status.get", access)
     assert answer.status_code == 403
     assert answer.json() == {
         "error": "user_access_error",
         "error_description": "The user does not have access to the application",
     }
+
+    server.run(admin.update_app, server.store, app.client_id, all_users=True)
+    assert call(server, "im.user.status.get", access).json()["result"] == "online"
+
+
+def test_narrower_scopes_narrow_the_tokens_already_issued(server, app):
+    pair = tokens(server, app)
+    server.run(admin.update_app, server.store, app.client_id, scopes=["im"])
+    assert call(server, "im.user.status.get", pair["access_token"]).status_code == 200
+    assert error_of(call(server, "timeman.status", pair["access_token"])) == (
+        403,
+        "insufficient_scope",
+    )
+    assert call(server, "scope", pair["access_token"]).json()["result"] == ["im"]
+    renewed = refresh(server, app, pair["refresh_token"]).json()
+    assert renewed["scope"] == "im"
+
+
+def test_a_new_redirect_uri_is_where_the_page_sends_the_user(server, app):
+    moved = "https://moved.example/oauth"
+    server.run(admin.update_app, server.store, app.client_id, redirect_uri=moved)
+    answer = authorize(server, app)
+    assert answer.status_code == 302
+    assert answer.headers["location"].startswith(moved + "?code=")
+    # The old address is no longer the app's.
+    old = authorize(server, app, redirect_uri=REDIRECT)
+    assert old.status_code == 400
+    assert "location" not in old.headers
+
+
+def app_info(server, access_token: str) -> dict:
+    answer = call(server, "app.info", access_token)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["result"]
+
+
+def test_payment_required_once_the_paid_period_is_over(server, app):
+    """The last paid day still issues tokens; from the next day, on the server's
+    clock, the token endpoint answers PAYMENT_REQUIRED and spends nothing."""
+    pair = tokens(server, app)
+    info = app_info(server, pair["access_token"])
+    assert (info["PAYMENT_EXPIRED"], info["DAYS"]) == ("N", None)  # no paid period at all
+    server.run(admin.update_app, server.store, app.client_id, paid_until=date(2026, 3, 7))
+    assert app_info(server, pair["access_token"])["DAYS"] == 5
+
+    server.run(admin.update_app, server.store, app.client_id, paid_until=date(2026, 3, 2))
+    server.clock.advance(15 * 3600)  # 2026-03-02 23:30 in the portal's zone (UTC)
+    pair = tokens(server, app)
+    info = app_info(server, pair["access_token"])
+    assert (info["PAYMENT_EXPIRED"], info["DAYS"]) == ("N", 0)
+
+    server.clock.advance(30 * 60)  # midnight: the period is over
+    # A token issued before lives out its hour, and app.info says so.
+    info = app_info(server, pair["access_token"])
+    assert (info["PAYMENT_EXPIRED"], info["DAYS"]) == ("Y", -1)
+    refused = refresh(server, app, pair["refresh_token"])
+    assert refused.status_code == 401
+    assert refused.json() == {"error": "PAYMENT_REQUIRED", "error_description": "Payment required"}
+    # The page still hands out codes; the token endpoint will not trade them.
+    code = code_from(authorize(server, app))["code"]
+    assert error_of(exchange(server, app, code)) == (401, "PAYMENT_REQUIRED")
+    with pytest.raises(admin.AdminError, match="payment required"):
+        server.run(
+            admin.issue_app_token,
+            server.store,
+            server.clock.now(),
+            client_id=app.client_id,
+            user_id=1,
+        )
+
+    # Paid: the code and the refresh token were not spent.
+    server.run(admin.update_app, server.store, app.client_id, paid=True)
+    assert exchange(server, app, code).status_code == 200
+    renewed = refresh(server, app, pair["refresh_token"])
+    assert renewed.status_code == 200, renewed.text
+    info = app_info(server, renewed.json()["access_token"])
+    assert (info["PAYMENT_EXPIRED"], info["DAYS"]) == ("N", None)
+
+
+def test_the_paid_period_ends_at_midnight_in_the_portals_zone(server, app):
+    server.run(admin.update_portal, server.store, None, time_zone="Asia/Tokyo")
+    server.run(admin.update_app, server.store, app.client_id, paid_until=date(2026, 3, 2))
+    pair = tokens(server, app)  # 17:30 in Tokyo
+    server.clock.advance(6.5 * 3600 - 1)  # 23:59:59 in Tokyo, 14:59:59 UTC
+    kept = refresh(server, app, pair["refresh_token"])
+    assert kept.status_code == 200, kept.text
+    server.clock.advance(1)
+    assert error_of(refresh(server, app, kept.json()["refresh_token"])) == (
+        401,
+        "PAYMENT_REQUIRED",
+    )
 
 
 def test_removing_the_app_kills_its_tokens(server, app):

@@ -237,6 +237,38 @@ def test_webhook_unknown_user(cli: Cli) -> None:
     assert "77" in result.stderr
 
 
+# --- portals ---------------------------------------------------------------------------
+
+
+def portals(cli: Cli) -> dict[str, dict]:
+    return {p["domain"]: p for p in json.loads(cli.ok("portal", "list", "--json"))}
+
+
+def test_portal_plans(cli: Cli) -> None:
+    cli.ok("portal", "add", "--domain", "acme.localhost", "--plan", "enterprise")
+    cli.ok("portal", "add", "--domain", "shop.localhost")
+    assert portals(cli)["acme.localhost"]["plan"] == "enterprise"
+    assert portals(cli)["shop.localhost"]["plan"] == "professional"
+    for plan in ("free", "standard", "professional", "enterprise"):
+        assert cli.ok("portal", "set", "shop.localhost", "--plan", plan) == "shop.localhost\n"
+        assert portals(cli)["shop.localhost"]["plan"] == plan
+
+
+@pytest.mark.parametrize("plan", ["basic", "Enterprise", "pro", ""])
+def test_an_unknown_plan_is_refused(cli: Cli, plan: str) -> None:
+    added = cli("portal", "add", "--domain", "acme.localhost", "--plan", plan)
+    assert added.returncode == 1
+    assert added.stdout == ""
+    assert added.stderr == (
+        f"error: unknown plan {plan!r}: use one of free, standard, professional, enterprise\n"
+    )
+    assert "acme.localhost" not in portals(cli)
+    changed = cli("portal", "set", "--plan", plan)
+    assert (changed.returncode, changed.stdout) == (1, "")
+    assert changed.stderr.startswith("error: unknown plan")
+    assert portals(cli)["localhost"]["plan"] == "professional"
+
+
 # --- tls, version, db ------------------------------------------------------------------
 
 

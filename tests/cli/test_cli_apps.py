@@ -224,6 +224,132 @@ def test_app_add_needs_a_name(cli: Cli) -> None:
     assert cli.json("app", "list") == []
 
 
+@pytest.mark.parametrize(
+    ("option", "url"),
+    [
+        ("--redirect-uri", "app.example/callback"),
+        ("--redirect-uri", "/callback"),
+        ("--redirect-uri", "ftp://app.example/callback"),
+        ("--redirect-uri", "javascript:alert(1)"),
+        ("--redirect-uri", "https://app.example/callback#done"),
+        ("--redirect-uri", "https:///callback"),
+        ("--redirect-uri", "https://app.example:99999/callback"),
+        ("--handler", "https://app.example/hand ler"),
+        ("--handler", "localhost:3000"),
+    ],
+)
+def test_app_add_refuses_urls_no_browser_could_follow(cli: Cli, option: str, url: str) -> None:
+    message = cli.fails("app", "add", "--name", "X", "--scope", "im", option, url)
+    assert repr(url) in message
+    assert "http:// or https://" in message
+    assert cli.json("app", "list") == []
+
+
+def test_app_add_takes_http_and_https_urls(cli: Cli) -> None:
+    record = cli.json(
+        "app", "add", "--name", "Local dev", "--scope", "im",
+        "--redirect-uri", "http://localhost:3000/oauth?x=1", "--handler", "https://[::1]:8443/h",
+    )  # fmt: skip
+    assert record["redirect_uri"] == "http://localhost:3000/oauth?x=1"
+    assert record["handler"] == "https://[::1]:8443/h"
+
+
+# --- app set -------------------------------------------------------------------------------
+
+
+def test_app_set_changes_only_what_is_given(cli: Cli) -> None:
+    ann = add_user(cli, "Ann")
+    client_id, secret = add_app(cli, "--scope", "im", "--redirect-uri", REDIRECT)
+    out = cli.ok("app", "set", client_id, "--scope", "timeman", "--scope", "im", "--user", str(ann))
+    assert out == f"{client_id}\tTime Sync\tim,timeman\t{REDIRECT}\t{ann}\n"
+    record = cli.json(
+        "app", "set", client_id, "--name", "Renamed", "--handler", "https://h.example/"
+    )
+    assert record["name"] == "Renamed"
+    assert record["handler"] == "https://h.example/"
+    assert (record["scopes"], record["redirect_uri"], record["users"]) == (
+        ["im", "timeman"],
+        REDIRECT,
+        [ann],
+    )
+    assert "client_secret" not in record
+    assert cli.json("app", "list") == [record]
+    # An empty redirect URI removes it; --all-users lifts the limit.
+    record = cli.json("app", "set", client_id, "--redirect-uri", "", "--all-users")
+    assert (record["redirect_uri"], record["users"]) == ("", None)
+    # The secret is unchanged: it still renews.
+    _access, refresh_token = cli.ok("app", "token", "--client-id", client_id, "--user", "1").split()
+    with served(cli) as http:
+        assert refresh(http, client_id, secret, refresh_token).status_code == 200
+
+
+def test_app_set_reaches_tokens_already_issued(cli: Cli) -> None:
+    ann, bob = add_user(cli, "Ann"), add_user(cli, "Bob")
+    client_id, _ = add_app(cli, "--scope", "im", "--scope", "user")
+    ann_access, _ = cli.ok("app", "token", "--client-id", client_id, "--user", str(ann)).split()
+    with served(cli) as http:
+        assert result(rest(http, "user.current", ann_access))["NAME"] == "Ann"
+        cli.ok("app", "set", client_id, "--user", str(bob))
+        assert error_of(rest(http, "user.current", ann_access)) == (403, "user_access_error")
+        assert "may not use" in cli.fails(
+            "app", "token", "--client-id", client_id, "--user", str(ann)
+        )
+        cli.ok("app", "set", client_id, "--all-users", "--scope", "im")
+        assert error_of(rest(http, "user.current", ann_access)) == (403, "insufficient_scope")
+        assert result(rest(http, "im.user.status.get", ann_access)) == "online"
+
+
+def test_app_set_refusals_change_nothing(cli: Cli) -> None:
+    client_id, _ = add_app(cli, "--scope", "im", "--redirect-uri", REDIRECT)
+    before = cli.json("app", "list")
+    assert cli.fails("app", "set", "local.nope.1", "--name", "X") == (
+        "error: no application local.nope.1"
+    )
+    assert "crm" in cli.fails("app", "set", client_id, "--scope", "crm")
+    assert "99" in cli.fails("app", "set", client_id, "--user", "99")
+    assert "not both" in cli.fails("app", "set", client_id, "--user", "1", "--all-users")
+    assert "name" in cli.fails("app", "set", client_id, "--name", " ")
+    assert "redirect URI" in cli.fails("app", "set", client_id, "--redirect-uri", "app.example")
+    assert "handler" in cli.fails("app", "set", client_id, "--handler", "ftp://app.example/")
+    assert cli.json("app", "list") == before
+
+
+def test_app_set_paid_period(cli: Cli) -> None:
+    client_id, secret = add_app(cli, "--scope", "im")
+    assert cli.json("app", "list")[0]["paid_until"] is None
+    record = cli.json("app", "set", client_id, "--paid-until", "2099-12-31")
+    assert record["paid_until"] == "2099-12-31"
+    access, refresh_token = cli.ok("app", "token", "--client-id", client_id, "--user", "1").split()
+
+    assert cli.json("app", "set", client_id, "--paid-until", "2000-01-31")["paid_until"] == (
+        "2000-01-31"
+    )
+    assert "payment required" in cli.fails("app", "token", "--client-id", client_id, "--user", "1")
+    with served(cli) as http:
+        info = result(rest(http, "app.info", access))
+        assert info["PAYMENT_EXPIRED"] == "Y"
+        assert info["DAYS"] < -9000
+        assert error_of(refresh(http, client_id, secret, refresh_token)) == (
+            401,
+            "PAYMENT_REQUIRED",
+        )
+    assert "not both" in cli.fails("app", "set", client_id, "--paid", "--paid-until", "2099-01-01")
+    misspelt = cli("app", "set", client_id, "--paid-until", "31.01.2000")
+    assert (misspelt.returncode, misspelt.stdout) == (2, "")
+
+    assert cli.json("app", "set", client_id, "--paid")["paid_until"] is None
+    with served(cli) as http:
+        assert refresh(http, client_id, secret, refresh_token).status_code == 200
+
+
+def test_app_set_in_another_portal(cli: Cli) -> None:
+    cli.ok("portal", "add", "--domain", ACME)
+    acme_id = cli.ok("app", "add", "--name", "Acme", "--scope", "im", "--portal", ACME).split()[0]
+    assert "no application" in cli.fails("app", "set", acme_id, "--name", "Mine")
+    record = cli.json("app", "set", acme_id, "--name", "Acme Sync", "--portal", ACME)
+    assert record["name"] == "Acme Sync"
+
+
 # --- app list ------------------------------------------------------------------------------
 
 

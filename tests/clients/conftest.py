@@ -109,18 +109,25 @@ class LiveServer:
     def ssl_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.ca_path))
 
-    def cli(self, *args: str, timeout: float = 30) -> str:
-        """Run ``b24local ARGS --data-dir DIR [--db URL]`` against this server's data;
-        return stdout."""
+    def run_cli(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 30
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``b24local ARGS --data-dir DIR [--db URL]`` against this server's data,
+        with ``env`` added to the environment, whatever its outcome."""
         database = ["--db", self.db] if self.db else []
-        done = subprocess.run(
+        return subprocess.run(
             [str(console_script()), *args, "--data-dir", str(self.data_dir), *database],
             capture_output=True,
             text=True,
-            env=server_env(),
+            env={**server_env(), **(env or {})},
             timeout=timeout,
             check=False,
         )
+
+    def cli(self, *args: str, timeout: float = 30) -> str:
+        """Run ``b24local ARGS`` as :meth:`run_cli` does; fail unless it succeeds, and
+        return stdout."""
+        done = self.run_cli(*args, timeout=timeout)
         if done.returncode != 0:
             pytest.fail(
                 f"b24local {' '.join(args)} exited {done.returncode}\n"

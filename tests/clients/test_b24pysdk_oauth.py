@@ -84,7 +84,9 @@ def real_clock_afterwards(live_server) -> Iterator[None]:
 
 @pytest.fixture
 def restore_clock(live_server) -> Iterator[None]:
-    """Tokens printed by the CLI count from the real time: put the clock back."""
+    """After a test that sets the clock back: the SDK judges a renewed token's
+    ``expires`` by the real time, so later renewals need the server clock at or
+    past it."""
     yield
     real_clock(live_server)
 
@@ -114,11 +116,10 @@ class CountingApp(BitrixApp):
 
 
 def cli_pair(live_server, installed: Installed, user: int) -> dict[str, Any]:
-    return json.loads(
-        live_server.cli(
-            "app", "token", "--client-id", installed.client_id, "--user", str(user), "--json"
-        )
-    )
+    """``b24local app token``, issued by the server on its clock, wherever it stands."""
+    server = ["--server", live_server.base_url, "--dev-token", live_server.dev_token]
+    client = ["--client-id", installed.client_id, "--user", str(user)]
+    return json.loads(live_server.cli("app", "token", *client, *server, "--json"))
 
 
 def app_of(installed: Installed) -> CountingApp:
@@ -311,7 +312,7 @@ def test_the_sdk_exchanges_a_code_at_the_local_token_endpoint(
 
 
 def test_the_sdk_renews_an_expired_token_and_repeats_the_call(
-    live_server, installed, local_oauth_server, restore_clock
+    live_server, installed, local_oauth_server
 ) -> None:
     pair = cli_pair(live_server, installed, 1)
     app = app_of(installed)
@@ -357,7 +358,7 @@ def test_the_sdk_renews_an_expired_token_and_repeats_the_call(
 
 
 def test_a_renewal_refused_by_the_server_reaches_the_caller(
-    live_server, installed, local_oauth_server, restore_clock
+    live_server, installed, local_oauth_server
 ) -> None:
     """Another worker spent the refresh token first: the SDK's renewal fails."""
     pair = cli_pair(live_server, installed, 1)
@@ -373,7 +374,7 @@ def test_a_renewal_refused_by_the_server_reaches_the_caller(
 
 
 def test_an_expired_token_without_a_refresh_token_raises(
-    live_server, installed, local_oauth_server, restore_clock
+    live_server, installed, local_oauth_server
 ) -> None:
     pair = cli_pair(live_server, installed, 1)
     app = app_of(installed)

@@ -149,3 +149,47 @@ def test_xml_suffix_answers_in_xml(live_server) -> None:
     assert root.findtext("result") == "online"
     assert {child.tag for child in root.find("time")} == set(TIME_TYPES)
     float(root.findtext("time/start"))
+
+
+#: The fields of the seed's timeman.status answer, less TIME_FINISH_DEFAULT (expired
+#: days only).
+DAY_KEYS = {
+    "STATUS", "TIME_START", "TIME_FINISH", "DURATION", "TIME_LEAKS", "ACTIVE", "IP_OPEN",
+    "IP_CLOSE", "LAT_OPEN", "LON_OPEN", "LAT_CLOSE", "LON_CLOSE", "TZ_OFFSET",
+}  # fmt: skip
+
+
+def test_timeman_status_seed_webhook_example(live_server) -> None:
+    """The seed's first curl command: the webhook path, USER_ID in a JSON body."""
+    tess = int(live_server.cli("user", "add", "--name", "Tess", "--last-name", "Seed"))
+    status, body, _ = post_json(live_server, "timeman.status", f'{{"USER_ID":{tess}}}')
+    assert status == 200, body
+    closed = json.loads(body)
+    assert set(closed) == {"result", "time"}
+    assert set(closed["result"]) == DAY_KEYS
+    assert closed["result"]["STATUS"] == "CLOSED"
+    assert closed["result"]["TIME_START"] is None
+
+    status, body, _ = post_json(live_server, "timeman.open", f'{{"USER_ID":{tess}}}')
+    assert status == 200, body
+    opened = json.loads(body)["result"]
+    status, body, content_type = post_json(live_server, "timeman.status", f'{{"USER_ID":{tess}}}')
+    assert status == 200, body
+    assert content_type.startswith("application/json")
+    day = json.loads(body)["result"]
+    assert day == opened
+    assert day["STATUS"] == "OPENED"
+    assert day["IP_OPEN"] == "127.0.0.1"
+    assert (day["TIME_FINISH"], day["DURATION"], day["ACTIVE"]) == (None, "00:00:00", True)
+    assert datetime.fromisoformat(day["TIME_START"]).utcoffset() is not None
+    # The administrator's own day is another one.
+    status, body, _ = post_json(live_server, "timeman.status")
+    assert json.loads(body)["result"]["TIME_START"] is None
+
+
+def test_timeman_status_seed_webhook_example_for_nobody(live_server) -> None:
+    """The seed's USER_ID, 503, is no user here: the page's error answer."""
+    status, body, content_type = post_json(live_server, "timeman.status", '{"USER_ID":503}')
+    assert status == 400, body
+    assert content_type.startswith("application/json")
+    assert json.loads(body) == {"error": "", "error_description": "User not found"}

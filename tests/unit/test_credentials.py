@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -32,3 +34,10 @@ def test_any_unicode_password_round_trips(password):
     stored = credentials.hash_password(password)
     assert credentials.check_password(password, stored)
     assert not credentials.check_password(password + "x", stored)
+
+
+def test_the_check_runs_in_a_worker_thread_with_the_same_answers():
+    stored = credentials.hash_password("hunter2")
+    assert asyncio.run(credentials.verify_password("hunter2", stored))
+    assert not asyncio.run(credentials.verify_password("hunter3", stored))
+    assert not asyncio.run(credentials.verify_password("hunter2", None))

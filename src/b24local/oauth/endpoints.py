@@ -8,7 +8,7 @@ describes; failures of the token endpoint are ``{"error", "error_description"}``
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from b24local.clock import monotonic
-from b24local.entities import App, Portal, User
+from b24local.entities import App, Portal
 from b24local.rest.auth import check_portal_open, host_name, resolve_portal
 from b24local.rest.envelope import atom, render, render_error, success_body, time_block
 from b24local.rest.errors import EXPIRED_TOKEN, ErrorSpec, RestError
@@ -38,11 +38,21 @@ INVALID_CLIENT = ErrorSpec("invalid_client", 401, "Invalid client credentials")
 INVALID_GRANT = ErrorSpec("invalid_grant", 400, "Invalid authorization data")
 INVALID_SCOPE = ErrorSpec("invalid_scope", 400, "Requested scope exceeds the application's")
 INVALID_TOKEN = ErrorSpec("invalid_token", 401, "The access token provided is invalid")
-OAUTH_ERRORS = (INVALID_REQUEST, INVALID_CLIENT, INVALID_GRANT, INVALID_SCOPE, INVALID_TOKEN)
+# The pages give no status; b24pysdk files PAYMENT_REQUIRED under 401.
+PAYMENT_REQUIRED = ErrorSpec("PAYMENT_REQUIRED", 401, "Payment required")
+OAUTH_ERRORS = (
+    INVALID_REQUEST,
+    INVALID_CLIENT,
+    INVALID_GRANT,
+    INVALID_SCOPE,
+    INVALID_TOKEN,
+    PAYMENT_REQUIRED,
+)
 #: Where the authorization server's own REST methods live (``server_endpoint``).
 SERVER_REST_PATH = "/oauth/rest/"
 
 _CARRIED = ("client_id", "state", "redirect_uri", "scope")
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 class PageError(Exception):
@@ -105,48 +115,58 @@ async def authorize(request: Request) -> Response:
         return pages.error_page(error.description, 400)
     host = request.headers.get("host", "")
     now = runtime.clock.now()
+    cookie = request.cookies.get(SESSION_COOKIE)
+    # A posted form logs in afresh, whoever the cookie says is logged in already.
+    posted = request.method == "POST" and "login" in params
     try:
-        async with runtime.store.transaction(write=True) as conn:
-            portal = await resolve_portal(conn, host)
-            try:
-                check_portal_open(portal)
-            except RestError as error:
-                raise PageError(error.description, 403) from None
-            app = await apps.by_client_id(conn, params.get("client_id", ""))
-            if app is None or app.portal_id != portal.id:
-                raise PageError("The application is not installed in this Bitrix24.")
-            given = params.get("redirect_uri")
-            if given is not None and given != app.redirect_uri:
-                raise PageError("redirect_uri does not match the application's settings.")
-            try:
-                scopes = _requested_scopes(params.get("scope", ""), app)
-            except RestError:
-                raise PageError("The requested scope exceeds the application's.") from None
+        async with runtime.store.transaction() as conn:
+            portal, app, scopes = await _checked_request(conn, host, params)
+            if posted:
+                account = await users.login_account(conn, portal.id, params["login"])
+            elif cookie:
+                user_id = await sessions.user_of(conn, portal.id, cookie, now)
+            else:
+                user_id = None
+        if posted:
+            # Outside any transaction and off the event loop: scrypt takes tens of ms.
+            user_id, stored = account or (None, None)
+            if not await credentials.verify_password(params.get("password", ""), stored):
+                user_id = None
 
-            user, new_session = await _who(request, conn, portal, params, now)
-            if user is None:
-                carried = {k: params[k] for k in _CARRIED if k in params}
-                failed = "login" in params
-                return pages.login_form(
-                    app.name,
-                    portal.domain,
-                    carried,
-                    error="Wrong login or password." if failed else "",
-                    status=401 if failed else 200,
-                )
-            if not app.admits(user.id):
-                raise PageError("You do not have access to this application.", 403)
-            code = await issue_code(conn, app, user.id, scopes, now)
+        new_session = code = None
+        if user_id is not None:
+            async with runtime.store.transaction(write=True) as conn:
+                user = await users.get(conn, portal.id, user_id)
+                if user is not None and user.active:
+                    if not app.admits(user.id):
+                        raise PageError("You do not have access to this application.", 403)
+                    if posted:
+                        if cookie:
+                            await sessions.end(conn, portal.id, cookie)
+                        new_session = await sessions.start(
+                            conn, portal.id, user.id, now=now, expires_at=now + SESSION_LIFETIME
+                        )
+                    code = await issue_code(conn, app, user.id, scopes, now)
     except PageError as error:
         return pages.error_page(str(error), error.status)
 
+    if code is None:
+        return pages.login_form(
+            app.name,
+            portal.domain,
+            {k: params[k] for k in _CARRIED if k in params},
+            error="Wrong login or password." if posted else "",
+            status=401 if posted else 200,
+        )
     if app.redirect_uri:
+        # ``state`` goes back only if the app sent one.
+        state = {"state": params["state"]} if "state" in params else {}
         response: Response = RedirectResponse(
             _with_query(
                 app.redirect_uri,
                 {
                     "code": code,
-                    "state": params.get("state", ""),
+                    **state,
                     "domain": host,
                     "member_id": portal.member_id,
                     "scope": ",".join(sorted(scopes)),
@@ -170,26 +190,27 @@ async def authorize(request: Request) -> Response:
     return response
 
 
-async def _who(
-    request: Request, conn: AsyncConnection, portal: Portal, params: dict[str, str], now: datetime
-) -> tuple[User | None, str | None]:
-    """The logged-in user (by cookie, or by the form just posted) and a new session
-    secret if the form logged them in."""
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        user_id = await sessions.user_of(conn, portal.id, cookie, now)
-        known = await users.get(conn, portal.id, user_id) if user_id else None
-        if known is not None and known.active:
-            return known, None
-    if request.method != "POST" or "login" not in params:
-        return None, None
-    user = await users.log_in(conn, portal.id, params["login"], params.get("password", ""))
-    if user is None:
-        return None, None
-    secret = await sessions.start(
-        conn, portal.id, user.id, now=now, expires_at=now + SESSION_LIFETIME
-    )
-    return user, secret
+async def _checked_request(
+    conn: AsyncConnection, host: str, params: dict[str, str]
+) -> tuple[Portal, App, frozenset[str]]:
+    """The portal, the app and the scopes an authorization request is for; a
+    :class:`PageError` if the page must refuse it whoever logs in."""
+    portal = await resolve_portal(conn, host)
+    try:
+        check_portal_open(portal)
+    except RestError as error:
+        raise PageError(error.description, 403) from None
+    app = await apps.by_client_id(conn, params.get("client_id", ""))
+    if app is None or app.portal_id != portal.id:
+        raise PageError("The application is not installed in this Bitrix24.")
+    given = params.get("redirect_uri")
+    if given is not None and given != app.redirect_uri:
+        raise PageError("redirect_uri does not match the application's settings.")
+    try:
+        scopes = _requested_scopes(params.get("scope", ""), app)
+    except RestError:
+        raise PageError("The requested scope exceeds the application's.") from None
+    return portal, app, scopes
 
 
 # --- /oauth/token/ --------------------------------------------------------------------
@@ -199,10 +220,12 @@ async def token(request: Request) -> Response:
     runtime = request.app.state.runtime
     try:
         params = await _params(request)
-        body = await _exchange(runtime, params, request)
+        response = render(await _exchange(runtime, params, request), 200, "json")
     except RestError as error:
-        return render_error(error)
-    return render(body, 200, "json")
+        response = render_error(error)
+    # Tokens must not linger in any cache on the way (RFC 6749, section 5.1).
+    response.headers.update(NO_STORE)
+    return response
 
 
 async def _exchange(runtime, params: dict[str, str], request: Request) -> dict[str, Any]:
@@ -247,6 +270,8 @@ async def _exchange(runtime, params: dict[str, str], request: Request) -> dict[s
         except RestError:
             # Rolled back with the rest: the grant stays unspent for when it reopens.
             raise INVALID_GRANT(f"The portal is not available: {portal.status}") from None
+        if app.payment_expired(portal.today(now)):
+            raise PAYMENT_REQUIRED()  # the grant, too, stays unspent until it is paid
         reached = await resolve_portal(conn, host)
         pair = await issue_pair(conn, app, user.id, scopes, now)
     scheme = request.url.scheme

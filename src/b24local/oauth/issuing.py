@@ -96,3 +96,18 @@ def token_response(
         "user_id": pair.user_id,
         "refresh_token": pair.refresh_token,
     }
+
+
+def pair_record(pair: TokenPair, portal: Portal, now: datetime) -> dict[str, Any]:
+    """A pair issued without the browser (``b24local app token``, the ``--dev``
+    surface): the token endpoint's fields that do not depend on a request."""
+    return {
+        "access_token": pair.access_token,
+        "refresh_token": pair.refresh_token,
+        "expires": int(pair.expires_at.timestamp()),
+        "expires_in": int((pair.expires_at - now).total_seconds()),
+        "scope": ",".join(sorted(pair.scopes)),
+        "member_id": portal.member_id,
+        "user_id": pair.user_id,
+        "status": LOCAL_APP_STATUS,
+    }

@@ -10,6 +10,7 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from b24local import plans
 from b24local.entities import App, Portal, User
 from b24local.store import apps, portals, tokens, users, webhooks
 
@@ -23,9 +24,6 @@ from .errors import (
     USER_ACCESS_ERROR,
 )
 from .transport import CallRequest, WebhookCredentials
-
-#: Plans on which the real service refuses the REST API.
-NON_COMMERCIAL_PLANS = frozenset({"free"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +62,7 @@ def check_portal_open(portal: Portal) -> None:
         raise PORTAL_DELETED()
     if portal.status == "blocked":
         raise OVERLOAD_LIMIT()
-    if portal.plan in NON_COMMERCIAL_PLANS:
+    if portal.plan in plans.NON_COMMERCIAL:
         raise ACCESS_DENIED()
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from b24local import plans
+
 from .auth import Caller
 from .envelope import Operating
 from .errors import OPERATION_TIME_LIMIT, QUERY_LIMIT_EXCEEDED
@@ -62,7 +64,7 @@ class RatePlan:
 
 
 #: The reference's table: Enterprise 250 / 5 per second, every other plan 50 / 2.
-PLAN_RATES = {"enterprise": RatePlan(250, 5)}
+PLAN_RATES = {plans.ENTERPRISE: RatePlan(250, 5)}
 DEFAULT_RATE = RatePlan(50, 2)
 #: The cloud's operating-time limit per method and client, in seconds.
 DEFAULT_OPERATING_LIMIT = 480.0

@@ -5,8 +5,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local.entities import App
@@ -28,6 +29,7 @@ def _app(row) -> App:
         version=row.version,
         allowed_users=None if allowed is None else frozenset(int(u) for u in allowed),
         created_at=row.created_at,
+        paid_until=row.paid_until,
     )
 
 
@@ -81,6 +83,22 @@ async def authenticate(conn: AsyncConnection, client_id: str, secret: str) -> Ap
     if row is None or not credentials.same(row.secret_hash, credentials.digest(secret)):
         return None
     return _app(row)
+
+
+async def change(conn: AsyncConnection, portal_id: int, client_id: str, **changes: Any) -> None:
+    """Set the given settings of an app: ``name``, ``scopes``, ``redirect_uri``,
+    ``handler``, ``allowed_users`` (None: every user), ``paid_until``."""
+    values = dict(changes)
+    if "scopes" in values:
+        values["scopes"] = credentials.scopes_text(values["scopes"])
+    if values.get("allowed_users") is not None:
+        values["allowed_users"] = sorted(set(values["allowed_users"]))
+    if values:
+        await conn.execute(
+            update(apps)
+            .where(apps.c.portal_id == portal_id, apps.c.client_id == client_id)
+            .values(**values)
+        )
 
 
 async def list_all(conn: AsyncConnection, portal_id: int) -> list[App]:

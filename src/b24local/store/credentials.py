@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -40,6 +41,7 @@ def scopes_text(scopes) -> str:
 # Passwords are low-entropy, so they get a slow, salted, memory-hard hash (scrypt,
 # in the standard library). The parameters travel with the hash, so they can grow.
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+_DUMMY_SALT = secrets.token_bytes(16)
 
 
 def hash_password(password: str) -> str:
@@ -50,15 +52,31 @@ def hash_password(password: str) -> str:
 
 
 def check_password(password: str, stored: str | None) -> bool:
-    if not stored:
+    parsed = _parsed(stored)
+    if parsed is None:
+        # Nothing to check against (an unknown login, a user without a password):
+        # do the same work anyway, so the answer's timing does not tell which.
+        hashlib.scrypt(password.encode("utf-8"), salt=_DUMMY_SALT, **_SCRYPT)
         return False
+    salt, n, r, p, key = parsed
     try:
-        scheme, n, r, p, salt, key = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        computed = hashlib.scrypt(
-            password.encode("utf-8"), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p)
-        )
-    except ValueError:
+        computed = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p)
+    except ValueError:  # parameters scrypt refuses
         return False
     return hmac.compare_digest(computed.hex(), key)
+
+
+def _parsed(stored: str | None) -> tuple[bytes, int, int, int, str] | None:
+    try:
+        scheme, n, r, p, salt, key = (stored or "").split("$")
+        if scheme != "scrypt":
+            return None
+        return bytes.fromhex(salt), int(n), int(r), int(p), key
+    except ValueError:
+        return None
+
+
+async def verify_password(password: str, stored: str | None) -> bool:
+    """:func:`check_password` in a worker thread: scrypt takes tens of milliseconds,
+    which would stall every other request on the event loop."""
+    return await asyncio.to_thread(check_password, password, stored)

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from b24local import plans
 from b24local.entities import Portal
 
 from .snapshot import cached
@@ -33,7 +34,7 @@ async def create(
     *,
     domain: str,
     now: datetime,
-    plan: str = "professional",
+    plan: str = plans.DEFAULT,
     time_zone: str = "UTC",
     is_default: bool = False,
 ) -> Portal:

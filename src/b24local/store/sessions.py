@@ -40,3 +40,13 @@ async def user_of(conn: AsyncConnection, portal_id: int, secret: str, now: datet
         )
     ).first()
     return None if row is None else row.user_id
+
+
+async def end(conn: AsyncConnection, portal_id: int, secret: str) -> None:
+    """Forget a log-in: its cookie logs no one in any more."""
+    await conn.execute(
+        delete(login_sessions).where(
+            login_sessions.c.token_hash == credentials.digest(secret),
+            login_sessions.c.portal_id == portal_id,
+        )
+    )

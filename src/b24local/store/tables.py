@@ -172,6 +172,8 @@ apps = Table(
     # The users the app is restricted to; None: every user of the portal.
     Column("allowed_users", JSON, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # The last day of a paid or trial period; None: no such period (a local app).
+    Column("paid_until", Date, nullable=True),
     ForeignKeyConstraint(["portal_id"], ["portals.id"], ondelete="CASCADE"),
 )
 

@@ -195,9 +195,11 @@ async def set_password(conn: AsyncConnection, portal_id: int, user_id: int, pass
     return bool(result.rowcount)
 
 
-async def log_in(conn: AsyncConnection, portal_id: int, login: str, password: str) -> User | None:
-    """The active user whose e-mail (any case) or ID is ``login`` and whose password
-    this is."""
+async def login_account(
+    conn: AsyncConnection, portal_id: int, login: str
+) -> tuple[int, str | None] | None:
+    """The ID and password hash of the active user whose e-mail (any case) or ID is
+    ``login``; the hash is None for a user without a password."""
     login = login.strip()
     if not login:
         return None
@@ -213,6 +215,4 @@ async def log_in(conn: AsyncConnection, portal_id: int, login: str, password: st
             .limit(1)
         )
     ).first()
-    if row is None or not credentials.check_password(password, row.password_hash):
-        return None
-    return await get(conn, portal_id, row.id)
+    return None if row is None else (row.id, row.password_hash)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from b24local import plans
 from b24local.oauth.issuing import LOCAL_APP_STATUS
 from b24local.rest.call import Call
 from b24local.rest.envelope import atom
@@ -23,9 +24,6 @@ APP_CONTEXT_REQUIRED = ErrorSpec(
 
 methods = MethodGroup(BASIC)
 methods.errors = (APP_CONTEXT_REQUIRED,)
-
-#: ``LICENSE_FAMILY`` of a plan: the plan's name without its size suffix.
-_PLAN_FAMILIES = {"enterprise": "ent", "professional": "pro", "standard": "std"}
 
 
 @methods.method(
@@ -109,16 +107,17 @@ async def app_info(call: Call) -> dict[str, Any]:
         raise APP_CONTEXT_REQUIRED()
     plan = call.portal.plan
     language = "en"
+    today = call.portal.today(call.now)
     return {
         "ID": app.id,
         "CODE": app.client_id,
         "VERSION": app.version,
         "STATUS": LOCAL_APP_STATUS,
         "INSTALLED": True,
-        "PAYMENT_EXPIRED": "N",
-        "DAYS": None,
+        "PAYMENT_EXPIRED": "Y" if app.payment_expired(today) else "N",
+        "DAYS": app.paid_days_left(today),
         "LANGUAGE_ID": language,
         "LICENSE": f"{language}_{plan}",
         "LICENSE_TYPE": plan,
-        "LICENSE_FAMILY": _PLAN_FAMILIES.get(plan, plan),
+        "LICENSE_FAMILY": plans.FAMILIES.get(plan, plan),
     }

@@ -1,0 +1,58 @@
+"""The CLI's way to a running ``serve --dev``: what must happen on its clock.
+
+A dev server's clock may have been set or moved on, and lives in that process
+only, so the CLI cannot read it. A token pair stamped by the CLI's own (real)
+clock would then be expired at once, or live too long; instead the CLI asks the
+server to issue it, through the dev control surface (:mod:`b24local.devapi`).
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+
+class DevServerError(Exception):
+    """The server refused, or could not be reached: a one-line message for the CLI."""
+
+
+def _tls(ca_file: Path | None) -> ssl.SSLContext:
+    """The system's trust store, plus b24local's local CA when there is one: what a
+    ``serve --tls`` on the same data directory presents."""
+    context = ssl.create_default_context()
+    if ca_file is not None and ca_file.is_file():
+        context.load_verify_locations(cafile=str(ca_file))
+    return context
+
+
+def post(
+    server: str, dev_token: str, path: str, body: dict[str, Any], *, ca_file: Path | None
+) -> dict[str, Any]:
+    """POST ``body`` to ``server`` + ``path`` with the dev token; the JSON answer."""
+    request = urllib.request.Request(
+        server.rstrip("/") + path,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {dev_token}", "Content-Type": "application/json"},
+    )
+    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=_tls(ca_file)))
+    try:
+        with opener.open(request, timeout=30) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        raise DevServerError(_refusal(error)) from None
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        reason = getattr(error, "reason", error)
+        raise DevServerError(f"cannot reach the dev server at {server}: {reason}") from None
+
+
+def _refusal(error: urllib.error.HTTPError) -> str:
+    try:
+        body = json.loads(error.read())
+        return str(body["error_description"])
+    except (ValueError, KeyError, TypeError):
+        return f"the dev server answered HTTP {error.code}; is it running with --dev?"
