@@ -235,6 +235,24 @@ def test_halt_stops_after_the_first_failure(server, halt):
     assert list(inner["result_time"]) == ["a"]
 
 
+def test_halt_stops_at_the_first_command_past_the_fiftieth(server):
+    cmd = {f"c{i}": "server.time" for i in range(53)}
+    inner = batch(server, cmd, halt=1)
+    assert len(inner["result"]) == 50
+    assert inner["result_error"] == {
+        "c50": {
+            "error": "ERROR_BATCH_LENGTH_EXCEEDED",
+            "error_description": "Max batch length exceeded",
+        }
+    }
+
+
+def test_without_halt_every_command_past_the_fiftieth_fails(server):
+    inner = batch(server, [*["server.time"] * 50, "im.user.status.get", "server.time"])
+    assert len(inner["result"]) == 50
+    assert list(inner["result_error"]) == ["50", "51"]
+
+
 # --- how cmd arrives --------------------------------------------------------------------------
 
 

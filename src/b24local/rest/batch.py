@@ -162,10 +162,9 @@ async def batch(call: Call) -> dict[str, Any]:
     times: dict[str, Any] = {}
 
     for index, (key, command) in enumerate(_commands(params.get("CMD"))):
-        if index >= MAX_COMMANDS:
-            errors[key] = _error_entry(ERROR_BATCH_LENGTH_EXCEEDED())
-            continue
         try:
+            if index >= MAX_COMMANDS:
+                raise ERROR_BATCH_LENGTH_EXCEEDED()
             name, sub_params = _parse(command, _LIMITS)
             spec = call.registry.get(name)
             if spec is not None and not spec.batchable:
