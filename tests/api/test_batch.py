@@ -361,6 +361,29 @@ def test_writes_in_a_batch_are_kept(server):
     assert status(server) == "dnd"
 
 
+def test_cmd_spelt_twice_runs_the_last_spelling_in_a_write_transaction(server, monkeypatch):
+    store = server.store
+    kinds: list[bool] = []
+    real = store.transaction
+
+    def transaction(*, write: bool = False):
+        kinds.append(write)
+        return real(write=write)
+
+    monkeypatch.setattr(store, "transaction", transaction)
+    body = {"cmd": {"a": "server.time"}, "CMD": {"a": "im.user.status.set?STATUS=dnd"}}
+    response = server.call("batch", body)
+    assert response.json()["result"]["result"] == {"a": True}
+    # The batch that writes ran as a write, not inside a read transaction.
+    assert kinds == [True]
+    monkeypatch.undo()
+    assert status(server) == "dnd"
+
+    response = server.call("batch", {"CMD": {"a": "im.user.status.set?STATUS=away"},
+                                     "cmd": {"a": "im.user.status.get"}})  # fmt: skip
+    assert response.json()["result"]["result"] == {"a": "dnd"}
+
+
 def test_a_failing_write_leaves_nothing_half_done(server, monkeypatch):
     registry = server.http.app.state.runtime.registry
     original = registry.get("im.user.status.idle.start")

@@ -21,6 +21,7 @@ from .errors import (
     ErrorSpec,
     RestError,
 )
+from .params import Params
 from .phpkeys import listify
 from .registry import BASIC, MethodGroup, Registry
 from .transport import RequestLimits, decode_query, split_format
@@ -79,11 +80,15 @@ def _method_name(command: Any) -> str:
     return ""
 
 
+def _cmd(params: Params) -> Any:
+    """``cmd`` in any case; of several spellings the last wins, as in PHP."""
+    return params.upper().get("CMD")
+
+
 def _writes(params: dict[str, Any], registry: Registry) -> bool:
     """A batch writes if any of its commands names a method that writes; a batch of
     reads runs as a read transaction (on SQLite: no writer lock, no fsync)."""
-    raw = next((v for k, v in params.items() if str(k).upper() == "CMD"), None)
-    for _key, command in _commands(raw)[:MAX_COMMANDS]:
+    for _key, command in _commands(_cmd(Params(params)))[:MAX_COMMANDS]:
         spec = registry.get(_method_name(command))
         if spec is not None and spec.writes:
             return True
@@ -161,7 +166,7 @@ async def batch(call: Call) -> dict[str, Any]:
     errors: dict[str, dict[str, str]] = {}
     times: dict[str, Any] = {}
 
-    for index, (key, command) in enumerate(_commands(params.get("CMD"))):
+    for index, (key, command) in enumerate(_commands(_cmd(params))):
         try:
             if index >= MAX_COMMANDS:
                 raise ERROR_BATCH_LENGTH_EXCEEDED()
