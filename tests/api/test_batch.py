@@ -186,6 +186,21 @@ def test_total_and_next_references(server):
     assert inner["result_next"] == {"first": 50}
 
 
+def test_a_reference_inside_a_longer_string_reads_as_php_prints_it(server):
+    one = server.add_user("User 1")
+    array = server.add_user("Array of 1")
+    cmd = {
+        "me": "user.current",
+        "set": "im.user.status.set?STATUS=online",
+        "number": "user.get?FILTER[NAME]=User $result[me][ID]",
+        # A list is "Array" to PHP, true is "1".
+        "list": "user.get?FILTER[NAME]=$result[me][UF_DEPARTMENT] of $result[set]",
+    }
+    inner = batch(server, cmd)
+    assert [u["ID"] for u in inner["result"]["number"]] == [str(one)]
+    assert [u["ID"] for u in inner["result"]["list"]] == [str(array)]
+
+
 @pytest.mark.parametrize(
     "reference",
     [

@@ -21,7 +21,7 @@ from .errors import (
     ErrorSpec,
     RestError,
 )
-from .params import Params
+from .params import Params, php_str
 from .phpkeys import listify
 from .registry import BASIC, MethodGroup, Registry
 from .transport import RequestLimits, decode_query, split_format
@@ -107,14 +107,6 @@ def _lookup(store: dict[str, Any], path: list[str]) -> Any:
     return value
 
 
-def _as_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "1" if value else ""
-    if value is None:
-        return ""
-    return str(value)
-
-
 def _substitute(value: Any, found: dict[str, dict[str, Any]]) -> Any:
     """Replace ``$result[...]`` references in every string of the parameters."""
     if isinstance(value, dict):
@@ -137,7 +129,8 @@ def _substitute(value: Any, found: dict[str, dict[str, Any]]) -> Any:
     if whole:
         # A parameter that is just a reference takes the value as it is (a list stays one).
         return resolve(whole)
-    return _REFERENCE.sub(lambda m: _as_text(resolve(m)), value)
+    # Inside a longer string a value reads as PHP would print it (a list as "Array").
+    return _REFERENCE.sub(lambda m: php_str(resolve(m)), value)
 
 
 def _php_array(entries: dict[str, Any]) -> Any:
