@@ -7,6 +7,7 @@ from dataclasses import replace
 from urllib.parse import quote, urlencode
 
 import pytest
+from sqlalchemy import text
 
 from b24local.rest.errors import RestError
 
@@ -397,6 +398,31 @@ def test_cmd_spelt_twice_runs_the_last_spelling_in_a_write_transaction(server, m
     response = server.call("batch", {"CMD": {"a": "im.user.status.set?STATUS=away"},
                                      "cmd": {"a": "im.user.status.get"}})  # fmt: skip
     assert response.json()["result"]["result"] == {"a": "dnd"}
+
+
+def test_a_read_failing_in_the_database_spoils_no_other_command(server, monkeypatch):
+    registry = server.http.app.state.runtime.registry
+    original = registry.get("department.get")
+
+    async def broken(call):
+        # A real failure in the database: on PostgreSQL it aborts the transaction.
+        await call.conn.execute(text("SELECT * FROM no_such_table"))
+
+    monkeypatch.setitem(registry._methods, "department.get", replace(original, handler=broken))
+    cmd = {
+        "before": "user.current",
+        "broken": "department.get",
+        "read": "user.get?FILTER[ID]=1",
+        "write": "im.user.status.set?STATUS=dnd",
+        "after": "im.user.status.get",
+    }
+    inner = batch(server, cmd)
+    assert inner["result_error"] == {
+        "broken": {"error": "INTERNAL_SERVER_ERROR", "error_description": "Internal server error"}
+    }
+    assert list(inner["result"]) == ["before", "read", "write", "after"]
+    assert inner["result"]["after"] == "dnd"
+    assert status(server) == "dnd"
 
 
 def test_a_failing_write_leaves_nothing_half_done(server, monkeypatch):

@@ -158,6 +158,7 @@ async def batch(call: Call) -> dict[str, Any]:
     }
     errors: dict[str, dict[str, str]] = {}
     times: dict[str, Any] = {}
+    guard_reads = _aborts_on_failure(call.conn)
 
     for index, (key, command) in enumerate(_commands(_cmd(params))):
         try:
@@ -168,8 +169,9 @@ async def batch(call: Call) -> dict[str, Any]:
             if spec is not None and not spec.batchable:
                 raise ERROR_BATCH_METHOD_NOT_ALLOWED()
             sub_params = _substitute(sub_params, found)
-            if spec is not None and spec.writes:
-                # A failing write leaves nothing half-done; a read needs no savepoint.
+            if spec is not None and (spec.writes or guard_reads):
+                # A failing write leaves nothing half-done, and a failing read leaves
+                # the transaction usable for the commands after it.
                 async with call.conn.begin_nested():
                     outcome = await call.invoke(name, sub_params)
             else:
@@ -201,6 +203,14 @@ async def batch(call: Call) -> dict[str, Any]:
         "result_next": _php_array(found["result_next"]),
         "result_time": _php_array(times),
     }
+
+
+def _aborts_on_failure(conn: Any) -> bool:
+    """Whether one failed statement spoils the rest of the transaction. PostgreSQL's
+    does (every later statement fails until a rollback), so there every command runs
+    in a savepoint, which costs a round trip; SQLite's does not, and its reads need
+    none."""
+    return conn.dialect.name != "sqlite"
 
 
 def _error_entry(error: RestError) -> dict[str, str]:
