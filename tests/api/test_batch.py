@@ -325,6 +325,22 @@ def test_garbage_sub_queries_are_unknown_methods(server, garbage):
     assert set(inner["result"]) == {"before", "after"}
 
 
+def test_a_nul_character_fails_only_its_own_command(server):
+    cmd = {
+        "nul": "user.get?FILTER[NAME]=a%00b",
+        "open": "timeman.open?REPORT=a%00b",
+        "after": "user.get?FILTER[ID]=1",
+    }
+    inner = batch(server, cmd)
+    refused = {
+        "error": "ERROR_BAD_ENCODING",
+        "error_description": "A parameter contains a NUL character",
+    }
+    assert inner["result_error"] == {"nul": refused, "open": refused}
+    assert [u["ID"] for u in inner["result"]["after"]] == ["1"]
+    assert server.call("timeman.status").json()["result"]["STATUS"] == "CLOSED"
+
+
 @pytest.mark.parametrize("cmd", [None, "", "server.time", 5, [], {}])
 def test_no_commands_gives_an_empty_answer(server, cmd):
     inner = batch(server, cmd)
