@@ -15,6 +15,7 @@ from b24local.entities import User
 from . import credentials, departments
 from . import portals as portal_store
 from .tables import user_departments, users
+from .types import storable
 
 #: The columns a :class:`User` carries; the password hash never leaves this module.
 _COLUMNS = [c.name for c in users.c if c.name != "password_hash"]
@@ -75,7 +76,8 @@ _SOME_USERS = _WITH_DEPARTMENTS.where(
 async def get_many(
     conn: AsyncConnection, portal_id: int, user_ids: Sequence[int]
 ) -> dict[int, User]:
-    ids = sorted(set(user_ids))
+    # An ID no row can hold names no user (and PostgreSQL would refuse it).
+    ids = sorted({user_id for user_id in user_ids if storable(user_id)})
     if not ids:
         return {}
     if len(ids) == 1:
@@ -120,7 +122,7 @@ def in_department(department_ids: Sequence[int]) -> ColumnElement[bool]:
     return users.c.id.in_(
         select(user_departments.c.user_id).where(
             user_departments.c.portal_id == users.c.portal_id,
-            user_departments.c.department_id.in_(department_ids),
+            user_departments.c.department_id.in_([i for i in department_ids if storable(i)]),
         )
     )
 
