@@ -21,7 +21,7 @@ from b24local.rest.dispatch import Dispatcher, RestEndpoint
 from b24local.rest.envelope import render
 from b24local.rest.errors import ERROR_METHOD_NOT_FOUND
 from b24local.rest.faults import Faults, known_errors
-from b24local.rest.limits import DEFAULT_RATE, Limits, NoLimits, PlatformLimits, RatePlan
+from b24local.rest.limits import Limits, NoLimits, PlatformLimits
 from b24local.rest.registry import Registry
 from b24local.scopes import build_registry
 from b24local.store.engine import Store, create_engine
@@ -46,13 +46,11 @@ async def _not_found(request: Request) -> Response:
 def limits_for(settings: Settings) -> Limits:
     if not settings.limits:
         return NoLimits()
-    rate = None
-    if settings.rate_threshold is not None or settings.rate_drain is not None:
-        rate = RatePlan(
-            settings.rate_threshold or DEFAULT_RATE.threshold,
-            settings.rate_drain or DEFAULT_RATE.drain,
-        )
-    return PlatformLimits(rate=rate, operating_limit=settings.operating_limit)
+    return PlatformLimits(
+        threshold=settings.rate_threshold,
+        drain=settings.rate_drain,
+        operating_limit=settings.operating_limit,
+    )
 
 
 def create_app(

@@ -79,6 +79,59 @@ def test_plan_defaults_and_a_portal_setting(server_with):
         ]
 
 
+def set_portal(srv, **values) -> None:
+    async def go():
+        async with srv.store.transaction(write=True) as conn:
+            await conn.execute(update(portals).values(**values))
+
+    srv.run(go)
+
+
+def bucket_of(srv) -> tuple[int, int]:
+    """The bucket as a client meets it: how many calls an empty one admits, and how
+    many more one second later."""
+    size = 0
+    while srv.call("server.time").status_code == 200:
+        size += 1
+        assert size <= 1000, "the bucket never filled"
+    srv.clock.advance(1)
+    drained = 0
+    while srv.call("server.time").status_code == 200:
+        drained += 1
+    return size, drained
+
+
+def test_the_plan_gives_both_values(server_with):
+    with server_with(limits=True) as srv:
+        assert bucket_of(srv) == (50, 2)
+
+
+def test_a_portal_setting_only_the_threshold_keeps_its_plans_drain(server_with):
+    with server_with(limits=True) as srv:
+        set_portal(srv, plan="enterprise", rate_threshold=10, rate_drain=None)
+        assert bucket_of(srv) == (10, 5)
+
+
+def test_a_portal_setting_only_the_drain_keeps_the_serve_threshold(server_with):
+    with server_with(limits=True, rate_threshold=8, rate_drain=1) as srv:
+        set_portal(srv, rate_drain=3)
+        assert bucket_of(srv) == (8, 3)
+
+
+@pytest.mark.parametrize(
+    ("flags", "plan", "expected"),
+    [
+        ({"rate_threshold": 10}, "enterprise", (10, 5)),
+        ({"rate_threshold": 10}, "professional", (10, 2)),
+        ({"rate_drain": 4}, "professional", (50, 4)),
+    ],
+)
+def test_a_serve_flag_replaces_only_its_own_value(server_with, flags, plan, expected):
+    with server_with(limits=True, **flags) as srv:
+        set_portal(srv, plan=plan)
+        assert bucket_of(srv) == expected
+
+
 def test_enterprise_plan_allows_250(server_with):
     with server_with(limits=True) as srv:
 

@@ -96,18 +96,22 @@ class PlatformLimits:
     expires.
     """
 
-    rate: RatePlan | None = None
+    #: The ``serve`` flags: ``X`` and ``Y`` for every portal that sets none itself.
+    threshold: float | None = None
+    drain: float | None = None
     operating_limit: float = DEFAULT_OPERATING_LIMIT
     _buckets: dict[tuple[int, str], _Bucket] = field(default_factory=dict)
     _baskets: dict[tuple[int, str, str], list[_Basket]] = field(default_factory=dict)
 
     def plan_rate(self, caller: Caller) -> RatePlan:
+        """Each of ``X`` and ``Y`` on its own: the portal's setting, else the ``serve``
+        flag, else the portal's plan."""
         portal = caller.portal
-        if portal.rate_threshold is not None and portal.rate_drain is not None:
-            return RatePlan(portal.rate_threshold, portal.rate_drain)
-        if self.rate is not None:
-            return self.rate
-        return PLAN_RATES.get(portal.plan, DEFAULT_RATE)
+        plan = PLAN_RATES.get(portal.plan, DEFAULT_RATE)
+        return RatePlan(
+            _first_set(portal.rate_threshold, self.threshold, plan.threshold),
+            _first_set(portal.rate_drain, self.drain, plan.drain),
+        )
 
     def admit_request(self, caller: Caller, now: datetime) -> None:
         rate = self.plan_rate(caller)
@@ -153,3 +157,7 @@ class PlatformLimits:
 
     def unmetered(self, started: datetime) -> Operating:
         return Operating(operating=0, reset_at=int(started.timestamp()) + BASKET_LIFETIME)
+
+
+def _first_set(*values: float | None) -> float:
+    return next(value for value in values if value is not None)
