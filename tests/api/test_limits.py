@@ -172,6 +172,32 @@ def test_operating_accumulates_and_blocks_the_method(metered):
     assert metered.call("im.user.status.get", hook=other).status_code == 200
 
 
+def test_a_client_hammering_a_failing_method_is_blocked(server_with):
+    with server_with(limits=True, rate_threshold=10_000, operating_limit=0.002) as srv:
+        answers = []
+        while len(answers) < 500:
+            answers.append(srv.call("timeman.status", {"USER_ID": 999}))
+            if answers[-1].status_code == 429:
+                break
+        *failed, blocked = answers
+        # Every call before the block failed, and their time added up past the limit.
+        assert failed and all(
+            a.json() == {"error": "", "error_description": "User not found"} for a in failed
+        )
+        assert blocked.json()["error"] == "OPERATION_TIME_LIMIT"
+        # Blocked whatever the parameters, until the baskets expire.
+        assert srv.call("timeman.status").status_code == 429
+        srv.clock.advance(600)
+        assert srv.call("timeman.status").status_code == 200
+
+
+def test_failing_calls_in_a_batch_count_too(metered):
+    cmd = {"a": "im.user.get?ID=999", "b": "im.user.get?ID=1"}
+    inner = metered.call("batch", {"cmd": cmd}).json()["result"]
+    assert inner["result_error"]["a"]["error"] == "USER_NOT_EXISTS"
+    assert inner["result_error"]["b"]["error"] == "OPERATION_TIME_LIMIT"
+
+
 def test_the_oldest_basket_expires_after_ten_minutes(metered):
     metered.call("im.user.status.get")
     metered.clock.advance(599)

@@ -99,13 +99,16 @@ class Dispatcher:
             client_ip=client_ip,
             invoke=invoke_inner,
         )
-        result = await spec.handler(call)
-        processing = monotonic() - began
-        if spec.metered:
-            operating = self.limits.record(caller, spec.name, started, processing)
-        else:
-            # batch itself is not counted; its sub-calls are, each on its own.
-            operating = self.limits.unmetered(started)
+        try:
+            result = await spec.handler(call)
+        finally:
+            # A call that fails ran too: its time counts as much as a success's.
+            processing = monotonic() - began
+            if spec.metered:
+                operating = self.limits.record(caller, spec.name, started, processing)
+            else:
+                # batch itself is not counted; its sub-calls are, each on its own.
+                operating = self.limits.unmetered(started)
         finished = self.clock.now()
         zone: tzinfo = caller.portal.zone
         return Outcome(result, time_block(started, finished, processing, zone, operating))
