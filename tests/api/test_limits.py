@@ -208,6 +208,23 @@ def test_the_oldest_basket_expires_after_ten_minutes(metered):
     assert again.json()["time"]["operating_reset_at"] == int(metered.clock.now().timestamp()) + 600
 
 
+def test_a_basket_is_the_minute_from_its_first_call(server_with):
+    # With baskets per minute of the clock, the calls at 59 s and 60 s would fall in
+    # two, the second outliving the first: eleven baskets could be live at once.
+    with server_with(limits=True) as srv:
+        start = int(srv.clock.now().timestamp())  # on a minute of the clock
+        srv.clock.advance(59)
+        srv.call("im.user.status.get")
+        srv.clock.advance(1)  # the clock's next minute, the basket's same one
+        time = srv.call("im.user.status.get").json()["time"]
+        assert time["operating_reset_at"] == start + 59 + 600
+        srv.clock.advance(599)
+        # Both calls expired together with their basket: only this call counts.
+        time = srv.call("im.user.status.get").json()["time"]
+        assert time["operating"] == time["processing"]
+        assert time["operating_reset_at"] == start + 659 + 600
+
+
 def test_batch_itself_is_not_metered_but_its_calls_are(metered):
     answer = metered.call("batch", {"cmd": {"a": "im.user.status.get", "b": "im.user.status.get"}})
     body = answer.json()

@@ -17,6 +17,8 @@ from .errors import OPERATION_TIME_LIMIT, QUERY_LIMIT_EXCEEDED
 
 #: How long a one-minute basket counts towards ``operating``.
 BASKET_LIFETIME = 600
+#: The minute a basket gathers, from its first call: at most ten are live at once.
+BASKET_SPAN = 60
 
 
 class Limits(Protocol):
@@ -76,7 +78,6 @@ class _Bucket:
 
 @dataclass(slots=True)
 class _Basket:
-    minute: int
     first_at: float
     total: float
 
@@ -91,9 +92,11 @@ class PlatformLimits:
     an await in between, so simultaneous requests are admitted exactly.
 
     Operating time: per portal, client and method, ten one-minute baskets of run
-    time; a basket counts for ten minutes from its first call. A method whose sum
-    is over the limit is refused with ``OPERATION_TIME_LIMIT`` until a basket
-    expires.
+    time. A basket gathers the calls of the minute from its first call and counts
+    for ten minutes from that call, so no more than ten are ever live (minutes of
+    the clock would let an eleventh overlap: a basket begun at 10:05:59 lives until
+    10:15:59). A method whose sum is over the limit is refused with
+    ``OPERATION_TIME_LIMIT`` until a basket expires.
     """
 
     #: The ``serve`` flags: ``X`` and ``Y`` for every portal that sets none itself.
@@ -144,11 +147,10 @@ class PlatformLimits:
         moment = started.timestamp()
         key = (caller.portal.id, caller.client, method)
         baskets = self._live(key, moment)
-        minute = int(moment // 60)
-        if baskets and baskets[-1].minute == minute:
+        if baskets and moment < baskets[-1].first_at + BASKET_SPAN:
             baskets[-1].total += cost
         else:
-            baskets.append(_Basket(minute, moment, cost))
+            baskets.append(_Basket(moment, cost))
             self._baskets[key] = baskets
         return Operating(
             operating=sum(b.total for b in baskets),
