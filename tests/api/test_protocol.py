@@ -234,6 +234,37 @@ def test_path_without_a_method(server):
     assert error_of(response)[:2] == (404, "ERROR_METHOD_NOT_FOUND")
 
 
+@pytest.mark.parametrize("path", ["/rest", "/rest/"])
+def test_bare_rest_path(server, path):
+    assert error_of(server.http.post(path))[:2] == (404, "ERROR_METHOD_NOT_FOUND")
+
+
+@pytest.mark.parametrize("verb", ["PUT", "DELETE", "PATCH", "OPTIONS"])
+@pytest.mark.parametrize("path", ["{hook}im.user.status.set", "/rest/im.user.status.set", "/rest"])
+def test_other_http_methods_get_a_protocol_error(server, verb, path):
+    response = server.http.request(verb, path.format(hook=server.webhook), json={"STATUS": "dnd"})
+    assert error_of(response) == (
+        405,
+        "INVALID_REQUEST",
+        "Only GET and POST requests are accepted",
+    )
+    assert response.headers["allow"] == "GET, HEAD, POST"
+    assert response.headers["content-type"] == "application/json"
+    assert server.call("im.user.status.get").json()["result"] == "online"
+
+
+def test_other_http_methods_answer_in_xml_when_asked(server):
+    response = server.http.delete(f"{server.webhook}im.user.status.get.xml")
+    assert response.status_code == 405
+    assert "<error>INVALID_REQUEST</error>" in response.text
+
+
+def test_head_answers_like_get_without_a_body(server):
+    response = server.http.head(f"{server.webhook}im.user.status.get")
+    assert response.status_code == 200
+    assert response.content == b""
+
+
 # --- portals -------------------------------------------------------------------------------
 
 

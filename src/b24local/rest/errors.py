@@ -192,6 +192,13 @@ ERROR_NUL_CHARACTER = ErrorSpec(
     "A NUL character (%00, \\u0000) in a parameter's name or value",
 )
 
+INVALID_HTTP_METHOD = ErrorSpec(
+    "INVALID_REQUEST",
+    405,
+    "Only GET and POST requests are accepted",
+    "A call made with another HTTP method (PUT, DELETE, ...)",
+)
+
 PROTOCOL_ERRORS: tuple[ErrorSpec, ...] = (
     ERROR_METHOD_NOT_FOUND,
     OPERATION_TIME_LIMIT,
@@ -202,4 +209,5 @@ PROTOCOL_ERRORS: tuple[ErrorSpec, ...] = (
     ERROR_BAD_ENCODING,
     ERROR_NUL_CHARACTER,
     ERROR_REQUEST_TIMEOUT,
+    INVALID_HTTP_METHOD,
 )
