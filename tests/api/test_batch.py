@@ -235,15 +235,20 @@ def test_a_reference_to_a_missing_result(server, reference):
 CMD = {"a": "server.time", "b": "im.user.teleport", "c": "im.user.status.get"}
 
 
-@pytest.mark.parametrize("halt", [0, "0", False, "false", "N", "", None])
+ABSENT = object()
+
+
+@pytest.mark.parametrize(
+    "halt", [ABSENT, None, 0, "0", False, "false", "N", "n", "no", "OFF", "", " ", []]
+)
 def test_without_halt_every_command_runs(server, halt):
-    params = {} if halt is None else {"halt": halt}
+    params = {} if halt is ABSENT else {"halt": halt}
     inner = batch(server, CMD, **params)
     assert set(inner["result"]) == {"a", "c"}
     assert list(inner["result_error"]) == ["b"]
 
 
-@pytest.mark.parametrize("halt", [1, "1", True, "true", "Y", "banana"])
+@pytest.mark.parametrize("halt", [1, "1", True, "true", "Y", "yes", "banana", "00", [0]])
 def test_halt_stops_after_the_first_failure(server, halt):
     inner = batch(server, CMD, halt=halt)
     assert inner["result"] == {"a": "2026-03-02T08:30:00+00:00"}
