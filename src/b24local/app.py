@@ -8,8 +8,6 @@ from dataclasses import dataclass
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -18,10 +16,8 @@ from b24local.config import Settings
 from b24local.devapi import dev_routes
 from b24local.oauth.endpoints import SERVER_REST_PATH, authorize, server_app_info, token
 from b24local.rest.dispatch import Dispatcher, RestEndpoint
-from b24local.rest.envelope import render
-from b24local.rest.errors import ERROR_METHOD_NOT_FOUND
 from b24local.rest.faults import Faults, known_errors
-from b24local.rest.limits import DEFAULT_RATE, Limits, NoLimits, PlatformLimits, RatePlan
+from b24local.rest.limits import Limits, NoLimits, PlatformLimits
 from b24local.rest.registry import Registry
 from b24local.scopes import build_registry
 from b24local.store.engine import Store, create_engine
@@ -38,21 +34,14 @@ class Runtime:
     faults: Faults | None = None
 
 
-async def _not_found(request: Request) -> Response:
-    error = ERROR_METHOD_NOT_FOUND()
-    return render({"error": error.code, "error_description": error.description}, 404, "json")
-
-
 def limits_for(settings: Settings) -> Limits:
     if not settings.limits:
         return NoLimits()
-    rate = None
-    if settings.rate_threshold is not None or settings.rate_drain is not None:
-        rate = RatePlan(
-            settings.rate_threshold or DEFAULT_RATE.threshold,
-            settings.rate_drain or DEFAULT_RATE.drain,
-        )
-    return PlatformLimits(rate=rate, operating_limit=settings.operating_limit)
+    return PlatformLimits(
+        threshold=settings.rate_threshold,
+        drain=settings.rate_drain,
+        operating_limit=settings.operating_limit,
+    )
 
 
 def create_app(
@@ -79,10 +68,9 @@ def create_app(
         time_limit=settings.time_limit,
     )
 
-    routes = [
-        Route("/rest/{path:path}", endpoint, methods=["GET", "POST"]),
-        Route("/rest", _not_found, methods=["GET", "POST"]),
-    ]
+    # Every HTTP method reaches the endpoint, which answers the unsupported ones in
+    # the protocol's own form; a bare /rest names no method.
+    routes = [Route("/rest/{path:path}", endpoint), Route("/rest", endpoint)]
     oauth = (
         ("/oauth/authorize", authorize),
         ("/oauth/token", token),

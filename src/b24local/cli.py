@@ -92,6 +92,13 @@ def _check_zone(tz: str | None) -> None:
         raise typer.Exit(1) from None
 
 
+def _positive(value: float | None) -> float | None:
+    """A bucket of no size admits nothing, and one that never drains stays full."""
+    if value is not None and not value > 0:
+        raise typer.BadParameter("must be greater than 0")
+    return value
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -144,10 +151,18 @@ def serve(
         str, typer.Option(help="The cloud's rate and operating-time limits: on or off.")
     ] = "on",
     rate_threshold: Annotated[
-        float | None, typer.Option(help="Leaky bucket size X for every portal.")
+        float | None,
+        typer.Option(
+            help="Leaky bucket size X for every portal (instead of its plan's).",
+            callback=_positive,
+        ),
     ] = None,
     rate_drain: Annotated[
-        float | None, typer.Option(help="Leaky bucket drain Y per second for every portal.")
+        float | None,
+        typer.Option(
+            help="Leaky bucket drain Y per second for every portal (instead of its plan's).",
+            callback=_positive,
+        ),
     ] = None,
     operating_limit: Annotated[
         float, typer.Option(help="Seconds of run time per method and client in 10 minutes.")
@@ -716,9 +731,11 @@ def portal_set(
         typer.Option(help="active; blocked (OVERLOAD_LIMIT); deleted (PORTAL_DELETED)."),
     ] = None,
     tz: Annotated[str | None, typer.Option("--tz", help="The portal's time zone.")] = None,
-    rate_threshold: Annotated[float | None, typer.Option(help="Leaky bucket size X.")] = None,
+    rate_threshold: Annotated[
+        float | None, typer.Option(help="Leaky bucket size X.", callback=_positive)
+    ] = None,
     rate_drain: Annotated[
-        float | None, typer.Option(help="Leaky bucket drain Y per second.")
+        float | None, typer.Option(help="Leaky bucket drain Y per second.", callback=_positive)
     ] = None,
     data_dir: DataDir = None,
     db: Db = None,

@@ -37,7 +37,8 @@ class Settings:
     request_limits: RequestLimits = field(default_factory=RequestLimits)
     #: The request-rate and operating-time limits of the cloud; off for fast tests.
     limits: bool = True
-    #: Leaky bucket for every portal, overriding the plans' (a portal's own wins).
+    #: Leaky bucket for every portal, each overriding the plans' value on its own
+    #: (a portal's own setting wins).
     rate_threshold: float | None = None
     rate_drain: float | None = None
     #: Seconds of run time per method and client within ten minutes.

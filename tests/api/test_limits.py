@@ -79,6 +79,59 @@ def test_plan_defaults_and_a_portal_setting(server_with):
         ]
 
 
+def set_portal(srv, **values) -> None:
+    async def go():
+        async with srv.store.transaction(write=True) as conn:
+            await conn.execute(update(portals).values(**values))
+
+    srv.run(go)
+
+
+def bucket_of(srv) -> tuple[int, int]:
+    """The bucket as a client meets it: how many calls an empty one admits, and how
+    many more one second later."""
+    size = 0
+    while srv.call("server.time").status_code == 200:
+        size += 1
+        assert size <= 1000, "the bucket never filled"
+    srv.clock.advance(1)
+    drained = 0
+    while srv.call("server.time").status_code == 200:
+        drained += 1
+    return size, drained
+
+
+def test_the_plan_gives_both_values(server_with):
+    with server_with(limits=True) as srv:
+        assert bucket_of(srv) == (50, 2)
+
+
+def test_a_portal_setting_only_the_threshold_keeps_its_plans_drain(server_with):
+    with server_with(limits=True) as srv:
+        set_portal(srv, plan="enterprise", rate_threshold=10, rate_drain=None)
+        assert bucket_of(srv) == (10, 5)
+
+
+def test_a_portal_setting_only_the_drain_keeps_the_serve_threshold(server_with):
+    with server_with(limits=True, rate_threshold=8, rate_drain=1) as srv:
+        set_portal(srv, rate_drain=3)
+        assert bucket_of(srv) == (8, 3)
+
+
+@pytest.mark.parametrize(
+    ("flags", "plan", "expected"),
+    [
+        ({"rate_threshold": 10}, "enterprise", (10, 5)),
+        ({"rate_threshold": 10}, "professional", (10, 2)),
+        ({"rate_drain": 4}, "professional", (50, 4)),
+    ],
+)
+def test_a_serve_flag_replaces_only_its_own_value(server_with, flags, plan, expected):
+    with server_with(limits=True, **flags) as srv:
+        set_portal(srv, plan=plan)
+        assert bucket_of(srv) == expected
+
+
 def test_enterprise_plan_allows_250(server_with):
     with server_with(limits=True) as srv:
 
@@ -119,6 +172,32 @@ def test_operating_accumulates_and_blocks_the_method(metered):
     assert metered.call("im.user.status.get", hook=other).status_code == 200
 
 
+def test_a_client_hammering_a_failing_method_is_blocked(server_with):
+    with server_with(limits=True, rate_threshold=10_000, operating_limit=0.002) as srv:
+        answers = []
+        while len(answers) < 500:
+            answers.append(srv.call("timeman.status", {"USER_ID": 999}))
+            if answers[-1].status_code == 429:
+                break
+        *failed, blocked = answers
+        # Every call before the block failed, and their time added up past the limit.
+        assert failed and all(
+            a.json() == {"error": "", "error_description": "User not found"} for a in failed
+        )
+        assert blocked.json()["error"] == "OPERATION_TIME_LIMIT"
+        # Blocked whatever the parameters, until the baskets expire.
+        assert srv.call("timeman.status").status_code == 429
+        srv.clock.advance(600)
+        assert srv.call("timeman.status").status_code == 200
+
+
+def test_failing_calls_in_a_batch_count_too(metered):
+    cmd = {"a": "im.user.get?ID=999", "b": "im.user.get?ID=1"}
+    inner = metered.call("batch", {"cmd": cmd}).json()["result"]
+    assert inner["result_error"]["a"]["error"] == "USER_NOT_EXISTS"
+    assert inner["result_error"]["b"]["error"] == "OPERATION_TIME_LIMIT"
+
+
 def test_the_oldest_basket_expires_after_ten_minutes(metered):
     metered.call("im.user.status.get")
     metered.clock.advance(599)
@@ -127,6 +206,23 @@ def test_the_oldest_basket_expires_after_ten_minutes(metered):
     again = metered.call("im.user.status.get")
     assert again.status_code == 200
     assert again.json()["time"]["operating_reset_at"] == int(metered.clock.now().timestamp()) + 600
+
+
+def test_a_basket_is_the_minute_from_its_first_call(server_with):
+    # With baskets per minute of the clock, the calls at 59 s and 60 s would fall in
+    # two, the second outliving the first: eleven baskets could be live at once.
+    with server_with(limits=True) as srv:
+        start = int(srv.clock.now().timestamp())  # on a minute of the clock
+        srv.clock.advance(59)
+        srv.call("im.user.status.get")
+        srv.clock.advance(1)  # the clock's next minute, the basket's same one
+        time = srv.call("im.user.status.get").json()["time"]
+        assert time["operating_reset_at"] == start + 59 + 600
+        srv.clock.advance(599)
+        # Both calls expired together with their basket: only this call counts.
+        time = srv.call("im.user.status.get").json()["time"]
+        assert time["operating"] == time["processing"]
+        assert time["operating_reset_at"] == start + 659 + 600
 
 
 def test_batch_itself_is_not_metered_but_its_calls_are(metered):

@@ -234,6 +234,37 @@ def test_path_without_a_method(server):
     assert error_of(response)[:2] == (404, "ERROR_METHOD_NOT_FOUND")
 
 
+@pytest.mark.parametrize("path", ["/rest", "/rest/"])
+def test_bare_rest_path(server, path):
+    assert error_of(server.http.post(path))[:2] == (404, "ERROR_METHOD_NOT_FOUND")
+
+
+@pytest.mark.parametrize("verb", ["PUT", "DELETE", "PATCH", "OPTIONS"])
+@pytest.mark.parametrize("path", ["{hook}im.user.status.set", "/rest/im.user.status.set", "/rest"])
+def test_other_http_methods_get_a_protocol_error(server, verb, path):
+    response = server.http.request(verb, path.format(hook=server.webhook), json={"STATUS": "dnd"})
+    assert error_of(response) == (
+        405,
+        "INVALID_REQUEST",
+        "Only GET and POST requests are accepted",
+    )
+    assert response.headers["allow"] == "GET, HEAD, POST"
+    assert response.headers["content-type"] == "application/json"
+    assert server.call("im.user.status.get").json()["result"] == "online"
+
+
+def test_other_http_methods_answer_in_xml_when_asked(server):
+    response = server.http.delete(f"{server.webhook}im.user.status.get.xml")
+    assert response.status_code == 405
+    assert "<error>INVALID_REQUEST</error>" in response.text
+
+
+def test_head_answers_like_get_without_a_body(server):
+    response = server.http.head(f"{server.webhook}im.user.status.get")
+    assert response.status_code == 200
+    assert response.content == b""
+
+
 # --- portals -------------------------------------------------------------------------------
 
 
@@ -310,6 +341,51 @@ def test_too_many_parameters(server):
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert error_of(response)[:2] == (400, "ERROR_PARAMS_TOO_MANY")
+
+
+NUL = (400, "ERROR_BAD_ENCODING", "A parameter contains a NUL character")
+
+
+@pytest.mark.parametrize(
+    "path", ["user.get?FILTER[NAME]=a%00b", "user.get?FILTER%00[NAME]=a", "im.user.get?ID=1%00"]
+)
+def test_a_nul_character_in_the_query_string_is_refused(server, path):
+    assert error_of(server.http.get(f"{server.webhook}{path}")) == NUL
+
+
+def test_a_nul_character_in_a_form_body_is_refused_and_nothing_is_written(server):
+    response = server.http.post(
+        f"{server.webhook}timeman.open",
+        content=b"REPORT=a%00b",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert error_of(response) == NUL
+    assert server.call("timeman.status").json()["result"]["STATUS"] == "CLOSED"
+
+
+def test_a_nul_character_in_a_multipart_body_is_refused(server):
+    response = server.http.post(f"{server.webhook}timeman.open", files={"REPORT": (None, "a\x00b")})
+    assert error_of(response) == NUL
+
+
+@pytest.mark.parametrize("body", [b'{"REPORT": "a\\u0000b"}', b'{"X": [{"REPORT\\u0000": 1}]}'])
+def test_a_nul_character_in_a_json_body_is_refused(server, body):
+    response = server.http.post(
+        f"{server.webhook}timeman.open",
+        content=body,
+        headers={"Content-Type": "application/json"},
+    )
+    assert error_of(response) == NUL
+    assert server.call("timeman.status").json()["result"]["STATUS"] == "CLOSED"
+
+
+def test_an_escaped_backslash_before_u0000_is_no_nul(server):
+    response = server.http.post(
+        f"{server.webhook}timeman.open",
+        content=b'{"REPORT": "a\\\\u0000b"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
 
 
 def test_unexpected_failure_is_an_internal_error_with_the_trace_in_the_log(

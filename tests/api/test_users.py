@@ -90,6 +90,31 @@ def test_user_get_pages_by_fifty(server):
     assert ids == list(range(1, 121))
 
 
+@pytest.mark.parametrize(
+    ("start", "first_id", "count", "next_"),
+    [(7, 1, 50, 50), (49, 1, 50, 50), (50, 51, 10, None), ("55", 51, 10, None), (99, 51, 10, None)],
+)
+def test_user_get_start_between_pages_means_the_page_it_falls_in(
+    server, start, first_id, count, next_
+):
+    add_users(server, 59)
+    body = ok(server.call("user.get", {"start": start}))
+    assert int(body["result"][0]["ID"]) == first_id
+    assert len(body["result"]) == count
+    assert body.get("next") == next_
+    assert body["total"] == 60
+
+
+def test_a_start_past_the_end_gives_an_empty_page(server):
+    body = ok(server.call("user.get", {"start": 120}))
+    assert (body["result"], body["total"]) == ([], 1)
+    assert "next" not in body
+
+
+def test_department_get_start_between_pages(server):
+    assert [d["ID"] for d in ok(server.call("department.get", {"start": 30}))["result"]] == ["1"]
+
+
 def test_user_get_start_minus_one_skips_the_count(server):
     add_users(server, 60)
     body = ok(server.call("user.get", {"start": -1}))

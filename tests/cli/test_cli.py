@@ -269,6 +269,33 @@ def test_an_unknown_plan_is_refused(cli: Cli, plan: str) -> None:
     assert portals(cli)["localhost"]["plan"] == "professional"
 
 
+# --- request-rate settings ---------------------------------------------------------------
+
+
+def test_portal_set_one_rate_value_leaves_the_other_unset(cli: Cli) -> None:
+    record = json.loads(cli.ok("portal", "set", "--rate-threshold", "10", "--json"))
+    assert (record["rate_threshold"], record["rate_drain"]) == (10.0, None)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("serve", "--rate-threshold", "0"),
+        ("serve", "--rate-drain", "-1"),
+        ("serve", "--rate-threshold", "nan"),
+        ("portal", "set", "--rate-threshold", "0"),
+        ("portal", "set", "--rate-drain", "-0.5"),
+    ],
+)
+def test_rate_values_must_be_positive(cli: Cli, args: tuple[str, ...]) -> None:
+    result = cli(*args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "must be greater than 0" in result.stderr
+    # Refused before anything was started or stored.
+    assert not (cli.data_dir / "b24local.db").exists()
+
+
 # --- tls, version, db ------------------------------------------------------------------
 
 

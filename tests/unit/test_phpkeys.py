@@ -262,10 +262,11 @@ def _names(forbidden: str) -> st.SearchStrategy[str]:
 
 
 # PHP rewrites spaces and dots in the top-level name, so they cannot round-trip.
-TOP_NAMES = _names("[]. ")
+# NUL characters are refused (see the tests below).
+TOP_NAMES = _names("[]. \x00")
 # Inside brackets only the closing bracket is special.
-INNER_NAMES = _names("]")
-LEAVES = st.text(max_size=5)
+INNER_NAMES = _names("]\x00")
+LEAVES = st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=5)
 
 
 INNER_VALUES = st.recursive(
@@ -279,3 +280,10 @@ TREES = st.dictionaries(TOP_NAMES, INNER_VALUES, max_size=4)
 @given(TREES)
 def test_flattened_tree_decodes_back(tree: dict[str, Any]) -> None:
     assert decode_pairs(flatten(tree), **BIG) == tree
+
+
+@pytest.mark.parametrize("pair", [("a", "x\x00"), ("a\x00", "x"), ("a[b\x00]", "x")])
+def test_a_nul_character_is_refused(pair: tuple[str, str]) -> None:
+    with pytest.raises(RestError) as caught:
+        decode_pairs([("ok", "1"), pair], **BIG)
+    assert caught.value.code == "ERROR_BAD_ENCODING"

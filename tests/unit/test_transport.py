@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -159,18 +160,30 @@ def test_decode_json_very_deep_is_too_deep(body: bytes) -> None:
     assert error.code == "ERROR_PARAMS_TOO_DEEP"
 
 
+# Any text but NUL, which is refused (below).
+TEXT = st.text(alphabet=st.characters(blacklist_characters="\x00"))
+KEYS = st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=5)
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(),
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
-    ),
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | TEXT,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(KEYS, children, max_size=3),
     max_leaves=15,
 )
 
 
-@given(st.dictionaries(st.text(max_size=5), JSON_VALUES, max_size=4))
+@given(st.dictionaries(KEYS, JSON_VALUES, max_size=4))
 def test_decode_json_round_trips_objects(value: dict) -> None:
     assert decode_json(json.dumps(value).encode(), LIMITS) == value
+
+
+@pytest.mark.parametrize(
+    "value", [{"a": "x\x00"}, {"a\x00": 1}, {"a": [1, {"b": ["\x00"]}]}, ["\x00"]]
+)
+def test_decode_json_refuses_a_nul_character(value: Any) -> None:
+    assert error_of(decode_json, json.dumps(value).encode(), LIMITS).code == "ERROR_BAD_ENCODING"
+
+
+def test_decode_json_keeps_an_escaped_backslash_before_u0000() -> None:
+    assert decode_json(rb'{"a": "\\u0000"}', LIMITS) == {"a": "\\u0000"}
 
 
 # --- decode_query ----------------------------------------------------------------------

@@ -21,6 +21,7 @@ from .errors import (
     ErrorSpec,
     RestError,
 )
+from .params import Params, php_str
 from .phpkeys import listify
 from .registry import BASIC, MethodGroup, Registry
 from .transport import RequestLimits, decode_query, split_format
@@ -79,11 +80,15 @@ def _method_name(command: Any) -> str:
     return ""
 
 
+def _cmd(params: Params) -> Any:
+    """``cmd`` in any case; of several spellings the last wins, as in PHP."""
+    return params.upper().get("CMD")
+
+
 def _writes(params: dict[str, Any], registry: Registry) -> bool:
     """A batch writes if any of its commands names a method that writes; a batch of
     reads runs as a read transaction (on SQLite: no writer lock, no fsync)."""
-    raw = next((v for k, v in params.items() if str(k).upper() == "CMD"), None)
-    for _key, command in _commands(raw)[:MAX_COMMANDS]:
+    for _key, command in _commands(_cmd(Params(params)))[:MAX_COMMANDS]:
         spec = registry.get(_method_name(command))
         if spec is not None and spec.writes:
             return True
@@ -100,14 +105,6 @@ def _lookup(store: dict[str, Any], path: list[str]) -> Any:
         else:
             raise _Missing
     return value
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "1" if value else ""
-    if value is None:
-        return ""
-    return str(value)
 
 
 def _substitute(value: Any, found: dict[str, dict[str, Any]]) -> Any:
@@ -132,7 +129,8 @@ def _substitute(value: Any, found: dict[str, dict[str, Any]]) -> Any:
     if whole:
         # A parameter that is just a reference takes the value as it is (a list stays one).
         return resolve(whole)
-    return _REFERENCE.sub(lambda m: _as_text(resolve(m)), value)
+    # Inside a longer string a value reads as PHP would print it (a list as "Array").
+    return _REFERENCE.sub(lambda m: php_str(resolve(m)), value)
 
 
 def _php_array(entries: dict[str, Any]) -> Any:
@@ -160,19 +158,22 @@ async def batch(call: Call) -> dict[str, Any]:
     }
     errors: dict[str, dict[str, str]] = {}
     times: dict[str, Any] = {}
+    # Where one failed statement spoils the rest of the transaction (PostgreSQL's
+    # do), reads need a savepoint of their own too.
+    guard_reads = call.conn.failures_abort
 
-    for index, (key, command) in enumerate(_commands(params.get("CMD"))):
-        if index >= MAX_COMMANDS:
-            errors[key] = _error_entry(ERROR_BATCH_LENGTH_EXCEEDED())
-            continue
+    for index, (key, command) in enumerate(_commands(_cmd(params))):
         try:
+            if index >= MAX_COMMANDS:
+                raise ERROR_BATCH_LENGTH_EXCEEDED()
             name, sub_params = _parse(command, _LIMITS)
             spec = call.registry.get(name)
             if spec is not None and not spec.batchable:
                 raise ERROR_BATCH_METHOD_NOT_ALLOWED()
             sub_params = _substitute(sub_params, found)
-            if spec is not None and spec.writes:
-                # A failing write leaves nothing half-done; a read needs no savepoint.
+            if spec is not None and (spec.writes or guard_reads):
+                # A failing write leaves nothing half-done, and a failing read leaves
+                # the transaction usable for the commands after it.
                 async with call.conn.begin_nested():
                     outcome = await call.invoke(name, sub_params)
             else:

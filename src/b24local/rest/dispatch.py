@@ -29,6 +29,7 @@ from .errors import (
     ERROR_UNEXPECTED_ANSWER,
     INSUFFICIENT_SCOPE,
     INTERNAL_SERVER_ERROR,
+    INVALID_HTTP_METHOD,
     INVALID_REQUEST,
     RestError,
 )
@@ -39,6 +40,9 @@ from .registry import Registry
 from .transport import CallRequest, RequestLimits, parse_request, requested_format
 
 log = logging.getLogger("b24local.rest")
+
+#: HTTP methods a call may use (HEAD answers as GET, without the body).
+ACCEPTED_METHODS = ("GET", "HEAD", "POST")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,13 +103,16 @@ class Dispatcher:
             client_ip=client_ip,
             invoke=invoke_inner,
         )
-        result = await spec.handler(call)
-        processing = monotonic() - began
-        if spec.metered:
-            operating = self.limits.record(caller, spec.name, started, processing)
-        else:
-            # batch itself is not counted; its sub-calls are, each on its own.
-            operating = self.limits.unmetered(started)
+        try:
+            result = await spec.handler(call)
+        finally:
+            # A call that fails ran too: its time counts as much as a success's.
+            processing = monotonic() - began
+            if spec.metered:
+                operating = self.limits.record(caller, spec.name, started, processing)
+            else:
+                # batch itself is not counted; its sub-calls are, each on its own.
+                operating = self.limits.unmetered(started)
         finished = self.clock.now()
         zone: tzinfo = caller.portal.zone
         return Outcome(result, time_block(started, finished, processing, zone, operating))
@@ -135,6 +142,8 @@ class RestEndpoint:
 
     async def handle(self, request: Request, path: str) -> Response:
         fmt = requested_format(path)
+        if request.method not in ACCEPTED_METHODS:
+            return self._wrong_method(fmt)
         try:
             call_request = await parse_request(request, path, self.request_limits)
             fmt = call_request.format
@@ -153,6 +162,13 @@ class RestEndpoint:
             log.exception("unexpected failure in %s %s", request.method, request.url.path)
             error = INTERNAL_SERVER_ERROR()
             return render(error_body(error), error.status, fmt)
+
+    @staticmethod
+    def _wrong_method(fmt) -> Response:
+        error = INVALID_HTTP_METHOD()
+        response = render(error_body(error), error.status, fmt)
+        response.headers["Allow"] = ", ".join(ACCEPTED_METHODS)
+        return response
 
     @staticmethod
     def _render_outcome(outcome: Outcome, fmt) -> Response:

@@ -185,6 +185,20 @@ ERROR_BAD_ENCODING = ErrorSpec(
     "A body that is not valid for its content type",
 )
 
+ERROR_NUL_CHARACTER = ErrorSpec(
+    "ERROR_BAD_ENCODING",
+    400,
+    "A parameter contains a NUL character",
+    "A NUL character (%00, \\u0000) in a parameter's name or value",
+)
+
+INVALID_HTTP_METHOD = ErrorSpec(
+    "INVALID_REQUEST",
+    405,
+    "Only GET and POST requests are accepted",
+    "A call made with another HTTP method (PUT, DELETE, ...)",
+)
+
 PROTOCOL_ERRORS: tuple[ErrorSpec, ...] = (
     ERROR_METHOD_NOT_FOUND,
     OPERATION_TIME_LIMIT,
@@ -193,5 +207,7 @@ PROTOCOL_ERRORS: tuple[ErrorSpec, ...] = (
     ERROR_PARAMS_TOO_DEEP,
     ERROR_PARAMS_TOO_MANY,
     ERROR_BAD_ENCODING,
+    ERROR_NUL_CHARACTER,
     ERROR_REQUEST_TIMEOUT,
+    INVALID_HTTP_METHOD,
 )

@@ -19,6 +19,8 @@ from .errors import OPERATION_TIME_LIMIT, QUERY_LIMIT_EXCEEDED
 
 #: How long a one-minute basket counts towards ``operating``.
 BASKET_LIFETIME = 600
+#: The minute a basket gathers, from its first call: at most ten are live at once.
+BASKET_SPAN = 60
 
 
 class Limits(Protocol):
@@ -78,7 +80,6 @@ class _Bucket:
 
 @dataclass(slots=True)
 class _Basket:
-    minute: int
     first_at: float
     total: float
 
@@ -93,23 +94,29 @@ class PlatformLimits:
     an await in between, so simultaneous requests are admitted exactly.
 
     Operating time: per portal, client and method, ten one-minute baskets of run
-    time; a basket counts for ten minutes from its first call. A method whose sum
-    is over the limit is refused with ``OPERATION_TIME_LIMIT`` until a basket
-    expires.
+    time. A basket gathers the calls of the minute from its first call and counts
+    for ten minutes from that call, so no more than ten are ever live (minutes of
+    the clock would let an eleventh overlap: a basket begun at 10:05:59 lives until
+    10:15:59). A method whose sum is over the limit is refused with
+    ``OPERATION_TIME_LIMIT`` until a basket expires.
     """
 
-    rate: RatePlan | None = None
+    #: The ``serve`` flags: ``X`` and ``Y`` for every portal that sets none itself.
+    threshold: float | None = None
+    drain: float | None = None
     operating_limit: float = DEFAULT_OPERATING_LIMIT
     _buckets: dict[tuple[int, str], _Bucket] = field(default_factory=dict)
     _baskets: dict[tuple[int, str, str], list[_Basket]] = field(default_factory=dict)
 
     def plan_rate(self, caller: Caller) -> RatePlan:
+        """Each of ``X`` and ``Y`` on its own: the portal's setting, else the ``serve``
+        flag, else the portal's plan."""
         portal = caller.portal
-        if portal.rate_threshold is not None and portal.rate_drain is not None:
-            return RatePlan(portal.rate_threshold, portal.rate_drain)
-        if self.rate is not None:
-            return self.rate
-        return PLAN_RATES.get(portal.plan, DEFAULT_RATE)
+        plan = PLAN_RATES.get(portal.plan, DEFAULT_RATE)
+        return RatePlan(
+            _first_set(portal.rate_threshold, self.threshold, plan.threshold),
+            _first_set(portal.rate_drain, self.drain, plan.drain),
+        )
 
     def admit_request(self, caller: Caller, now: datetime) -> None:
         rate = self.plan_rate(caller)
@@ -142,11 +149,10 @@ class PlatformLimits:
         moment = started.timestamp()
         key = (caller.portal.id, caller.client, method)
         baskets = self._live(key, moment)
-        minute = int(moment // 60)
-        if baskets and baskets[-1].minute == minute:
+        if baskets and moment < baskets[-1].first_at + BASKET_SPAN:
             baskets[-1].total += cost
         else:
-            baskets.append(_Basket(minute, moment, cost))
+            baskets.append(_Basket(moment, cost))
             self._baskets[key] = baskets
         return Operating(
             operating=sum(b.total for b in baskets),
@@ -155,3 +161,7 @@ class PlatformLimits:
 
     def unmetered(self, started: datetime) -> Operating:
         return Operating(operating=0, reset_at=int(started.timestamp()) + BASKET_LIFETIME)
+
+
+def _first_set(*values: float | None) -> float:
+    return next(value for value in values if value is not None)

@@ -11,12 +11,14 @@ PAGE_SIZE = 50
 
 
 def page_start(params: Params) -> int | None:
-    """``start`` (any case): ``-1`` turns off counting (``None``); other negative or
-    non-numeric values mean the first page."""
+    """The offset ``start`` (any case) asks for: ``-1`` turns off counting (``None``);
+    other negative or non-numeric values mean the first page. Bitrix reads ``start``
+    as the page ``intdiv(start, 50) + 1``, so a value between pages means the one it
+    falls in."""
     value = params.upper().int("START")
     if value == -1:
         return None
-    return max(value, 0)
+    return max(value, 0) // PAGE_SIZE * PAGE_SIZE
 
 
 def page(items: list[Any], start: int | None, total: int | None) -> ListPage:

@@ -50,7 +50,10 @@ def php_int(value: Any) -> int:
 
 
 def php_truthy(value: Any) -> bool:
-    """PHP's truthiness, with Bitrix's habit of ``"Y"``/``"N"`` flags."""
+    """PHP's truthiness, except for strings: besides ``""`` and ``"0"`` (PHP's only
+    false strings), a blank one and, in any case, ``"N"`` (Bitrix's flags),
+    ``"false"``, ``"no"`` and ``"off"`` are false. A form or query string can send
+    ``false`` only as text, and the reference lists it as a false value."""
     if isinstance(value, str):
         lowered = value.strip().lower()
         return lowered not in ("", "0", "n", "false", "no", "off")

@@ -3,7 +3,8 @@
 Bitrix24 runs on PHP, so ``ID[]=1&ID[]=2`` is a list, ``FILTER[>ID]=5`` a nested
 map and ``a[x][0]=1`` a map holding a list. :func:`decode_pairs` turns flat
 ``(key, value)`` pairs into that structure, with limits on depth and count so a
-hostile key cannot make us build something absurd.
+hostile key cannot make us build something absurd. NUL characters are refused:
+no text a method stores or compares may hold one (PostgreSQL cannot).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .errors import ERROR_PARAMS_TOO_DEEP, ERROR_PARAMS_TOO_MANY
+from .errors import ERROR_NUL_CHARACTER, ERROR_PARAMS_TOO_DEEP, ERROR_PARAMS_TOO_MANY
 
 
 def _php_name(name: str) -> str:
@@ -54,6 +55,8 @@ def decode_pairs(pairs: Iterable[tuple[str, Any]], *, max_depth: int, max_count:
         count += 1
         if count > max_count:
             raise ERROR_PARAMS_TOO_MANY()
+        if "\x00" in key or (isinstance(value, str) and "\x00" in value):
+            raise ERROR_NUL_CHARACTER()
         parts = split_key(key)
         if not parts[0]:
             continue
@@ -112,3 +115,19 @@ def depth_of(value: Any, *, limit: int) -> int:
             return deepest
         stack.extend((child, depth) for child in children)
     return deepest
+
+
+def holds_nul(value: Any) -> bool:
+    """Whether decoded JSON has a NUL character in any key or string."""
+    stack: list[Any] = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False

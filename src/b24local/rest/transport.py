@@ -22,12 +22,13 @@ from .errors import (
     ERROR_BAD_ENCODING,
     ERROR_INVALID_JSON,
     ERROR_METHOD_NOT_FOUND,
+    ERROR_NUL_CHARACTER,
     ERROR_PARAMS_TOO_DEEP,
     ERROR_PARAMS_TOO_MANY,
     ERROR_REQUEST_TOO_LARGE,
     NO_AUTH_FOUND,
 )
-from .phpkeys import decode_pairs, depth_of
+from .phpkeys import decode_pairs, depth_of, holds_nul
 
 ResponseFormat = Literal["json", "xml"]
 
@@ -134,6 +135,9 @@ def decode_json(body: bytes, limits: RequestLimits) -> dict[str, Any]:
             raise ERROR_INVALID_JSON("The request body must be a JSON object")
     if depth_of(value, limit=limits.max_depth) > limits.max_depth:
         raise ERROR_PARAMS_TOO_DEEP()
+    # JSON can carry a NUL only as an escape; look closer only if one is there.
+    if b"\\u0000" in body and holds_nul(value):
+        raise ERROR_NUL_CHARACTER()
     return value
 
 

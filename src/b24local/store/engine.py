@@ -6,7 +6,8 @@ loop, writers serialised and committed in groups, opened with ``BEGIN IMMEDIATE`
 so two writers never deadlock on a lock upgrade; the async engine only migrates.
 PostgreSQL uses ordinary transactions on asyncpg; rows that must be updated one
 caller at a time are locked with ``FOR UPDATE``. Both hand out sessions with the
-same small interface: ``execute``, ``begin_nested``, ``dialect`` and ``version``.
+same small interface: ``execute``, ``begin_nested``, ``dialect``, ``version`` and
+``failures_abort``.
 """
 
 from __future__ import annotations
@@ -106,13 +107,16 @@ def _tune_sqlite(engine: Engine, *, emit_begin: bool = True) -> None:
 class PgSession:
     """A PostgreSQL transaction, with the interface of :class:`~.sqlite.Session`."""
 
-    __slots__ = ("_conn",)
+    __slots__ = ("_conn", "failures_abort")
 
     #: PostgreSQL offers no cheap commit counter: nothing is cached there.
     version = None
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, *, in_transaction: bool) -> None:
         self._conn = conn
+        #: In a transaction, one failed statement fails every later one until a
+        #: rollback; statements outside one (reads) stand alone.
+        self.failures_abort = in_transaction
 
     @property
     def dialect(self):
@@ -148,11 +152,11 @@ class Store:
                 # a transaction or not; without one, a read saves the round trips
                 # of BEGIN and COMMIT.
                 conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                yield PgSession(conn)  # type: ignore[misc]  # the same interface
+                yield PgSession(conn, in_transaction=False)  # type: ignore[misc]
                 return
             conn = await conn.execution_options(b24local_write=True)
             async with conn.begin():
-                yield PgSession(conn)  # type: ignore[misc]
+                yield PgSession(conn, in_transaction=True)  # type: ignore[misc]
 
     async def close(self) -> None:
         if self._sqlite is not None:

@@ -122,6 +122,9 @@ class Session:
 
     __slots__ = ("_begun", "_conn", "_plans", "_raw", "_rows", "version")
 
+    #: A failed statement leaves SQLite's transaction usable.
+    failures_abort = False
+
     def __init__(
         self,
         conn: Connection,

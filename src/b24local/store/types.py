@@ -6,6 +6,16 @@ from datetime import UTC, datetime
 
 from sqlalchemy.types import DateTime, TypeDecorator
 
+#: What an ``Integer`` column holds on every dialect (PostgreSQL's ``integer``).
+INTEGER_MIN = -(2**31)
+INTEGER_MAX = 2**31 - 1
+
+
+def storable(value: int) -> bool:
+    """Whether ``value`` fits an ``Integer`` column. One that does not matches no
+    row, and PostgreSQL refuses even to compare a column with it."""
+    return INTEGER_MIN <= value <= INTEGER_MAX
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in Python, naive UTC in the database.

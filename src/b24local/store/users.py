@@ -16,6 +16,7 @@ from . import credentials, departments
 from . import portals as portal_store
 from .snapshot import cached
 from .tables import user_departments, users
+from .types import storable
 
 #: The columns a :class:`User` carries; the password hash never leaves this module.
 _COLUMNS = [c.name for c in users.c if c.name != "password_hash"]
@@ -78,7 +79,8 @@ _SOME_USERS = _WITH_DEPARTMENTS.where(
 async def get_many(
     conn: AsyncConnection, portal_id: int, user_ids: Sequence[int]
 ) -> dict[int, User]:
-    ids = sorted(set(user_ids))
+    # An ID no row can hold names no user (and PostgreSQL would refuse it).
+    ids = sorted({user_id for user_id in user_ids if storable(user_id)})
     if not ids:
         return {}
     if len(ids) == 1:
@@ -123,7 +125,7 @@ def in_department(department_ids: Sequence[int]) -> ColumnElement[bool]:
     return users.c.id.in_(
         select(user_departments.c.user_id).where(
             user_departments.c.portal_id == users.c.portal_id,
-            user_departments.c.department_id.in_(department_ids),
+            user_departments.c.department_id.in_([i for i in department_ids if storable(i)]),
         )
     )
 

@@ -11,6 +11,7 @@ from b24local.rest.envelope import ListPage
 from b24local.rest.paging import PAGE_SIZE, page, page_start
 from b24local.rest.params import php_int, php_str
 from b24local.rest.registry import MethodGroup
+from b24local.scopes.filtering import compare
 from b24local.store import departments
 from b24local.store.departments import Department
 from b24local.store.tables import departments as table
@@ -40,17 +41,11 @@ def department_fields(department: Department) -> dict[str, Any]:
 
 
 def _conditions(params: dict[str, Any]) -> list[ColumnElement[bool]]:
-    found: list[ColumnElement[bool]] = []
-    for name, (column, convert) in COLUMNS.items():
-        if name not in params:
-            continue
-        value = params[name]
-        values = list(value.values()) if isinstance(value, dict) else value
-        if isinstance(values, list):
-            found.append(column.in_([convert(v) for v in values]))
-        else:
-            found.append(column == convert(value))
-    return found
+    return [
+        compare(column, "", params[name], convert)
+        for name, (column, convert) in COLUMNS.items()
+        if name in params
+    ]
 
 
 @methods.method(

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, not_, or_, select, true
+from sqlalchemy import ColumnElement, false, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement as Column
 
 from b24local.rest.params import php_int, php_str, php_truthy
+from b24local.scopes.filtering import compare, values_of
 from b24local.scopes.im.presence import ONLINE_WINDOW
 from b24local.store.tables import presence, users
 from b24local.store.users import in_department
@@ -62,45 +63,6 @@ def split_prefix(key: str) -> tuple[str, str]:
     return "", key
 
 
-def _values(value: Any) -> list[Any]:
-    if isinstance(value, dict):
-        return list(value.values())
-    if isinstance(value, list):
-        return value
-    return [value]
-
-
-def _like_pattern(value: Any, wrap: bool) -> str:
-    text = php_str(value)
-    return f"%{text}%" if wrap else text
-
-
-def compare(column: Column, op: str, value: Any, convert=lambda v: v) -> ColumnElement[bool]:
-    """One prefixed comparison; a list value means "any of" for equality."""
-    many = [convert(v) for v in _values(value)]
-    if op in ("", "=", "@"):
-        return column.in_(many) if len(many) != 1 else column == many[0]
-    if op in ("!", "!=", "!@"):
-        return not_(column.in_(many)) if len(many) != 1 else column != many[0]
-    if op in (">", ">=", "<", "<="):
-        single = many[0] if many else None
-        if single is None:
-            return false()
-        return {
-            ">": column > single,
-            ">=": column >= single,
-            "<": column < single,
-            "<=": column <= single,
-        }[op]
-    if op in ("%", "=%", "%="):
-        wrap = op == "%"
-        return or_(*(column.ilike(_like_pattern(v, wrap)) for v in many))
-    if op in ("!%", "!=%", "!%="):
-        wrap = op == "!%"
-        return and_(*(not_(column.ilike(_like_pattern(v, wrap))) for v in many))
-    return true()
-
-
 def _to_datetime(value: Any, zone: tzinfo) -> datetime | None:
     text = php_str(value).strip()
     try:
@@ -117,7 +79,7 @@ def _to_datetime(value: Any, zone: tzinfo) -> datetime | None:
 def _date_condition(
     name: str, column: Column, op: str, value: Any, zone: tzinfo
 ) -> ColumnElement[bool]:
-    moments = [_to_datetime(v, zone) for v in _values(value)]
+    moments = [_to_datetime(v, zone) for v in values_of(value)]
     if any(m is None for m in moments):
         # The reference: a value that is not a date matches nothing.
         return false()
@@ -134,7 +96,7 @@ def _online_condition(op: str, value: Any, now: datetime) -> ColumnElement[bool]
             presence.c.last_activity >= now - ONLINE_WINDOW,
         )
     )
-    wanted = php_truthy(_values(value)[0]) if _values(value) else True
+    wanted = php_truthy(values_of(value)[0]) if values_of(value) else True
     if op in ("!", "!="):
         wanted = not wanted
     return seen_recently if wanted else not_(seen_recently)
@@ -158,7 +120,7 @@ def conditions(filter_: dict[str, Any], now: datetime, zone: tzinfo) -> list[Col
         elif name in DATE_COLUMNS:
             found.append(_date_condition(name, DATE_COLUMNS[name], op, value, zone))
         elif name == "UF_DEPARTMENT":
-            ids = [php_int(v) for v in _values(value)]
+            ids = [php_int(v) for v in values_of(value)]
             member = in_department(ids)
             found.append(not_(member) if op in ("!", "!=", "!@") else member)
         elif name == "NAME_SEARCH":

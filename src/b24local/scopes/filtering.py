@@ -1,0 +1,78 @@
+"""One comparison of a list filter: ``column <op> value``, as ``user.get`` and
+``department.get`` read their filters.
+
+The operator is a Bitrix filter prefix without its field (``">="``, ``"%"``,
+``"!@"``...; ``""`` is equality). A list value means "any of" for equality and
+"none of" for its negations. Integers are compared exactly whatever their size:
+one beyond what an ``Integer`` column holds matches no row, rather than reaching
+a database that refuses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, not_, or_, true
+from sqlalchemy.sql.elements import ColumnElement as Column
+
+from b24local.rest.params import php_str
+from b24local.store.types import INTEGER_MAX, storable
+
+EQUAL = ("", "=", "@")
+NOT_EQUAL = ("!", "!=", "!@")
+ORDER = (">", ">=", "<", "<=")
+
+
+def values_of(value: Any) -> list[Any]:
+    """A filter value as a list: a PHP array's values, or the one value."""
+    if isinstance(value, dict):
+        return list(value.values())
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def _out_of_range(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and not storable(value)
+
+
+def _like_pattern(value: Any, wrap: bool) -> str:
+    text = php_str(value)
+    return f"%{text}%" if wrap else text
+
+
+def compare(
+    column: Column, op: str, value: Any, convert: Callable[[Any], Any] = lambda v: v
+) -> ColumnElement[bool]:
+    """One prefixed comparison; an unknown operator compares nothing."""
+    many = [convert(v) for v in values_of(value)]
+    if op in EQUAL or op in NOT_EQUAL:
+        # Values no row can hold match nothing, and exclude nothing.
+        kept = [v for v in many if not _out_of_range(v)]
+        if many and not kept:
+            return false() if op in EQUAL else column.is_not(None)
+        if op in EQUAL:
+            return column.in_(kept) if len(kept) != 1 else column == kept[0]
+        return not_(column.in_(kept)) if len(kept) != 1 else column != kept[0]
+    if op in ORDER:
+        single = many[0] if many else None
+        if single is None:
+            return false()
+        if _out_of_range(single):
+            # Every stored value is below a value past the top, and above one past the bottom.
+            below = single > INTEGER_MAX
+            return column.is_not(None) if below == (op in ("<", "<=")) else false()
+        return {
+            ">": column > single,
+            ">=": column >= single,
+            "<": column < single,
+            "<=": column <= single,
+        }[op]
+    if op in ("%", "=%", "%="):
+        wrap = op == "%"
+        return or_(*(column.ilike(_like_pattern(v, wrap)) for v in many))
+    if op in ("!%", "!=%", "!%="):
+        wrap = op == "!%"
+        return and_(*(not_(column.ilike(_like_pattern(v, wrap))) for v in many))
+    return true()
