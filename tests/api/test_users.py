@@ -145,6 +145,19 @@ def test_user_get_filter_by_date(server):
     assert nonsense["total"] == 0
 
 
+def test_user_get_json_integers_past_64_bits(server):
+    add_users(server, 2)
+    # PHP's json_decode reads them as floats, which intval wraps: 2**64 - 1 is 0.
+    big = 18446744073709551615
+    assert ok(server.call("user.get", {"FILTER": {"ID": big}}))["total"] == 0
+    assert ok(server.call("user.get", {"ID": big}))["total"] == 0
+    first = ok(server.call("user.get", {"start": big}))
+    assert (first["total"], len(first["result"])) == (3, 3)
+    # The same digits as a string saturate instead: a page far past the end.
+    far = ok(server.call("user.get", {"start": str(big)}))
+    assert (far["total"], far["result"]) == (3, [])
+
+
 def test_user_get_filter_is_online(server):
     other = server.add_user()
     hook = server.add_webhook(other, ["im"])
