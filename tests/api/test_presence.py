@@ -206,10 +206,43 @@ def test_list_with_unknown_ids_gives_null(server):
     assert cards["1"]["id"] == 1
 
 
-@pytest.mark.parametrize("value", [None, [], "", "not json", "{}", 5])
+def test_list_ids_are_read_as_integers_above_zero(server):
+    other = server.add_user()
+    ids = ["007", 0, "abc", other, "1", -3, 7, "2.9"]
+    cards = result(server.call("im.user.list.get", {"ID": ids}))
+    # The keys are the IDs as read ("007" is 7), each once, in the order given.
+    assert list(cards) == ["7", str(other), "1"]
+    assert cards["7"] is None
+    assert [card["id"] for card in (cards[str(other)], cards["1"])] == [other, 1]
+
+
+def test_list_of_forty_thousand_ids(server):
+    other = server.add_user()
+    ids = list(range(40_000, 0, -1))
+    cards = result(server.call("im.user.list.get", {"ID": [*ids, other, 1, *ids[:100]]}))
+    assert list(cards) == [str(user_id) for user_id in ids]
+    assert {key for key, card in cards.items() if card is not None} == {"1", str(other)}
+    assert cards[str(other)]["id"] == other
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, [], "", "not json", "{}", 5, [0], ["abc", -1], "[0]", {"a": "x"},
+     # A JSON integer past 64 bits reaches PHP as a float, which intval wraps to 0.
+     [18446744073709551615]],
+)  # fmt: skip
 def test_list_with_a_bad_id(server, value):
     params = {} if value is None else {"ID": value}
     response = server.call("im.user.list.get", params)
+    assert error_code(response) == (
+        400,
+        "INVALID_FORMAT",
+        "A wrong format for the ID field is passed",
+    )
+
+
+def test_list_with_form_encoded_ids_none_above_zero(server):
+    response = server.http.get(f"{server.webhook}im.user.list.get?ID[]=abc&ID[]=0")
     assert error_code(response) == (
         400,
         "INVALID_FORMAT",

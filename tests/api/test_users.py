@@ -145,6 +145,16 @@ def test_user_get_filter_by_date(server):
     assert nonsense["total"] == 0
 
 
+def test_user_get_filter_by_a_long_id_list(server):
+    add_users(server, 3)
+    wanted = list(range(3, 40_003))
+    ids = lambda flt: [u["ID"] for u in ok(server.call("user.get", {"FILTER": flt}))["result"]]  # noqa: E731
+    assert ids({"@ID": wanted}) == ["3", "4"]
+    assert ids({"!@ID": wanted}) == ["1", "2"]
+    assert ids({"UF_DEPARTMENT": list(range(1, 40_001))}) == ["1", "2", "3", "4"]
+    assert ids({"!UF_DEPARTMENT": list(range(2, 40_002))}) == ["1", "2", "3", "4"]
+
+
 def test_user_get_json_integers_past_64_bits(server):
     add_users(server, 2)
     # PHP's json_decode reads them as floats, which intval wraps: 2**64 - 1 is 0.

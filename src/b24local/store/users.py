@@ -14,6 +14,7 @@ from b24local.entities import User
 
 from . import credentials, departments
 from . import portals as portal_store
+from .idlists import any_of, chunks
 from .tables import user_departments, users
 
 #: The columns a :class:`User` carries; the password hash never leaves this module.
@@ -76,19 +77,18 @@ async def get_many(
     conn: AsyncConnection, portal_id: int, user_ids: Sequence[int]
 ) -> dict[int, User]:
     ids = sorted(set(user_ids))
-    if not ids:
-        return {}
-    if len(ids) == 1:
-        result = await conn.execute(_ONE_USER, {"portal_id": portal_id, "user_id": ids[0]})
-    else:
-        result = await conn.execute(_SOME_USERS, {"portal_id": portal_id, "user_ids": ids})
     rows: dict[int, Any] = {}
     departments: dict[int, list[int]] = {}
-    for row in result:
-        rows.setdefault(row.id, row)
-        found = departments.setdefault(row.id, [])
-        if row.department_id is not None:
-            found.append(row.department_id)
+    for chunk in chunks(ids):
+        if len(chunk) == 1:
+            result = await conn.execute(_ONE_USER, {"portal_id": portal_id, "user_id": chunk[0]})
+        else:
+            result = await conn.execute(_SOME_USERS, {"portal_id": portal_id, "user_ids": chunk})
+        for row in result:
+            rows.setdefault(row.id, row)
+            found = departments.setdefault(row.id, [])
+            if row.department_id is not None:
+                found.append(row.department_id)
     return {user_id: _user(row, departments[user_id]) for user_id, row in rows.items()}
 
 
@@ -120,7 +120,7 @@ def in_department(department_ids: Sequence[int]) -> ColumnElement[bool]:
     return users.c.id.in_(
         select(user_departments.c.user_id).where(
             user_departments.c.portal_id == users.c.portal_id,
-            user_departments.c.department_id.in_(department_ids),
+            any_of(user_departments.c.department_id, department_ids),
         )
     )
 

@@ -16,6 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement as Column
 
 from b24local.rest.params import php_int, php_str, php_truthy
 from b24local.scopes.im.presence import ONLINE_WINDOW
+from b24local.store.idlists import any_of
 from b24local.store.tables import presence, users
 from b24local.store.users import in_department
 
@@ -79,9 +80,9 @@ def compare(column: Column, op: str, value: Any, convert=lambda v: v) -> ColumnE
     """One prefixed comparison; a list value means "any of" for equality."""
     many = [convert(v) for v in _values(value)]
     if op in ("", "=", "@"):
-        return column.in_(many) if len(many) != 1 else column == many[0]
+        return any_of(column, many) if len(many) != 1 else column == many[0]
     if op in ("!", "!=", "!@"):
-        return not_(column.in_(many)) if len(many) != 1 else column != many[0]
+        return not_(any_of(column, many)) if len(many) != 1 else column != many[0]
     if op in (">", ">=", "<", "<="):
         single = many[0] if many else None
         if single is None:
