@@ -145,6 +145,53 @@ def test_user_get_filter_by_date(server):
     assert nonsense["total"] == 0
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "total"),
+    [
+        # Offsets that would carry the moment past the calendar's ends in UTC.
+        (">DATE_REGISTER", "9999-12-31T23:59:59-23:59", 0),
+        ("<DATE_REGISTER", "9999-12-31T23:59:59-23:59", 1),
+        (">DATE_REGISTER", "0001-01-01T00:00:00+23:59", 1),
+        ("<=DATE_REGISTER", "0001-01-01T00:00:00+23:59", 0),
+        ("TIMESTAMP_X", "9999-12-31T23:59:59-23:59", 0),
+        ("!TIMESTAMP_X", "0001-01-01T00:00:00+23:59", 1),
+        ("<LAST_LOGIN", "9999-12-31T23:59:59-23:59", 0),
+        (">=PERSONAL_BIRTHDAY", "9999-12-31T23:59:59-23:59", 0),
+    ],
+)
+def test_user_get_filter_by_dates_at_the_calendar_s_ends(server, key, value, total):
+    assert ok(server.call("user.get", {"FILTER": {key: value}}))["total"] == total
+
+
+def test_user_get_filter_by_last_activity(server):
+    early = server.add_user("Early", "Bird")
+    server.add_user("Never", "Seen")
+    server.call("im.user.status.set", {"STATUS": "online"}, hook=server.add_webhook(early, ["im"]))
+    server.clock.advance(3600)
+    server.call("im.user.status.set", {"STATUS": "dnd"})
+    names = lambda flt: [u["NAME"] for u in ok(server.call("user.get", {"FILTER": flt}))["result"]]  # noqa: E731
+    assert names({">=LAST_ACTIVITY_DATE": "2026-03-02T09:00:00+00:00"}) == ["Admin"]
+    assert names({"<LAST_ACTIVITY_DATE": "2026-03-02T09:00:00+00:00"}) == ["Early"]
+    assert names({"LAST_ACTIVITY_DATE": "2026-03-02T10:30:00+01:00"}) == ["Admin"]
+    assert names({"@LAST_ACTIVITY_DATE": ["2026-03-02T08:30:00", "2026-03-02T09:30:00"]}) == [
+        "Admin",
+        "Early",
+    ]
+    # Without activity there is nothing to compare: never-seen users match no condition.
+    assert names({"!LAST_ACTIVITY_DATE": "2026-03-02T08:30:00+00:00"}) == ["Admin"]
+    assert names({">LAST_ACTIVITY_DATE": "yesterday-ish"}) == []
+
+
+@pytest.mark.parametrize(
+    "key", ["UF_EMPLOYMENT_DATE", ">UF_EMPLOYMENT_DATE", "<=UF_EMPLOYMENT_DATE",
+            "!UF_EMPLOYMENT_DATE", "@UF_EMPLOYMENT_DATE"],
+)  # fmt: skip
+def test_user_get_filter_by_the_employment_date_matches_nothing(server, key):
+    # b24local keeps no employment date (the field is always ""), so no date compares.
+    add_users(server, 2)
+    assert ok(server.call("user.get", {"FILTER": {key: "2020-01-01"}}))["total"] == 0
+
+
 def test_user_get_filter_by_a_long_id_list(server):
     add_users(server, 3)
     wanted = list(range(3, 40_003))
