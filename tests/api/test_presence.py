@@ -248,3 +248,15 @@ def test_list_with_form_encoded_ids_none_above_zero(server):
         "INVALID_FORMAT",
         "A wrong format for the ID field is passed",
     )
+
+
+def test_list_of_ten_thousand_form_encoded_ids(server):
+    body = "&".join(f"ID[]={user_id}" for user_id in range(10_000, 0, -1))
+    response = server.http.post(
+        f"{server.webhook}im.user.list.get",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    cards = result(response)
+    assert list(cards) == [str(user_id) for user_id in range(10_000, 0, -1)]
+    assert cards["1"]["id"] == 1
