@@ -53,6 +53,27 @@ def test_user_current_through_a_brief_scope_hides_contacts(server):
     assert ok(server.call("user.current", hook=basic))["result"]["EMAIL"] == "jane@example.com"
 
 
+@pytest.mark.parametrize(
+    ("scope", "hidden"),
+    [
+        ("user", []),
+        # user/user-scope.md's user_basic column lists WORK_WWW, not PERSONAL_WWW.
+        ("user_basic", ["LAST_LOGIN", "PERSONAL_WWW", "USER_TYPE"]),
+        ("user_brief", ["EMAIL", "LAST_LOGIN", "PERSONAL_WWW", "PERSONAL_MOBILE", "WORK_PHONE",
+                        "USER_TYPE"]),
+    ],
+)  # fmt: skip
+def test_fields_per_scope_follow_the_scope_page(server, scope, hidden):
+    user_id = server.add_user("Jane", "Roe", email="jane@example.com")
+    hook = server.add_webhook(user_id, [scope])
+    shown = [name for name in GET_FIELDS if name not in hidden]
+    assert list(ok(server.call("user.current", hook=hook))["result"]) == shown
+    (user,) = ok(server.call("user.get", {"ID": user_id}, hook=hook))["result"]
+    assert list(user) == shown
+    selected = ok(server.call("user.get", {"ID": user_id, "select": ["*"]}, hook=hook))
+    assert list(selected["result"][0]) == shown
+
+
 def test_user_methods_need_a_user_scope(server):
     user_id = server.add_user()
     hook = server.add_webhook(user_id, ["im"])
