@@ -125,7 +125,7 @@ def test_idle_since_reaches_exactly_back_to_the_earliest_moment() -> None:
 
 
 def test_idle_since_before_the_earliest_moment_is_now() -> None:
-    # Only a clock set before 1970 gets here; the idle moment never lies ahead.
+    # The rule holds for any moment, even before 1970: the idle moment never lies ahead.
     past = datetime(1969, 7, 20, 20, 17, tzinfo=UTC)
     assert idle_since(5, past) == past
 
