@@ -66,6 +66,24 @@ def server_env() -> dict[str, str]:
     return env
 
 
+def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run ``b24local ARGS`` to its end, as a user would; nothing is checked."""
+    return subprocess.run(
+        [str(console_script()), *args],
+        capture_output=True,
+        text=True,
+        env=server_env(),
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def b24local_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """:func:`run_cli` for test modules (conftest functions are not importable)."""
+    return run_cli
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -113,14 +131,7 @@ class LiveServer:
         """Run ``b24local ARGS --data-dir DIR [--db URL]`` against this server's data;
         return stdout."""
         database = ["--db", self.db] if self.db else []
-        done = subprocess.run(
-            [str(console_script()), *args, "--data-dir", str(self.data_dir), *database],
-            capture_output=True,
-            text=True,
-            env=server_env(),
-            timeout=timeout,
-            check=False,
-        )
+        done = run_cli(*args, "--data-dir", str(self.data_dir), *database, timeout=timeout)
         if done.returncode != 0:
             pytest.fail(
                 f"b24local {' '.join(args)} exited {done.returncode}\n"
@@ -187,10 +198,17 @@ def _tls_ready(port: int, context: ssl.SSLContext) -> bool:
 
 
 def start_server(
-    data_dir: Path, log_dir: Path, *, db: str | None = None, args: Sequence[str] = ()
+    data_dir: Path,
+    log_dir: Path,
+    *,
+    db: str | None = None,
+    args: Sequence[str] = (),
+    ca: Path | None = None,
 ) -> LiveServer:
     """Start ``b24local serve --tls --dev [--db URL] [ARGS]`` and wait until it answers
-    TLS handshakes. The rate limits are off unless ``args`` name ``--limits``."""
+    TLS handshakes. The rate limits are off unless ``args`` name ``--limits``. With
+    ``--tls-cert``/``--tls-key`` among ``args`` the server prints no CA line: ``ca``
+    names the CA to trust instead."""
     if "--limits" not in args:
         # The cloud's rate limit is on by default; client tests opt into it.
         args = ["--limits", "off", *args]
@@ -234,7 +252,8 @@ def start_server(
         )
 
     found: dict[str, re.Match[str]] = {}
-    while not {"webhook", "token", "ca"} <= found.keys():
+    needed = {"webhook", "token"} | ({"ca"} if ca is None else set())
+    while not needed <= found.keys():
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             fail(f"no webhook/dev token/CA lines within {START_DEADLINE:.0f} s")
@@ -265,7 +284,7 @@ def start_server(
         user_id=int(webhook.group(2)),
         code=webhook.group(3),
         dev_token=found["token"].group(1),
-        ca_path=Path(found["ca"].group(1)),
+        ca_path=ca or Path(found["ca"].group(1)),
         data_dir=data_dir,
         process=process,
         stderr_path=stderr_path,
@@ -320,14 +339,16 @@ def launch_server(
 ) -> Iterator[Callable[..., LiveServer]]:
     """Start extra servers, each with its own data; any still running at the end are killed.
 
-    ``launch()`` takes optional keywords: ``db`` (a ``--db`` URL) and ``args`` (more
-    ``serve`` options).
+    ``launch()`` takes optional keywords: ``db`` (a ``--db`` URL), ``args`` (more
+    ``serve`` options) and ``ca`` (the CA to trust for ``--tls-cert``).
     """
     started: list[LiveServer] = []
 
-    def launch(*, db: str | None = None, args: Sequence[str] = ()) -> LiveServer:
+    def launch(
+        *, db: str | None = None, args: Sequence[str] = (), ca: Path | None = None
+    ) -> LiveServer:
         root = tmp_path_factory.mktemp("b24local-extra")
-        server = start_server(root / "data", root, db=db, args=args)
+        server = start_server(root / "data", root, db=db, args=args, ca=ca)
         started.append(server)
         return server
 
