@@ -211,9 +211,10 @@ def serve(
         hook, code = issued
         lines.append(f"Incoming webhook: {base}/rest/{hook.user_id}/{code}/")
     else:
+        scopes = " ".join(f"--scope {scope}" for scope in admin.implemented_scopes())
         lines.append(
             f"Incoming webhook: shown on first start only; make another with "
-            f"`b24local webhook add --user {boot.admin.id} --scope im --scope user`"
+            f"`b24local webhook add --user {boot.admin.id} {scopes}`"
         )
     if dev_token:
         lines.append(f"Dev token: {dev_token}")

@@ -306,6 +306,46 @@ def start_server(
     return server
 
 
+def serve_banner(data_dir: Path, *, db: str | None = None) -> list[str]:
+    """Start ``b24local serve`` on ``data_dir``, return its banner (the stdout lines up
+    to the webhook line), and stop it with SIGTERM."""
+    process = subprocess.Popen(
+        [str(console_script()), "serve", "--data-dir", str(data_dir), "--port", "0",
+         *(["--db", db] if db else [])],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        env=server_env(),
+        text=True,
+    )  # fmt: skip
+    lines: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()
+    banner: list[str] = []
+    deadline = time.monotonic() + START_DEADLINE
+    try:
+        while not banner or not banner[-1].startswith("Incoming webhook:"):
+            line = lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+            if line is None:
+                pytest.fail(f"b24local serve ended before its banner: {banner}")
+            banner.append(line.rstrip("\n"))
+    except queue.Empty:
+        pytest.fail(f"no banner within {START_DEADLINE:.0f} s: {banner}")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=STOP_DEADLINE)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+    return banner
+
+
+@pytest.fixture(scope="session")
+def banner_of() -> Callable[..., list[str]]:
+    """:func:`serve_banner` for test modules."""
+    return serve_banner
+
+
 def _stop_after_test(server: LiveServer) -> None:
     # Client objects caught in reference cycles (an SDK exception kept by
     # pytest.raises holds its requests.Response and thereby its socket) would keep

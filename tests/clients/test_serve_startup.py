@@ -5,12 +5,14 @@ failures that must be a one-line error on stderr rather than a traceback after a
 from __future__ import annotations
 
 import json
+import re
 import socket
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from b24local.scopes import build_registry
 from b24local.tls import ensure_server_cert
 
 pytestmark = pytest.mark.process
@@ -68,3 +70,26 @@ def test_a_port_in_use_is_refused(b24local_cli, tmp_path: Path) -> None:
     # Refused before the first-start webhook was issued: the next start still shows it.
     listed = b24local_cli("webhook", "list", "--json", "--data-dir", data)
     assert json.loads(listed.stdout) == []
+
+
+def test_a_restart_suggests_a_webhook_with_every_implemented_scope(
+    launch_server, banner_of
+) -> None:
+    server = launch_server()
+    assert server.stop() == 0
+    first = json.loads(server.cli("webhook", "list", "--json"))
+    banner = banner_of(server.data_dir)
+    # --port 0: the banner names the port the system chose.
+    assert re.fullmatch(r"b24local \S+ listening on http://127\.0\.0\.1:[1-9]\d*", banner[0])
+    (hint,) = [line for line in banner if line.startswith("Incoming")]
+    suggested = re.fullmatch(r"Incoming webhook: shown on first start only; make another "
+                             r"with `b24local (webhook add [^`]+)`", hint)  # fmt: skip
+    assert suggested is not None, hint
+    command = suggested.group(1).split()
+    scopes = build_registry().scopes()
+    assert command == ["webhook", "add", "--user", "1",
+                       *(word for scope in scopes for word in ("--scope", scope))]  # fmt: skip
+    # Running it gives a webhook like the first start's.
+    server.cli(*command)
+    second = json.loads(server.cli("webhook", "list", "--json"))[-1]
+    assert second["scopes"] == first[0]["scopes"] == sorted(scopes)
