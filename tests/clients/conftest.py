@@ -363,14 +363,24 @@ def _stop_after_test(server: LiveServer) -> None:
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One server per test module; stopped with SIGTERM at the module's end."""
+def live_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, new_pg_schema
+) -> Iterator[LiveServer]:
+    """One server per test module; stopped with SIGTERM at the module's end.
+
+    It keeps its data in SQLite; a module parametrizing ``live_server`` indirectly
+    with ``"postgresql"`` gets one on a fresh PostgreSQL schema as well."""
     root = tmp_path_factory.mktemp("b24local-live")
-    server = start_server(root / "data", root)
-    try:
-        yield server
-    finally:
-        _stop_after_test(server)
+    with contextlib.ExitStack() as database:
+        db = None
+        if getattr(request, "param", "sqlite") == "postgresql":
+            db = database.enter_context(new_pg_schema("b24local_live"))
+        server = start_server(root / "data", root, db=db)
+        try:
+            yield server
+        finally:
+            # Stopped before its schema is dropped.
+            _stop_after_test(server)
 
 
 @pytest.fixture(scope="module")
