@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,21 +60,37 @@ async def _run_sql(url: str, statement: str) -> None:
         await engine.dispose()
 
 
+@contextmanager
+def pg_schema(prefix: str = "t") -> Iterator[str]:
+    """A fresh PostgreSQL schema, dropped on exit: ``B24LOCAL_TEST_PG_URL`` with
+    ``?schema=NAME``, which b24local takes as ``--db``. Without that variable the
+    test is skipped."""
+    if not PG_URL:
+        pytest.skip("B24LOCAL_TEST_PG_URL not set: PostgreSQL run SKIPPED")
+    schema = f"{prefix}_{secrets.token_hex(6)}"
+    asyncio.run(_run_sql(PG_URL, f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{separator}schema={schema}"
+    finally:
+        asyncio.run(_run_sql(PG_URL, f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+
+
+@pytest.fixture(scope="session")
+def new_pg_schema() -> Callable[..., AbstractContextManager[str]]:
+    """:func:`pg_schema` for test modules and their fixtures, which cannot import
+    from a conftest: ``with new_pg_schema() as url: ...``."""
+    return pg_schema
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database for one test."""
     if request.param == "sqlite":
         yield sqlite_url(tmp_path)
         return
-    if not PG_URL:
-        pytest.skip("B24LOCAL_TEST_PG_URL not set: PostgreSQL run SKIPPED")
-    schema = f"t_{secrets.token_hex(6)}"
-    asyncio.run(_run_sql(PG_URL, f"CREATE SCHEMA {schema}"))
-    separator = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{separator}schema={schema}"
-    finally:
-        asyncio.run(_run_sql(PG_URL, f"DROP SCHEMA {schema} CASCADE"))
+    with pg_schema() as url:
+        yield url
 
 
 @pytest.fixture
@@ -150,7 +167,6 @@ def server(db_url: str, clock: AdjustableClock, tmp_path: Path) -> Iterator[Serv
 @pytest.fixture
 def server_with(db_url: str, clock: AdjustableClock, tmp_path: Path):
     """Start a server with extra settings: ``with server_with(require_https=True) as srv``."""
-    from contextlib import contextmanager
 
     @contextmanager
     def start(**settings: Any) -> Iterator[Server]:

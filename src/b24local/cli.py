@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -200,17 +201,21 @@ def serve(
         operating_limit=operating_limit,
         time_limit=time_limit,
     )
-    boot = _run(settings, lambda store: admin.bootstrap(store, _now()))
-    issued = _run(settings, lambda store: admin.first_start_webhook(store, _now()))
-
     ssl: dict[str, str] = {}
     if settings.tls:
         if tls_cert is not None and tls_key is not None:
+            _check_tls(tls_cert, tls_key)
             ssl = {"ssl_certfile": str(tls_cert), "ssl_keyfile": str(tls_key)}
         else:
             files = ensure_server_cert(settings.data_dir)
             ssl = {"ssl_certfile": str(files.server_cert), "ssl_keyfile": str(files.server_key)}
             settings = replace(settings, tls_cert=files.server_cert, tls_key=files.server_key)
+    # Bound before the first-start webhook is issued: its code is shown only once.
+    sock = _listen(host, port)
+    settings = replace(settings, port=sock.getsockname()[1])
+
+    boot = _run(settings, lambda store: admin.bootstrap(store, _now()))
+    issued = _run(settings, lambda store: admin.first_start_webhook(store, _now()))
 
     dev_token = secrets.token_urlsafe(24) if dev else None
     clock = AdjustableClock() if dev else SystemClock()
@@ -222,9 +227,10 @@ def serve(
         hook, code = issued
         lines.append(f"Incoming webhook: {base}/rest/{hook.user_id}/{code}/")
     else:
+        scopes = " ".join(f"--scope {scope}" for scope in admin.implemented_scopes())
         lines.append(
             f"Incoming webhook: shown on first start only; make another with "
-            f"`b24local webhook add --user {boot.admin.id} --scope im --scope user`"
+            f"`b24local webhook add --user {boot.admin.id} {scopes}`"
         )
     if dev_token:
         lines.append(f"Dev token: {dev_token}")
@@ -232,13 +238,9 @@ def serve(
         from b24local.tls import files_in
 
         lines.append(f"CA certificate: {files_in(settings.data_dir).ca_cert}")
-    typer.echo("\n".join(lines))
-    sys.stdout.flush()
 
     config = uvicorn.Config(
         application,
-        host=host,
-        port=port,
         log_level=log_level,
         # Forwarded headers are handled (for trusted proxies only) inside the app.
         proxy_headers=False,
@@ -247,14 +249,50 @@ def serve(
         timeout_graceful_shutdown=5,
         **ssl,  # type: ignore[arg-type]
     )
-    QuietExitServer(config).run()
+    Server(config, banner="\n".join(lines)).run(sockets=[sock])
 
 
-class QuietExitServer(uvicorn.Server):
-    """uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown, so the process
-    would exit 130/143; a clean stop on request should exit 0."""
+def _check_tls(cert: Path, key: Path) -> None:
+    from b24local.tls import TlsError, check_pair
+
+    try:
+        check_pair(cert, key)
+    except TlsError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that a port in use is a one-line error
+    before anything is printed or created (uvicorn binds the same way)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        typer.echo(f"error: cannot listen on {host}:{port}: {error.strerror or error}", err=True)
+        raise typer.Exit(1) from None
+    return sock
+
+
+class Server(uvicorn.Server):
+    """uvicorn, printing the banner once it serves, and exiting 0 on a signal."""
+
+    def __init__(self, config: uvicorn.Config, *, banner: str) -> None:
+        super().__init__(config)
+        self.banner = banner
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if not self.should_exit:
+            typer.echo(self.banner)
+            sys.stdout.flush()
 
     def handle_exit(self, sig, frame) -> None:
+        # uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown, so the process
+        # would exit 130/143; a clean stop on request should exit 0.
         super().handle_exit(sig, frame)
         self._captured_signals.clear()
 

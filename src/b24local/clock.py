@@ -11,6 +11,18 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+#: The moments an adjustable clock may show: from the Unix epoch (the time block
+#: gives timestamps) to a year before the calendar ends, so that rules looking a
+#: day or a year ahead still have dates to work with.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _in_range(moment: datetime) -> datetime:
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError(f"the clock stays between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+    return moment
+
 
 class Clock(Protocol):
     def now(self) -> datetime:
@@ -50,7 +62,10 @@ class AdjustableClock:
     def set(self, moment: datetime, *, frozen: bool | None = None) -> None:
         if moment.tzinfo is None:
             raise ValueError("the clock needs an aware datetime")
-        moment = moment.astimezone(UTC)
+        try:
+            moment = _in_range(moment.astimezone(UTC))
+        except OverflowError:
+            raise ValueError("the moment lies outside the calendar in UTC") from None
         keep_frozen = self.frozen if frozen is None else frozen
         if keep_frozen:
             self._frozen_at = moment
@@ -59,9 +74,13 @@ class AdjustableClock:
             self._offset = moment - datetime.now(UTC)
 
     def advance(self, seconds: float) -> None:
-        if seconds < 0:
+        if not seconds >= 0:  # NaN too
             raise ValueError("the clock only moves forward")
-        step = timedelta(seconds=seconds)
+        try:
+            step = timedelta(seconds=seconds)
+            _in_range(self.now() + step)
+        except OverflowError:
+            raise ValueError(f"the clock stays before {LATEST:%Y-%m-%d}") from None
         if self._frozen_at is not None:
             self._frozen_at += step
         else:

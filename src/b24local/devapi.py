@@ -83,7 +83,7 @@ def dev_routes(clock: AdjustableClock, faults: Faults, token: str) -> list[Route
         try:
             body = await body_of(request)
             clock.advance(float(body.get("seconds", 0)))
-        except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+        except (ValueError, TypeError, OverflowError, orjson.JSONDecodeError) as exc:
             return _error(DEV_BAD_REQUEST, f"Bad clock request: {exc}")
         return _answer(clock_state(clock))
 

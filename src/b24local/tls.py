@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -148,3 +149,38 @@ def ensure_server_cert(data_dir: Path, now: datetime | None = None) -> TlsFiles:
     _write_private(files.server_key, _key_pem(key))
     files.server_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return files
+
+
+class TlsError(ValueError):
+    """Files that cannot serve TLS; the message is for the user."""
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise TlsError(f"cannot read the {what} {path}: {error.strerror or error}") from None
+
+
+def check_pair(cert: Path, key: Path) -> None:
+    """Load a certificate and its key as the server will, so that a missing file, a
+    file without PEM, an encrypted key or a key of another certificate is refused
+    before anything listens (and before OpenSSL could prompt for a passphrase)."""
+    cert_pem, key_pem = _read(cert, "certificate"), _read(key, "key")
+    try:
+        x509.load_pem_x509_certificate(cert_pem)
+    except ValueError:
+        raise TlsError(f"{cert} holds no PEM certificate") from None
+    try:
+        serialization.load_pem_private_key(key_pem, password=None)
+    except TypeError:
+        raise TlsError(f"the key {key} is encrypted; b24local needs it unencrypted") from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise TlsError(f"{key} holds no PEM private key") from None
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key)
+    except ssl.SSLError as error:
+        reason = error.reason or str(error)
+        raise TlsError(
+            f"cannot serve the certificate {cert} with the key {key}: {reason}"
+        ) from None

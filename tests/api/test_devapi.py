@@ -56,12 +56,21 @@ def test_the_token_is_required(server, headers):
         ("/_b24local/clock", {"now": "2026-01-01T00:00:00"}),
         ("/_b24local/clock/advance", {"seconds": -5}),
         ("/_b24local/clock/advance", {"seconds": "soon"}),
+        ("/_b24local/clock/advance", {"seconds": 1e300}),
+        ("/_b24local/clock/advance", {"seconds": 300_000_000_000}),
+        ("/_b24local/clock/advance", {"seconds": "inf"}),
+        ("/_b24local/clock/advance", {"seconds": "nan"}),
+        ("/_b24local/clock", {"now": "9999-12-31T23:59:59-23:59"}),
+        ("/_b24local/clock", {"now": "9999-06-01T00:00:00+00:00"}),
+        ("/_b24local/clock", {"now": "1969-12-31T23:59:59+00:00"}),
     ],
 )
 def test_bad_clock_requests(server, path, body):
     response = server.http.post(path, headers=AUTH, json=body)
     assert response.status_code == 400
+    assert response.headers["content-type"] == "application/json"
     assert response.json()["error"] == "ERROR_ARGUMENT"
+    assert response.json()["error_description"].startswith("Bad clock request: ")
     assert server_time(server) == "2026-03-02T08:30:00+00:00"
 
 

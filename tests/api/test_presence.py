@@ -86,6 +86,10 @@ def test_idle_start_defaults_to_ten_minutes_ago(server):
         (0, "2026-03-02T08:20:00+00:00"),
         (-5, "2026-03-02T08:20:00+00:00"),
         ("soon", "2026-03-02T08:20:00+00:00"),
+        # Further back than 1970 stops there.
+        (3_000_000_000, "1970-01-01T00:00:00+00:00"),
+        (1_000_000_000_000, "1970-01-01T00:00:00+00:00"),
+        ("99999999999999999999", "1970-01-01T00:00:00+00:00"),
     ],
 )
 def test_idle_start_with_ago(server, ago, idle):
@@ -148,7 +152,12 @@ def test_card_of_another_user(server):
     assert card["email"] == "j@example.com"
 
 
-@pytest.mark.parametrize("value", [0, -3, "0", "abc", ""])
+@pytest.mark.parametrize(
+    "value",
+    [0, -3, "0", "abc", "",
+     # JSON integers past 64 bits are floats to PHP, and intval wraps them.
+     18446744073709551615, 9223372036854775808],
+)  # fmt: skip
 def test_card_with_an_empty_id(server, value):
     response = server.call("im.user.get", {"ID": value})
     assert error_code(response) == (400, "ID_EMPTY", "User ID can't be empty")
@@ -197,7 +206,31 @@ def test_list_with_unknown_ids_gives_null(server):
     assert cards["1"]["id"] == 1
 
 
-@pytest.mark.parametrize("value", [None, [], "", "not json", "{}", 5])
+def test_list_ids_are_read_as_integers_above_zero(server):
+    other = server.add_user()
+    ids = ["007", 0, "abc", other, "1", -3, 7, "2.9"]
+    cards = result(server.call("im.user.list.get", {"ID": ids}))
+    # The keys are the IDs as read ("007" is 7), each once, in the order given.
+    assert list(cards) == ["7", str(other), "1"]
+    assert cards["7"] is None
+    assert [card["id"] for card in (cards[str(other)], cards["1"])] == [other, 1]
+
+
+def test_list_of_forty_thousand_ids(server):
+    other = server.add_user()
+    ids = list(range(40_000, 0, -1))
+    cards = result(server.call("im.user.list.get", {"ID": [*ids, other, 1, *ids[:100]]}))
+    assert list(cards) == [str(user_id) for user_id in ids]
+    assert {key for key, card in cards.items() if card is not None} == {"1", str(other)}
+    assert cards[str(other)]["id"] == other
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, [], "", "not json", "{}", 5, [0], ["abc", -1], "[0]", {"a": "x"},
+     # A JSON integer past 64 bits reaches PHP as a float, which intval wraps to 0.
+     [18446744073709551615]],
+)  # fmt: skip
 def test_list_with_a_bad_id(server, value):
     params = {} if value is None else {"ID": value}
     response = server.call("im.user.list.get", params)
@@ -206,3 +239,24 @@ def test_list_with_a_bad_id(server, value):
         "INVALID_FORMAT",
         "A wrong format for the ID field is passed",
     )
+
+
+def test_list_with_form_encoded_ids_none_above_zero(server):
+    response = server.http.get(f"{server.webhook}im.user.list.get?ID[]=abc&ID[]=0")
+    assert error_code(response) == (
+        400,
+        "INVALID_FORMAT",
+        "A wrong format for the ID field is passed",
+    )
+
+
+def test_list_of_ten_thousand_form_encoded_ids(server):
+    body = "&".join(f"ID[]={user_id}" for user_id in range(10_000, 0, -1))
+    response = server.http.post(
+        f"{server.webhook}im.user.list.get",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    cards = result(response)
+    assert list(cards) == [str(user_id) for user_id in range(10_000, 0, -1)]
+    assert cards["1"]["id"] == 1

@@ -70,6 +70,9 @@ def test_success_envelope_has_the_complete_time_block(server):
     assert time["date_start"] == "2026-03-02T08:30:00+00:00"
     assert time["date_finish"] == "2026-03-02T08:30:00+00:00"
     assert time["duration"] >= 0 and time["processing"] >= 0
+    # The clock is frozen, yet the call took its processing time.
+    assert time["duration"] >= time["processing"]
+    assert time["finish"] == time["start"] + time["duration"]
     assert isinstance(time["operating_reset_at"], int)
     assert time["operating_reset_at"] == int(now.timestamp()) + 600
     assert time["operating"] == 0

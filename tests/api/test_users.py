@@ -53,6 +53,27 @@ def test_user_current_through_a_brief_scope_hides_contacts(server):
     assert ok(server.call("user.current", hook=basic))["result"]["EMAIL"] == "jane@example.com"
 
 
+@pytest.mark.parametrize(
+    ("scope", "hidden"),
+    [
+        ("user", []),
+        # user/user-scope.md's user_basic column lists WORK_WWW, not PERSONAL_WWW.
+        ("user_basic", ["LAST_LOGIN", "PERSONAL_WWW", "USER_TYPE"]),
+        ("user_brief", ["EMAIL", "LAST_LOGIN", "PERSONAL_WWW", "PERSONAL_MOBILE", "WORK_PHONE",
+                        "USER_TYPE"]),
+    ],
+)  # fmt: skip
+def test_fields_per_scope_follow_the_scope_page(server, scope, hidden):
+    user_id = server.add_user("Jane", "Roe", email="jane@example.com")
+    hook = server.add_webhook(user_id, [scope])
+    shown = [name for name in GET_FIELDS if name not in hidden]
+    assert list(ok(server.call("user.current", hook=hook))["result"]) == shown
+    (user,) = ok(server.call("user.get", {"ID": user_id}, hook=hook))["result"]
+    assert list(user) == shown
+    selected = ok(server.call("user.get", {"ID": user_id, "select": ["*"]}, hook=hook))
+    assert list(selected["result"][0]) == shown
+
+
 def test_user_methods_need_a_user_scope(server):
     user_id = server.add_user()
     hook = server.add_webhook(user_id, ["im"])
@@ -168,6 +189,76 @@ def test_user_get_filter_by_date(server):
     assert [u["NAME"] for u in late["result"]] == ["Late"]
     nonsense = ok(server.call("user.get", {"FILTER": {">DATE_REGISTER": "yesterday-ish"}}))
     assert nonsense["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "total"),
+    [
+        # Offsets that would carry the moment past the calendar's ends in UTC.
+        (">DATE_REGISTER", "9999-12-31T23:59:59-23:59", 0),
+        ("<DATE_REGISTER", "9999-12-31T23:59:59-23:59", 1),
+        (">DATE_REGISTER", "0001-01-01T00:00:00+23:59", 1),
+        ("<=DATE_REGISTER", "0001-01-01T00:00:00+23:59", 0),
+        ("TIMESTAMP_X", "9999-12-31T23:59:59-23:59", 0),
+        ("!TIMESTAMP_X", "0001-01-01T00:00:00+23:59", 1),
+        ("<LAST_LOGIN", "9999-12-31T23:59:59-23:59", 0),
+        (">=PERSONAL_BIRTHDAY", "9999-12-31T23:59:59-23:59", 0),
+    ],
+)
+def test_user_get_filter_by_dates_at_the_calendar_s_ends(server, key, value, total):
+    assert ok(server.call("user.get", {"FILTER": {key: value}}))["total"] == total
+
+
+def test_user_get_filter_by_last_activity(server):
+    early = server.add_user("Early", "Bird")
+    server.add_user("Never", "Seen")
+    server.call("im.user.status.set", {"STATUS": "online"}, hook=server.add_webhook(early, ["im"]))
+    server.clock.advance(3600)
+    server.call("im.user.status.set", {"STATUS": "dnd"})
+    names = lambda flt: [u["NAME"] for u in ok(server.call("user.get", {"FILTER": flt}))["result"]]  # noqa: E731
+    assert names({">=LAST_ACTIVITY_DATE": "2026-03-02T09:00:00+00:00"}) == ["Admin"]
+    assert names({"<LAST_ACTIVITY_DATE": "2026-03-02T09:00:00+00:00"}) == ["Early"]
+    assert names({"LAST_ACTIVITY_DATE": "2026-03-02T10:30:00+01:00"}) == ["Admin"]
+    assert names({"@LAST_ACTIVITY_DATE": ["2026-03-02T08:30:00", "2026-03-02T09:30:00"]}) == [
+        "Admin",
+        "Early",
+    ]
+    # Without activity there is nothing to compare: never-seen users match no condition.
+    assert names({"!LAST_ACTIVITY_DATE": "2026-03-02T08:30:00+00:00"}) == ["Admin"]
+    assert names({">LAST_ACTIVITY_DATE": "yesterday-ish"}) == []
+
+
+@pytest.mark.parametrize(
+    "key", ["UF_EMPLOYMENT_DATE", ">UF_EMPLOYMENT_DATE", "<=UF_EMPLOYMENT_DATE",
+            "!UF_EMPLOYMENT_DATE", "@UF_EMPLOYMENT_DATE"],
+)  # fmt: skip
+def test_user_get_filter_by_the_employment_date_matches_nothing(server, key):
+    # b24local keeps no employment date (the field is always ""), so no date compares.
+    add_users(server, 2)
+    assert ok(server.call("user.get", {"FILTER": {key: "2020-01-01"}}))["total"] == 0
+
+
+def test_user_get_filter_by_a_long_id_list(server):
+    add_users(server, 3)
+    wanted = list(range(3, 40_003))
+    ids = lambda flt: [u["ID"] for u in ok(server.call("user.get", {"FILTER": flt}))["result"]]  # noqa: E731
+    assert ids({"@ID": wanted}) == ["3", "4"]
+    assert ids({"!@ID": wanted}) == ["1", "2"]
+    assert ids({"UF_DEPARTMENT": list(range(1, 40_001))}) == ["1", "2", "3", "4"]
+    assert ids({"!UF_DEPARTMENT": list(range(2, 40_002))}) == ["1", "2", "3", "4"]
+
+
+def test_user_get_json_integers_past_64_bits(server):
+    add_users(server, 2)
+    # PHP's json_decode reads them as floats, which intval wraps: 2**64 - 1 is 0.
+    big = 18446744073709551615
+    assert ok(server.call("user.get", {"FILTER": {"ID": big}}))["total"] == 0
+    assert ok(server.call("user.get", {"ID": big}))["total"] == 0
+    first = ok(server.call("user.get", {"start": big}))
+    assert (first["total"], len(first["result"])) == (3, 3)
+    # The same digits as a string saturate instead: a page far past the end.
+    far = ok(server.call("user.get", {"start": str(big)}))
+    assert (far["total"], far["result"]) == (3, [])
 
 
 def test_user_get_filter_is_online(server):

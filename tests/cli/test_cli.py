@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -51,13 +52,15 @@ def b24(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 
 class Cli:
-    """Runs commands against one data directory."""
+    """Runs commands against one data directory, and one ``--db`` if given."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, db: str | None = None) -> None:
         self.data_dir = data_dir
+        self.db = db
 
     def __call__(self, *args: str, **kwargs) -> subprocess.CompletedProcess[str]:
-        return b24(*args, "--data-dir", str(self.data_dir), **kwargs)
+        database = ["--db", self.db] if self.db else []
+        return b24(*args, "--data-dir", str(self.data_dir), *database, **kwargs)
 
     def ok(self, *args: str) -> str:
         result = self(*args)
@@ -65,9 +68,19 @@ class Cli:
         return result.stdout
 
 
-@pytest.fixture
-def cli(tmp_path: Path) -> Cli:
-    return Cli(tmp_path / "data")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def cli(request, tmp_path: Path, new_pg_schema) -> Iterator[Cli]:
+    """Commands on the data directory's SQLite file, and again on a fresh PostgreSQL
+    schema (when ``B24LOCAL_TEST_PG_URL`` is set)."""
+    if request.param == "sqlite":
+        yield Cli(tmp_path / "data")
+        return
+    with new_pg_schema() as url:
+        yield Cli(tmp_path / "data", db=url)
+
+
+#: For tests about the data directory's own files rather than the database.
+sqlite_only = pytest.mark.parametrize("cli", ["sqlite"], indirect=True)
 
 
 def add_john(cli: Cli) -> str:
@@ -82,6 +95,7 @@ def test_user_add_prints_only_the_new_id(cli: Cli) -> None:
     assert cli.ok("user", "add", "--name", "Jane", "--last-name", "Roe") == "3\n"
 
 
+@sqlite_only
 def test_user_add_creates_the_data_dir_and_database(cli: Cli) -> None:
     assert not cli.data_dir.exists()
     add_john(cli)
@@ -140,6 +154,7 @@ def test_user_add_bad_time_zone(cli: Cli, zone: str) -> None:
     assert [r["id"] for r in json.loads(cli.ok("user", "list", "--json"))] == [1]
 
 
+@sqlite_only  # refused while reading the arguments, before any database
 def test_user_add_needs_a_name(cli: Cli) -> None:
     result = cli("user", "add", "--last-name", "Doe")
     assert result.returncode != 0
@@ -299,6 +314,7 @@ def test_rate_values_must_be_positive(cli: Cli, args: tuple[str, ...]) -> None:
 # --- tls, version, db ------------------------------------------------------------------
 
 
+@sqlite_only
 def test_tls_ca_path(cli: Cli) -> None:
     out = cli.ok("tls", "ca-path")
     assert out.endswith("\n")
@@ -319,11 +335,13 @@ def test_version() -> None:
     assert result.stdout == f"{__version__}\n"
 
 
+@sqlite_only
 def test_db_upgrade(cli: Cli) -> None:
     assert cli.ok("db", "upgrade") == ""
     assert (cli.data_dir / "b24local.db").is_file()
 
 
+@sqlite_only
 def test_db_url_option(cli: Cli, tmp_path: Path) -> None:
     other = tmp_path / "elsewhere" / "other.db"
     other.parent.mkdir()
@@ -337,6 +355,7 @@ def test_db_url_option(cli: Cli, tmp_path: Path) -> None:
     assert [r["id"] for r in json.loads(cli.ok("user", "list", "--json"))] == [1]
 
 
+@sqlite_only
 def test_db_url_from_the_environment(cli: Cli, tmp_path: Path) -> None:
     other = tmp_path / "env.db"
     env = _env(B24LOCAL_DB=f"sqlite:///{other}")

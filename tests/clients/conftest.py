@@ -66,6 +66,27 @@ def server_env() -> dict[str, str]:
     return env
 
 
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run ``b24local ARGS`` to its end, as a user would, with ``env`` added to the
+    environment; nothing is checked."""
+    return subprocess.run(
+        [str(console_script()), *args],
+        capture_output=True,
+        text=True,
+        env={**server_env(), **(env or {})},
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def b24local_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """:func:`run_cli` for test modules (conftest functions are not importable)."""
+    return run_cli
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -115,14 +136,7 @@ class LiveServer:
         """Run ``b24local ARGS --data-dir DIR [--db URL]`` against this server's data,
         with ``env`` added to the environment, whatever its outcome."""
         database = ["--db", self.db] if self.db else []
-        return subprocess.run(
-            [str(console_script()), *args, "--data-dir", str(self.data_dir), *database],
-            capture_output=True,
-            text=True,
-            env={**server_env(), **(env or {})},
-            timeout=timeout,
-            check=False,
-        )
+        return run_cli(*args, "--data-dir", str(self.data_dir), *database, env=env, timeout=timeout)
 
     def cli(self, *args: str, timeout: float = 30) -> str:
         """Run ``b24local ARGS`` as :meth:`run_cli` does; fail unless it succeeds, and
@@ -194,10 +208,17 @@ def _tls_ready(port: int, context: ssl.SSLContext) -> bool:
 
 
 def start_server(
-    data_dir: Path, log_dir: Path, *, db: str | None = None, args: Sequence[str] = ()
+    data_dir: Path,
+    log_dir: Path,
+    *,
+    db: str | None = None,
+    args: Sequence[str] = (),
+    ca: Path | None = None,
 ) -> LiveServer:
     """Start ``b24local serve --tls --dev [--db URL] [ARGS]`` and wait until it answers
-    TLS handshakes. The rate limits are off unless ``args`` name ``--limits``."""
+    TLS handshakes. The rate limits are off unless ``args`` name ``--limits``. With
+    ``--tls-cert``/``--tls-key`` among ``args`` the server prints no CA line: ``ca``
+    names the CA to trust instead."""
     if "--limits" not in args:
         # The cloud's rate limit is on by default; client tests opt into it.
         args = ["--limits", "off", *args]
@@ -241,7 +262,8 @@ def start_server(
         )
 
     found: dict[str, re.Match[str]] = {}
-    while not {"webhook", "token", "ca"} <= found.keys():
+    needed = {"webhook", "token"} | ({"ca"} if ca is None else set())
+    while not needed <= found.keys():
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             fail(f"no webhook/dev token/CA lines within {START_DEADLINE:.0f} s")
@@ -272,7 +294,7 @@ def start_server(
         user_id=int(webhook.group(2)),
         code=webhook.group(3),
         dev_token=found["token"].group(1),
-        ca_path=Path(found["ca"].group(1)),
+        ca_path=ca or Path(found["ca"].group(1)),
         data_dir=data_dir,
         process=process,
         stderr_path=stderr_path,
@@ -294,6 +316,46 @@ def start_server(
     return server
 
 
+def serve_banner(data_dir: Path, *, db: str | None = None) -> list[str]:
+    """Start ``b24local serve`` on ``data_dir``, return its banner (the stdout lines up
+    to the webhook line), and stop it with SIGTERM."""
+    process = subprocess.Popen(
+        [str(console_script()), "serve", "--data-dir", str(data_dir), "--port", "0",
+         *(["--db", db] if db else [])],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        env=server_env(),
+        text=True,
+    )  # fmt: skip
+    lines: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()
+    banner: list[str] = []
+    deadline = time.monotonic() + START_DEADLINE
+    try:
+        while not banner or not banner[-1].startswith("Incoming webhook:"):
+            line = lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+            if line is None:
+                pytest.fail(f"b24local serve ended before its banner: {banner}")
+            banner.append(line.rstrip("\n"))
+    except queue.Empty:
+        pytest.fail(f"no banner within {START_DEADLINE:.0f} s: {banner}")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=STOP_DEADLINE)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+    return banner
+
+
+@pytest.fixture(scope="session")
+def banner_of() -> Callable[..., list[str]]:
+    """:func:`serve_banner` for test modules."""
+    return serve_banner
+
+
 def _stop_after_test(server: LiveServer) -> None:
     # Client objects caught in reference cycles (an SDK exception kept by
     # pytest.raises holds its requests.Response and thereby its socket) would keep
@@ -311,14 +373,24 @@ def _stop_after_test(server: LiveServer) -> None:
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One server per test module; stopped with SIGTERM at the module's end."""
+def live_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, new_pg_schema
+) -> Iterator[LiveServer]:
+    """One server per test module; stopped with SIGTERM at the module's end.
+
+    It keeps its data in SQLite; a module parametrizing ``live_server`` indirectly
+    with ``"postgresql"`` gets one on a fresh PostgreSQL schema as well."""
     root = tmp_path_factory.mktemp("b24local-live")
-    server = start_server(root / "data", root)
-    try:
-        yield server
-    finally:
-        _stop_after_test(server)
+    with contextlib.ExitStack() as database:
+        db = None
+        if getattr(request, "param", "sqlite") == "postgresql":
+            db = database.enter_context(new_pg_schema("b24local_live"))
+        server = start_server(root / "data", root, db=db)
+        try:
+            yield server
+        finally:
+            # Stopped before its schema is dropped.
+            _stop_after_test(server)
 
 
 @pytest.fixture(scope="module")
@@ -327,14 +399,16 @@ def launch_server(
 ) -> Iterator[Callable[..., LiveServer]]:
     """Start extra servers, each with its own data; any still running at the end are killed.
 
-    ``launch()`` takes optional keywords: ``db`` (a ``--db`` URL) and ``args`` (more
-    ``serve`` options).
+    ``launch()`` takes optional keywords: ``db`` (a ``--db`` URL), ``args`` (more
+    ``serve`` options) and ``ca`` (the CA to trust for ``--tls-cert``).
     """
     started: list[LiveServer] = []
 
-    def launch(*, db: str | None = None, args: Sequence[str] = ()) -> LiveServer:
+    def launch(
+        *, db: str | None = None, args: Sequence[str] = (), ca: Path | None = None
+    ) -> LiveServer:
         root = tmp_path_factory.mktemp("b24local-extra")
-        server = start_server(root / "data", root, db=db, args=args)
+        server = start_server(root / "data", root, db=db, args=args, ca=ca)
         started.append(server)
         return server
 

@@ -18,7 +18,11 @@ from b24pysdk.errors import (
 )
 from b24pysdk.errors.oauth import BitrixOAuthNoAuthFound
 
-pytestmark = pytest.mark.process
+pytestmark = [
+    pytest.mark.process,
+    # The whole module runs against a server on SQLite and one on PostgreSQL.
+    pytest.mark.parametrize("live_server", ["sqlite", "postgresql"], indirect=True, scope="module"),
+]
 
 CARD_KEYS = {
     "id", "active", "name", "first_name", "last_name", "work_position", "color", "avatar",

@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import random
-import secrets
 import sqlite3
 import subprocess
 import sys
@@ -41,35 +40,14 @@ STATUSES = {"OPENED", "PAUSED", "CLOSED", "EXPIRED"}
 # --- servers on both backends ----------------------------------------------------------
 
 
-async def _pg_execute(statement: str) -> None:
-    import asyncpg
-
-    assert PG_URL is not None
-    connection = await asyncpg.connect(PG_URL)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database(request) -> Iterator[str | None]:
+def database(request, new_pg_schema) -> Iterator[str | None]:
     """``None`` for the embedded SQLite, or a URL to a fresh PostgreSQL schema."""
     if request.param == "sqlite":
         yield None
         return
-    if not PG_URL:
-        pytest.skip(
-            "B24LOCAL_TEST_PG_URL NOT SET: THE POSTGRESQL CONCURRENCY RUN WAS SKIPPED "
-            "(set it, e.g. postgresql://postgres@127.0.0.1:5432/test)"
-        )
-    schema = f"b24local_conc_{secrets.token_hex(6)}"
-    asyncio.run(_pg_execute(f"CREATE SCHEMA {schema}"))
-    separator = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{separator}schema={schema}"
-    finally:
-        asyncio.run(_pg_execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    with new_pg_schema("b24local_conc") as url:
+        yield url
 
 
 @pytest.fixture

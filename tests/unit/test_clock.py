@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from b24local.clock import AdjustableClock, SystemClock, monotonic
+from b24local.clock import EARLIEST, LATEST, AdjustableClock, SystemClock, monotonic
 
 START = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
 # Generous bounds for "real time passed while the test ran"; never asserted tightly.
@@ -146,3 +146,38 @@ def test_system_clock_is_real_time() -> None:
 def test_monotonic_does_not_go_back() -> None:
     first = monotonic()
     assert monotonic() >= first
+
+
+@pytest.mark.parametrize("seconds", [1e300, float("inf"), float("nan"), 300_000_000_000])
+def test_advance_past_the_range_raises_and_changes_nothing(seconds: float) -> None:
+    for clock in (AdjustableClock(START, frozen=True), AdjustableClock(START)):
+        before = clock.now()
+        with pytest.raises(ValueError):
+            clock.advance(seconds)
+        assert before <= clock.now() < before + SLACK
+
+
+def test_advance_up_to_the_end_of_the_range() -> None:
+    clock = AdjustableClock(START, frozen=True)
+    clock.advance((LATEST - START).total_seconds() - 1)
+    assert clock.now() == LATEST - timedelta(seconds=1)
+    with pytest.raises(ValueError):
+        clock.advance(1)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        EARLIEST - timedelta(microseconds=1),
+        LATEST,
+        datetime(9999, 12, 31, 23, 59, tzinfo=timezone(-timedelta(hours=23, minutes=59))),
+        datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))),
+    ],
+)
+def test_set_outside_the_range_raises_and_changes_nothing(moment: datetime) -> None:
+    clock = AdjustableClock(START, frozen=True)
+    with pytest.raises(ValueError):
+        clock.set(moment)
+    assert clock.now() == START
+    clock.set(EARLIEST)
+    assert clock.now() == EARLIEST

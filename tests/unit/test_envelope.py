@@ -115,6 +115,32 @@ def test_time_block() -> None:
     assert type(block["operating_reset_at"]) is int
 
 
+@pytest.mark.parametrize("processing", [0.0, 0.00006, 0.4, 2.5])
+def test_time_block_of_a_clock_that_stood_still(processing: float) -> None:
+    # A frozen --dev clock: the call still took its processing time.
+    started = datetime(2026, 3, 2, 8, 30, 59, 999_000, tzinfo=UTC)
+    block = time_block(started, started, processing, UTC, Operating())
+    assert block["duration"] == processing
+    assert block["finish"] == started.timestamp() + processing
+    # Epoch seconds as floats keep about a microsecond.
+    assert block["finish"] - block["start"] == pytest.approx(block["duration"], abs=1e-6)
+    finished = datetime.fromtimestamp(block["finish"], UTC)
+    assert block["date_finish"] == atom(finished)
+
+
+@given(
+    st.floats(min_value=0, max_value=5),
+    st.floats(min_value=0, max_value=5),
+)
+def test_time_block_duration_is_never_below_processing(elapsed: float, processing: float) -> None:
+    started = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
+    finished = started + timedelta(seconds=elapsed)
+    block = time_block(started, finished, processing, UTC, Operating())
+    assert block["duration"] >= block["processing"]
+    assert block["finish"] >= block["start"]
+    assert block["date_finish"] >= block["date_start"]
+
+
 def test_operating_defaults() -> None:
     assert Operating() == Operating(operating=0.0, reset_at=0)
 

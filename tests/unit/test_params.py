@@ -88,6 +88,30 @@ def test_php_int_wraps_huge_floats_like_php() -> None:
     assert php_int(420000000000000000000.0) == -4275113695319687168
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (PHP_INT_MAX, PHP_INT_MAX),
+        (PHP_INT_MIN, PHP_INT_MIN),
+        # JSON integers past PHP's range: json_decode gives floats, and intval wraps them.
+        (PHP_INT_MAX + 1, PHP_INT_MIN),
+        (2**64 - 1, 0),
+        (PHP_INT_MIN - 1, PHP_INT_MIN),
+        (2**64 + 2**12, 4096),
+    ],
+)
+def test_php_int_reads_integers_past_64_bits_as_floats(value: int, expected: int) -> None:
+    assert php_int(value) == expected
+
+
+@given(
+    st.integers(min_value=PHP_INT_MAX + 1, max_value=2**70)
+    | st.integers(min_value=-(2**70), max_value=PHP_INT_MIN - 1)
+)
+def test_php_int_of_an_integer_past_64_bits_is_that_of_its_float(n: int) -> None:
+    assert php_int(n) == php_int(float(n))
+
+
 @pytest.mark.parametrize("text", ["١٢", "\u00a012", "\u200312", "１２"])
 def test_php_int_reads_only_ascii_digits_and_spaces(text: str) -> None:
     assert php_int(text) == 0

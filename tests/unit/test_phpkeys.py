@@ -89,6 +89,37 @@ def test_append_goes_one_past_the_largest_integer_key() -> None:
     assert decode(("a[07]", "x"), ("a[]", "y")) == {"a": {"07": "x", "0": "y"}}
 
 
+def test_ten_thousand_appends() -> None:
+    pairs = [("a[]", str(i)) for i in range(10_000)]
+    assert decode(*pairs) == {"a": [str(i) for i in range(10_000)]}
+
+
+def test_appends_after_explicit_keys_in_nested_containers() -> None:
+    pairs = [
+        ("a[x][]", "0"),
+        ("a[x][9]", "9"),
+        ("a[y][]", "y0"),
+        ("a[x][]", "10"),
+        ("a[x][3]", "3"),
+    ]
+    assert decode(*pairs, ("a[x][]", "11")) == {
+        "a": {"x": {"0": "0", "9": "9", "10": "10", "3": "3", "11": "11"}, "y": ["y0"]}
+    }
+
+
+def test_a_container_replacing_a_value_starts_counting_afresh() -> None:
+    assert decode(("a[]", "x"), ("a[]", "y"), ("a", "v"), ("a[]", "z")) == {"a": ["z"]}
+
+
+@pytest.mark.parametrize(
+    ("index", "after"),
+    [("9223372036854775806", "9223372036854775807"), ("9223372036854775808", "0"),
+     ("1" + "0" * 5000, "0")],
+)  # fmt: skip
+def test_keys_past_php_s_integers_are_string_keys(index: str, after: str) -> None:
+    assert decode((f"a[{index}]", "x"), ("a[]", "y")) == {"a": {index: "x", after: "y"}}
+
+
 @pytest.mark.parametrize("index", ["²", "١", "１"])
 def test_unicode_digit_keys_are_string_keys(index: str) -> None:
     assert decode((f"a[{index}]", "x"), ("a[]", "y")) == {"a": {index: "x", "0": "y"}}

@@ -11,12 +11,14 @@ from hypothesis import strategies as st
 from b24local.scopes.im.presence import (
     DEFAULT_IDLE_MINUTES,
     DEFAULT_STATUS,
+    EARLIEST_IDLE,
     ONLINE_WINDOW,
     STATUSES,
     Presence,
     UnknownStatus,
     end_idle,
     idle_minutes,
+    idle_since,
     is_online,
     set_status,
     start_idle,
@@ -107,6 +109,30 @@ def test_start_idle_keeps_an_earlier_last_activity() -> None:
     state = start_idle(seen, 5, NOW)
     assert state.idle_since == NOW - minutes(5)
     assert state.last_activity == NOW - minutes(30)
+
+
+@pytest.mark.parametrize("ago", [3_000_000_000, 1_000_000_000_000, 2**63 - 1])
+def test_start_idle_stops_at_the_earliest_idle_moment(ago: int) -> None:
+    state = start_idle(Presence(last_activity=NOW), ago, NOW)
+    assert state.idle_since == EARLIEST_IDLE == datetime(1970, 1, 1, tzinfo=UTC)
+    assert state.last_activity == EARLIEST_IDLE
+
+
+def test_idle_since_reaches_exactly_back_to_the_earliest_moment() -> None:
+    reachable = (NOW - EARLIEST_IDLE) // minutes(1)
+    assert idle_since(reachable, NOW) == NOW - minutes(reachable)
+    assert idle_since(reachable + 1, NOW) == EARLIEST_IDLE
+
+
+def test_idle_since_before_the_earliest_moment_is_now() -> None:
+    # The rule holds for any moment, even before 1970: the idle moment never lies ahead.
+    past = datetime(1969, 7, 20, 20, 17, tzinfo=UTC)
+    assert idle_since(5, past) == past
+
+
+@given(st.integers(min_value=-(2**63), max_value=2**63 - 1))
+def test_idle_since_any_ago_lies_between_the_earliest_moment_and_now(ago: int) -> None:
+    assert EARLIEST_IDLE <= idle_since(ago, NOW) < NOW
 
 
 def test_start_idle_again_moves_the_idle_moment() -> None:

@@ -18,7 +18,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from b24local.tls import (
     RENEW_BEFORE,
     SERVER_LIFETIME,
+    TlsError,
     TlsFiles,
+    check_pair,
     ensure_ca,
     ensure_server_cert,
     files_in,
@@ -220,3 +222,46 @@ def test_handshake_fails_without_trusting_the_ca(files: TlsFiles, tmp_path: Path
             client_context.wrap_socket(raw, server_hostname="localhost")
         thread.join(timeout=30)
     assert len(errors) == 1
+
+
+# --- check_pair: the user's own certificate and key ---------------------------------------
+
+
+def test_check_pair_accepts_a_matching_pair(files: TlsFiles) -> None:
+    check_pair(files.server_cert, files.server_key)
+
+
+def test_check_pair_refuses_what_cannot_be_served(files: TlsFiles, tmp_path: Path) -> None:
+    other = ensure_server_cert(tmp_path / "other")
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not PEM")
+    missing = tmp_path / "missing.pem"
+    cases = [
+        (missing, files.server_key, f"cannot read the certificate {missing}"),
+        (files.server_cert, missing, f"cannot read the key {missing}"),
+        (tmp_path, files.server_key, f"cannot read the certificate {tmp_path}"),
+        (garbage, files.server_key, f"{garbage} holds no PEM certificate"),
+        (files.server_key, files.server_key, f"{files.server_key} holds no PEM certificate"),
+        (files.server_cert, garbage, f"{garbage} holds no PEM private key"),
+        (files.server_cert, other.server_key, "KEY_VALUES_MISMATCH"),
+    ]
+    for cert, key, message in cases:
+        with pytest.raises(TlsError) as caught:
+            check_pair(cert, key)
+        assert message in str(caught.value)
+
+
+def test_check_pair_refuses_an_encrypted_key_without_prompting(
+    files: TlsFiles, tmp_path: Path
+) -> None:
+    key = serialization.load_pem_private_key(files.server_key.read_bytes(), password=None)
+    encrypted = tmp_path / "encrypted-key.pem"
+    encrypted.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"secret"),
+        )
+    )
+    with pytest.raises(TlsError, match="is encrypted"):
+        check_pair(files.server_cert, encrypted)

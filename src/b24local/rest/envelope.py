@@ -9,7 +9,7 @@ import functools
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -63,14 +63,17 @@ def time_block(
     operating: Operating,
 ) -> dict[str, Any]:
     start = started.timestamp()
-    finish = finished.timestamp()
+    # The call took at least its processing time, even by a clock that stood still
+    # meanwhile (a frozen --dev clock), so it never finishes sooner than that.
+    duration = max(finished.timestamp() - start, processing)
+    finish = start + duration
     return {
         "start": start,
         "finish": finish,
-        "duration": finish - start,
+        "duration": duration,
         "processing": processing,
         "date_start": atom(started, zone),
-        "date_finish": atom(finished, zone),
+        "date_finish": atom(datetime.fromtimestamp(finish, UTC), zone),
         "operating_reset_at": operating.reset_at,
         "operating": operating.operating,
     }

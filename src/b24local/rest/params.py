@@ -30,7 +30,8 @@ def php_int(value: Any) -> int:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
-        return value
+        # A JSON integer past PHP's range reaches PHP as a float (json_decode).
+        return value if INT_MIN <= value <= INT_MAX else php_int(float(value))
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             return 0

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .errors import ERROR_NUL_CHARACTER, ERROR_PARAMS_TOO_DEEP, ERROR_PARAMS_TOO_MANY
+from .params import INT_MAX
 
 
 def _php_name(name: str) -> str:
@@ -42,6 +43,25 @@ def split_key(key: str) -> list[str | None]:
     return parts
 
 
+class _Array(dict):
+    """A PHP array being built. Like PHP it remembers where ``[]`` appends next, one
+    past the largest integer key so far, instead of scanning its keys each time."""
+
+    __slots__ = ("next_index",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.next_index = 0
+
+    def key_for(self, part: str | None) -> str:
+        if part is None:
+            part = str(self.next_index)
+            self.next_index += 1
+        elif _is_index(part):
+            self.next_index = max(self.next_index, int(part) + 1)
+        return part
+
+
 def decode_pairs(pairs: Iterable[tuple[str, Any]], *, max_depth: int, max_count: int) -> dict:
     """Build nested parameters from PHP-style keys.
 
@@ -49,7 +69,7 @@ def decode_pairs(pairs: Iterable[tuple[str, Any]], *, max_depth: int, max_count:
     then turns those whose keys are exactly 0..n-1 into lists, as PHP's
     ``json_encode`` would.
     """
-    root: dict[str, Any] = {}
+    root = _Array()
     count = 0
     for key, value in pairs:
         count += 1
@@ -62,29 +82,29 @@ def decode_pairs(pairs: Iterable[tuple[str, Any]], *, max_depth: int, max_count:
             continue
         if len(parts) > max_depth:
             raise ERROR_PARAMS_TOO_DEEP()
-        node: dict[str, Any] = root
+        node = root
         for depth, part in enumerate(parts):
-            last = depth == len(parts) - 1
-            name = part if part is not None else _next_index(node)
-            if last:
+            name = node.key_for(part)
+            if depth == len(parts) - 1:
                 node[name] = value
                 break
             child = node.get(name)
-            if not isinstance(child, dict):
-                child = {}
+            if not isinstance(child, _Array):
+                child = _Array()
                 node[name] = child
             node = child
     return listify(root)
 
 
-def _next_index(node: dict[str, Any]) -> str:
-    """PHP appends at one past the largest integer key so far."""
-    indexes = [int(k) for k in node if _is_index(k)]
-    return str(max(indexes) + 1 if indexes else 0)
-
-
 def _is_index(key: str) -> bool:
-    return key.isascii() and key.isdigit() and (key == "0" or not key.startswith("0"))
+    """PHP's integer keys: canonical decimals within its integer range."""
+    return (
+        key.isascii()
+        and key.isdigit()
+        and (key == "0" or not key.startswith("0"))
+        and len(key) <= 19
+        and int(key) <= INT_MAX
+    )
 
 
 def listify(value: Any) -> Any:

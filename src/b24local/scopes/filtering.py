@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, false, not_, or_, true
 from sqlalchemy.sql.elements import ColumnElement as Column
 
 from b24local.rest.params import php_str
+from b24local.store.idlists import any_of
 from b24local.store.types import INTEGER_MAX, storable
 
 EQUAL = ("", "=", "@")
@@ -53,8 +54,8 @@ def compare(
         if many and not kept:
             return false() if op in EQUAL else column.is_not(None)
         if op in EQUAL:
-            return column.in_(kept) if len(kept) != 1 else column == kept[0]
-        return not_(column.in_(kept)) if len(kept) != 1 else column != kept[0]
+            return any_of(column, kept) if len(kept) != 1 else column == kept[0]
+        return not_(any_of(column, kept)) if len(kept) != 1 else column != kept[0]
     if op in ORDER:
         single = many[0] if many else None
         if single is None:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local.scopes.im.presence import Presence
 
+from .idlists import chunks
 from .snapshot import cached
 from .tables import presence
 
@@ -30,14 +31,13 @@ async def get_many(
 ) -> dict[int, Presence]:
     """Presence of each user; users without a row get the default state."""
     found = {uid: Presence() for uid in user_ids}
-    if not user_ids:
-        return found
-    if len(found) == 1:
-        rows = await conn.execute(_ONE, {"portal_id": portal_id, "user_id": user_ids[0]})
-    else:
-        rows = await conn.execute(_SOME, {"portal_id": portal_id, "user_ids": list(found)})
-    for row in rows:
-        found[row.user_id] = Presence(row.status, row.idle_since, row.last_activity)
+    for chunk in chunks(list(found)):
+        if len(chunk) == 1:
+            rows = await conn.execute(_ONE, {"portal_id": portal_id, "user_id": chunk[0]})
+        else:
+            rows = await conn.execute(_SOME, {"portal_id": portal_id, "user_ids": chunk})
+        for row in rows:
+            found[row.user_id] = Presence(row.status, row.idle_since, row.last_activity)
     return found
 
 

@@ -14,6 +14,7 @@ from b24local.entities import User
 
 from . import credentials, departments
 from . import portals as portal_store
+from .idlists import any_of, chunks
 from .snapshot import cached
 from .tables import user_departments, users
 from .types import storable
@@ -81,19 +82,18 @@ async def get_many(
 ) -> dict[int, User]:
     # An ID no row can hold names no user (and PostgreSQL would refuse it).
     ids = sorted({user_id for user_id in user_ids if storable(user_id)})
-    if not ids:
-        return {}
-    if len(ids) == 1:
-        result = await conn.execute(_ONE_USER, {"portal_id": portal_id, "user_id": ids[0]})
-    else:
-        result = await conn.execute(_SOME_USERS, {"portal_id": portal_id, "user_ids": ids})
     rows: dict[int, Any] = {}
     departments: dict[int, list[int]] = {}
-    for row in result:
-        rows.setdefault(row.id, row)
-        found = departments.setdefault(row.id, [])
-        if row.department_id is not None:
-            found.append(row.department_id)
+    for chunk in chunks(ids):
+        if len(chunk) == 1:
+            result = await conn.execute(_ONE_USER, {"portal_id": portal_id, "user_id": chunk[0]})
+        else:
+            result = await conn.execute(_SOME_USERS, {"portal_id": portal_id, "user_ids": chunk})
+        for row in result:
+            rows.setdefault(row.id, row)
+            found = departments.setdefault(row.id, [])
+            if row.department_id is not None:
+                found.append(row.department_id)
     return {user_id: _user(row, departments[user_id]) for user_id, row in rows.items()}
 
 
@@ -125,7 +125,7 @@ def in_department(department_ids: Sequence[int]) -> ColumnElement[bool]:
     return users.c.id.in_(
         select(user_departments.c.user_id).where(
             user_departments.c.portal_id == users.c.portal_id,
-            user_departments.c.department_id.in_([i for i in department_ids if storable(i)]),
+            any_of(user_departments.c.department_id, [i for i in department_ids if storable(i)]),
         )
     )
 

@@ -29,7 +29,7 @@ INVALID_FORMAT = ErrorSpec(
     "INVALID_FORMAT",
     400,
     "A wrong format for the ID field is passed",
-    "im.user.list.get: ID missing or not a list",
+    "im.user.list.get: ID missing, not a list, or without an ID above 0",
 )
 methods.errors = (STATUS_ERROR, ID_EMPTY, USER_NOT_EXISTS, INVALID_FORMAT)
 
@@ -104,7 +104,8 @@ async def user_get(call: Call) -> dict[str, Any]:
 
 
 def _requested_ids(raw: Any) -> list[int]:
-    """``ID`` as an array, or as a JSON string holding one."""
+    """``ID`` as an array, or as a JSON string holding one. As the real handler reads
+    it: each ID through ``intval``, those above 0 kept once, in the order given."""
     if isinstance(raw, str):
         try:
             raw = orjson.loads(raw)
@@ -112,14 +113,12 @@ def _requested_ids(raw: Any) -> list[int]:
             raise INVALID_FORMAT() from None
     if isinstance(raw, dict):
         raw = list(raw.values())
-    if not isinstance(raw, list) or not raw:
+    if not isinstance(raw, list):
         raise INVALID_FORMAT()
-    ids: list[int] = []
-    for item in raw:
-        user_id = php_int(item)
-        if user_id not in ids:
-            ids.append(user_id)
-    return ids
+    ids = dict.fromkeys(user_id for user_id in map(php_int, raw) if user_id > 0)
+    if not ids:
+        raise INVALID_FORMAT()
+    return list(ids)
 
 
 @methods.method(

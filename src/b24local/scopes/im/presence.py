@@ -7,7 +7,7 @@ No clock, no database, no request: every function takes the current state and
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 #: The statuses ``im.user.status.set`` accepts; the value is case-sensitive.
 STATUSES = ("online", "dnd", "away", "break")
@@ -16,6 +16,9 @@ DEFAULT_STATUS = "online"
 DEFAULT_IDLE_MINUTES = 10
 #: A user seen within this window counts as online (``IS_ONLINE``).
 ONLINE_WINDOW = timedelta(minutes=15)
+#: The earliest idle moment: an ``AGO`` reaching further back stops here, so a
+#: huge ``AGO`` never leaves the range of dates that can be stored and shown.
+EARLIEST_IDLE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class UnknownStatus(ValueError):
@@ -41,13 +44,23 @@ def idle_minutes(ago: int) -> int:
     return ago if ago >= 1 else DEFAULT_IDLE_MINUTES
 
 
+def idle_since(ago_minutes: int, now: datetime) -> datetime:
+    """The moment ``ago_minutes`` before now, but not before :data:`EARLIEST_IDLE`
+    (nor after now)."""
+    minutes = idle_minutes(ago_minutes)
+    # Compared as whole minutes first: a timedelta of 2**63 minutes cannot exist.
+    if minutes > (now - EARLIEST_IDLE) // timedelta(minutes=1):
+        return min(EARLIEST_IDLE, now)
+    return now - timedelta(minutes=minutes)
+
+
 def start_idle(state: Presence, ago_minutes: int, now: datetime) -> Presence:
     """Mark the user away since ``ago_minutes`` before now.
 
     The user did nothing after going idle, so a last activity later than the
     idle moment is pulled back to it.
     """
-    since = now - timedelta(minutes=idle_minutes(ago_minutes))
+    since = idle_since(ago_minutes, now)
     last = state.last_activity
     if last is None or last > since:
         last = since

@@ -8,7 +8,7 @@ real service does.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, tzinfo
+from datetime import MAXYEAR, UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, not_, or_, select
@@ -63,6 +63,16 @@ def split_prefix(key: str) -> tuple[str, str]:
     return "", key
 
 
+def _in_utc(moment: datetime) -> datetime:
+    """The moment in UTC; one that UTC would put past the calendar's ends (year 1 or
+    9999 with an offset) stops at that end, which no stored date lies beyond."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        edge = datetime.max if moment.year == MAXYEAR else datetime.min
+        return edge.replace(tzinfo=UTC)
+
+
 def _to_datetime(value: Any, zone: tzinfo) -> datetime | None:
     text = php_str(value).strip()
     try:
@@ -85,7 +95,15 @@ def _date_condition(
         return false()
     if name == "PERSONAL_BIRTHDAY":
         return compare(column, op, [m.date() for m in moments if m])  # type: ignore[union-attr]
-    return compare(column, op, moments)
+    return compare(column, op, [_in_utc(m) for m in moments if m])
+
+
+def _activity_condition(op: str, value: Any, zone: tzinfo) -> ColumnElement[bool]:
+    """``LAST_ACTIVITY_DATE`` is kept with the presence: users whose row matches."""
+    matching = _date_condition("LAST_ACTIVITY_DATE", presence.c.last_activity, op, value, zone)
+    return users.c.id.in_(
+        select(presence.c.user_id).where(presence.c.portal_id == users.c.portal_id, matching)
+    )
 
 
 def _online_condition(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
@@ -128,6 +146,11 @@ def conditions(filter_: dict[str, Any], now: datetime, zone: tzinfo) -> list[Col
             found.extend(or_(*(c.ilike(f"%{word}%") for c in SEARCHED)) for word in words)
         elif name == "IS_ONLINE":
             found.append(_online_condition(op, value, now))
+        elif name == "LAST_ACTIVITY_DATE":
+            found.append(_activity_condition(op, value, zone))
+        elif name == "UF_EMPLOYMENT_DATE":
+            # Never set here, so no value compares with it (as with NULL in SQL).
+            found.append(false())
     return found
 
 
