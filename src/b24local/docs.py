@@ -10,6 +10,7 @@ import re
 import sys
 from pathlib import Path
 
+from b24local.oauth.endpoints import OAUTH_ERRORS
 from b24local.rest.errors import PROTOCOL_ERRORS, SYSTEM_ERRORS, ErrorSpec
 from b24local.rest.registry import BASIC, Registry
 from b24local.scopes import build_registry
@@ -47,6 +48,7 @@ def errors_table(registry: Registry) -> str:
         ("System errors (the reference's catalogue)", list(SYSTEM_ERRORS)),
         ("Protocol errors", list(PROTOCOL_ERRORS)),
         ("Method errors", registry.errors()),
+        ("Authorization server errors (`/oauth/token/`, `/oauth/rest/`)", list(OAUTH_ERRORS)),
     ]
     parts = []
     for title, errors in sections:

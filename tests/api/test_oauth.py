@@ -47,6 +47,7 @@ def authorize(server, app: Installed, *, login="1", password=PASSWORD, state="s-
 
 def code_from(response) -> dict[str, str]:
     assert response.status_code == 302, response.text
+    assert response.headers["cache-control"] == "no-store"
     location = urlsplit(response.headers["location"])
     assert f"{location.scheme}://{location.netloc}{location.path}" == REDIRECT.split("?")[0]
     query = parse_qs(location.query)

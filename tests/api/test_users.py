@@ -153,6 +153,17 @@ def test_user_get_filter_by_id_comparisons(server):
     assert ids(ok(server.call("user.get", {"ID": 5}))) == [5]
 
 
+def test_user_get_filter_patterns_on_numbers_and_order_on_flags(server):
+    """A pattern matches an ID by its digits; flags order as Bitrix's N < Y."""
+    add_users(server, 11)
+    ids = lambda flt: [int(u["ID"]) for u in ok(server.call("user.get", {"FILTER": flt}))["result"]]  # noqa: E731
+    assert ids({"%ID": 1}) == [1, 10, 11, 12]
+    assert ids({"!%ID": 1})[:2] == [2, 3]
+    assert ids({">ACTIVE": "N"}) == list(range(1, 13))
+    assert ids({">ACTIVE": "Y"}) == []
+    assert ids({"<ACTIVE": "Y"}) == []
+
+
 def test_user_get_filter_text(server):
     server.add_user("John", "Johnson")
     server.add_user("Johanna", "Smith")

@@ -33,13 +33,29 @@ SESSION_LIFETIME = timedelta(days=30)
 MAX_FIELDS = 50
 
 # The authorization server's errors (settings/oauth/error-codes.md).
-INVALID_REQUEST = ErrorSpec("invalid_request", 400, "Malformed authorization request")
-INVALID_CLIENT = ErrorSpec("invalid_client", 401, "Invalid client credentials")
-INVALID_GRANT = ErrorSpec("invalid_grant", 400, "Invalid authorization data")
-INVALID_SCOPE = ErrorSpec("invalid_scope", 400, "Requested scope exceeds the application's")
-INVALID_TOKEN = ErrorSpec("invalid_token", 401, "The access token provided is invalid")
+INVALID_REQUEST = ErrorSpec(
+    "invalid_request", 400, "Malformed authorization request", "a field is missing or unknown"
+)
+INVALID_CLIENT = ErrorSpec(
+    "invalid_client", 401, "Invalid client credentials", "unknown client or wrong secret"
+)
+INVALID_GRANT = ErrorSpec(
+    "invalid_grant",
+    400,
+    "Invalid authorization data",
+    "a code or refresh token that is spent, expired, another app's or another redirect's",
+)
+INVALID_SCOPE = ErrorSpec(
+    "invalid_scope", 400, "Requested scope exceeds the application's", "scope wider than the app's"
+)
+INVALID_TOKEN = ErrorSpec(
+    "invalid_token", 401, "The access token provided is invalid", "app.info at /oauth/rest/"
+)
 # The pages give no status; b24pysdk files PAYMENT_REQUIRED under 401.
-PAYMENT_REQUIRED = ErrorSpec("PAYMENT_REQUIRED", 401, "Payment required")
+PAYMENT_REQUIRED = ErrorSpec(
+    "PAYMENT_REQUIRED", 401, "Payment required", "the app's paid period is over"
+)
+#: Every error the authorization server answers with (listed in docs/compat.md).
 OAUTH_ERRORS = (
     INVALID_REQUEST,
     INVALID_CLIENT,
@@ -174,6 +190,8 @@ async def authorize(request: Request) -> Response:
                 },
             ),
             status_code=302,
+            # The location carries the code: no cache may keep it.
+            headers=NO_STORE,
         )
     else:
         response = pages.code_page(app.name, code)

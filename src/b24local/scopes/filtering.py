@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, not_, or_, true
+from sqlalchemy import Boolean, ColumnElement, Integer, String, and_, cast, false, not_, or_, true
 from sqlalchemy.sql.elements import ColumnElement as Column
 
 from b24local.rest.params import php_str
@@ -64,6 +64,9 @@ def compare(
             # Every stored value is below a value past the top, and above one past the bottom.
             below = single > INTEGER_MAX
             return column.is_not(None) if below == (op in ("<", "<=")) else false()
+        if isinstance(column.type, Boolean):
+            # Bitrix keeps flags as 'N' < 'Y': the order of 0 < 1.
+            column, single = cast(column, Integer), int(single)
         return {
             ">": column > single,
             ">=": column >= single,
@@ -72,8 +75,14 @@ def compare(
         }[op]
     if op in ("%", "=%", "%="):
         wrap = op == "%"
-        return or_(*(column.ilike(_like_pattern(v, wrap)) for v in many))
+        return or_(*(_as_text(column).ilike(_like_pattern(v, wrap)) for v in many))
     if op in ("!%", "!=%", "!%="):
         wrap = op == "!%"
-        return and_(*(not_(column.ilike(_like_pattern(v, wrap))) for v in many))
+        return and_(*(not_(_as_text(column).ilike(_like_pattern(v, wrap))) for v in many))
     return true()
+
+
+def _as_text(column: Column) -> ColumnElement[Any]:
+    """A pattern matches a number by its digits, as MySQL's ``LIKE`` does (PostgreSQL
+    would refuse to match an integer at all)."""
+    return column if isinstance(column.type, String) else cast(column, String)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 #: The statuses ``im.user.status.set`` accepts; the value is case-sensitive.
 STATUSES = ("online", "dnd", "away", "break")
 DEFAULT_STATUS = "online"
-#: ``im.user.status.idle.start`` without a usable ``AGO``.
+#: ``im.user.status.idle.start`` without ``AGO``.
 DEFAULT_IDLE_MINUTES = 10
 #: A user seen within this window counts as online (``IS_ONLINE``).
 ONLINE_WINDOW = timedelta(minutes=15)
@@ -40,8 +40,8 @@ def set_status(state: Presence, status: str, now: datetime) -> Presence:
 
 
 def idle_minutes(ago: int) -> int:
-    """``AGO`` as the real service reads it: anything below 1 means the default."""
-    return ago if ago >= 1 else DEFAULT_IDLE_MINUTES
+    """A given ``AGO`` as the real handler reads it: at least one minute."""
+    return max(ago, 1)
 
 
 def idle_since(ago_minutes: int, now: datetime) -> datetime:
