@@ -22,7 +22,6 @@ from .errors import (
     RestError,
 )
 from .params import Params, php_str
-from .phpkeys import listify
 from .registry import BASIC, MethodGroup, Registry
 from .transport import RequestLimits, decode_query, split_format
 
@@ -134,8 +133,11 @@ def _substitute(value: Any, found: dict[str, dict[str, Any]]) -> Any:
 
 
 def _php_array(entries: dict[str, Any]) -> Any:
-    """How PHP would encode the map: ``[]`` when empty, a list when keyed 0..n-1."""
-    return listify(entries) if entries else []
+    """How PHP would encode the map: ``[]`` when empty, a list when keyed 0..n-1.
+    Only the map itself: each result inside is already as its method answers it."""
+    if all(key == str(index) for index, key in enumerate(entries)):
+        return list(entries.values())
+    return entries
 
 
 @methods.method(

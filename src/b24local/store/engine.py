@@ -6,16 +6,16 @@ loop, writers serialised and committed in groups, opened with ``BEGIN IMMEDIATE`
 so two writers never deadlock on a lock upgrade; the async engine only migrates.
 PostgreSQL uses ordinary transactions on asyncpg; rows that must be updated one
 caller at a time are locked with ``FOR UPDATE``. Both hand out sessions with the
-same small interface: ``execute``, ``begin_nested``, ``dialect``, ``version`` and
-``failures_abort``.
+same small interface: ``execute``, ``make``, ``begin_nested``, ``dialect``,
+``version`` and ``failures_abort``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import Engine, event
@@ -29,6 +29,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 from .sqlite import Session, SqliteTransactions
+
+T = TypeVar("T")
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
@@ -127,6 +129,9 @@ class PgSession:
 
     def begin_nested(self) -> AsyncTransaction:
         return self._conn.begin_nested()
+
+    async def make(self, statement: Any, parameters: Any, convert: Callable[[Result], T]) -> T:
+        return convert(await self._conn.execute(statement, parameters))
 
 
 class Store:

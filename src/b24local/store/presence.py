@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,6 +27,10 @@ _SOME = select(presence).where(
 )
 
 
+def _states(result: Any) -> dict[int, Presence]:
+    return {row.user_id: Presence(row.status, row.idle_since, row.last_activity) for row in result}
+
+
 async def get_many(
     conn: AsyncConnection, portal_id: int, user_ids: Sequence[int]
 ) -> dict[int, Presence]:
@@ -33,11 +38,11 @@ async def get_many(
     found = {uid: Presence() for uid in user_ids}
     for chunk in chunks(list(found)):
         if len(chunk) == 1:
-            rows = await conn.execute(_ONE, {"portal_id": portal_id, "user_id": chunk[0]})
+            one = {"portal_id": portal_id, "user_id": chunk[0]}
+            found.update(await conn.make(_ONE, one, _states))
         else:
-            rows = await conn.execute(_SOME, {"portal_id": portal_id, "user_ids": chunk})
-        for row in rows:
-            found[row.user_id] = Presence(row.status, row.idle_since, row.last_activity)
+            some = {"portal_id": portal_id, "user_ids": chunk}
+            found.update(_states(await conn.execute(_SOME, some)))
     return found
 
 

@@ -48,7 +48,8 @@ def key_of(statement: Executable, parameters: Mapping[str, Any] | None) -> Hasha
 
 
 class RowCache:
-    """Frozen results of marked statements, all read under one database version.
+    """Frozen results of marked statements, all read under one database version,
+    and the objects made from them.
 
     Bounded: when full, the oldest entry goes first.
     """
@@ -56,19 +57,35 @@ class RowCache:
     def __init__(self, size: int = 20_000) -> None:
         self._size = size
         self._entries: dict[Hashable, FrozenResult] = {}
+        self._made: dict[Hashable, Any] = {}
         self._version: int | None = None
 
     def at(self, version: int) -> None:
         """Start answering for ``version``: forget everything read under another."""
         if version != self._version:
             self._entries.clear()
+            self._made.clear()
             self._version = version
 
     def get(self, key: Hashable) -> FrozenResult | None:
         return self._entries.get(key)
 
     def put(self, key: Hashable, rows: FrozenResult) -> None:
-        entries = self._entries
-        entries[key] = rows
-        if len(entries) > self._size:
-            del entries[next(iter(entries))]
+        _bounded_put(self._entries, key, rows, self._size)
+
+    def made(self, key: Hashable) -> Any:
+        """What was made of the rows of ``key`` (by one converter), or :data:`MISSING`."""
+        return self._made.get(key, MISSING)
+
+    def keep_made(self, key: Hashable, value: Any) -> None:
+        _bounded_put(self._made, key, value, self._size)
+
+
+#: No object was made yet.
+MISSING: Any = object()
+
+
+def _bounded_put(entries: dict[Hashable, Any], key: Hashable, value: Any, size: int) -> None:
+    entries[key] = value
+    if len(entries) > size:
+        del entries[next(iter(entries))]

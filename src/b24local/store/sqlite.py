@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import FrozenResult, Result
 
-from .snapshot import RowCache, key_of
+from .snapshot import MISSING, RowCache, key_of
 
 T = TypeVar("T")
 
@@ -162,6 +162,21 @@ class Session:
         if rows is not None:
             rows.put(key, frozen)
         return frozen()
+
+    async def make(self, statement: Any, parameters: Any, convert: Callable[[Result], T]) -> T:
+        """``convert`` of the statement's result. For a ``cached`` statement in a read,
+        what it made is kept with the rows: converters must be pure, and what they
+        make immutable."""
+        key = key_of(statement, parameters)
+        rows = self._rows
+        if key is None or rows is None:
+            return convert(await self.execute(statement, parameters))
+        made_key = (key, convert)
+        made = rows.made(made_key)
+        if made is MISSING:
+            made = convert(await self.execute(statement, parameters))
+            rows.keep_made(made_key, made)
+        return made
 
     def _prebuilt(self, statement: Any, parameters: Any) -> FrozenResult:
         """Run a statement marked as prebuilt: by its plan once there is one."""

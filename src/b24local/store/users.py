@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any
 
@@ -19,13 +19,14 @@ from .snapshot import cached
 from .tables import user_departments, users
 from .types import storable
 
-#: The columns a :class:`User` carries; the password hash never leaves this module.
-_COLUMNS = [c.name for c in users.c if c.name != "password_hash"]
+#: The columns a :class:`User` carries, in the order of its fields; the password
+#: hash never leaves this module.
+_SELECTED = [users.c[f.name] for f in fields(User) if f.name != "departments"]
 
 
 def _user(row: Any, department_ids: Sequence[int]) -> User:
-    values = {name: getattr(row, name) for name in _COLUMNS}
-    return User(**values, departments=tuple(department_ids))
+    """A user from a row that starts with :data:`_SELECTED`."""
+    return User(*row[: len(_SELECTED)], departments=tuple(department_ids))
 
 
 async def _departments_of(
@@ -56,7 +57,7 @@ async def get(conn: AsyncConnection, portal_id: int, user_id: int) -> User | Non
 # NULL), built once: on the hot path of every call, building a statement anew costs
 # more than running it.
 _WITH_DEPARTMENTS = (
-    select(*[users.c[name] for name in _COLUMNS], user_departments.c.department_id)
+    select(*_SELECTED, user_departments.c.department_id)
     .outerjoin(
         user_departments,
         and_(
@@ -77,24 +78,32 @@ _SOME_USERS = _WITH_DEPARTMENTS.where(
 )
 
 
+def _users(result: Any) -> dict[int, User]:
+    """Users from rows of :data:`_WITH_DEPARTMENTS`, a row per department."""
+    rows: dict[int, Any] = {}
+    departments: dict[int, list[int]] = {}
+    for row in result:
+        rows.setdefault(row.id, row)
+        found = departments.setdefault(row.id, [])
+        if row.department_id is not None:
+            found.append(row.department_id)
+    return {user_id: _user(row, departments[user_id]) for user_id, row in rows.items()}
+
+
 async def get_many(
     conn: AsyncConnection, portal_id: int, user_ids: Sequence[int]
 ) -> dict[int, User]:
     # An ID no row can hold names no user (and PostgreSQL would refuse it).
     ids = sorted({user_id for user_id in user_ids if storable(user_id)})
-    rows: dict[int, Any] = {}
-    departments: dict[int, list[int]] = {}
+    found: dict[int, User] = {}
     for chunk in chunks(ids):
         if len(chunk) == 1:
-            result = await conn.execute(_ONE_USER, {"portal_id": portal_id, "user_id": chunk[0]})
+            one = {"portal_id": portal_id, "user_id": chunk[0]}
+            found.update(await conn.make(_ONE_USER, one, _users))
         else:
-            result = await conn.execute(_SOME_USERS, {"portal_id": portal_id, "user_ids": chunk})
-        for row in result:
-            rows.setdefault(row.id, row)
-            found = departments.setdefault(row.id, [])
-            if row.department_id is not None:
-                found.append(row.department_id)
-    return {user_id: _user(row, departments[user_id]) for user_id, row in rows.items()}
+            some = {"portal_id": portal_id, "user_ids": chunk}
+            found.update(_users(await conn.execute(_SOME_USERS, some)))
+    return found
 
 
 async def search(
@@ -110,7 +119,7 @@ async def search(
     where = and_(users.c.portal_id == portal_id, *conditions)
     rows = (
         await conn.execute(
-            select(users).where(where).order_by(*order_by).offset(offset).limit(limit)
+            select(*_SELECTED).where(where).order_by(*order_by).offset(offset).limit(limit)
         )
     ).all()
     deps = await _departments_of(conn, portal_id, [row.id for row in rows])
