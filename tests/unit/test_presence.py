@@ -212,7 +212,7 @@ def test_random_sequences_keep_the_invariants(steps) -> None:
             assert state.idle_since == before.idle_since
         elif kind == "idle":
             state = start_idle(state, argument, now)
-            since = now - minutes(argument if argument >= 1 else 10)
+            since = now - minutes(max(argument, 1))
             assert state.idle_since == since
             assert state.status == before.status
             assert state.last_activity is not None

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from .registry import Registry
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: one is made per call and sub-call, and a frozen dataclass pays for
+# its guard on every field it sets.
+@dataclass(slots=True)
 class Call:
     params: Params
     caller: Caller

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from b24local.clock import Clock, monotonic
 from b24local.store.engine import Store
 
-from .auth import Caller, authenticate, check_portal_open, host_name, presented, resolve_portal
+from .auth import Caller, authenticate, check_portal_open, presented, resolve_portal
 from .authcache import AuthCache
 from .call import Call
 from .envelope import error_body, render, success_body, time_block
@@ -37,7 +37,8 @@ from .faults import Faults
 from .limits import Limits
 from .params import Params
 from .registry import Registry
-from .transport import CallRequest, RequestLimits, parse_request, requested_format
+from .transport import CallRequest, RequestLimits, ResponseFormat, parse_request, requested_format
+from .watchdog import Watchdog
 
 log = logging.getLogger("b24local.rest")
 
@@ -45,7 +46,7 @@ log = logging.getLogger("b24local.rest")
 ACCEPTED_METHODS = ("GET", "HEAD", "POST")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
     """One method's answer before rendering: its result and its ``time`` block."""
 
@@ -132,7 +133,7 @@ class RestEndpoint:
         self.dispatcher = dispatcher
         self.request_limits = request_limits
         self.require_https = require_https
-        self.time_limit = time_limit
+        self.watchdog = Watchdog(time_limit) if time_limit else None
         self.callers = AuthCache()
 
     async def __call__(self, scope, receive, send) -> None:
@@ -141,27 +142,40 @@ class RestEndpoint:
         await response(scope, receive, send)
 
     async def handle(self, request: Request, path: str) -> Response:
-        fmt = requested_format(path)
         if request.method not in ACCEPTED_METHODS:
-            return self._wrong_method(fmt)
+            return self._wrong_method(requested_format(path))
+        # Until the path is parsed, a failure answers in the format it seems to ask for.
+        fmt: ResponseFormat | None = None
         try:
             call_request = await parse_request(request, path, self.request_limits)
             fmt = call_request.format
             if self.require_https and call_request.scheme != "https":
                 raise INVALID_REQUEST()
-            try:
-                async with asyncio.timeout(self.time_limit):
-                    outcome = await self._run(call_request)
-            except TimeoutError:
-                # The transaction was rolled back as the task was cancelled.
-                raise ERROR_REQUEST_TIMEOUT() from None
+            outcome = await self._watched(call_request)
             return self._render_outcome(outcome, fmt)
         except RestError as error:
-            return render(error_body(error), error.status, fmt)
+            return render(error_body(error), error.status, fmt or requested_format(path))
         except Exception:
             log.exception("unexpected failure in %s %s", request.method, request.url.path)
             error = INTERNAL_SERVER_ERROR()
-            return render(error_body(error), error.status, fmt)
+            return render(error_body(error), error.status, fmt or requested_format(path))
+
+    async def _watched(self, request: CallRequest) -> Outcome:
+        """The call, cancelled if it runs past the time limit."""
+        watchdog = self.watchdog
+        task = asyncio.current_task()
+        if watchdog is None or task is None:
+            return await self._run(request)
+        watchdog.start(task)
+        try:
+            return await self._run(request)
+        except asyncio.CancelledError:
+            if not watchdog.overdue(task):
+                raise
+            # The transaction was rolled back as the task was cancelled.
+            raise ERROR_REQUEST_TIMEOUT() from None
+        finally:
+            watchdog.stop(task)
 
     @staticmethod
     def _wrong_method(fmt) -> Response:
@@ -183,7 +197,8 @@ class RestEndpoint:
         spec = self.dispatcher.registry.get(request.method)
         writes = spec is not None and spec.writes_for(request.params, self.dispatcher.registry)
         credentials = presented(request)
-        key = (host_name(request.host), credentials)
+        # The Host header as sent: other spellings of a host are remembered apart.
+        key = (request.host, credentials)
         async with self.store.transaction(write=writes) as conn:
             now = self.dispatcher.clock.now()
             caller = self.callers.get(key, now, conn.version)

@@ -69,8 +69,24 @@ def split_format(name: str) -> tuple[str, ResponseFormat]:
     return lowered, "json"
 
 
-def parse_path(path: str) -> tuple[str, ResponseFormat, WebhookCredentials | None]:
+ParsedPath = tuple[str, ResponseFormat, "WebhookCredentials | None"]
+_PARSED: dict[str, ParsedPath] = {}
+#: Paths remembered: a client calls the same few again and again.
+_PARSED_SIZE = 4096
+
+
+def parse_path(path: str) -> ParsedPath:
     """Split the part after ``/rest/`` into method, format and webhook credentials."""
+    parsed = _PARSED.get(path)
+    if parsed is None:
+        parsed = _parse_path(path)
+        if len(_PARSED) >= _PARSED_SIZE:
+            _PARSED.clear()
+        _PARSED[path] = parsed
+    return parsed
+
+
+def _parse_path(path: str) -> ParsedPath:
     segments = path.strip("/").split("/") if path.strip("/") else []
     if len(segments) == 1:
         method, fmt = split_format(segments[0])

@@ -47,7 +47,11 @@ async def get_many(
 
 
 async def get(conn: AsyncConnection, portal_id: int, user_id: int) -> Presence:
-    return (await get_many(conn, portal_id, [user_id]))[user_id]
+    one = {"portal_id": portal_id, "user_id": user_id}
+    return (await conn.make(_ONE, one, _states)).get(user_id, _DEFAULT)
+
+
+_DEFAULT = Presence()
 
 
 _UPDATE = (

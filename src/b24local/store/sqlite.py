@@ -133,9 +133,10 @@ class Session:
         rows: RowCache | None,
         version: int | None,
         begun: bool,
+        raw: sqlite3.Connection | None = None,
     ) -> None:
         self._conn = conn
-        self._raw = _raw(conn)
+        self._raw = raw if raw is not None else _raw(conn)
         self._plans = plans
         #: The snapshot row cache; None in a write, which must see its own changes.
         self._rows = rows
@@ -209,6 +210,40 @@ class Session:
             self._begun = False
 
 
+class _Read:
+    """A read transaction: ``async with transactions.read() as session``.
+
+    A class rather than a generator-based context manager: every call opens one,
+    and this is the cheaper of the two.
+    """
+
+    __slots__ = ("_conn", "_owner", "_session")
+
+    def __init__(self, owner: SqliteTransactions) -> None:
+        self._owner = owner
+
+    async def __aenter__(self) -> Session:
+        owner = self._owner
+        if owner._idle:
+            conn, raw = owner._idle.pop()
+        else:
+            conn = owner._engine.connect()
+            raw = _raw(conn)
+        self._conn = conn, raw
+        version = owner.version()
+        owner._rows.at(version)
+        self._session = Session(
+            conn, owner._plans, rows=owner._rows, version=version, begun=False, raw=raw
+        )
+        return self._session
+
+    async def __aexit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        try:
+            self._session.end(commit=kind is None)
+        finally:
+            self._owner._checkin(*self._conn)
+
+
 class _Group:
     """Write calls sharing one transaction and one commit."""
 
@@ -224,7 +259,8 @@ class SqliteTransactions:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._idle: list[Connection] = []
+        #: Read connections not in use, with their driver connections.
+        self._idle: list[tuple[Connection, sqlite3.Connection]] = []
         self._rows = RowCache()
         self._plans: dict[Any, _Plan | None] = {}
         database = engine.url.database
@@ -242,24 +278,14 @@ class SqliteTransactions:
         the commits of connections other than the one asked."""
         return self._watcher.execute("PRAGMA data_version").fetchone()[0]
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[Session]:
-        conn = self._idle.pop() if self._idle else self._engine.connect()
-        version = self.version()
-        self._rows.at(version)
-        session = Session(conn, self._plans, rows=self._rows, version=version, begun=False)
-        try:
-            yield session
-        except BaseException:
-            session.end(commit=False)
-            raise
+    def read(self) -> _Read:
+        return _Read(self)
+
+    def _checkin(self, conn: Connection, raw: sqlite3.Connection) -> None:
+        if len(self._idle) < IDLE_READERS:
+            self._idle.append((conn, raw))
         else:
-            session.end(commit=True)
-        finally:
-            if len(self._idle) < IDLE_READERS:
-                self._idle.append(conn)
-            else:
-                conn.close()
+            conn.close()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Session]:
@@ -330,7 +356,7 @@ class SqliteTransactions:
         if self._committing is not None:
             with contextlib.suppress(Exception):
                 await self._committing
-        for conn in self._idle:
+        for conn, _raw_conn in self._idle:
             conn.close()
         self._idle.clear()
         if self._writer is not None:
