@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from b24local.scopes.im.presence import Presence
 
 from .idlists import chunks
-from .snapshot import cached
+from .snapshot import cached, prebuilt
 from .tables import presence
 
 # Built once: on the hot path, building a statement costs more than running it.
@@ -54,7 +54,7 @@ async def get(conn: AsyncConnection, portal_id: int, user_id: int) -> Presence:
 _DEFAULT = Presence()
 
 
-_UPDATE = (
+_UPDATE = prebuilt(
     update(presence)
     .where(
         presence.c.portal_id == bindparam("key_portal"), presence.c.user_id == bindparam("key_user")

@@ -23,15 +23,28 @@ from sqlalchemy.sql import Executable
 
 S = TypeVar("S", bound=Executable)
 
+_PREBUILT: set[Executable] = set()
 _CACHED: set[Executable] = set()
 
 
-def cached(statement: S) -> S:
-    """Mark a statement built once at import as safe to answer from the snapshot.
-    The SQLite store also compiles it once and runs it straight on the driver
+def prebuilt(statement: S) -> S:
+    """Mark a statement built once at import, whose SQL does not depend on which
+    parameters a call gives (every value a bound parameter of its own). The SQLite
+    store compiles it once and runs it straight on the driver
     (:class:`b24local.store.sqlite._Plan`)."""
-    _CACHED.add(statement)
+    _PREBUILT.add(statement)
     return statement
+
+
+def is_prebuilt(statement: Any) -> bool:
+    return statement in _PREBUILT
+
+
+def cached(statement: S) -> S:
+    """Mark a prebuilt ``SELECT`` as safe to answer from the snapshot: its rows
+    depend on nothing but the database and the bound parameters."""
+    _CACHED.add(statement)
+    return prebuilt(statement)
 
 
 def key_of(statement: Executable, parameters: Mapping[str, Any] | None) -> Hashable | None:

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import FrozenResult, Result
 
-from .snapshot import MISSING, RowCache, key_of
+from .snapshot import MISSING, RowCache, is_prebuilt, key_of
 
 T = TypeVar("T")
 
@@ -60,8 +60,17 @@ def _raw(conn: Connection) -> sqlite3.Connection:
     return conn.connection.dbapi_connection  # type: ignore[return-value]
 
 
+class _Written:
+    """What a prebuilt ``UPDATE`` or ``DELETE`` run by its plan answers."""
+
+    __slots__ = ("rowcount",)
+
+    def __init__(self, rowcount: int) -> None:
+        self.rowcount = rowcount
+
+
 class _Plan:
-    """A prebuilt ``SELECT`` compiled once, run straight on the driver.
+    """A prebuilt statement compiled once, run straight on the driver.
 
     SQLAlchemy's execution machinery costs several times what SQLite takes to
     answer a lookup by key. The plan keeps what SQLAlchemy worked out the first
@@ -71,7 +80,7 @@ class _Plan:
 
     __slots__ = ("_binds", "_compiled", "_names", "_results", "_sql", "_template")
 
-    def __init__(self, statement: Any, dialect: Any, template: FrozenResult) -> None:
+    def __init__(self, statement: Any, dialect: Any, template: FrozenResult | None) -> None:
         compiled = statement.compile(dialect=dialect)
         self._compiled = compiled
         self._sql = compiled.string
@@ -80,17 +89,20 @@ class _Plan:
             compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
             for name in self._names
         )
+        #: The shape of a ``SELECT``'s result; None for a statement that returns no rows.
+        self._template = template
         self._results = tuple(
             column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in statement.selected_columns
+            for column in (statement.selected_columns if template is not None else ())
         )
-        self._template = template
 
     @staticmethod
     def fits(statement: Any, dialect: Any) -> bool:
-        """Only plain ``SELECT``s whose SQL does not depend on the parameters (an
-        expanding ``IN`` list does)."""
-        if not getattr(statement, "is_select", False):
+        """Plain ``SELECT``s, and ``UPDATE``s and ``DELETE``s that return nothing,
+        whose SQL does not depend on the parameters (an expanding ``IN`` list does)."""
+        selects = getattr(statement, "is_select", False)
+        writes = getattr(statement, "is_update", False) or getattr(statement, "is_delete", False)
+        if not (selects or (writes and not statement.returning_column_descriptions)):
             return False
         compiled = statement.compile(dialect=dialect)
         return bool(
@@ -99,19 +111,22 @@ class _Plan:
             and not compiled.literal_execute_params
         )
 
-    def run(self, raw: sqlite3.Connection, parameters: Any) -> FrozenResult:
+    def run(self, raw: sqlite3.Connection, parameters: Any) -> FrozenResult | _Written:
         values = self._compiled.construct_params(parameters)
         args = tuple(
             values[name] if bind is None else bind(values[name])
             for name, bind in zip(self._names, self._binds, strict=True)
         )
+        cursor = raw.execute(self._sql, args)
+        if self._template is None:
+            return _Written(cursor.rowcount)
         results = self._results
         rows = [
             tuple(
                 value if convert is None else convert(value)
                 for convert, value in zip(results, row, strict=True)
             )
-            for row in raw.execute(self._sql, args).fetchall()
+            for row in cursor.fetchall()
         ]
         return self._template.with_new_rows(rows)
 
@@ -149,20 +164,22 @@ class Session:
         return self._conn.dialect
 
     async def execute(self, statement: Any, parameters: Any = None, **kwargs: Any) -> Result:
-        key = None if kwargs else key_of(statement, parameters)
-        if key is None:
+        if kwargs or not is_prebuilt(statement):
             self._begin()
             return self._conn.execute(statement, parameters, **kwargs)
+        key = key_of(statement, parameters)
         rows = self._rows
-        if rows is not None:
+        if key is not None and rows is not None:
             hit = rows.get(key)
             if hit is not None:
                 return hit()
         self._begin()
-        frozen = self._prebuilt(statement, parameters)
-        if rows is not None:
-            rows.put(key, frozen)
-        return frozen()
+        outcome = self._prebuilt(statement, parameters)
+        if not isinstance(outcome, FrozenResult):
+            return outcome  # type: ignore[return-value]  # what a write needs: rowcount
+        if key is not None and rows is not None:
+            rows.put(key, outcome)
+        return outcome()
 
     async def make(self, statement: Any, parameters: Any, convert: Callable[[Result], T]) -> T:
         """``convert`` of the statement's result. For a ``cached`` statement in a read,
@@ -179,17 +196,21 @@ class Session:
             rows.keep_made(made_key, made)
         return made
 
-    def _prebuilt(self, statement: Any, parameters: Any) -> FrozenResult:
-        """Run a statement marked as prebuilt: by its plan once there is one."""
+    def _prebuilt(self, statement: Any, parameters: Any) -> FrozenResult | _Written | Result:
+        """Run a prebuilt statement: by its plan once there is one. A ``SELECT``
+        answers frozen rows."""
         plan = self._plans.get(statement)
         if plan is not None:
             return plan.run(self._raw, parameters)
-        frozen = self._conn.execute(statement, parameters).freeze()
+        result = self._conn.execute(statement, parameters)
+        selects = getattr(statement, "is_select", False)
+        outcome = result.freeze() if selects else result
         if statement not in self._plans:
             dialect = self._conn.dialect
+            template = outcome if isinstance(outcome, FrozenResult) else None
             fits = _Plan.fits(statement, dialect)
-            self._plans[statement] = _Plan(statement, dialect, frozen) if fits else None
-        return frozen
+            self._plans[statement] = _Plan(statement, dialect, template) if fits else None
+        return outcome
 
     def _begin(self) -> None:
         if not self._begun:
@@ -244,6 +265,54 @@ class _Read:
             self._owner._checkin(*self._conn)
 
 
+class _Write:
+    """A write call's transaction: a savepoint in its group's (see the module notes)."""
+
+    __slots__ = ("_group", "_owner", "_raw")
+
+    def __init__(self, owner: SqliteTransactions) -> None:
+        self._owner = owner
+
+    async def __aenter__(self) -> Session:
+        owner = self._owner
+        owner._queued += 1
+        try:
+            await owner._lock.acquire()
+        finally:
+            owner._queued -= 1
+        group = None
+        try:
+            group = owner._group or await owner._open_group()
+            writer = owner._writer
+            assert writer is not None
+            raw = _raw(writer)
+            raw.execute("SAVEPOINT b24local_call")
+        except BaseException:
+            owner._leave(group)
+            raise
+        self._group, self._raw = group, raw
+        # The version of the last commit: callers validated under it are still good
+        # (see rest/authcache.py); rows are read afresh.
+        return Session(
+            writer, owner._plans, rows=None, version=owner.version(), begun=True, raw=raw
+        )
+
+    async def __aexit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        group, raw = self._group, self._raw
+        try:
+            if kind is None:
+                raw.execute("RELEASE b24local_call")
+                group.members += 1
+            else:
+                raw.execute("ROLLBACK TO b24local_call")
+                raw.execute("RELEASE b24local_call")
+        finally:
+            self._owner._leave(group)
+        if kind is None:
+            # Answer only once the group is on disk.
+            await asyncio.shield(group.committed)
+
+
 class _Group:
     """Write calls sharing one transaction and one commit."""
 
@@ -287,39 +356,15 @@ class SqliteTransactions:
         else:
             conn.close()
 
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[Session]:
-        self._queued += 1
-        try:
-            await self._lock.acquire()
-        finally:
-            self._queued -= 1
-        group: _Group | None = None
-        succeeded = False
-        try:
-            group = self._group or await self._open_group()
-            writer = self._writer
-            assert writer is not None
-            raw = _raw(writer)
-            raw.execute("SAVEPOINT b24local_call")
-            try:
-                # The version of the last commit: callers validated under it are still
-                # good (see rest/authcache.py); rows are read afresh.
-                yield Session(writer, self._plans, rows=None, version=self.version(), begun=True)
-            except BaseException:
-                raw.execute("ROLLBACK TO b24local_call")
-                raw.execute("RELEASE b24local_call")
-                raise
-            raw.execute("RELEASE b24local_call")
-            group.members += 1
-            succeeded = True
-        finally:
-            if group is not None and (self._queued == 0 or group.members >= MAX_GROUP):
-                self._close_group(group)
-            self._lock.release()
-        if succeeded:
-            # Answer only once the group is on disk.
-            await asyncio.shield(group.committed)
+    def write(self) -> _Write:
+        return _Write(self)
+
+    def _leave(self, group: _Group | None) -> None:
+        """A write call is done with the group: commit it if nobody else is waiting
+        to join (or it is full), and let the next call in."""
+        if group is not None and (self._queued == 0 or group.members >= MAX_GROUP):
+            self._close_group(group)
+        self._lock.release()
 
     async def _open_group(self) -> _Group:
         if self._committing is not None:

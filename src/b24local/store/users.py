@@ -15,7 +15,7 @@ from b24local.entities import User
 from . import credentials, departments
 from . import portals as portal_store
 from .idlists import any_of, chunks
-from .snapshot import cached
+from .snapshot import cached, prebuilt
 from .tables import user_departments, users
 from .types import storable
 
@@ -179,7 +179,7 @@ async def update_fields(
     )
 
 
-_LOCK = (
+_LOCK = prebuilt(
     select(users.c.id)
     .where(users.c.portal_id == bindparam("portal_id"), users.c.id == bindparam("user_id"))
     .with_for_update()
