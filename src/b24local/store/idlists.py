@@ -8,13 +8,15 @@ into the statement instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, bindparam
 
 #: IDs per statement: well below both limits.
 CHUNK = 5_000
+
+T = TypeVar("T")
 
 
 def chunks(ids: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
@@ -30,3 +32,26 @@ def any_of(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[b
                            literal_execute=True)  # fmt: skip
         return column.in_(inline)
     return column.in_(values)
+
+
+async def per_user(
+    conn: Any,
+    portal_id: int,
+    user_ids: Sequence[int],
+    *,
+    one: Any,
+    some: Any,
+    convert: Callable[[Any], dict[int, T]],
+) -> dict[int, T]:
+    """Rows keyed by user, looked up in chunks: ``one`` (``portal_id``, ``user_id``)
+    for a single user, whose result the snapshot may keep; ``some`` (``portal_id``,
+    ``user_ids``) for several. ``convert`` turns a result into ``{user_id: ...}``."""
+    found: dict[int, T] = {}
+    for chunk in chunks(user_ids):
+        if len(chunk) == 1:
+            single = {"portal_id": portal_id, "user_id": chunk[0]}
+            found.update(await conn.make(one, single, convert))
+        else:
+            several = {"portal_id": portal_id, "user_ids": chunk}
+            found.update(convert(await conn.execute(some, several)))
+    return found

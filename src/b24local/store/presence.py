@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local.scopes.im.presence import Presence
 
-from .idlists import chunks
+from .idlists import per_user
 from .snapshot import cached, prebuilt
 from .tables import presence
 
@@ -36,13 +36,9 @@ async def get_many(
 ) -> dict[int, Presence]:
     """Presence of each user; users without a row get the default state."""
     found = {uid: Presence() for uid in user_ids}
-    for chunk in chunks(list(found)):
-        if len(chunk) == 1:
-            one = {"portal_id": portal_id, "user_id": chunk[0]}
-            found.update(await conn.make(_ONE, one, _states))
-        else:
-            some = {"portal_id": portal_id, "user_ids": chunk}
-            found.update(_states(await conn.execute(_SOME, some)))
+    found.update(
+        await per_user(conn, portal_id, list(found), one=_ONE, some=_SOME, convert=_states)
+    )
     return found
 
 

@@ -14,7 +14,7 @@ from b24local.entities import User
 
 from . import credentials, departments
 from . import portals as portal_store
-from .idlists import any_of, chunks
+from .idlists import any_of, per_user
 from .snapshot import cached, prebuilt
 from .tables import user_departments, users
 from .types import storable
@@ -95,15 +95,7 @@ async def get_many(
 ) -> dict[int, User]:
     # An ID no row can hold names no user (and PostgreSQL would refuse it).
     ids = sorted({user_id for user_id in user_ids if storable(user_id)})
-    found: dict[int, User] = {}
-    for chunk in chunks(ids):
-        if len(chunk) == 1:
-            one = {"portal_id": portal_id, "user_id": chunk[0]}
-            found.update(await conn.make(_ONE_USER, one, _users))
-        else:
-            some = {"portal_id": portal_id, "user_ids": chunk}
-            found.update(_users(await conn.execute(_SOME_USERS, some)))
-    return found
+    return await per_user(conn, portal_id, ids, one=_ONE_USER, some=_SOME_USERS, convert=_users)
 
 
 async def search(
