@@ -602,10 +602,16 @@ def test_timeman_status_seed_oauth_example_on_an_expired_day(live_server, app) -
         assert body["time"]["date_start"] == "2025-03-28T08:40:53+00:00"
         assert body["time"]["start"] == asked_at.timestamp()
 
-        # The seed's own USER_ID (503) is nobody here: the seed's error answer.
+        # The seed's own USER_ID (503) is nobody here. Ella manages no one, so she is
+        # refused before the ID is looked up, as the real wrapper checks the right first...
         answer = curl(live_server, "-X", "POST", *JSON_HEADERS,
                       "-d", f'{{"USER_ID":503,"auth":"{token}"}}',
                       f"{live_server.base_url}/rest/timeman.status")  # fmt: skip
+        assert answer.status == 403, answer.body
+        assert answer.json()["error"] == "ACCESS_DENIED"
+        # ...and the administrator meets the seed's error answer (its first command).
+        answer = curl(live_server, "-X", "POST", *JSON_HEADERS, "-d", '{"USER_ID":503}',
+                      f"{live_server.webhook_url}timeman.status")  # fmt: skip
         assert answer.status == 400, answer.body
         assert answer.json() == TIMEMAN_ERROR_SEED
     finally:

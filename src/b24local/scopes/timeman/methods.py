@@ -30,8 +30,12 @@ from .workday import (
 methods = MethodGroup("timeman")
 
 USER_NOT_FOUND = ErrorSpec("", 400, "User not found", "USER_ID names no user")
+# The real wrapper's AccessException: "Access denied!" and its own words.
 ACCESS_DENIED = ErrorSpec(
-    "ACCESS_DENIED", 403, "Access denied!", "USER_ID is someone the caller may not manage"
+    "ACCESS_DENIED",
+    403,
+    "Access denied! User does not have access to managing other users work time",
+    "USER_ID is someone the caller may not manage",
 )
 REFUSALS: dict[Reason, ErrorSpec] = {
     Reason.TIME_WHILE_PAUSED: ErrorSpec(
@@ -89,13 +93,19 @@ _PAGES = "timeman/base/"
 
 
 async def target_user(call: Call) -> User:
-    """``USER_ID`` (the caller by default), checked for existence and rights."""
+    """``USER_ID`` (the caller by default), checked for rights and existence.
+
+    As in the real wrapper, a caller who manages no one is denied before the ID is
+    looked up, so a stranger cannot probe which users exist.
+    """
     params = call.params.upper()
     if not params.has("USER_ID"):
         return call.user
     user_id = params.int("USER_ID")
     if user_id == call.user.id:
         return call.user
+    if not await manages_anyone(call.conn, call.user):
+        raise ACCESS_DENIED()
     target = await user_store.get(call.conn, call.portal.id, user_id) if user_id > 0 else None
     if target is None:
         raise USER_NOT_FOUND()
