@@ -166,7 +166,7 @@ async def _transition(call: Call, change: Change, report: str = "") -> dict[str,
             report=report,
             ip=call.client_ip,
         )
-    return day_result(transition.day, now, settings, home_zone(call, user))
+    return day_result(transition.day, now, settings)
 
 
 @methods.method(
@@ -177,7 +177,7 @@ async def _transition(call: Call, change: Change, report: str = "") -> dict[str,
 async def timeman_status(call: Call) -> dict[str, Any]:
     user = await target_user(call)
     stored, settings = await _state(call, user)
-    return day_result(stored.day if stored else None, call.now, settings, home_zone(call, user))
+    return day_result(stored.day if stored else None, call.now, settings)
 
 
 @methods.method(
