@@ -25,6 +25,7 @@ from .workday import (
     close_day,
     open_day,
     pause_day,
+    whole_second,
 )
 
 methods = MethodGroup("timeman")
@@ -74,11 +75,23 @@ REFUSALS: dict[Reason, ErrorSpec] = {
         "Day reopen time cannot be earlier than the day close time",
         "reopen: TIME before the earlier close",
     ),
-    Reason.REPORT_REQUIRED: ErrorSpec(
-        "REPORT",
+    Reason.TIME_BEFORE_PREVIOUS_DAY: ErrorSpec(
+        "WRONG_DATETIME",
         400,
-        "Report is required when TIME is set",
+        "Day open time cannot be earlier than the previous day close time",
+        "open: TIME before the end of the previous day",
+    ),
+    Reason.REPORT_REQUIRED: ErrorSpec(
+        "REPORT_NEEDED",
+        400,
+        "Reason for change is not specified",
         "TIME without REPORT for a user without a flexible schedule",
+    ),
+    Reason.NOT_OPEN: ErrorSpec(
+        "WD_NOT_OPEN", 400, "Workday is not open", "close with no open, paused or expired day"
+    ),
+    Reason.EXPIRED_NEEDS_TIME: ErrorSpec(
+        "WD_EXPIRED", 400, "Workday is expired", "close of an expired day without TIME"
     ),
     Reason.TRACKING_DISABLED: ErrorSpec(
         "TIMEMAN_DISABLED",
@@ -134,7 +147,7 @@ async def _transition(call: Call, change: Change, report: str = "") -> dict[str,
     await user_store.lock(call.conn, call.portal.id, user.id)
     # A call that waited for the lock acts when it got it, after the change it waited
     # for, never at the earlier moment it arrived.
-    now = call.clock.now()
+    now = whole_second(call.clock.now())
     stored, settings = await _state(call, user)
     before = stored.day if stored else None
     try:
@@ -213,7 +226,10 @@ async def timeman_open(call: Call) -> dict[str, Any]:
     writes=True,
 )
 async def timeman_pause(call: Call) -> dict[str, Any]:
-    return await _transition(call, lambda day, _settings, _user, now: pause_day(day, now))
+    def change(day: Workday | None, settings: Settings, _user: User, now: datetime) -> Transition:
+        return pause_day(day, now, settings=settings)
+
+    return await _transition(call, change)
 
 
 @methods.method(

@@ -7,7 +7,7 @@ from typing import Any
 
 from b24local.rest.envelope import atom
 
-from .workday import Settings, Workday, duration, finish_default, leaks, status
+from .workday import Settings, Workday, duration, finish_default, status, time_leaks
 
 
 def hms(span: timedelta) -> str:
@@ -43,7 +43,7 @@ def day_result(day: Workday | None, now: datetime, settings: Settings) -> dict[s
         "TIME_START": atom(day.start, shown),
         "TIME_FINISH": atom(day.finish, shown) if day.finish else None,
         "DURATION": hms(duration(day)),
-        "TIME_LEAKS": hms(leaks(day, now)),
+        "TIME_LEAKS": hms(time_leaks(day, now, settings)),
         "ACTIVE": day.active,
         "IP_OPEN": day.opened_from.ip,
         "IP_CLOSE": day.closed_from.ip if day.finish else "",
