@@ -1,10 +1,15 @@
-"""The workday state machine: example rules."""
+"""The workday state machine: example rules, and random histories checked against an
+independent model of the day as worked and break intervals."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from b24local.scopes.timeman.workday import (
     Break,
@@ -274,3 +279,383 @@ def test_reject_keeps_the_work_after_a_rejected_close():
     assert duration(rejected) == timedelta(hours=8) and rejected.active
     # Approving keeps the claim: 10:00-13:00 was a break.
     assert approve(final).breaks == (Break(at(2), at(5)),)
+
+
+# --- random histories against a model -------------------------------------------------
+#
+# The model keeps a day as consecutive "work" and "break" segments from its start,
+# the last one open while the day runs, and replays its own log of events for a
+# rejection. It shares no code with the rules.
+
+HOME = "Europe/Berlin"
+#: Ordinary days, and evenings just before Berlin's clocks go forward and back.
+STARTS = [
+    datetime(2026, 3, 2, 7, 0, tzinfo=UTC),
+    datetime(2026, 3, 28, 21, 30, tzinfo=UTC),
+    datetime(2026, 10, 24, 20, 30, tzinfo=UTC),
+]
+OFFSETS = [0, 3600, 7200, -18000, 19800]
+SLACK = timedelta(seconds=300)
+
+
+@dataclass
+class Event:
+    action: str
+    actual: datetime
+    claimed: datetime | None
+    awaits: bool
+
+
+@dataclass
+class Model:
+    offset: timezone  # the start offset: the day's own clock
+    calendar: tzinfo  # expiry's calendar
+    segments: list[list] = field(default_factory=list)  # [kind, begin, end or None]
+    finish: datetime | None = None
+    active: bool = True
+    log: list[Event] = field(default_factory=list)
+
+    @property
+    def start(self) -> datetime:
+        return self.segments[0][1]
+
+    def date_of(self, moment: datetime) -> date:
+        return moment.astimezone(self.calendar).date()
+
+    def status(self, now: datetime) -> str:
+        if self.finish is not None:
+            return "CLOSED"
+        if self.date_of(now) > self.date_of(self.start):
+            return "EXPIRED"
+        return "PAUSED" if self.segments[-1][0] == "break" else "OPENED"
+
+    def switch(self, kind: str, moment: datetime) -> None:
+        """End the running segment at ``moment`` and begin one of ``kind``; empty
+        segments vanish and neighbours of one kind merge."""
+        last = self.segments[-1]
+        last[2] = moment
+        if last[2] <= last[1]:
+            self.segments.pop()
+        if self.segments and self.segments[-1][0] == kind:
+            self.segments[-1][2] = None
+        else:
+            self.segments.append([kind, moment, None])
+
+    def close(self, moment: datetime) -> None:
+        self.segments = [s for s in self.segments if s[1] < moment] or self.segments[:1]
+        last = self.segments[-1]
+        last[2] = moment if last[2] is None or last[2] > moment else last[2]
+        self.finish = moment
+
+    def unclose(self, kind: str) -> None:
+        """Take back the close: from it on, the day was ``kind``."""
+        self.segments[-1][2] = None
+        self.switch(kind, self.finish)
+        self.finish = None
+
+    def reopen(self, moment: datetime) -> None:
+        self.unclose("break")
+        self.switch("work", moment)
+
+    def pause(self, moment: datetime) -> None:
+        if self.finish is not None:
+            self.unclose("work")
+        self.switch("break", moment)
+
+    def total(self, kind: str, until: datetime) -> timedelta:
+        end = min(self.finish or until, until)
+        spans = (min(s[2] or end, end) - s[1] for s in self.segments if s[0] == kind)
+        return sum((span for span in spans if span > timedelta(0)), timedelta(0))
+
+    def suggestion(self, rules: Settings) -> datetime:
+        start_date = self.start.astimezone(self.offset).date()
+        usual = datetime.combine(start_date, rules.min_finish, self.offset)
+        if self.start > usual:
+            taken = sum(
+                (s[2] - s[1] for s in self.segments if s[0] == "break" and s[2] is not None),
+                timedelta(0),
+            )
+            usual = self.start + taken + SLACK
+        last_change = max(s[1] for s in self.segments)
+        last_second = datetime.combine(start_date, time(23, 59, 59), self.offset)
+        return min(max(usual, last_change), last_second)
+
+    def shown_leaks(self, now: datetime, rules: Settings) -> timedelta:
+        until = self.suggestion(rules) if self.status(now) == "EXPIRED" else now
+        return self.total("break", until)
+
+
+def new_model(moment: datetime, claimed: bool) -> Model:
+    calendar = moment.tzinfo if claimed else ZoneInfo(HOME)
+    offset = timezone(moment.astimezone(calendar).utcoffset())
+    return Model(offset, calendar, [["work", moment.astimezone(UTC), None]])
+
+
+def replay(model: Model, effective: list[datetime]) -> Model:
+    """The model's day rebuilt from its log with the given moments."""
+    fresh = Model(model.offset, model.calendar, active=True, log=model.log)
+    for event, moment in zip(model.log, effective, strict=True):
+        if event.action == "open":
+            fresh.segments = [["work", moment, None]]
+            continue
+        # A start moved later by the rejection leaves nothing before it.
+        moment = max(moment, fresh.start)
+        if event.action == "pause":
+            fresh.pause(moment)
+        elif event.action == "resume":
+            fresh.switch("work", moment)
+        elif event.action == "reopen":
+            fresh.reopen(moment)
+        elif event.action == "close":
+            fresh.close(moment)
+    return fresh
+
+
+def rejected(model: Model) -> Model:
+    last_second = datetime.combine(
+        model.start.astimezone(model.offset).date(), time(23, 59, 59), model.offset
+    )
+    effective = []
+    for index, event in enumerate(model.log):
+        moment = event.claimed or event.actual
+        if event.awaits:
+            later = model.log[index + 1 :]
+            decisions = [e.action for e in later if e.action in ("approve", "reject")]
+            if not decisions or decisions[0] == "reject":
+                moment = event.actual
+                if event.action == "close" and moment > last_second:
+                    moment = last_second
+        effective.append(moment)
+    return replay(model, effective)
+
+
+class Refused(Exception):
+    def __init__(self, reason: Reason) -> None:
+        self.reason = reason
+
+
+def expect(
+    model: Model | None,
+    action: str,
+    now: datetime,
+    claim: datetime | None,
+    report: str,
+    rules: Settings,
+) -> tuple[str, Model | None]:
+    """What the model says a call does: the action's name and the day after, or
+    :class:`Refused`."""
+    state = model.status(now) if model else "CLOSED"
+    edited = claim is not None and not rules.free and abs(now - claim) > rules.allowed_delta
+    needs_report = claim is not None and not rules.free and not report.strip()
+
+    def log(kind: str, day: Model) -> None:
+        day.log.append(Event(kind, now, claim, edited))
+
+    if action == "open":
+        if state == "PAUSED":
+            if claim:
+                raise Refused(Reason.TIME_WHILE_PAUSED)
+            model.switch("work", now)
+            log("resume", model)
+            return "resume", model
+        if state in ("OPENED", "EXPIRED"):
+            if claim:
+                raise Refused(
+                    Reason.TIME_WHILE_OPEN if state == "OPENED" else Reason.TIME_WHILE_EXPIRED
+                )
+            return "none", model
+        if not rules.enabled:
+            raise Refused(Reason.TRACKING_DISABLED)
+        if claim:
+            if claim.date() != now.astimezone(claim.tzinfo).date():
+                raise Refused(Reason.OPEN_DATE_NOT_TODAY)
+            if claim > now:
+                raise Refused(Reason.TIME_IN_FUTURE)
+            if needs_report:
+                raise Refused(Reason.REPORT_REQUIRED)
+        moment = claim or now
+        if model is not None and model.date_of(now) == model.date_of(model.start):
+            if moment < model.finish:
+                raise Refused(Reason.TIME_BEFORE_CLOSE)
+            model.reopen(moment)
+            model.active = model.active and not edited
+            log("reopen", model)
+            return "reopen", model
+        if model is not None and moment < model.finish:
+            raise Refused(Reason.TIME_BEFORE_PREVIOUS_DAY)
+        fresh = new_model(moment, claim is not None)
+        fresh.active = not edited
+        log("open", fresh)
+        return "open", fresh
+
+    if action == "pause":
+        closed_today = (
+            state == "CLOSED" and model and model.date_of(now) == model.date_of(model.start)
+        )
+        if state == "OPENED" or (closed_today and rules.enabled):
+            model.pause(now)
+            log("pause", model)
+            return "pause", model
+        return "none", model
+
+    # close
+    if state == "CLOSED":
+        raise Refused(Reason.NOT_OPEN)
+    if claim is None:
+        if state == "EXPIRED":
+            raise Refused(Reason.EXPIRED_NEEDS_TIME)
+    else:
+        start_date = model.start.astimezone(model.offset).date()
+        if claim.astimezone(model.offset).date() != start_date:
+            raise Refused(Reason.CLOSE_DATE_NOT_START_DATE)
+        if claim > now:
+            raise Refused(Reason.TIME_IN_FUTURE)
+        if claim < model.start:
+            raise Refused(Reason.TIME_BEFORE_START)
+        if needs_report:
+            raise Refused(Reason.REPORT_REQUIRED)
+    model.close(claim or now)
+    model.active = model.active and not edited
+    log("close", model)
+    return "close", model
+
+
+def same_day(day: Workday, model: Model, now: datetime, rules: Settings) -> None:
+    """The rules' day reads as the model's."""
+    assert status(day, now) == model.status(now)
+    assert day.start == model.start
+    assert day.finish == model.finish
+    assert day.tz_offset == model.offset.utcoffset(None).total_seconds()
+    assert day.active is model.active
+    assert time_leaks(day, now, rules) == model.shown_leaks(now, rules)
+    if model.finish is not None:
+        assert duration(day) == model.total("work", model.finish)
+        assert leaks(day, now) == model.total("break", model.finish)
+    if model.status(now) == "EXPIRED":
+        assert finish_default(day, rules) == model.suggestion(rules)
+    # The breaks lie inside the day, in order, apart, only the last one open.
+    edge = day.start
+    for index, pause in enumerate(day.breaks):
+        assert pause.start >= edge
+        edge = pause.end or pause.start
+        assert pause.end is None or pause.end > pause.start
+        assert pause.end is not None or (index == len(day.breaks) - 1 and day.finish is None)
+        assert day.finish is None or edge <= day.finish
+
+
+#: Exactly which status may follow which, per call that changed the day.
+ALLOWED = {
+    ("open", "CLOSED"): {"OPENED"},
+    ("open", "PAUSED"): {"OPENED"},
+    ("pause", "OPENED"): {"PAUSED"},
+    ("pause", "CLOSED"): {"PAUSED"},
+    ("close", "OPENED"): {"CLOSED"},
+    ("close", "PAUSED"): {"CLOSED"},
+    ("close", "EXPIRED"): {"CLOSED"},
+    ("approve", "OPENED"): {"OPENED"},
+    ("approve", "PAUSED"): {"PAUSED"},
+    ("approve", "CLOSED"): {"CLOSED"},
+    ("approve", "EXPIRED"): {"EXPIRED"},
+    ("reject", "OPENED"): {"OPENED"},
+    ("reject", "PAUSED"): {"PAUSED"},
+    ("reject", "CLOSED"): {"CLOSED"},
+    ("reject", "EXPIRED"): {"EXPIRED"},
+}
+
+GAP = st.one_of(
+    st.integers(min_value=0, max_value=900),  # seconds apart: pauses resumed at once
+    st.integers(min_value=0, max_value=14 * 3600),
+)
+#: TIME as seconds from now, or from the day's start (reaching an expired day's date).
+CLAIM = st.one_of(
+    st.none(),
+    st.tuples(st.just("now"), st.integers(min_value=-12 * 3600, max_value=600)),
+    st.tuples(st.just("start"), st.integers(min_value=-600, max_value=18 * 3600)),
+)
+ACTIONS = ["open"] * 4 + ["pause"] * 3 + ["close"] * 3 + ["approve", "reject"] * 2 + ["tracking"]
+STEP = st.tuples(
+    st.sampled_from(ACTIONS),
+    GAP,
+    CLAIM,
+    st.sampled_from(OFFSETS),
+    st.sampled_from([True, True, False]),  # give a report
+)
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    st.sampled_from(STARTS),
+    st.lists(STEP, min_size=12, max_size=40),
+    st.sampled_from([False, False, True]),  # a flexible schedule
+)
+def test_random_histories_follow_the_model(start, steps, free):
+    rules = Settings(free=free, allowed_delta=timedelta(minutes=15))
+    day: Workday | None = None
+    model: Model | None = None
+    history: list[Step] = []
+    now = start
+    for action, gap, claimed, offset, with_report in steps:
+        now += timedelta(seconds=gap)
+        if action == "tracking":
+            rules = Settings(free=free, enabled=not rules.enabled)
+            continue
+        before = status(day, now)
+        if action in ("approve", "reject"):
+            if day is None or day.active:
+                continue  # nothing waits for a decision
+            if action == "approve":
+                day, model = approve(day), replace_active(model)
+            else:
+                day, model = reject(day, history), rejected(model)
+            history.append(Step(action, now))
+            model.log.append(Event(action, now, None, False))
+            assert status(day, now) in ALLOWED[(action, before)]
+            same_day(day, model, now, rules)
+            continue
+
+        claim = None
+        if claimed is not None and action != "pause":
+            anchor, seconds = claimed
+            base = day.start if anchor == "start" and day is not None else now
+            claim = (base + timedelta(seconds=seconds)).astimezone(
+                timezone(timedelta(seconds=offset))
+            )
+        report = "because" if with_report else ""
+        try:
+            expected_action, expected = expect(model, action, now, claim, report, rules)
+        except Refused as refusal:
+            with pytest.raises(Refusal) as raised:
+                apply(action, day, now, claim, report, rules)
+            assert raised.value.reason is refusal.reason
+            continue
+        transition = apply(action, day, now, claim, report, rules)
+        assert transition.action == expected_action
+        if not transition.changed:
+            assert transition.day is day
+            continue
+        after = status(transition.day, now)
+        assert after in ALLOWED[(action, before)], (action, before, after)
+        if transition.action == "open":
+            history = []
+        elif day is not None and not day.active:
+            # An edit waits until a supervisor decides: nothing else confirms it.
+            assert not transition.day.active
+        history.append(Step(transition.action, now, transition.claimed, transition.needs_approval))
+        assert transition.needs_approval is (
+            claim is not None and not free and abs(now - claim) > rules.allowed_delta
+        )
+        day, model = transition.day, expected
+        same_day(day, model, now, rules)
+
+
+def replace_active(model: Model) -> Model:
+    model.active = True
+    return model
+
+
+def apply(action, day, now, claim, report, rules) -> Transition:
+    if action == "open":
+        return open_day(day, now, settings=rules, home_zone=HOME, at=claim, report=report)
+    if action == "pause":
+        return pause_day(day, now, settings=rules)
+    return close_day(day, now, settings=rules, at=claim, report=report)
