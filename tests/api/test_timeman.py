@@ -875,6 +875,21 @@ def test_rejecting_a_close_edit(server):
     assert day["ACTIVE"] is True
 
 
+def test_rejecting_a_close_made_on_a_later_date(server):
+    user_id, hook = user_with_hook(server)
+    call(server, "timeman.open", hook)  # 08:30
+    move_to(server, "2026-03-03T08:00:00")
+    closed = call(server, "timeman.close", hook, TIME="2026-03-02T18:00:00+00:00", REPORT="r")
+    assert closed["ACTIVE"] is False
+    [workday_id] = day_ids(server, user_id)
+    decide(server, workday_id, 1, approved=False)
+    day = status(server, hook)
+    # Really closed the next morning: as late as the start date allows.
+    assert day["TIME_FINISH"] == "2026-03-02T23:59:59+00:00"
+    assert day["DURATION"] == "15:29:59"
+    assert day["ACTIVE"] is True
+
+
 def test_rejecting_a_reopen_edit(server):
     user_id, hook = user_with_hook(server)
     call(server, "timeman.open", hook)
@@ -990,6 +1005,23 @@ def test_a_pending_edit_stays_pending_through_later_changes(server, later):
         assert call(server, method, hook, **params)["ACTIVE"] is False
     assert status(server, hook)["ACTIVE"] is False
     assert pending(server) == day_ids(server, user_id)
+
+
+def test_a_second_rejection_keeps_the_first(server):
+    user_id, hook = user_with_hook(server)
+    move_to(server, "2026-03-02T10:00:00")
+    call(server, "timeman.open", hook, TIME="2026-03-02T08:00:00+00:00", REPORT="r")
+    [workday_id] = day_ids(server, user_id)
+    decide(server, workday_id, 1, approved=False)
+    move_to(server, "2026-03-02T18:00:00")
+    call(server, "timeman.close", hook, TIME="2026-03-02T17:00:00+00:00", REPORT="r")
+    decide(server, workday_id, 1, approved=False)
+    day = status(server, hook)
+    assert day["TIME_START"] == "2026-03-02T10:00:00+00:00"
+    assert day["TIME_FINISH"] == "2026-03-02T18:00:00+00:00"
+    assert day["DURATION"] == "08:00:00"
+    actions = [e["action"] for e in history(server, workday_id)]
+    assert actions == ["open", "reject", "close", "reject"]
 
 
 def test_a_user_cannot_approve_their_own_edit(server):

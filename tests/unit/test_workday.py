@@ -288,11 +288,14 @@ def test_reject_keeps_the_work_after_a_rejected_close():
 # rejection. It shares no code with the rules.
 
 HOME = "Europe/Berlin"
-#: Ordinary days, and evenings just before Berlin's clocks go forward and back.
+#: An ordinary day; the evenings before Berlin's clocks go forward and back, and
+#: the first hour of those days (a day whose own clock and Berlin's part at night).
 STARTS = [
     datetime(2026, 3, 2, 7, 0, tzinfo=UTC),
     datetime(2026, 3, 28, 21, 30, tzinfo=UTC),
+    datetime(2026, 3, 28, 23, 30, tzinfo=UTC),
     datetime(2026, 10, 24, 20, 30, tzinfo=UTC),
+    datetime(2026, 10, 24, 22, 30, tzinfo=UTC),
 ]
 OFFSETS = [0, 3600, 7200, -18000, 19800]
 SLACK = timedelta(seconds=300)
@@ -563,14 +566,14 @@ ALLOWED = {
 }
 
 GAP = st.one_of(
-    st.integers(min_value=0, max_value=900),  # seconds apart: pauses resumed at once
+    st.integers(min_value=0, max_value=300),  # moments apart: within the five minutes
     st.integers(min_value=0, max_value=14 * 3600),
 )
 #: TIME as seconds from now, or from the day's start (reaching an expired day's date).
 CLAIM = st.one_of(
     st.none(),
     st.tuples(st.just("now"), st.integers(min_value=-12 * 3600, max_value=600)),
-    st.tuples(st.just("start"), st.integers(min_value=-600, max_value=18 * 3600)),
+    st.tuples(st.just("start"), st.integers(min_value=-600, max_value=24 * 3600)),
 )
 ACTIONS = ["open"] * 4 + ["pause"] * 3 + ["close"] * 3 + ["approve", "reject"] * 2 + ["tracking"]
 STEP = st.tuples(
@@ -582,7 +585,7 @@ STEP = st.tuples(
 )
 
 
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(
     st.sampled_from(STARTS),
     st.lists(STEP, min_size=12, max_size=40),
@@ -596,6 +599,8 @@ def test_random_histories_follow_the_model(start, steps, free):
     now = start
     for action, gap, claimed, offset, with_report in steps:
         now += timedelta(seconds=gap)
+        if day is not None:
+            same_day(day, model, now, rules)  # as time passes: expiry, a pause growing
         if action == "tracking":
             rules = Settings(free=free, enabled=not rules.enabled)
             continue
