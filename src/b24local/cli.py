@@ -869,9 +869,13 @@ def _clock_seconds(text: str | None, what: str) -> int | None:
     """``HH:MM`` or ``HH:MM:SS`` as seconds."""
     if text is None:
         return None
+    if text.strip().startswith("-"):
+        typer.echo(f"error: {what} cannot be negative, not {text!r}", err=True)
+        raise typer.Exit(1)
     parts = text.split(":")
     try:
-        if len(parts) not in (2, 3):
+        # Digits only: int() alone would take "-00", "+5" or " 5".
+        if len(parts) not in (2, 3) or not all(p.isascii() and p.isdigit() for p in parts):
             raise ValueError
         hours, minutes, seconds = (int(p) for p in [*parts, "0"][:3])
         if not (0 <= hours < 24 and 0 <= minutes < 60 and 0 <= seconds < 60):

@@ -24,21 +24,8 @@ KEYS = [
 ]  # fmt: skip
 EXPIRED_KEYS = [*KEYS, "TIME_FINISH_DEFAULT"]
 
-NEVER_OPENED = {
-    "STATUS": "CLOSED",
-    "TIME_START": None,
-    "TIME_FINISH": None,
-    "DURATION": "00:00:00",
-    "TIME_LEAKS": "00:00:00",
-    "ACTIVE": True,
-    "IP_OPEN": "",
-    "IP_CLOSE": "",
-    "LAT_OPEN": 0,
-    "LON_OPEN": 0,
-    "LAT_CLOSE": 0,
-    "LON_CLOSE": 0,
-    "TZ_OFFSET": 0,
-}
+# The real wrapper fills in nothing else when the user has no day at all.
+NEVER_OPENED = {"STATUS": "CLOSED"}
 
 HOUR = 3600
 MINUTE = 60
@@ -150,36 +137,15 @@ def user_with_hook(server, name: str = "Emily", **fields) -> tuple[int, str]:
 
 
 def test_a_user_who_never_opened_a_day(server):
-    day = status(server)
-    assert list(day) == KEYS
-    assert day == NEVER_OPENED
+    assert status(server) == {"STATUS": "CLOSED"}
 
 
-@pytest.mark.parametrize(
-    ("zone", "offset"),
-    [("Europe/Berlin", 3600), ("Asia/Tokyo", 32400), ("America/New_York", -18000), ("", 0)],
-)
-def test_never_opened_day_is_in_the_profile_zone(server, zone, offset):
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Asia/Tokyo", ""])
+def test_a_user_without_days_is_only_closed(server, zone):
     user_id, hook = user_with_hook(server, time_zone=zone)
-    assert status(server, hook) == {**NEVER_OPENED, "TZ_OFFSET": offset}
-    assert status(server, USER_ID=user_id) == {**NEVER_OPENED, "TZ_OFFSET": offset}
-    assert call(server, "timeman.pause", hook) == {**NEVER_OPENED, "TZ_OFFSET": offset}
-    assert call(server, "timeman.close", hook) == {**NEVER_OPENED, "TZ_OFFSET": offset}
-
-
-def test_never_opened_day_offset_follows_dst(server):
-    _user_id, hook = user_with_hook(server, time_zone="Europe/Berlin")
-    move_to(server, "2026-04-01T08:00:00")
-    assert status(server, hook) == {**NEVER_OPENED, "TZ_OFFSET": 7200}
-
-
-def test_never_opened_day_falls_back_to_the_portal_zone(server):
-    async def go():
-        async with server.store.transaction(write=True) as conn:
-            await conn.execute(update(portals).values(time_zone="Asia/Tokyo"))
-
-    server.run(go)
-    assert status(server)["TZ_OFFSET"] == 32400
+    assert status(server, hook) == NEVER_OPENED
+    assert status(server, USER_ID=user_id) == NEVER_OPENED
+    assert call(server, "timeman.pause", hook) == NEVER_OPENED
 
 
 def test_open_returns_the_whole_day(server):
@@ -205,6 +171,7 @@ def test_open_returns_the_whole_day(server):
 
 def test_types_of_the_fields(server):
     day = call(server, "timeman.open")
+    # Coordinates not given read 0, as the examples show them.
     assert type(day["LAT_OPEN"]) is int and type(day["LON_CLOSE"]) is int
     assert type(day["TZ_OFFSET"]) is int
     assert day["ACTIVE"] is True
@@ -383,19 +350,26 @@ def test_pause_on_a_paused_day_changes_nothing(server):
     assert [e["action"] for e in all_events(server)] == ["open", "pause", "resume"]
 
 
-def test_close_on_a_closed_day_changes_nothing(server):
+def test_close_on_a_closed_day_is_refused(server):
     call(server, "timeman.open")
     server.clock.advance(HOUR)
     closed = call(server, "timeman.close")
     server.clock.advance(HOUR)
-    assert call(server, "timeman.close") == closed
+    for params in ({}, {"TIME": "2026-03-02T10:00:00+00:00", "REPORT": "r"}):
+        refused = server.call("timeman.close", params)
+        assert error_of(refused) == (400, "WD_NOT_OPEN", "Workday is not open")
     assert status(server) == closed
     assert [e["action"] for e in all_events(server)] == ["open", "close"]
 
 
-@pytest.mark.parametrize("method", ["timeman.pause", "timeman.close"])
-def test_pause_or_close_with_no_day_returns_closed(server, method):
-    assert call(server, method) == NEVER_OPENED
+def test_pause_with_no_day_returns_closed(server):
+    assert call(server, "timeman.pause") == NEVER_OPENED
+    assert status(server) == NEVER_OPENED
+    assert day_ids(server) == []
+
+
+def test_close_with_no_day_is_refused(server):
+    assert error_of(server.call("timeman.close")) == (400, "WD_NOT_OPEN", "Workday is not open")
     assert status(server) == NEVER_OPENED
     assert day_ids(server) == []
 
@@ -429,17 +403,31 @@ def test_a_day_left_open_expires_at_midnight(server):
     }
 
 
-def test_a_paused_day_expires_too(server):
+def test_a_paused_day_expires_and_its_pause_stops_at_the_suggested_finish(server):
+    call(server, "timeman.open")  # 08:30
+    move_to(server, "2026-03-02T12:00:00")
+    call(server, "timeman.pause")
+    move_to(server, "2026-03-04T09:00:00")  # two days later
+    day = status(server)
+    assert list(day) == EXPIRED_KEYS
+    assert day["STATUS"] == "EXPIRED"
+    # Counted up to the suggested 17:45, not until now: a close there loses nothing.
+    assert day["TIME_FINISH_DEFAULT"] == "2026-03-02T17:45:00+00:00"
+    assert day["TIME_LEAKS"] == "05:45:00"
+    assert day["DURATION"] == "00:00:00"
+    closed = call(server, "timeman.close", TIME=day["TIME_FINISH_DEFAULT"], REPORT="forgot")
+    assert (closed["DURATION"], closed["TIME_LEAKS"]) == ("03:30:00", "05:45:00")
+
+
+def test_a_pause_left_running_today_keeps_growing(server):
     call(server, "timeman.open")
     server.clock.advance(HOUR)
     call(server, "timeman.pause")
-    move_to(server, "2026-03-03T09:00:00")
-    day = status(server)
-    assert day["STATUS"] == "EXPIRED"
-    assert list(day) == EXPIRED_KEYS
+    move_to(server, "2026-03-02T23:59:59")
+    assert status(server)["TIME_LEAKS"] == "14:29:59"
 
 
-def test_finish_default_by_length_counts_breaks(server):
+def test_finish_default_is_the_usual_finish_whatever_the_breaks(server):
     move_to(server, "2026-03-02T10:00:00")
     call(server, "timeman.open")
     server.clock.advance(HOUR)
@@ -449,31 +437,18 @@ def test_finish_default_by_length_counts_breaks(server):
     move_to(server, "2026-03-03T08:00:00")
     day = status(server)
     assert day["TIME_LEAKS"] == "01:00:00"
-    # 10:00 + 8 hours + 1 hour of breaks is later than 17:45
-    assert day["TIME_FINISH_DEFAULT"] == "2026-03-02T19:00:00+00:00"
+    assert day["TIME_FINISH_DEFAULT"] == "2026-03-02T17:45:00+00:00"
 
 
-@pytest.mark.parametrize(
-    "pauses",
-    [
-        # (pause, resume) in UTC on March 2; three hours of breaks in all
-        [("12:30", "14:30"), ("16:00", "17:00")],
-        [("17:00", "20:00")],
-    ],
-    ids=["straddling", "late"],
-)
-def test_finish_default_counts_every_break(server, pauses):
+def test_finish_default_keeps_work_before_a_late_pause(server):
     call(server, "timeman.open")  # 08:30
-    for pause, resume in pauses:
-        move_to(server, f"2026-03-02T{pause}:00")
-        call(server, "timeman.pause")
-        move_to(server, f"2026-03-02T{resume}:00")
-        call(server, "timeman.open")
+    move_to(server, "2026-03-02T19:00:00")
+    call(server, "timeman.pause")
     move_to(server, "2026-03-03T08:00:00")
     day = status(server)
-    assert day["TIME_LEAKS"] == "03:00:00"
-    # 08:30 + 8 hours (UF_TM_MIN_DURATION) + 3 hours of breaks
-    assert day["TIME_FINISH_DEFAULT"] == "2026-03-02T19:30:00+00:00"
+    # The day was worked until 19:00, later than the usual 17:45.
+    assert day["TIME_FINISH_DEFAULT"] == "2026-03-02T19:00:00+00:00"
+    assert day["TIME_LEAKS"] == "00:00:00"
 
 
 def test_finish_default_follows_the_users_settings(server):
@@ -483,15 +458,22 @@ def test_finish_default_follows_the_users_settings(server):
     assert status(server)["TIME_FINISH_DEFAULT"] == "2026-03-02T18:30:00+00:00"
 
 
-def test_finish_default_by_length(server):
-    settings(server, user_id=1, min_duration=10 * HOUR)
+def test_finish_default_of_a_late_start(server):
+    # Started after the usual finish: start + breaks + five minutes, as the real
+    # service suggests.
+    move_to(server, "2026-03-02T20:00:00")
+    call(server, "timeman.open")
+    call(server, "timeman.pause")
+    server.clock.advance(30 * MINUTE)
     call(server, "timeman.open")
     move_to(server, "2026-03-03T08:00:00")
-    assert status(server)["TIME_FINISH_DEFAULT"] == "2026-03-02T18:30:00+00:00"
+    day = status(server)
+    assert day["TIME_FINISH_DEFAULT"] == "2026-03-02T20:35:00+00:00"
+    assert day["TIME_LEAKS"] == "00:30:00"
 
 
 def test_finish_default_stays_within_the_start_date(server):
-    move_to(server, "2026-03-02T20:00:00")
+    move_to(server, "2026-03-02T23:58:00")
     call(server, "timeman.open")
     move_to(server, "2026-03-03T08:00:00")
     assert status(server)["TIME_FINISH_DEFAULT"] == "2026-03-02T23:59:59+00:00"
@@ -512,11 +494,7 @@ def test_closing_an_expired_day_without_time_is_refused(server):
     move_to(server, "2026-03-03T08:00:00")
     before = status(server)
     response = server.call("timeman.close")
-    assert error_of(response) == (
-        400,
-        "WRONG_DATETIME",
-        "Day close date should correspond to the day open date",
-    )
+    assert error_of(response) == (400, "WD_EXPIRED", "Workday is expired")
     assert status(server) == before
     assert [e["action"] for e in all_events(server)] == ["open"]
 
@@ -545,7 +523,7 @@ def test_closing_an_expired_day_needs_a_report(server):
     move_to(server, "2026-03-03T08:00:00")
     before = status(server)
     response = server.call("timeman.close", {"TIME": "2026-03-02T18:00:00+00:00"})
-    assert error_of(response)[:2] == (400, "REPORT")
+    assert error_of(response) == (400, "REPORT_NEEDED", "Reason for change is not specified")
     assert status(server) == before
 
 
@@ -769,8 +747,8 @@ def test_close_time_in_the_future(server):
     assert status(server) == before
 
 
-def test_empty_time_means_now(server):
-    day = call(server, "timeman.open", TIME="")
+def test_null_time_means_now(server):
+    day = call(server, "timeman.open", TIME=None)
     assert day["TIME_START"] == "2026-03-02T08:30:00+00:00"
     assert day["ACTIVE"] is True
 
@@ -778,10 +756,10 @@ def test_empty_time_means_now(server):
 # --- REPORT ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("params", [{}, {"REPORT": ""}])
+@pytest.mark.parametrize("params", [{}, {"REPORT": ""}, {"REPORT": "  "}])
 def test_open_with_time_needs_a_report(server, params):
     response = server.call("timeman.open", {"TIME": "2026-03-02T08:00:00+00:00", **params})
-    assert error_of(response)[:2] == (400, "REPORT")
+    assert error_of(response) == (400, "REPORT_NEEDED", "Reason for change is not specified")
     assert status(server) == NEVER_OPENED
     assert day_ids(server) == []
 
@@ -791,7 +769,7 @@ def test_close_with_time_needs_a_report(server):
     server.clock.advance(2 * HOUR)
     before = status(server)
     response = server.call("timeman.close", {"TIME": "2026-03-02T10:00:00+00:00"})
-    assert error_of(response)[:2] == (400, "REPORT")
+    assert error_of(response)[:2] == (400, "REPORT_NEEDED")
     assert status(server) == before
 
 
@@ -897,6 +875,21 @@ def test_rejecting_a_close_edit(server):
     assert day["ACTIVE"] is True
 
 
+def test_rejecting_a_close_made_on_a_later_date(server):
+    user_id, hook = user_with_hook(server)
+    call(server, "timeman.open", hook)  # 08:30
+    move_to(server, "2026-03-03T08:00:00")
+    closed = call(server, "timeman.close", hook, TIME="2026-03-02T18:00:00+00:00", REPORT="r")
+    assert closed["ACTIVE"] is False
+    [workday_id] = day_ids(server, user_id)
+    decide(server, workday_id, 1, approved=False)
+    day = status(server, hook)
+    # Really closed the next morning: as late as the start date allows.
+    assert day["TIME_FINISH"] == "2026-03-02T23:59:59+00:00"
+    assert day["DURATION"] == "15:29:59"
+    assert day["ACTIVE"] is True
+
+
 def test_rejecting_a_reopen_edit(server):
     user_id, hook = user_with_hook(server)
     call(server, "timeman.open", hook)
@@ -946,6 +939,89 @@ def test_rejecting_keeps_edits_approved_before(server):
     assert day["ACTIVE"] is True
     actions = [e["action"] for e in history(server, workday_id)]
     assert actions == ["open", "approve", "close", "reject"]
+
+
+def _close_edit_then_more_work(server) -> tuple[str, int]:
+    """08:30 open; 12:00 close claiming 10:00 (awaits approval); 13:00 reopen; 17:00 close."""
+    user_id, hook = user_with_hook(server)
+    call(server, "timeman.open", hook)
+    move_to(server, "2026-03-02T12:00:00")
+    edited = call(server, "timeman.close", hook, TIME="2026-03-02T10:00:00+00:00", REPORT="r")
+    assert edited["ACTIVE"] is False
+    move_to(server, "2026-03-02T13:00:00")
+    reopened = call(server, "timeman.open", hook)
+    assert reopened["TIME_LEAKS"] == "03:00:00"  # from the claimed 10:00
+    move_to(server, "2026-03-02T17:00:00")
+    closed = call(server, "timeman.close", hook)
+    assert (closed["DURATION"], closed["TIME_LEAKS"], closed["ACTIVE"]) == (
+        "05:30:00",
+        "03:00:00",
+        False,
+    )
+    [workday_id] = day_ids(server, user_id)
+    return hook, workday_id
+
+
+def test_rejecting_a_close_edit_keeps_the_work_done_after_it(server):
+    hook, workday_id = _close_edit_then_more_work(server)
+    decide(server, workday_id, 1, approved=False)
+    day = status(server, hook)
+    # The close counts when it was really made, 12:00; 13:00-17:00 stays worked.
+    assert day["STATUS"] == "CLOSED"
+    assert day["TIME_START"] == "2026-03-02T08:30:00+00:00"
+    assert day["TIME_FINISH"] == "2026-03-02T17:00:00+00:00"
+    assert day["DURATION"] == "07:30:00"
+    assert day["TIME_LEAKS"] == "01:00:00"
+    assert day["ACTIVE"] is True
+    assert_consistent(day)
+    assert [e["action"] for e in history(server, workday_id)][-1] == "reject"
+
+
+def test_approving_a_close_edit_keeps_the_claim(server):
+    hook, workday_id = _close_edit_then_more_work(server)
+    decide(server, workday_id, 1, approved=True)
+    day = status(server, hook)
+    assert day["TIME_FINISH"] == "2026-03-02T17:00:00+00:00"
+    assert (day["DURATION"], day["TIME_LEAKS"], day["ACTIVE"]) == ("05:30:00", "03:00:00", True)
+
+
+@pytest.mark.parametrize(
+    "later",
+    [
+        [("timeman.close", {})],
+        [("timeman.pause", {})],
+        [("timeman.pause", {}), ("timeman.open", {})],
+        [("timeman.close", {}), ("timeman.open", {})],
+        [("timeman.close", {}), ("timeman.pause", {})],
+    ],
+    ids=["close", "pause", "resume", "reopen", "pause-closed"],
+)
+def test_a_pending_edit_stays_pending_through_later_changes(server, later):
+    user_id, hook = user_with_hook(server)
+    move_to(server, "2026-03-02T10:00:00")
+    call(server, "timeman.open", hook, TIME="2026-03-02T08:00:00+00:00", REPORT="r")
+    for method, params in later:
+        server.clock.advance(HOUR)
+        assert call(server, method, hook, **params)["ACTIVE"] is False
+    assert status(server, hook)["ACTIVE"] is False
+    assert pending(server) == day_ids(server, user_id)
+
+
+def test_a_second_rejection_keeps_the_first(server):
+    user_id, hook = user_with_hook(server)
+    move_to(server, "2026-03-02T10:00:00")
+    call(server, "timeman.open", hook, TIME="2026-03-02T08:00:00+00:00", REPORT="r")
+    [workday_id] = day_ids(server, user_id)
+    decide(server, workday_id, 1, approved=False)
+    move_to(server, "2026-03-02T18:00:00")
+    call(server, "timeman.close", hook, TIME="2026-03-02T17:00:00+00:00", REPORT="r")
+    decide(server, workday_id, 1, approved=False)
+    day = status(server, hook)
+    assert day["TIME_START"] == "2026-03-02T10:00:00+00:00"
+    assert day["TIME_FINISH"] == "2026-03-02T18:00:00+00:00"
+    assert day["DURATION"] == "08:00:00"
+    actions = [e["action"] for e in history(server, workday_id)]
+    assert actions == ["open", "reject", "close", "reject"]
 
 
 def test_a_user_cannot_approve_their_own_edit(server):
@@ -1049,8 +1125,7 @@ def test_a_day_in_the_portal_zone_expires_at_its_midnight(server):
     move_to(server, "2026-03-02T15:00:00")  # midnight in Tokyo
     day = status(server)
     assert day["STATUS"] == "EXPIRED"
-    # 17:30 + 8 hours is past the end of the start date
-    assert day["TIME_FINISH_DEFAULT"] == "2026-03-02T23:59:59+09:00"
+    assert day["TIME_FINISH_DEFAULT"] == "2026-03-02T17:45:00+09:00"
 
 
 def test_with_time_the_day_is_in_its_offset(server):
@@ -1112,7 +1187,141 @@ def test_a_day_opened_before_the_dst_change_expires_at_local_midnight(server):
     move_to(server, "2026-03-29T22:00:00")  # midnight in Berlin
     day = status(server, hook)
     assert day["STATUS"] == "EXPIRED"
-    assert day["TIME_FINISH_DEFAULT"] == "2026-03-29T18:00:00+02:00"
+    assert day["TIME_FINISH_DEFAULT"] == "2026-03-29T17:45:00+02:00"
+
+
+def test_finish_default_on_the_night_the_clocks_go_forward(server):
+    _user_id, hook = user_with_hook(server, time_zone="Europe/Berlin")
+    move_to(server, "2026-03-28T23:30:00")  # 00:30 on March 29 in Berlin, +01:00
+    call(server, "timeman.open", hook)
+    move_to(server, "2026-03-30T08:00:00")
+    day = status(server, hook)
+    assert day["STATUS"] == "EXPIRED"
+    assert day["TZ_OFFSET"] == 3600
+    # UF_TM_MIN_FINISH on the day's own clock, as the real service glues it to the
+    # start offset; not 16:45 (17:45 summer time read back in winter time).
+    assert day["TIME_FINISH_DEFAULT"] == "2026-03-29T17:45:00+01:00"
+
+
+def test_a_close_time_written_in_the_days_offset_is_on_its_date(server):
+    _user_id, hook = user_with_hook(server, time_zone="Europe/Berlin")
+    move_to(server, "2026-03-28T23:30:00")  # 00:30 on March 29 in Berlin, +01:00
+    call(server, "timeman.open", hook)
+    move_to(server, "2026-03-30T08:00:00")
+    # 00:15 on March 30 by Berlin's summer clock, but March 29 in the day's +01:00,
+    # where the real service reads it.
+    closed = call(server, "timeman.close", hook, TIME="2026-03-29T23:15:00+01:00", REPORT="r")
+    assert closed["STATUS"] == "CLOSED"
+    assert closed["TIME_FINISH"] == "2026-03-29T23:15:00+01:00"
+    assert closed["DURATION"] == "22:45:00"
+    assert_consistent(closed)
+
+
+def test_a_close_time_converted_past_the_start_date_is_refused(server):
+    _user_id, hook = user_with_hook(server, time_zone="Europe/Berlin")
+    move_to(server, "2026-03-28T23:30:00")
+    call(server, "timeman.open", hook)
+    move_to(server, "2026-03-30T08:00:00")
+    before = status(server, hook)
+    # Written on March 29 in +02:00, but 00:15 on March 30 in the day's +01:00.
+    refused = server.call(
+        "timeman.close", {"TIME": "2026-03-29T23:15:00-01:00", "REPORT": "r"}, hook=hook
+    )
+    assert error_of(refused) == (
+        400,
+        "WRONG_DATETIME",
+        "Day close date should correspond to the day open date",
+    )
+    assert status(server, hook) == before
+
+
+# --- whole seconds --------------------------------------------------------------------------
+
+
+def test_a_clock_between_seconds_keeps_the_day_whole(server):
+    server.clock.set(datetime(2026, 3, 2, 8, 0, 0, 999_999, tzinfo=UTC), frozen=True)
+    opened = call(server, "timeman.open")
+    assert opened["TIME_START"] == "2026-03-02T08:00:00+00:00"
+    server.clock.set(datetime(2026, 3, 2, 9, 0, 0, 400_000, tzinfo=UTC), frozen=True)
+    call(server, "timeman.pause")
+    server.clock.set(datetime(2026, 3, 2, 9, 30, 0, 900_000, tzinfo=UTC), frozen=True)
+    call(server, "timeman.open")
+    server.clock.set(datetime(2026, 3, 2, 12, 0, 0, 300_000, tzinfo=UTC), frozen=True)
+    closed = call(server, "timeman.close")
+    assert closed["TIME_FINISH"] == "2026-03-02T12:00:00+00:00"
+    assert (closed["DURATION"], closed["TIME_LEAKS"]) == ("03:30:00", "00:30:00")
+    assert_consistent(closed)
+    [workday_id] = day_ids(server)
+    assert all(e["at"].microsecond == 0 for e in history(server, workday_id))
+
+
+# --- a new day after an older one -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "2026-03-31T18:00:00-05:00",  # 23:00 UTC: before the last day even began
+        "2026-03-31T18:47:00-05:00",  # 23:47 UTC: inside it
+    ],
+)
+def test_a_back_dated_open_may_not_reach_into_the_previous_day(server, moment):
+    move_to(server, "2026-03-31T23:45:00")
+    call(server, "timeman.open")
+    move_to(server, "2026-03-31T23:50:00")
+    closed = call(server, "timeman.close")
+    move_to(server, "2026-04-01T00:30:00")
+    # Still March 31 in -05:00, so "today" there, but before the last close.
+    refused = server.call("timeman.open", {"TIME": moment, "REPORT": "r"})
+    assert error_of(refused) == (
+        400,
+        "WRONG_DATETIME",
+        "Day open time cannot be earlier than the previous day close time",
+    )
+    assert status(server) == closed
+    assert len(day_ids(server)) == 1
+
+
+def test_a_back_dated_open_after_the_previous_close_is_the_current_day(server):
+    move_to(server, "2026-03-31T23:45:00")
+    call(server, "timeman.open")
+    move_to(server, "2026-03-31T23:50:00")
+    call(server, "timeman.close")
+    move_to(server, "2026-04-01T00:30:00")
+    # 23:55 UTC on March 31: after the last close, and "today" in -05:00.
+    opened = call(server, "timeman.open", TIME="2026-03-31T18:55:00-05:00", REPORT="r")
+    assert opened["STATUS"] == "OPENED"
+    assert status(server) == opened
+    server.clock.advance(HOUR)
+    closed = call(server, "timeman.close")
+    assert closed["TIME_START"] == "2026-03-31T18:55:00-05:00"
+    assert closed["TIME_FINISH"] == "2026-03-31T20:30:00-05:00"
+    assert status(server) == closed
+    assert len(day_ids(server)) == 2
+
+
+def test_the_day_opened_last_is_current_whatever_the_starts(server):
+    call(server, "timeman.open")
+    server.clock.advance(HOUR)
+    call(server, "timeman.close")
+    move_to(server, "2026-03-03T08:00:00")
+    opened = call(server, "timeman.open")
+    first, second = day_ids(server)
+
+    async def start_first_later():
+        # Days kept from before overlapping opens were refused.
+        async with server.store.transaction(write=True) as conn:
+            await conn.execute(
+                update(workdays)
+                .where(workdays.c.id == first)
+                .values(started_at=datetime(2026, 3, 3, 9, tzinfo=UTC))
+            )
+
+    server.run(start_first_later)
+    assert status(server) == opened
+    server.clock.advance(HOUR)
+    assert call(server, "timeman.close")["TIME_START"] == opened["TIME_START"]
+    assert [e["action"] for e in history(server, second)] == ["open", "close"]
 
 
 # --- where a change was made from -------------------------------------------------------------
@@ -1185,6 +1394,19 @@ def test_coordinates_at_the_limits(server, lat, lon):
 
 
 @pytest.mark.parametrize(
+    ("given", "shown"),
+    [("0", 0), (0.0, 0), ("10", 10), (10.0, 10), ("-33.8688", -33.8688), (1.5, 1.5)],
+)
+def test_coordinates_print_as_php_prints_doubles(server, given, shown):
+    # doubleval() through json_encode: whole numbers without a fraction, like the
+    # examples' 0; a missing coordinate and a given "0" read alike.
+    opened = call(server, "timeman.open", LAT=given, LON=given)
+    assert (opened["LAT_OPEN"], opened["LON_OPEN"]) == (shown, shown)
+    assert type(opened["LAT_OPEN"]) is type(shown)
+    assert type(opened["LAT_CLOSE"]) is int
+
+
+@pytest.mark.parametrize(
     ("params", "code"),
     [
         ({"LAT": 200}, "LAT"),
@@ -1216,11 +1438,15 @@ def test_bad_coordinates_are_refused(server, params, code, method):
     "moment",
     [
         "yesterday",
+        "",
         "2026-02-30T08:00:00+00:00",
         "2026-03-02 08:00:00",
         "2026-03-02T08:00:00",
         "2026-03-02",
         "2026-03-02T25:00:00+00:00",
+        # ATOM has whole seconds only, as PHP's createFromFormat reads it.
+        "2026-03-02T08:00:00.5+00:00",
+        "2026-03-02T08:00:00.000+00:00",
     ],
 )
 @pytest.mark.parametrize("method", ["timeman.open", "timeman.close"])
@@ -1231,7 +1457,7 @@ def test_time_that_is_no_atom_date_time(server, moment, method):
     before = status(server)
     events = all_events(server)
     response = server.call(method, {"TIME": moment, "REPORT": "r"})
-    assert error_of(response)[:2] == (400, "WRONG_DATETIME")
+    assert error_of(response) == (400, "WRONG_DATETIME_FORMAT", "Wrong datetime format")
     assert status(server) == before
     assert all_events(server) == events
 
@@ -1464,6 +1690,25 @@ def test_a_user_without_time_tracking_cannot_open(server):
     response = server.call("timeman.open", {"USER_ID": user_id})
     assert error_of(response)[:2] == (400, "TIMEMAN_DISABLED")
     assert day_ids(server, user_id) == []
+
+
+def test_with_tracking_off_a_pause_does_not_reopen_a_closed_day(server):
+    call(server, "timeman.open")
+    server.clock.advance(HOUR)
+    closed = call(server, "timeman.close")
+    settings(server, user_id=1, enabled=False)
+    server.clock.advance(HOUR)
+    assert call(server, "timeman.pause") == closed
+    assert status(server) == closed
+    assert [e["action"] for e in all_events(server)] == ["open", "close"]
+    # A day still open pauses and closes as before.
+    settings(server, user_id=1, enabled=True)
+    move_to(server, "2026-03-03T08:00:00")
+    call(server, "timeman.open")
+    settings(server, user_id=1, enabled=False)
+    server.clock.advance(HOUR)
+    assert call(server, "timeman.pause")["STATUS"] == "PAUSED"
+    assert call(server, "timeman.close")["STATUS"] == "CLOSED"
 
 
 def test_time_tracking_off_portal_wide(server):

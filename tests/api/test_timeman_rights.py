@@ -21,7 +21,13 @@ from b24local.store.tables import workdays
 
 METHODS = ["timeman.status", "timeman.open", "timeman.pause", "timeman.close", "timeman.settings"]
 CHANGING = ["timeman.open", "timeman.pause", "timeman.close"]
-ACCESS_DENIED = {"error": "ACCESS_DENIED", "error_description": "Access denied!"}
+# The real wrapper's AccessException, its message after "Access denied!".
+ACCESS_DENIED = {
+    "error": "ACCESS_DENIED",
+    "error_description": (
+        "Access denied! User does not have access to managing other users work time"
+    ),
+}
 USER_NOT_FOUND = {"error": "", "error_description": "User not found"}
 
 
@@ -123,6 +129,8 @@ def test_supervisors_read_a_members_settings_without_admin(server, org, actor):
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("actor", ["carl", "ann", "bob", "dave", "sam"])
 def test_anyone_may_name_themselves(server, org, actor, method):
+    if method == "timeman.close":
+        assert act(server, org, actor, "timeman.open", actor).status_code == 200
     assert act(server, org, actor, method, actor).status_code == 200
 
 
@@ -222,13 +230,25 @@ def test_members_are_not_admin_in_their_own_settings(server, org, actor):
 # --- unknown users and scopes -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("user_id", [999, "abc"])
-@pytest.mark.parametrize("actor", ["admin", "ann", "carl"])
+@pytest.mark.parametrize("user_id", [999, "abc", 0])
+@pytest.mark.parametrize("actor", ["admin", "ann", "bob"])
 @pytest.mark.parametrize("method", METHODS)
-def test_an_unknown_user_is_not_found_for_anyone(server, org, actor, method, user_id):
+def test_an_unknown_user_is_not_found_for_a_supervisor(server, org, actor, method, user_id):
     response = server.call(method, {"USER_ID": user_id}, hook=org.hooks[actor])
     assert response.status_code == 400
     assert response.json() == USER_NOT_FOUND
+
+
+@pytest.mark.parametrize("user_id", [999, "abc", 0])
+@pytest.mark.parametrize("actor", ["carl", "sam"])
+@pytest.mark.parametrize("method", METHODS)
+def test_someone_who_manages_no_one_is_denied_before_the_lookup(
+    server, org, actor, method, user_id
+):
+    # As the real wrapper checks the right first: no probing for who exists.
+    response = server.call(method, {"USER_ID": user_id}, hook=org.hooks[actor])
+    assert response.status_code == 403
+    assert response.json() == ACCESS_DENIED
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -236,6 +236,14 @@ def test_timeman_settings_refusals(cli: Cli) -> None:
         message = cli.fails("timeman", "settings", "--max-start", value)
         assert message == f"error: --max-start must be HH:MM or HH:MM:SS, not {value!r}"
     assert cli.fails("timeman", "settings", "--user", "99", "--free") == "error: no user 99"
+    # int() alone would read "-00" as 0 and "+00" as 0: a sign is no clock time.
+    for value in ("-00:10", "-0:00:01"):
+        assert cli.fails("timeman", "settings", "--allowed-delta", value) == (
+            f"error: --allowed-delta cannot be negative, not {value!r}"
+        )
+    for value in ("+00:10", " 1:00", "1:0x"):
+        message = cli.fails("timeman", "settings", "--min-finish", value)
+        assert message == f"error: --min-finish must be HH:MM or HH:MM:SS, not {value!r}"
     assert cli.json("timeman", "settings") == DEFAULTS
 
 

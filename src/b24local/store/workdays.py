@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from b24local.scopes.timeman.workday import Break, Edit, Place, Settings, Workday
+from b24local.scopes.timeman.workday import Break, Place, Settings, Step, Workday
 
 from .snapshot import cached
 from .tables import timeman_settings, workday_events, workdays
@@ -83,7 +83,7 @@ _LATEST = cached(
     .where(
         workdays.c.portal_id == bindparam("portal_id"), workdays.c.user_id == bindparam("user_id")
     )
-    .order_by(workdays.c.started_at.desc(), workdays.c.id.desc())
+    .order_by(workdays.c.id.desc())
     .limit(1)
 )
 _SETTINGS = cached(
@@ -97,7 +97,8 @@ _SETTINGS = cached(
 
 
 async def latest(conn: AsyncConnection, portal_id: int, user_id: int) -> StoredDay | None:
-    """The user's current workday: the one started last."""
+    """The user's current workday: the newest record, not the latest start, which
+    days stored before back-dated overlapping opens were refused can contradict."""
     row = (await conn.execute(_LATEST, {"portal_id": portal_id, "user_id": user_id})).first()
     return _day(row) if row else None
 
@@ -179,16 +180,19 @@ async def history(conn: AsyncConnection, portal_id: int, workday_id: int) -> lis
     return [dict(row._mapping) for row in rows]
 
 
-async def pending_edits(conn: AsyncConnection, portal_id: int, workday_id: int) -> tuple[Edit, ...]:
-    """Edits made since the day was last approved or rejected, oldest first."""
-    events = await history(conn, portal_id, workday_id)
-    edits: list[Edit] = []
-    for event in events:
-        if event["action"] in ("approve", "reject"):
-            edits.clear()
-        elif event["needs_approval"] and event["claimed_at"] is not None:
-            edits.append(Edit(event["action"], event["claimed_at"], event["at"]))
-    return tuple(edits)
+async def steps(conn: AsyncConnection, portal_id: int, workday_id: int) -> tuple[Step, ...]:
+    """The day's history as the rules read it, oldest first."""
+    rows = await conn.execute(
+        select(
+            workday_events.c.action,
+            workday_events.c.at,
+            workday_events.c.claimed_at,
+            workday_events.c.needs_approval,
+        )
+        .where(workday_events.c.portal_id == portal_id, workday_events.c.workday_id == workday_id)
+        .order_by(workday_events.c.id)
+    )
+    return tuple(Step(row.action, row.at, row.claimed_at, row.needs_approval) for row in rows)
 
 
 async def awaiting_approval(conn: AsyncConnection, portal_id: int) -> list[StoredDay]:

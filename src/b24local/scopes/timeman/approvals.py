@@ -2,7 +2,8 @@
 
 Shared by the CLI now and the web page later. An edit made with ``TIME`` beyond
 ``UF_TM_ALLOWED_DELTA`` leaves the day ``ACTIVE: false``; approving confirms it,
-rejecting moves each claimed moment back to when the change was really made.
+rejecting rebuilds the day from its history with each waiting edit at the moment
+the change was really made.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from b24local.store import workdays
 from b24local.store.workdays import StoredDay
 
 from .access import can_manage
-from .workday import approve, reject
+from .workday import approve, reject, whole_second
 
 
 class ApprovalError(Exception):
@@ -33,6 +34,7 @@ async def decide(
     approved: bool,
     now: datetime,
 ) -> StoredDay:
+    now = whole_second(now)  # like every transition: the history keeps whole seconds
     found = await workdays.by_id(conn, portal_id, workday_id)
     if found is None:
         raise ApprovalError(f"no workday {workday_id}")
@@ -50,7 +52,7 @@ async def decide(
     if approved:
         decided = approve(stored.day)
     else:
-        decided = reject(stored.day, await workdays.pending_edits(conn, portal_id, workday_id))
+        decided = reject(stored.day, await workdays.steps(conn, portal_id, workday_id))
     await workdays.save(conn, portal_id, employee.id, decided, now=now, workday_id=workday_id)
     await workdays.record(
         conn,

@@ -25,13 +25,18 @@ from .workday import (
     close_day,
     open_day,
     pause_day,
+    whole_second,
 )
 
 methods = MethodGroup("timeman")
 
 USER_NOT_FOUND = ErrorSpec("", 400, "User not found", "USER_ID names no user")
+# The real wrapper's AccessException: "Access denied!" and its own words.
 ACCESS_DENIED = ErrorSpec(
-    "ACCESS_DENIED", 403, "Access denied!", "USER_ID is someone the caller may not manage"
+    "ACCESS_DENIED",
+    403,
+    "Access denied! User does not have access to managing other users work time",
+    "USER_ID is someone the caller may not manage",
 )
 REFUSALS: dict[Reason, ErrorSpec] = {
     Reason.TIME_WHILE_PAUSED: ErrorSpec(
@@ -70,11 +75,23 @@ REFUSALS: dict[Reason, ErrorSpec] = {
         "Day reopen time cannot be earlier than the day close time",
         "reopen: TIME before the earlier close",
     ),
-    Reason.REPORT_REQUIRED: ErrorSpec(
-        "REPORT",
+    Reason.TIME_BEFORE_PREVIOUS_DAY: ErrorSpec(
+        "WRONG_DATETIME",
         400,
-        "Report is required when TIME is set",
+        "Day open time cannot be earlier than the previous day close time",
+        "open: TIME before the end of the previous day",
+    ),
+    Reason.REPORT_REQUIRED: ErrorSpec(
+        "REPORT_NEEDED",
+        400,
+        "Reason for change is not specified",
         "TIME without REPORT for a user without a flexible schedule",
+    ),
+    Reason.NOT_OPEN: ErrorSpec(
+        "WD_NOT_OPEN", 400, "Workday is not open", "close with no open, paused or expired day"
+    ),
+    Reason.EXPIRED_NEEDS_TIME: ErrorSpec(
+        "WD_EXPIRED", 400, "Workday is expired", "close of an expired day without TIME"
     ),
     Reason.TRACKING_DISABLED: ErrorSpec(
         "TIMEMAN_DISABLED",
@@ -89,13 +106,19 @@ _PAGES = "timeman/base/"
 
 
 async def target_user(call: Call) -> User:
-    """``USER_ID`` (the caller by default), checked for existence and rights."""
+    """``USER_ID`` (the caller by default), checked for rights and existence.
+
+    As in the real wrapper, a caller who manages no one is denied before the ID is
+    looked up, so a stranger cannot probe which users exist.
+    """
     params = call.params.upper()
     if not params.has("USER_ID"):
         return call.user
     user_id = params.int("USER_ID")
     if user_id == call.user.id:
         return call.user
+    if not await manages_anyone(call.conn, call.user):
+        raise ACCESS_DENIED()
     target = await user_store.get(call.conn, call.portal.id, user_id) if user_id > 0 else None
     if target is None:
         raise USER_NOT_FOUND()
@@ -124,7 +147,7 @@ async def _transition(call: Call, change: Change, report: str = "") -> dict[str,
     await user_store.lock(call.conn, call.portal.id, user.id)
     # A call that waited for the lock acts when it got it, after the change it waited
     # for, never at the earlier moment it arrived.
-    now = call.clock.now()
+    now = whole_second(call.clock.now())
     stored, settings = await _state(call, user)
     before = stored.day if stored else None
     try:
@@ -156,7 +179,7 @@ async def _transition(call: Call, change: Change, report: str = "") -> dict[str,
             report=report,
             ip=call.client_ip,
         )
-    return day_result(transition.day, now, settings, home_zone(call, user))
+    return day_result(transition.day, now, settings)
 
 
 @methods.method(
@@ -167,7 +190,7 @@ async def _transition(call: Call, change: Change, report: str = "") -> dict[str,
 async def timeman_status(call: Call) -> dict[str, Any]:
     user = await target_user(call)
     stored, settings = await _state(call, user)
-    return day_result(stored.day if stored else None, call.now, settings, home_zone(call, user))
+    return day_result(stored.day if stored else None, call.now, settings)
 
 
 @methods.method(
@@ -203,7 +226,10 @@ async def timeman_open(call: Call) -> dict[str, Any]:
     writes=True,
 )
 async def timeman_pause(call: Call) -> dict[str, Any]:
-    return await _transition(call, lambda day, _settings, _user, now: pause_day(day, now))
+    def change(day: Workday | None, settings: Settings, _user: User, now: datetime) -> Transition:
+        return pause_day(day, now, settings=settings)
+
+    return await _transition(call, change)
 
 
 @methods.method(

@@ -13,11 +13,12 @@ from .workday import Place
 
 MAX_REPORT = 5000
 
+# The real wrapper's answer when DateTime::createFromFormat(ATOM) fails.
 TIME_FORMAT = ErrorSpec(
-    "WRONG_DATETIME",
+    "WRONG_DATETIME_FORMAT",
     400,
-    "TIME must be an ATOM date-time such as 2025-02-12T15:52:01+00:00",
-    "TIME is not an ATOM date-time, or no such date exists",
+    "Wrong datetime format",
+    "TIME is not an ATOM date-time (Y-m-d\\TH:i:sP, no fractions), or no such date exists",
 )
 REPORT_TOO_LONG = ErrorSpec(
     "REPORT", 400, f"Report is longer than {MAX_REPORT} characters", "REPORT too long"
@@ -26,17 +27,20 @@ BAD_LAT = ErrorSpec("LAT", 400, "LAT must be a latitude from -90 to 90", "LAT ou
 BAD_LON = ErrorSpec("LON", 400, "LON must be a longitude from -180 to 180", "LON out of range")
 ERRORS = (TIME_FORMAT, REPORT_TOO_LONG, BAD_LAT, BAD_LON)
 
-# ATOM (Y-m-d\TH:i:sP); "Z" is read as +00:00 like PHP does.
-_ATOM = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:?\d{2}|Z)")
+# ATOM (Y-m-d\TH:i:sP): whole seconds, as PHP's format has no fractions; "Z" is
+# read as +00:00 like PHP does.
+_ATOM = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}([+-]\d{2}:?\d{2}|Z)")
 
 
 def moment(params: Params) -> datetime | None:
-    """``TIME``, with the offset it was given in; absent or empty means "now"."""
-    if not params.has("TIME"):
+    """``TIME``, with the offset it was given in; absent (or JSON ``null``) means "now".
+
+    A ``TIME`` that is set must parse, empty included: the real wrapper tests PHP's
+    ``isset``, and an empty string is no ATOM date-time.
+    """
+    if params.get("TIME") is None:
         return None
     text = php_str(params.get("TIME")).strip()
-    if not text:
-        return None
     if not _ATOM.fullmatch(text):
         raise TIME_FORMAT()
     try:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from b24local.rest.envelope import atom
 
-from .workday import Settings, Workday, duration, finish_default, leaks, status, zone_offset
+from .workday import Settings, Workday, duration, finish_default, status, time_leaks
 
 
 def hms(span: timedelta) -> str:
@@ -22,33 +21,21 @@ def clock_time(value: time) -> str:
 
 
 def _coordinate(value: float | None) -> float | int:
-    return value if value is not None else 0
+    """PHP's ``doubleval`` through ``json_encode``: a whole number, zero for a missing
+    one included, prints without a fraction (the examples' ``0``), others as floats."""
+    if value is None or value.is_integer():
+        return int(value or 0)
+    return value
 
 
-def day_result(
-    day: Workday | None, now: datetime, settings: Settings, home_zone: str
-) -> dict[str, Any]:
+def day_result(day: Workday | None, now: datetime, settings: Settings) -> dict[str, Any]:
     """The workday object of ``timeman.status/open/pause/close``.
 
-    A user who never opened a day is ``CLOSED`` with empty times, in the offset of
-    their own zone.
+    For a user who never opened a day the real wrapper fills in nothing but the
+    status: ``{"STATUS": "CLOSED"}``.
     """
     if day is None:
-        return {
-            "STATUS": "CLOSED",
-            "TIME_START": None,
-            "TIME_FINISH": None,
-            "DURATION": "00:00:00",
-            "TIME_LEAKS": "00:00:00",
-            "ACTIVE": True,
-            "IP_OPEN": "",
-            "IP_CLOSE": "",
-            "LAT_OPEN": 0,
-            "LON_OPEN": 0,
-            "LAT_CLOSE": 0,
-            "LON_CLOSE": 0,
-            "TZ_OFFSET": zone_offset(ZoneInfo(home_zone), now),
-        }
+        return {"STATUS": "CLOSED"}
     state = status(day, now)
     shown = day.display_zone
     result: dict[str, Any] = {
@@ -56,7 +43,7 @@ def day_result(
         "TIME_START": atom(day.start, shown),
         "TIME_FINISH": atom(day.finish, shown) if day.finish else None,
         "DURATION": hms(duration(day)),
-        "TIME_LEAKS": hms(leaks(day, now)),
+        "TIME_LEAKS": hms(time_leaks(day, now, settings)),
         "ACTIVE": day.active,
         "IP_OPEN": day.opened_from.ip,
         "IP_CLOSE": day.closed_from.ip if day.finish else "",

@@ -4,14 +4,18 @@ A day starts, may pause and resume, closes, may be reopened the same calendar
 day, and expires when a new calendar day begins before it is closed. Nothing
 here reads a clock, a database or a request: each transition takes the current
 day and ``now`` and returns a :class:`Transition`, or raises :class:`Refusal`.
+Callers hand in ``now`` in whole seconds (:func:`whole_second`), as the real
+service keeps its times, so every stored moment is a whole second.
 
-Breaks are kept as intervals, sorted, non-overlapping and inside the day, so
-``TIME_LEAKS`` is their total length and ``DURATION + TIME_LEAKS`` is always
-``TIME_FINISH - TIME_START``.
+Breaks are kept as intervals, sorted, non-overlapping and inside the day; the
+state changes themselves are the small ``_paused``/``_resumed``/``_closed``/
+``_reopened`` steps, shared by the transitions and by :func:`reject`, which
+replays a day's history.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from enum import StrEnum
@@ -20,6 +24,10 @@ from zoneinfo import ZoneInfo
 
 Status = Literal["OPENED", "CLOSED", "PAUSED", "EXPIRED"]
 ZERO = timedelta(0)
+#: What the real service adds to the breaks of a day started after the usual finish
+#: (CTimeManUser::GetExpiredRecommendedDate: start + TIME_LEAKS + 300).
+LATE_START_SLACK = timedelta(seconds=300)
+LAST_SECOND = time(23, 59, 59)
 
 
 class Reason(StrEnum):
@@ -33,8 +41,11 @@ class Reason(StrEnum):
     TIME_IN_FUTURE = "time_in_future"
     TIME_BEFORE_START = "time_before_start"
     TIME_BEFORE_CLOSE = "time_before_close"
+    TIME_BEFORE_PREVIOUS_DAY = "time_before_previous_day"
     REPORT_REQUIRED = "report_required"
     TRACKING_DISABLED = "tracking_disabled"
+    NOT_OPEN = "not_open"
+    EXPIRED_NEEDS_TIME = "expired_needs_time"
 
 
 class Refusal(Exception):
@@ -90,15 +101,24 @@ class Workday:
 
     @property
     def display_zone(self) -> tzinfo:
+        """The day's own clock: the offset it started in."""
         return timezone(timedelta(seconds=self.tz_offset))
 
     @property
     def calendar_zone(self) -> tzinfo:
-        """The zone whose calendar decides the day's date and expiry."""
+        """The zone whose calendar decides when the day expires."""
         return ZoneInfo(self.zone) if self.zone else self.display_zone
 
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.calendar_zone).date()
+
+    @property
+    def start_date(self) -> date:
+        """The start date on the day's own clock, which a closing ``TIME`` must match."""
+        return self.start.astimezone(self.display_zone).date()
+
+    def on_start_date(self, clock_time: time) -> datetime:
+        return datetime.combine(self.start_date, clock_time, self.display_zone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +135,12 @@ class Transition:
         return self.action != "none"
 
 
+def whole_second(moment: datetime) -> datetime:
+    """``now`` as transitions take it: the real service counts whole seconds, and so
+    ``DURATION + TIME_LEAKS`` stays exactly ``TIME_FINISH - TIME_START``."""
+    return moment.replace(microsecond=0)
+
+
 # --- reading a day ----------------------------------------------------------------------
 
 
@@ -128,7 +154,7 @@ def status(day: Workday | None, now: datetime) -> Status:
 
 def leaks(day: Workday, until: datetime) -> timedelta:
     """Total break time inside the day up to ``until`` (a pause going on counts)."""
-    end_of_day = day.finish or until
+    end_of_day = min(day.finish or until, until)
     total = ZERO
     for pause in day.breaks:
         stop = min(pause.end or until, end_of_day)
@@ -145,20 +171,73 @@ def duration(day: Workday) -> timedelta:
 
 
 def finish_default(day: Workday, settings: Settings) -> datetime:
-    """A suggested end for an expired day: the later of the user's minimum finish
-    and start plus minimum duration plus breaks, within the start date."""
-    zone = day.calendar_zone
-    start_date = day.local_date(day.start)
-    by_clock = datetime.combine(start_date, settings.min_finish, zone)
-    last_second = datetime.combine(start_date, time(23, 59, 59), zone)
-    # Every break of the day counts, however late it was taken.
-    by_length = day.start + settings.min_duration + leaks(day, last_second)
-    return max(day.start, min(max(by_clock, by_length), last_second))
+    """A suggested end for an expired day, on the day's own clock.
+
+    The real service suggests the usual finish (``UF_TM_MIN_FINISH`` here) on the
+    start date, or, for a day started after it, the start plus the breaks taken plus
+    five minutes. b24local never suggests less than the last moment the day
+    recorded (a pause begun after the usual finish keeps the work before it), nor
+    more than the last second of the start date.
+    """
+    suggested = day.on_start_date(settings.min_finish)
+    if day.start > suggested:
+        taken = sum((b.end - b.start for b in day.breaks if b.end is not None), ZERO)
+        suggested = day.start + taken + LATE_START_SLACK
+    recorded = [day.start, *(b.start for b in day.breaks), *(b.end for b in day.breaks if b.end)]
+    return min(max(suggested, *recorded), day.on_start_date(LAST_SECOND))
+
+
+def time_leaks(day: Workday, now: datetime, settings: Settings) -> timedelta:
+    """``TIME_LEAKS`` as shown: breaks up to now; an expired day's only up to its
+    suggested finish, so a pause left running does not grow for ever."""
+    if status(day, now) == "EXPIRED":
+        return leaks(day, finish_default(day, settings))
+    return leaks(day, now)
 
 
 def zone_offset(zone: tzinfo, moment: datetime) -> int:
     offset = moment.astimezone(zone).utcoffset()
     return int(offset.total_seconds()) if offset is not None else 0
+
+
+# --- the state changes, shared by the transitions and by replaying a history -------------
+
+
+def _paused(day: Workday, moment: datetime) -> Workday:
+    """A break begins; on a closed day the time since closing counts as worked."""
+    return replace(day, finish=None, breaks=(*day.breaks, Break(moment)))
+
+
+def _resumed(day: Workday, moment: datetime) -> Workday:
+    ongoing = day.breaks[-1]
+    # A pause resumed the same instant it began leaves no break behind.
+    ended = (replace(ongoing, end=moment),) if moment > ongoing.start else ()
+    return replace(day, breaks=(*day.breaks[:-1], *ended))
+
+
+def _closed(day: Workday, moment: datetime) -> Workday:
+    """Breaks are cut to end by the close; a pause going on ends there."""
+    kept = tuple(
+        Break(b.start, moment if b.end is None or b.end > moment else b.end)
+        for b in day.breaks
+        if b.start < moment
+    )
+    return replace(day, finish=moment, breaks=kept)
+
+
+def _reopened(day: Workday, moment: datetime) -> Workday:
+    """The time between closing and reopening is a break."""
+    assert day.finish is not None
+    gap = (Break(day.finish, moment),) if moment > day.finish else ()
+    return replace(day, finish=None, breaks=(*day.breaks, *gap))
+
+
+_CHANGES: dict[str, Callable[[Workday, datetime], Workday]] = {
+    "pause": _paused,
+    "resume": _resumed,
+    "close": _closed,
+    "reopen": _reopened,
+}
 
 
 # --- transitions -------------------------------------------------------------------------
@@ -201,10 +280,7 @@ def open_day(
         assert day is not None
         if at is not None:
             raise Refusal(Reason.TIME_WHILE_PAUSED)
-        ongoing = day.breaks[-1]
-        # A pause resumed the same instant it began leaves no break behind.
-        ended = (replace(ongoing, end=now),) if now > ongoing.start else ()
-        return Transition(replace(day, breaks=(*day.breaks[:-1], *ended)), "resume")
+        return Transition(_resumed(day, now), "resume")
     if state in ("OPENED", "EXPIRED"):
         if at is not None:
             raise Refusal(
@@ -217,32 +293,26 @@ def open_day(
         _check_open_time(at, now)
         _require_report(report, settings)
     moment = at or now
+    edited = at is not None and _is_edit(at, now, settings)
 
-    if (
-        day is not None
-        and day.finish is not None
-        and day.local_date(now) == day.local_date(day.start)
-    ):
-        # Closed earlier today: reopen, and the gap since closing is a break.
+    if day is not None and day.finish is not None:
+        if day.local_date(now) == day.local_date(day.start):
+            # Closed earlier today: reopen.
+            if moment < day.finish:
+                raise Refusal(Reason.TIME_BEFORE_CLOSE)
+            reopened = replace(
+                _reopened(day, moment), active=day.active and not edited, closed_from=Place()
+            )
+            return Transition(reopened, "reopen", at, edited)
         if moment < day.finish:
-            raise Refusal(Reason.TIME_BEFORE_CLOSE)
-        breaks = day.breaks + ((Break(day.finish, moment),) if moment > day.finish else ())
-        edited = at is not None and _is_edit(at, now, settings)
-        reopened = replace(
-            day,
-            finish=None,
-            breaks=breaks,
-            active=day.active and not edited,
-            closed_from=Place(),
-        )
-        return Transition(reopened, "reopen", at, edited)
+            # A back-dated start inside the previous day would overlap it.
+            raise Refusal(Reason.TIME_BEFORE_PREVIOUS_DAY)
 
     if at is not None:
         zone: tzinfo = at.tzinfo  # type: ignore[assignment]
         zone_name = None
     else:
         zone, zone_name = ZoneInfo(home_zone), home_zone
-    edited = at is not None and _is_edit(at, now, settings)
     fresh = Workday(
         start=moment,
         tz_offset=zone_offset(zone, moment),
@@ -253,18 +323,18 @@ def open_day(
     return Transition(fresh, "open", at, edited)
 
 
-def pause_day(day: Workday | None, now: datetime) -> Transition:
+def pause_day(day: Workday | None, now: datetime, *, settings: Settings) -> Transition:
     """Pause an open day; a day closed earlier today resumes, the time since closing
-    counting as worked, and is paused now."""
+    counting as worked, and is paused now (unless time tracking is off: that would
+    reopen the day, which only ``timeman.open`` may refuse loudly)."""
     state = status(day, now)
     if day is None or state in ("PAUSED", "EXPIRED"):
         return Transition(day, "none")
     if state == "OPENED":
-        return Transition(replace(day, breaks=(*day.breaks, Break(now))), "pause")
-    if day.local_date(now) != day.local_date(day.start):
-        return Transition(day, "none")  # closed on an earlier date: nothing to pause
-    resumed = replace(day, finish=None, closed_from=Place(), breaks=(*day.breaks, Break(now)))
-    return Transition(resumed, "pause")
+        return Transition(_paused(day, now), "pause")
+    if day.local_date(now) != day.local_date(day.start) or not settings.enabled:
+        return Transition(day, "none")
+    return Transition(replace(_paused(day, now), closed_from=Place()), "pause")
 
 
 def close_day(
@@ -276,90 +346,105 @@ def close_day(
     report: str = "",
     place: Place = Place(),
 ) -> Transition:
-    """Close an open, paused or expired day, now or at ``TIME`` on its start date."""
+    """Close an open or paused day now or at ``TIME``, an expired one at ``TIME``.
+
+    ``TIME``'s date is read on the day's own clock, as the real service converts it
+    to the start offset before comparing dates.
+    """
     state = status(day, now)
     if day is None or state == "CLOSED":
-        return Transition(day, "none")
-    moment = at or now
-    if day.local_date(moment) != day.local_date(day.start):
-        raise Refusal(Reason.CLOSE_DATE_NOT_START_DATE)
-    if moment > now:
-        raise Refusal(Reason.TIME_IN_FUTURE)
-    if moment < day.start:
-        raise Refusal(Reason.TIME_BEFORE_START)
-    if at is not None:
+        raise Refusal(Reason.NOT_OPEN)
+    if at is None:
+        if state == "EXPIRED":
+            raise Refusal(Reason.EXPIRED_NEEDS_TIME)
+        moment = now
+    else:
+        if at.astimezone(day.display_zone).date() != day.start_date:
+            raise Refusal(Reason.CLOSE_DATE_NOT_START_DATE)
+        if at > now:
+            raise Refusal(Reason.TIME_IN_FUTURE)
+        if at < day.start:
+            raise Refusal(Reason.TIME_BEFORE_START)
         _require_report(report, settings)
+        moment = at
     edited = at is not None and _is_edit(at, now, settings)
-    closed = replace(
-        day,
-        finish=moment,
-        breaks=_breaks_until(day.breaks, moment),
-        active=day.active and not edited,
-        closed_from=place,
-    )
+    closed = replace(_closed(day, moment), active=day.active and not edited, closed_from=place)
     return Transition(closed, "close", at, edited)
 
 
-def _breaks_until(breaks: tuple[Break, ...], finish: datetime) -> tuple[Break, ...]:
-    """Breaks cut to end by ``finish``; a pause going on ends there."""
-    kept: list[Break] = []
-    for pause in breaks:
-        if pause.start >= finish:
-            continue
-        end = finish if pause.end is None or pause.end > finish else pause.end
-        kept.append(Break(pause.start, end))
-    return tuple(kept)
+# --- approvals ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One entry of a day's history: what was done, when the call was really made,
+    the moment it claimed with ``TIME`` and whether that claim awaited approval."""
+
+    action: str  # open, pause, resume, close, reopen, approve or reject
+    at: datetime
+    claimed: datetime | None = None
+    needs_approval: bool = False
 
 
 def approve(day: Workday) -> Workday:
     return replace(day, active=True)
 
 
-@dataclass(frozen=True, slots=True)
-class Edit:
-    """A change made with ``TIME``: what was claimed, and when it was really made."""
+def reject(day: Workday, history: Sequence[Step]) -> Workday:
+    """Undo the edits waiting for approval and confirm the day.
 
-    action: str  # "open", "reopen" or "close"
-    claimed: datetime
-    actual: datetime
+    The day is rebuilt from its history, each waiting edit taking effect at the
+    moment it was really made (a close made on a later date at the last second of
+    the start date); edits decided earlier stay as they were decided, so later work
+    (a reopening, another close) is kept.
+    """
+    rebuilt: Workday | None = None
+    for step, moment in zip(history, _effective_moments(day, history), strict=True):
+        if step.action == "open":
+            rebuilt = replace(day, start=moment, finish=None, breaks=())
+        elif step.action in _CHANGES:
+            assert rebuilt is not None, "a history begins with its open"
+            rebuilt = _CHANGES[step.action](rebuilt, moment)
+    assert rebuilt is not None, "a history begins with its open"
+    return replace(_normalized(rebuilt), active=True)
 
 
-def reject(day: Workday, edits: tuple[Edit, ...]) -> Workday:
-    """Undo pending edits: each claimed moment becomes the moment the change was
-    actually made (a close made on a later date snaps to the end of the start date).
-    The day is then confirmed."""
-    for edit in edits:
-        if edit.action == "open":
-            day = replace(day, start=edit.actual)
-        elif edit.action == "reopen":
-            day = replace(
-                day,
-                breaks=tuple(
-                    replace(b, end=edit.actual) if b.end == edit.claimed else b for b in day.breaks
-                ),
-            )
-        elif edit.action == "close" and day.finish is not None:
-            finish = edit.actual
-            if day.local_date(finish) != day.local_date(day.start):
-                start_date = day.local_date(day.start)
-                finish = datetime.combine(start_date, time(23, 59, 59), day.calendar_zone)
-            day = replace(day, finish=finish)
-    return replace(_normalized(day), active=True)
+def _effective_moments(day: Workday, history: Sequence[Step]) -> list[datetime]:
+    """Each step's moment: what it claimed, unless that claim was or is now rejected."""
+    last_second = day.on_start_date(LAST_SECOND)
+    moments: list[datetime] = []
+    waiting: list[int] = []
+
+    def undo_waiting() -> None:
+        for index in waiting:
+            step = history[index]
+            moments[index] = min(step.at, last_second) if step.action == "close" else step.at
+        waiting.clear()
+
+    for index, step in enumerate(history):
+        moments.append(step.claimed or step.at)
+        if step.action == "approve":
+            waiting.clear()  # the claims stand
+        elif step.action == "reject":
+            undo_waiting()
+        elif step.needs_approval:
+            waiting.append(index)
+    undo_waiting()
+    return moments
 
 
 def _normalized(day: Workday) -> Workday:
-    """Restore the invariants after moments moved: finish not before start; breaks
-    sorted, inside the day and not overlapping."""
+    """Keep the invariants whatever the history held: finish not before start;
+    breaks sorted, inside the day and not overlapping."""
     finish = day.finish if day.finish is None else max(day.finish, day.start)
-    limit = finish
     kept: list[Break] = []
     for pause in sorted(day.breaks, key=lambda b: b.start):
-        start = max(pause.start, day.start, kept[-1].end if kept and kept[-1].end else day.start)
+        start = max(pause.start, kept[-1].end if kept and kept[-1].end else day.start)
         end = pause.end
-        if limit is not None:
-            end = limit if end is None or end > limit else end
-            if start >= limit:
+        if finish is not None:
+            if start >= finish:
                 continue
+            end = finish if end is None or end > finish else end
         if end is not None and end <= start:
             continue
         kept.append(Break(start, end))
