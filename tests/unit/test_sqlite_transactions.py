@@ -155,6 +155,20 @@ def test_prebuilt_plans_answer_exactly_as_sqlalchemy_does(tmp_path):
         planned = [s for s, plan in transactions._plans.items() if plan is not None]
         assert len(planned) >= 6
 
+    # The first day and event were written by SQLAlchemy (the run that builds the
+    # plans), the second by the plans: stored alike, column by column.
+    with sqlite3.connect(tmp_path / "b24local.db") as raw:
+        for table in ("workdays", "workday_events"):
+            rows = raw.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
+            assert len(rows) == 2
+            shapes = [[(type(v).__name__, _shape(v)) for v in row[1:]] for row in rows]
+            assert shapes[0] == shapes[1], table
+
+
+def _shape(value: object) -> str:
+    """Digits as 9: a stored value's format, whatever its contents."""
+    return "".join("9" if c.isdigit() else c for c in str(value)) if value is not None else ""
+
 
 def test_a_read_sees_the_last_commit_not_a_stale_snapshot(tmp_path):
     async def scenario() -> None:

@@ -17,6 +17,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import Result, make_url
@@ -60,7 +61,16 @@ def _pg_schema(url: str) -> tuple[str, dict]:
     return parsed.render_as_string(hide_password=False), {"server_settings": settings}
 
 
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+#: JSON columns (workday breaks and history) through orjson, as the API itself.
+_JSON = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
+
+
 def create_engine(url: str, *, echo: bool = False, **kwargs) -> AsyncEngine:
+    kwargs = {**_JSON, **kwargs}
     url, connect_args = _pg_schema(async_url(url))
     if connect_args:
         kwargs.setdefault("connect_args", {}).update(connect_args)
@@ -80,7 +90,9 @@ def inline_engine(engine: AsyncEngine) -> Engine:
     """A synchronous engine on the same SQLite file, for inline transactions. It sends
     no ``BEGIN`` of its own: :mod:`b24local.store.sqlite` does."""
     url = engine.url.set(drivername="sqlite+pysqlite")
-    inline = sa.create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False})
+    inline = sa.create_engine(
+        url, poolclass=NullPool, connect_args={"check_same_thread": False}, **_JSON
+    )
     _tune_sqlite(inline, emit_begin=False)
     return inline
 

@@ -61,7 +61,7 @@ def _raw(conn: Connection) -> sqlite3.Connection:
 
 
 class _Written:
-    """What a prebuilt ``UPDATE`` or ``DELETE`` run by its plan answers."""
+    """What a prebuilt write that returns no rows, run by its plan, answers."""
 
     __slots__ = ("rowcount",)
 
@@ -98,10 +98,10 @@ class _Plan:
 
     @staticmethod
     def fits(statement: Any, dialect: Any) -> bool:
-        """Plain ``SELECT``s, and ``UPDATE``s and ``DELETE``s that return nothing,
-        whose SQL does not depend on the parameters (an expanding ``IN`` list does)."""
+        """Plain ``SELECT``s, and writes that return nothing, whose SQL does not
+        depend on the parameters (an expanding ``IN`` list does)."""
         selects = getattr(statement, "is_select", False)
-        writes = getattr(statement, "is_update", False) or getattr(statement, "is_delete", False)
+        writes = getattr(statement, "is_dml", False)
         if not (selects or (writes and not statement.returning_column_descriptions)):
             return False
         compiled = statement.compile(dialect=dialect)

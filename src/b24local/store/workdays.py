@@ -6,12 +6,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local.scopes.timeman.workday import Break, Place, Settings, Step, Workday
 
-from .snapshot import cached
+from .snapshot import cached, prebuilt
 from .tables import timeman_settings, workday_events, workdays
 from .types import from_iso, to_iso
 
@@ -51,6 +51,29 @@ def _values(day: Workday) -> dict[str, Any]:
         "lat_close": day.closed_from.lat,
         "lon_close": day.closed_from.lon,
     }
+
+
+#: What :func:`_values` fills, and when the day last changed.
+_DAY_COLUMNS = (
+    "started_at", "tz_offset", "zone", "finished_at", "breaks", "active",
+    "ip_open", "lat_open", "lon_open", "ip_close", "lat_close", "lon_close", "updated_at",
+)  # fmt: skip
+# Built once, each value a parameter of its own: every transition runs two of these.
+_INSERT_DAY = (
+    insert(workdays)
+    .values({name: bindparam(name) for name in ("portal_id", "user_id", *_DAY_COLUMNS)})
+    .returning(workdays.c.id)
+)
+_UPDATE_DAY = prebuilt(
+    update(workdays)
+    .where(workdays.c.portal_id == bindparam("key_portal"), workdays.c.id == bindparam("key_id"))
+    .values({name: bindparam(name) for name in _DAY_COLUMNS})
+)
+_RECORD = prebuilt(
+    insert(workday_events).values(
+        {column.name: bindparam(column.name) for column in workday_events.c if column.name != "id"}
+    )
+)
 
 
 def snapshot(day: Workday | None) -> dict[str, Any] | None:
@@ -124,16 +147,10 @@ async def save(
     values = {**_values(day), "updated_at": now}
     if workday_id is None:
         result = await conn.execute(
-            workdays.insert()
-            .values(portal_id=portal_id, user_id=user_id, **values)
-            .returning(workdays.c.id)
+            _INSERT_DAY, {"portal_id": portal_id, "user_id": user_id, **values}
         )
         return result.scalar_one()
-    await conn.execute(
-        update(workdays)
-        .where(workdays.c.portal_id == portal_id, workdays.c.id == workday_id)
-        .values(**values)
-    )
+    await conn.execute(_UPDATE_DAY, {"key_portal": portal_id, "key_id": workday_id, **values})
     return workday_id
 
 
@@ -154,20 +171,21 @@ async def record(
     ip: str = "",
 ) -> None:
     await conn.execute(
-        workday_events.insert().values(
-            portal_id=portal_id,
-            workday_id=workday_id,
-            user_id=user_id,
-            actor_id=actor_id,
-            action=action,
-            at=at,
-            claimed_at=claimed,
-            needs_approval=needs_approval,
-            report=report,
-            ip=ip,
-            before=snapshot(before),
-            after=snapshot(after),
-        )
+        _RECORD,
+        {
+            "portal_id": portal_id,
+            "workday_id": workday_id,
+            "user_id": user_id,
+            "actor_id": actor_id,
+            "action": action,
+            "at": at,
+            "claimed_at": claimed,
+            "needs_approval": needs_approval,
+            "report": report,
+            "ip": ip,
+            "before": snapshot(before),
+            "after": snapshot(after),
+        },
     )
 
 
