@@ -166,9 +166,8 @@ def test_timeman_status_seed_webhook_example(live_server) -> None:
     assert status == 200, body
     closed = json.loads(body)
     assert set(closed) == {"result", "time"}
-    assert set(closed["result"]) == DAY_KEYS
-    assert closed["result"]["STATUS"] == "CLOSED"
-    assert closed["result"]["TIME_START"] is None
+    # No day yet: the real getStatus fills the other fields only from a record.
+    assert closed["result"] == {"STATUS": "CLOSED"}
 
     status, body, _ = post_json(live_server, "timeman.open", f'{{"USER_ID":{tess}}}')
     assert status == 200, body
@@ -178,13 +177,14 @@ def test_timeman_status_seed_webhook_example(live_server) -> None:
     assert content_type.startswith("application/json")
     day = json.loads(body)["result"]
     assert day == opened
+    assert set(day) == DAY_KEYS
     assert day["STATUS"] == "OPENED"
     assert day["IP_OPEN"] == "127.0.0.1"
     assert (day["TIME_FINISH"], day["DURATION"], day["ACTIVE"]) == (None, "00:00:00", True)
     assert datetime.fromisoformat(day["TIME_START"]).utcoffset() is not None
     # The administrator's own day is another one.
     status, body, _ = post_json(live_server, "timeman.status")
-    assert json.loads(body)["result"]["TIME_START"] is None
+    assert json.loads(body)["result"] == {"STATUS": "CLOSED"}
 
 
 def test_timeman_status_seed_webhook_example_for_nobody(live_server) -> None:
