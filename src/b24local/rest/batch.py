@@ -150,7 +150,6 @@ def _php_array(entries: dict[str, Any]) -> Any:
     metered=False,
 )
 async def batch(call: Call) -> dict[str, Any]:
-    assert call.invoke is not None
     params = call.params.upper()
     halt = params.flag("HALT")
     found: dict[str, dict[str, Any]] = {

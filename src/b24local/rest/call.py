@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -16,7 +15,7 @@ from .auth import Caller
 from .params import Params
 
 if TYPE_CHECKING:
-    from .dispatch import Outcome
+    from .dispatch import Dispatcher, Outcome
     from .registry import Registry
 
 
@@ -31,9 +30,8 @@ class Call:
     conn: AsyncConnection
     clock: Clock
     registry: Registry
+    dispatcher: Dispatcher
     client_ip: str = ""
-    #: Runs another method for the same caller in the same transaction (for batch).
-    invoke: Callable[[str, dict[str, Any]], Awaitable[Outcome]] | None = None
 
     @property
     def portal(self) -> Portal:
@@ -42,3 +40,9 @@ class Call:
     @property
     def user(self) -> User:
         return self.caller.user
+
+    async def invoke(self, method: str, params: dict[str, Any]) -> Outcome:
+        """Another method for the same caller in the same transaction (for batch)."""
+        return await self.dispatcher.invoke(
+            self.caller, method, params, self.conn, client_ip=self.client_ip
+        )

@@ -91,18 +91,8 @@ class Dispatcher:
         if spec.metered:
             self.limits.admit_method(caller, spec.name, started)
 
-        async def invoke_inner(name: str, inner: dict[str, Any]) -> Outcome:
-            return await self.invoke(caller, name, inner, conn, client_ip=client_ip)
-
         call = Call(
-            params=Params(params),
-            caller=caller,
-            now=started,
-            conn=conn,
-            clock=self.clock,
-            registry=self.registry,
-            client_ip=client_ip,
-            invoke=invoke_inner,
+            Params(params), caller, started, conn, self.clock, self.registry, self, client_ip
         )
         try:
             result = await spec.handler(call)

@@ -9,7 +9,7 @@ import functools
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -72,8 +72,8 @@ def time_block(
         "finish": finish,
         "duration": duration,
         "processing": processing,
-        "date_start": atom(started, zone),
-        "date_finish": atom(datetime.fromtimestamp(finish, UTC), zone),
+        "date_start": _atom_at(math.floor(start), zone),
+        "date_finish": _atom_at(math.floor(finish), zone),
         "operating_reset_at": operating.reset_at,
         "operating": operating.operating,
     }

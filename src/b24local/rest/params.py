@@ -37,6 +37,8 @@ def php_int(value: Any) -> int:
             return 0
         return _wrap(int(value))
     if isinstance(value, str):
+        if value.isdigit() and value.isascii() and len(value) < 19:
+            return int(value)  # the common case, an ID: plain digits in range
         match = _LEADING_NUMBER.match(value)
         if match is None:
             return 0

@@ -77,6 +77,13 @@ def decode_pairs(pairs: Iterable[tuple[str, Any]], *, max_depth: int, max_count:
             raise ERROR_PARAMS_TOO_MANY()
         if "\x00" in key or (isinstance(value, str) and "\x00" in value):
             raise ERROR_NUL_CHARACTER()
+        if "[" not in key:
+            # A plain name, the usual case: no nesting, and no append at the root
+            # (a key naming nothing before its bracket is dropped).
+            name = _php_name(key)
+            if name:
+                root[name] = value
+            continue
         parts = split_key(key)
         if not parts[0]:
             continue
@@ -110,7 +117,7 @@ def _is_index(key: str) -> bool:
 def listify(value: Any) -> Any:
     """Turn dicts keyed ``"0".."n-1"`` (in order) into lists, recursively."""
     if isinstance(value, dict):
-        items = {k: listify(v) for k, v in value.items()}
+        items = {k: listify(v) if isinstance(v, dict) else v for k, v in value.items()}
         if items and all(k == str(i) for i, k in enumerate(items)):
             return list(items.values())
         return items

@@ -63,9 +63,10 @@ class CallRequest:
 def split_format(name: str) -> tuple[str, ResponseFormat]:
     """``im.user.get.json`` → (``im.user.get``, ``json``). Method names are case-blind."""
     lowered = name.lower()
-    for suffix in ("json", "xml"):
-        if lowered.endswith("." + suffix):
-            return lowered[: -len(suffix) - 1], suffix  # type: ignore[return-value]
+    if lowered.endswith(".json"):
+        return lowered[:-5], "json"
+    if lowered.endswith(".xml"):
+        return lowered[:-4], "xml"
     return lowered, "json"
 
 

@@ -49,7 +49,10 @@ async def _departments_of(
 
 
 async def get(conn: AsyncConnection, portal_id: int, user_id: int) -> User | None:
-    found = await get_many(conn, portal_id, [user_id])
+    if not storable(user_id):
+        return None
+    # One user by the cached statement straight away: the hot path of im.user.get.
+    found = await conn.make(_ONE_USER, {"portal_id": portal_id, "user_id": user_id}, _users)
     return found.get(user_id)
 
 
