@@ -50,6 +50,7 @@ async def _with_store(url: str, work: Callable[[Store], Awaitable[object]]) -> N
     store = await admin.open_store(url)
     try:
         await work(store)
+        await seed.analyze(store)
     finally:
         await store.close()
 

@@ -185,3 +185,32 @@ def test_a_read_sees_the_last_commit_not_a_stale_snapshot(tmp_path):
             await store.close()
 
     asyncio.run(scenario())
+
+
+def test_a_commit_by_another_process_shows_in_the_next_call(tmp_path):
+    """The data version is read once per turn of the event loop: a commit made
+    elsewhere shows to every call that starts after that turn, cached rows included."""
+
+    async def scenario() -> None:
+        store, ids = await _store(tmp_path)
+        try:
+            async with store.transaction(write=True) as conn:
+                # A presence row is stored once the user first acts.
+                await presence.save(conn, 1, ids[0], Presence("online", None, NOW))
+            for status in ("dnd", "away", "online"):
+                async with store.transaction() as conn:
+                    # Read (and cache) the row as it is now.
+                    before = (await presence.get(conn, 1, ids[0])).status
+                assert before != status
+                with sqlite3.connect(tmp_path / "b24local.db") as other:
+                    other.execute(
+                        "UPDATE presence SET status = ? WHERE user_id = ?", (status, ids[0])
+                    )
+                # A call that arrives now is handled on a later turn of the loop.
+                await asyncio.sleep(0)
+                async with store.transaction() as conn:
+                    assert (await presence.get(conn, 1, ids[0])).status == status
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())

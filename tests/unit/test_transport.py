@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from b24local.rest.errors import RestError
+from b24local.rest.phpkeys import decode_pairs
 from b24local.rest.transport import (
     RequestLimits,
     WebhookCredentials,
@@ -238,3 +240,17 @@ def test_decode_query_depth_limit() -> None:
     assert decode_query(b"a[b][c]=1", limits) == {"a": {"b": {"c": "1"}}}
     error = error_of(decode_query, b"a[b][c][d]=1", limits)
     assert (error.code, error.status) == ("ERROR_PARAMS_TOO_DEEP", 400)
+
+
+@given(st.text(alphabet="ab=&[]0x1é. %+2", max_size=24))
+def test_decode_query_reads_as_parse_qsl_does(text: str) -> None:
+    """Queries without escapes take a shortcut; it must read them as parse_qsl does."""
+    pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=LIMITS.max_params)
+    expected = decode_pairs(pairs, max_depth=LIMITS.max_depth, max_count=LIMITS.max_params)
+    assert decode_query(text, LIMITS) == expected
+
+
+def test_decode_query_counts_fields_as_parse_qsl_does() -> None:
+    # Empty fields count against the limit too, with or without escapes.
+    for text in ("&" * LIMITS.max_params, "%20" + "&" * LIMITS.max_params):
+        assert error_of(decode_query, text, LIMITS).code == "ERROR_PARAMS_TOO_MANY"

@@ -8,6 +8,7 @@ JSON body, urlencoded body and multipart body. Query and body are merged as PHP'
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -118,9 +119,26 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+#: What parse_qsl would have to unescape.
+_ESCAPED = re.compile(r"[%+]")
+
+
+def _split_pair(part: str) -> tuple[str, str]:
+    """``a=1`` → (``a``, ``1``); ``a`` → (``a``, ``""``), as parse_qsl keeps blanks."""
+    name, _, value = part.partition("=")
+    return name, value
+
+
 def decode_query(raw: bytes | str, limits: RequestLimits) -> dict[str, Any]:
     # Raw bytes outside %-escapes are UTF-8 too (curl -d 'NAME=Jörg' sends them so).
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    if not _ESCAPED.search(text):
+        # Nothing to unescape (``ID=5&FORMAT=json``): split it here, as parse_qsl
+        # would, for a fraction of its cost.
+        if text.count("&") + 1 > limits.max_params:
+            raise ERROR_PARAMS_TOO_MANY()
+        pairs = [_split_pair(part) for part in text.split("&") if part]
+        return decode_pairs(pairs, max_depth=limits.max_depth, max_count=limits.max_params)
     try:
         pairs = parse_qsl(
             text,
