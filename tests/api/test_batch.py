@@ -10,17 +10,8 @@ import pytest
 from sqlalchemy import text
 
 from b24local.rest.errors import RestError
+from shapes import TIME_KEYS
 
-TIME_KEYS = [
-    "start",
-    "finish",
-    "duration",
-    "processing",
-    "date_start",
-    "date_finish",
-    "operating_reset_at",
-    "operating",
-]
 STRUCTURE = ["result", "result_error", "result_total", "result_next", "result_time"]
 NOT_FOUND = {"error": "ERROR_METHOD_NOT_FOUND", "error_description": "Method not found!"}
 

@@ -11,17 +11,7 @@ from sqlalchemy import update
 
 from b24local.store import tokens
 from b24local.store.tables import portals, users
-
-TIME_KEYS = [
-    "start",
-    "finish",
-    "duration",
-    "processing",
-    "date_start",
-    "date_finish",
-    "operating_reset_at",
-    "operating",
-]
+from shapes import TIME_KEYS
 
 
 def error_of(response) -> tuple[int, str, str]:

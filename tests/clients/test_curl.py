@@ -10,6 +10,8 @@ from datetime import datetime
 
 import pytest
 
+from shapes import TIME_TYPES
+
 pytestmark = pytest.mark.process
 
 CURL = shutil.which("curl")
@@ -19,16 +21,6 @@ if CURL is None:
         allow_module_level=True,
     )
 
-TIME_TYPES = {
-    "start": float,
-    "finish": float,
-    "duration": float,
-    "processing": float,
-    "date_start": str,
-    "date_finish": str,
-    "operating_reset_at": int,
-    "operating": (int, float),
-}
 #: Written after the body so the status can be split off the end.
 STATUS_MARK = "\n--http-status:"
 
