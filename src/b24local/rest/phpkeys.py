@@ -118,7 +118,8 @@ def listify(value: Any) -> Any:
     """Turn dicts keyed ``"0".."n-1"`` (in order) into lists, recursively."""
     if isinstance(value, dict):
         items = {k: listify(v) if isinstance(v, dict) else v for k, v in value.items()}
-        if items and all(k == str(i) for i, k in enumerate(items)):
+        # Keyed 0..n-1 means a "0" first: most maps have none, and skip the scan.
+        if "0" in items and all(k == str(i) for i, k in enumerate(items)):
             return list(items.values())
         return items
     return value
