@@ -347,11 +347,17 @@ class SqliteTransactions:
         connection of any process. The watcher never writes: ``data_version`` counts
         the commits of connections other than the one asked.
 
-        One reading serves every call that runs before the event loop next polls for
-        I/O. Those calls were all received before the reading was taken, so it shows
-        every commit their clients could have known of; a call received later is
-        queued behind :meth:`_forget_version` and reads afresh. Under load this saves
-        most readings, which cost a shared-memory lock each."""
+        One reading serves every call that runs before :meth:`_forget_version`, queued
+        when it was taken. Those calls were all received before the reading, so it
+        shows every commit their clients could have known of; whatever the next poll
+        for I/O delivers (a new request, a finished commit) runs after the forgetting
+        and reads afresh. Under load this saves most readings, which cost a lock on
+        the WAL index each.
+
+        A call's cached rows are those of the reading, and what it reads from the
+        database is as of its first statement: a commit landing in between can show
+        in the one and not the other. That is the read-committed contract PostgreSQL
+        reads have here too, each statement with its own snapshot."""
         known = self._known_version
         if known is None:
             known = self._watcher.execute("PRAGMA data_version").fetchone()[0]
