@@ -643,7 +643,7 @@ DevServer = Annotated[
     typer.Option(
         "--server",
         envvar="B24LOCAL_SERVER",
-        help="A running `serve --dev` (its URL) to issue the pair on its clock.",
+        help="A running `serve --dev` (its URL) whose clock to go by.",
     ),
 ]
 DevToken = Annotated[
@@ -692,16 +692,26 @@ def _dev_server_token(
     user: int,
     portal: str | None,
 ) -> dict[str, Any]:
-    from b24local.devclient import DevServerError, post
+    from b24local.devclient import post
+
+    body = {"client_id": client_id, "user_id": user, "portal": portal}
+    return _ask_dev_server(
+        settings,
+        dev_token,
+        lambda token, ca: post(server, token, "/_b24local/tokens", body, ca_file=ca),
+    )
+
+
+def _ask_dev_server(settings: Settings, dev_token: str | None, ask: Callable[[str, Path], T]) -> T:
+    """``ask(dev_token, local_ca)`` of a running dev server, failing as a CLI does."""
+    from b24local.devclient import DevServerError
     from b24local.tls import files_in
 
     if not dev_token:
         typer.echo("error: --server needs --dev-token (or B24LOCAL_DEV_TOKEN)", err=True)
         raise typer.Exit(2)
-    body = {"client_id": client_id, "user_id": user, "portal": portal}
-    local_ca = files_in(settings.data_dir).ca_cert
     try:
-        return post(server, dev_token, "/_b24local/tokens", body, ca_file=local_ca)
+        return ask(dev_token, files_in(settings.data_dir).ca_cert)
     except DevServerError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
@@ -958,11 +968,22 @@ def timeman_pending(
     _emit(records, as_json, plain)
 
 
-def _decide(approved: bool, workday_id: int, by: int, portal, data_dir, db, as_json) -> None:
+def _decide(
+    approved: bool, workday_id: int, by: int, server, dev_token, portal, data_dir, db, as_json
+) -> None:
+    from b24local.devclient import server_now
+
+    settings = _settings(data_dir, db)
+    if server:
+        now = _ask_dev_server(
+            settings, dev_token, lambda token, ca: server_now(server, token, ca_file=ca)
+        )
+    else:
+        now = _now()
     decided = _run(
-        _settings(data_dir, db),
+        settings,
         lambda store: admin.decide_workday(
-            store, _now(), workday_id=workday_id, supervisor_id=by, approved=approved, domain=portal
+            store, now, workday_id=workday_id, supervisor_id=by, approved=approved, domain=portal
         ),
     )
     _emit(_day_record(decided), as_json, str(decided.id))
@@ -976,26 +997,30 @@ WorkdayId = Annotated[int, typer.Argument(help="The workday's ID from `timeman p
 def timeman_approve(
     workday_id: WorkdayId,
     by: Supervisor,
+    server: DevServer = None,
+    dev_token: DevToken = None,
     portal: Portal = None,
     data_dir: DataDir = None,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
-    """Confirm a workday's pending edits."""
-    _decide(True, workday_id, by, portal, data_dir, db, as_json)
+    """Confirm a workday's pending edits (at the time of --server's clock, if given)."""
+    _decide(True, workday_id, by, server, dev_token, portal, data_dir, db, as_json)
 
 
 @timeman_app.command("reject")
 def timeman_reject(
     workday_id: WorkdayId,
     by: Supervisor,
+    server: DevServer = None,
+    dev_token: DevToken = None,
     portal: Portal = None,
     data_dir: DataDir = None,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
     """Refuse a workday's pending edits: claimed times go back to the real ones."""
-    _decide(False, workday_id, by, portal, data_dir, db, as_json)
+    _decide(False, workday_id, by, server, dev_token, portal, data_dir, db, as_json)
 
 
 @timeman_app.command("history")

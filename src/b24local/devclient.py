@@ -1,9 +1,10 @@
 """The CLI's way to a running ``serve --dev``: what must happen on its clock.
 
 A dev server's clock may have been set or moved on, and lives in that process
-only, so the CLI cannot read it. A token pair stamped by the CLI's own (real)
-clock would then be expired at once, or live too long; instead the CLI asks the
-server to issue it, through the dev control surface (:mod:`b24local.devapi`).
+only. A token pair stamped by the CLI's own (real) clock would then be expired at
+once, or live too long, so the CLI asks the server to issue it; a supervisor's
+decision on a workday is stamped with the time the server's clock shows. Both go
+through the dev control surface (:mod:`b24local.devapi`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import ssl
 import urllib.error
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +35,33 @@ def post(
     server: str, dev_token: str, path: str, body: dict[str, Any], *, ca_file: Path | None
 ) -> dict[str, Any]:
     """POST ``body`` to ``server`` + ``path`` with the dev token; the JSON answer."""
+    return _call(server, dev_token, path, json.dumps(body).encode(), ca_file)
+
+
+def get(server: str, dev_token: str, path: str, *, ca_file: Path | None) -> dict[str, Any]:
+    """GET ``server`` + ``path`` with the dev token; the JSON answer."""
+    return _call(server, dev_token, path, None, ca_file)
+
+
+def server_now(server: str, dev_token: str, *, ca_file: Path | None) -> datetime:
+    """The dev server's clock, read now."""
+    state = get(server, dev_token, "/_b24local/clock", ca_file=ca_file)
+    try:
+        return datetime.fromisoformat(state["now"])
+    except (KeyError, TypeError, ValueError):
+        raise DevServerError(f"{server} answered no clock: is it a b24local --dev?") from None
+
+
+def _call(
+    server: str, dev_token: str, path: str, data: bytes | None, ca_file: Path | None
+) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {dev_token}"}
+    if data is not None:
+        headers["Content-Type"] = "application/json"
     request = urllib.request.Request(
-        server.rstrip("/") + path,
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Authorization": f"Bearer {dev_token}", "Content-Type": "application/json"},
-    )
+        server.rstrip("/") + path, data=data, method="GET" if data is None else "POST",
+        headers=headers,
+    )  # fmt: skip
     opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=_tls(ca_file)))
     try:
         with opener.open(request, timeout=30) as response:

@@ -436,6 +436,40 @@ def test_approve_by_the_department_head(days: Cli) -> None:
     )
 
 
+#: A dev server's clock days after the edits, far from the real time.
+DECIDED = "2026-03-05T09:15:00+00:00"
+
+
+def test_a_decision_goes_by_a_dev_servers_clock(days: Cli, tmp_path: Path) -> None:
+    """With --server, approve and reject stamp the time the dev server's clock shows."""
+    server = serve(days.data_dir, tmp_path / "serve.log")
+    try:
+        server.freeze(DECIDED)
+        given = ("--server", server.base_url, "--dev-token", server.dev_token)
+        assert days.ok("timeman", "approve", "1", "--by", "2", *given) == "1\n"
+        assert days.ok("timeman", "reject", "2", "--by", "1", *given) == "2\n"
+        assert days.fails("timeman", "approve", "1", "--by", "2", "--server", server.base_url,
+                          "--dev-token", "wrong").startswith("error: ")  # fmt: skip
+    finally:
+        server.stop()
+    for workday_id, action in ((1, "approve"), (2, "reject")):
+        decision = days.json("timeman", "history", str(workday_id))[-1]
+        assert decision["action"] == action
+        assert decision["at"].replace(" ", "T") == DECIDED
+
+
+def test_a_decision_by_a_dev_server_needs_its_token(days: Cli) -> None:
+    result = days("timeman", "approve", "1", "--by", "2", "--server", "http://127.0.0.1:9")
+    assert result.returncode == 2
+    assert result.stderr == "error: --server needs --dev-token (or B24LOCAL_DEV_TOKEN)\n"
+    # A server that is not there: refused, and nothing decided.
+    refused = days.fails(
+        "timeman", "approve", "1", "--by", "2", "--server", "http://127.0.0.1:9", "--dev-token", "t"
+    )
+    assert refused.startswith("error: cannot reach the dev server at http://127.0.0.1:9")
+    assert [d["id"] for d in days.json("timeman", "pending")] == [2, 1]
+
+
 def test_admin_approves_and_pending_empties(days: Cli) -> None:
     assert days.ok("timeman", "approve", "1", "--by", "1") == "1\n"
     assert days.ok("timeman", "approve", "2", "--by", "1") == "2\n"
