@@ -13,7 +13,7 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +22,7 @@ import typer
 import uvicorn
 
 from b24local import __version__, admin, plans
+from b24local.clock import SystemClock
 from b24local.config import DEFAULT_HOST, DEFAULT_PORT, Settings, default_data_dir
 from b24local.oauth import issuing
 from b24local.store.engine import Store
@@ -101,7 +102,8 @@ def _positive(value: float | None) -> float | None:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    """The CLI's own time: the real clock (a --dev server's lives in its process)."""
+    return SystemClock().now()
 
 
 def _run(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
@@ -175,7 +177,7 @@ def serve(
 ) -> None:
     """Start the server. On first start, creates a portal, an admin and a webhook."""
     from b24local.app import create_app
-    from b24local.clock import AdjustableClock, SystemClock
+    from b24local.clock import AdjustableClock
     from b24local.tls import ensure_server_cert
 
     if limits not in ("on", "off"):

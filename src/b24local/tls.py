@@ -11,7 +11,7 @@ import ipaddress
 import os
 import ssl
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -19,6 +19,8 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from b24local.clock import SystemClock
 
 SERVER_NAMES = ("localhost",)
 SERVER_IPS = ("127.0.0.1", "::1")
@@ -66,7 +68,8 @@ def ensure_ca(data_dir: Path, now: datetime | None = None) -> TlsFiles:
     files = files_in(data_dir)
     if files.ca_cert.exists() and files.ca_key.exists():
         return files
-    now = now or datetime.now(UTC)
+    # Certificates are checked by clients against real time, never a dev clock.
+    now = now or SystemClock().now()
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name(
         [
@@ -120,7 +123,7 @@ def _needs_new_server_cert(files: TlsFiles, now: datetime) -> bool:
 
 def ensure_server_cert(data_dir: Path, now: datetime | None = None) -> TlsFiles:
     """The CA plus a current server certificate signed by it."""
-    now = now or datetime.now(UTC)
+    now = now or SystemClock().now()
     files = ensure_ca(data_dir, now)
     if not _needs_new_server_cert(files, now):
         return files

@@ -53,6 +53,18 @@ def status(server, hook: str | None = None, **params):
     return call(server, "timeman.status", hook, **params)
 
 
+def assert_close_on_another_date_refused(server, moment: str, hook: str | None = None) -> None:
+    """A close at ``moment``, not on the day's start date: refused, the day unchanged."""
+    before = status(server, hook)
+    response = server.call("timeman.close", {"TIME": moment, "REPORT": "r"}, hook=hook)
+    assert error_of(response) == (
+        400,
+        "WRONG_DATETIME",
+        "Day close date should correspond to the day open date",
+    )
+    assert status(server, hook) == before
+
+
 def move_to(server, moment: str) -> None:
     """Jump forward to an ATOM moment (UTC when no offset is given)."""
     target = datetime.fromisoformat(moment)
@@ -571,18 +583,9 @@ def test_an_expired_day_closes_on_its_start_date_in_its_zone(server):
     move_to(server, "2026-03-02T22:30:00")  # 23:30 on March 2 in Berlin
     call(server, "timeman.open", hook)
     move_to(server, "2026-03-03T08:00:00")
-    before = status(server, hook)
-    assert before["STATUS"] == "EXPIRED"
+    assert status(server, hook)["STATUS"] == "EXPIRED"
     # Written on March 2, but 00:10 on March 3 in Berlin.
-    refused = server.call(
-        "timeman.close", {"TIME": "2026-03-02T23:10:00+00:00", "REPORT": "r"}, hook=hook
-    )
-    assert error_of(refused) == (
-        400,
-        "WRONG_DATETIME",
-        "Day close date should correspond to the day open date",
-    )
-    assert status(server, hook) == before
+    assert_close_on_another_date_refused(server, "2026-03-02T23:10:00+00:00", hook)
     closed = call(server, "timeman.close", hook, TIME="2026-03-02T22:50:00+00:00", REPORT="r")
     assert closed["TIME_FINISH"] == "2026-03-02T23:50:00+01:00"
     assert closed["DURATION"] == "00:20:00"
@@ -719,14 +722,7 @@ def test_close_time_before_the_start(server):
 def test_close_time_on_another_date(server, moment):
     call(server, "timeman.open")
     move_to(server, "2026-03-02T23:00:00")
-    before = status(server)
-    response = server.call("timeman.close", {"TIME": moment, "REPORT": "r"})
-    assert error_of(response) == (
-        400,
-        "WRONG_DATETIME",
-        "Day close date should correspond to the day open date",
-    )
-    assert status(server) == before
+    assert_close_on_another_date_refused(server, moment)
 
 
 def test_close_time_is_judged_in_the_days_offset(server):
@@ -846,10 +842,17 @@ def test_approving_an_edit(server):
     assert history(server, workday_id)[-1]["actor_id"] == 1
 
 
-def test_rejecting_an_open_edit_moves_the_start_to_when_it_was_made(server):
+def opened_with_an_edit(server) -> tuple[int, str]:
+    """A user who, at 10:00, opened the day at 08:00 (with a report): an edit that
+    waits for approval. Their ID and webhook."""
     user_id, hook = user_with_hook(server)
     move_to(server, "2026-03-02T10:00:00")
     call(server, "timeman.open", hook, TIME="2026-03-02T08:00:00+00:00", REPORT="r")
+    return user_id, hook
+
+
+def test_rejecting_an_open_edit_moves_the_start_to_when_it_was_made(server):
+    user_id, hook = opened_with_an_edit(server)
     [workday_id] = day_ids(server, user_id)
     server.clock.advance(HOUR)
     decide(server, workday_id, 1, approved=False)
@@ -861,32 +864,36 @@ def test_rejecting_an_open_edit_moves_the_start_to_when_it_was_made(server):
     assert history(server, workday_id)[-1]["action"] == "reject"
 
 
-def test_rejecting_a_close_edit(server):
-    user_id, hook = user_with_hook(server)
-    call(server, "timeman.open", hook)
-    move_to(server, "2026-03-02T18:00:00")
-    closed = call(server, "timeman.close", hook, TIME="2026-03-02T17:00:00+00:00", REPORT="r")
-    assert closed["ACTIVE"] is False
-    [workday_id] = day_ids(server, user_id)
-    decide(server, workday_id, 1, approved=False)
-    day = status(server, hook)
-    assert day["TIME_FINISH"] == "2026-03-02T18:00:00+00:00"
-    assert day["DURATION"] == "09:30:00"
-    assert day["ACTIVE"] is True
-
-
-def test_rejecting_a_close_made_on_a_later_date(server):
+@pytest.mark.parametrize(
+    ("really_closed", "claimed", "finish", "duration"),
+    [
+        (
+            "2026-03-02T18:00:00",
+            "2026-03-02T17:00:00+00:00",
+            "2026-03-02T18:00:00+00:00",
+            "09:30:00",
+        ),
+        # Really closed the next morning: as late as the start date allows.
+        (
+            "2026-03-03T08:00:00",
+            "2026-03-02T18:00:00+00:00",
+            "2026-03-02T23:59:59+00:00",
+            "15:29:59",
+        ),
+    ],
+    ids=["same-day", "next-morning"],
+)
+def test_rejecting_a_close_edit(server, really_closed, claimed, finish, duration):
     user_id, hook = user_with_hook(server)
     call(server, "timeman.open", hook)  # 08:30
-    move_to(server, "2026-03-03T08:00:00")
-    closed = call(server, "timeman.close", hook, TIME="2026-03-02T18:00:00+00:00", REPORT="r")
+    move_to(server, really_closed)
+    closed = call(server, "timeman.close", hook, TIME=claimed, REPORT="r")
     assert closed["ACTIVE"] is False
     [workday_id] = day_ids(server, user_id)
     decide(server, workday_id, 1, approved=False)
     day = status(server, hook)
-    # Really closed the next morning: as late as the start date allows.
-    assert day["TIME_FINISH"] == "2026-03-02T23:59:59+00:00"
-    assert day["DURATION"] == "15:29:59"
+    assert day["TIME_FINISH"] == finish
+    assert day["DURATION"] == duration
     assert day["ACTIVE"] is True
 
 
@@ -908,9 +915,7 @@ def test_rejecting_a_reopen_edit(server):
 
 
 def test_rejecting_reverts_every_pending_edit(server):
-    user_id, hook = user_with_hook(server)
-    move_to(server, "2026-03-02T10:00:00")
-    call(server, "timeman.open", hook, TIME="2026-03-02T08:00:00+00:00", REPORT="r")
+    user_id, hook = opened_with_an_edit(server)
     move_to(server, "2026-03-02T18:00:00")
     call(server, "timeman.close", hook, TIME="2026-03-02T17:00:00+00:00", REPORT="r")
     [workday_id] = day_ids(server, user_id)
@@ -923,9 +928,7 @@ def test_rejecting_reverts_every_pending_edit(server):
 
 
 def test_rejecting_keeps_edits_approved_before(server):
-    user_id, hook = user_with_hook(server)
-    move_to(server, "2026-03-02T10:00:00")
-    call(server, "timeman.open", hook, TIME="2026-03-02T08:00:00+00:00", REPORT="r")
+    user_id, hook = opened_with_an_edit(server)
     [workday_id] = day_ids(server, user_id)
     decide(server, workday_id, 1, approved=True)
     move_to(server, "2026-03-02T18:00:00")
@@ -997,9 +1000,7 @@ def test_approving_a_close_edit_keeps_the_claim(server):
     ids=["close", "pause", "resume", "reopen", "pause-closed"],
 )
 def test_a_pending_edit_stays_pending_through_later_changes(server, later):
-    user_id, hook = user_with_hook(server)
-    move_to(server, "2026-03-02T10:00:00")
-    call(server, "timeman.open", hook, TIME="2026-03-02T08:00:00+00:00", REPORT="r")
+    user_id, hook = opened_with_an_edit(server)
     for method, params in later:
         server.clock.advance(HOUR)
         assert call(server, method, hook, **params)["ACTIVE"] is False
@@ -1008,9 +1009,7 @@ def test_a_pending_edit_stays_pending_through_later_changes(server, later):
 
 
 def test_a_second_rejection_keeps_the_first(server):
-    user_id, hook = user_with_hook(server)
-    move_to(server, "2026-03-02T10:00:00")
-    call(server, "timeman.open", hook, TIME="2026-03-02T08:00:00+00:00", REPORT="r")
+    user_id, hook = opened_with_an_edit(server)
     [workday_id] = day_ids(server, user_id)
     decide(server, workday_id, 1, approved=False)
     move_to(server, "2026-03-02T18:00:00")
@@ -1190,11 +1189,18 @@ def test_a_day_opened_before_the_dst_change_expires_at_local_midnight(server):
     assert day["TIME_FINISH_DEFAULT"] == "2026-03-29T17:45:00+02:00"
 
 
-def test_finish_default_on_the_night_the_clocks_go_forward(server):
+def open_across_the_spring_change(server) -> str:
+    """A Berlin user's day opened at 00:30 on March 29 (+01:00), the night the clocks
+    go forward, and left open until March 30: its webhook."""
     _user_id, hook = user_with_hook(server, time_zone="Europe/Berlin")
-    move_to(server, "2026-03-28T23:30:00")  # 00:30 on March 29 in Berlin, +01:00
+    move_to(server, "2026-03-28T23:30:00")
     call(server, "timeman.open", hook)
     move_to(server, "2026-03-30T08:00:00")
+    return hook
+
+
+def test_finish_default_on_the_night_the_clocks_go_forward(server):
+    hook = open_across_the_spring_change(server)
     day = status(server, hook)
     assert day["STATUS"] == "EXPIRED"
     assert day["TZ_OFFSET"] == 3600
@@ -1204,10 +1210,7 @@ def test_finish_default_on_the_night_the_clocks_go_forward(server):
 
 
 def test_a_close_time_written_in_the_days_offset_is_on_its_date(server):
-    _user_id, hook = user_with_hook(server, time_zone="Europe/Berlin")
-    move_to(server, "2026-03-28T23:30:00")  # 00:30 on March 29 in Berlin, +01:00
-    call(server, "timeman.open", hook)
-    move_to(server, "2026-03-30T08:00:00")
+    hook = open_across_the_spring_change(server)
     # 00:15 on March 30 by Berlin's summer clock, but March 29 in the day's +01:00,
     # where the real service reads it.
     closed = call(server, "timeman.close", hook, TIME="2026-03-29T23:15:00+01:00", REPORT="r")
@@ -1218,21 +1221,9 @@ def test_a_close_time_written_in_the_days_offset_is_on_its_date(server):
 
 
 def test_a_close_time_converted_past_the_start_date_is_refused(server):
-    _user_id, hook = user_with_hook(server, time_zone="Europe/Berlin")
-    move_to(server, "2026-03-28T23:30:00")
-    call(server, "timeman.open", hook)
-    move_to(server, "2026-03-30T08:00:00")
-    before = status(server, hook)
+    hook = open_across_the_spring_change(server)
     # Written on March 29 in +02:00, but 00:15 on March 30 in the day's +01:00.
-    refused = server.call(
-        "timeman.close", {"TIME": "2026-03-29T23:15:00-01:00", "REPORT": "r"}, hook=hook
-    )
-    assert error_of(refused) == (
-        400,
-        "WRONG_DATETIME",
-        "Day close date should correspond to the day open date",
-    )
-    assert status(server, hook) == before
+    assert_close_on_another_date_refused(server, "2026-03-29T23:15:00-01:00", hook)
 
 
 # --- whole seconds --------------------------------------------------------------------------
