@@ -24,6 +24,7 @@ import uvicorn
 from b24local import __version__, admin, plans
 from b24local.clock import SystemClock
 from b24local.config import DEFAULT_HOST, DEFAULT_PORT, Settings, default_data_dir
+from b24local.connections import ConnectionLimits, Guard
 from b24local.oauth import issuing
 from b24local.store.engine import Store
 
@@ -173,6 +174,32 @@ def serve(
     time_limit: Annotated[
         float, typer.Option(help="Seconds one call may run before it is cancelled.")
     ] = 60.0,
+    keep_alive_timeout: Annotated[
+        float,
+        typer.Option(help="Seconds a connection may idle between requests.", callback=_positive),
+    ] = ConnectionLimits.keep_alive_timeout,
+    header_timeout: Annotated[
+        float,
+        typer.Option(help="Seconds a request's headers may take to arrive.", callback=_positive),
+    ] = ConnectionLimits.header_timeout,
+    body_timeout: Annotated[
+        float,
+        typer.Option(
+            help="Seconds a request body may take, plus one per --body-min-rate bytes received.",
+            callback=_positive,
+        ),
+    ] = ConnectionLimits.body_timeout,
+    body_min_rate: Annotated[
+        int,
+        typer.Option(help="Bytes per second a request body must average.", callback=_positive),
+    ] = ConnectionLimits.body_min_rate,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            help="Open connections at most; beyond, the longest idle (or the new) one is closed.",
+            callback=_positive,
+        ),
+    ] = ConnectionLimits.max_connections,
     log_level: Annotated[str, typer.Option(help="Server log level.")] = "info",
 ) -> None:
     """Start the server. On first start, creates a portal, an admin and a webhook."""
@@ -241,8 +268,21 @@ def serve(
 
         lines.append(f"CA certificate: {files_in(settings.data_dir).ca_cert}")
 
+    guard = Guard(
+        ConnectionLimits(
+            keep_alive_timeout=keep_alive_timeout,
+            header_timeout=header_timeout,
+            body_timeout=body_timeout,
+            body_min_rate=body_min_rate,
+            max_connections=max_connections,
+        )
+    )
     config = uvicorn.Config(
         application,
+        # uvicorn's httptools protocol with deadlines and a connection ceiling;
+        # no WebSocket upgrades, which would leave both behind.
+        http=guard.protocol,  # type: ignore[arg-type]
+        ws="none",
         log_level=log_level,
         # Forwarded headers are handled (for trusted proxies only) inside the app.
         proxy_headers=False,

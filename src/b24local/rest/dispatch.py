@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from b24local.clock import Clock, monotonic
@@ -145,6 +145,10 @@ class RestEndpoint:
             return self._render_outcome(outcome, fmt)
         except RestError as error:
             return render(error_body(error), error.status, fmt or requested_format(path))
+        except ClientDisconnect:
+            # Gone before its body was complete (or cut off for being too slow):
+            # nothing ran, and nobody is left to read an answer.
+            return Response(status_code=408)
         except Exception:
             log.exception("unexpected failure in %s %s", request.method, request.url.path)
             error = INTERNAL_SERVER_ERROR()

@@ -178,6 +178,13 @@ ERROR_REQUEST_TIMEOUT = ErrorSpec(
     "The request took longer than the execution time limit",
     "A call ran past the time limit (60 s by default); nothing it did is kept",
 )
+#: Answered by the connection layer (b24local.connections), before any call runs.
+REQUEST_NOT_RECEIVED = ErrorSpec(
+    "ERROR_REQUEST_TIMEOUT",
+    408,
+    "The request did not arrive in time",
+    "The headers or body arrived too slowly (--header-timeout, --body-timeout)",
+)
 ERROR_BAD_ENCODING = ErrorSpec(
     "ERROR_BAD_ENCODING",
     400,
@@ -209,5 +216,6 @@ PROTOCOL_ERRORS: tuple[ErrorSpec, ...] = (
     ERROR_BAD_ENCODING,
     ERROR_NUL_CHARACTER,
     ERROR_REQUEST_TIMEOUT,
+    REQUEST_NOT_RECEIVED,
     INVALID_HTTP_METHOD,
 )
