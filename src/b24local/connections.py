@@ -164,6 +164,11 @@ class GuardedProtocol(HttpToolsProtocol):
         self._disarm()
         super().connection_lost(exc)
 
+    def _unsupported_upgrade_warning(self) -> None:
+        # WebSockets are off on purpose (``ws="none"``): an Upgrade header is simply
+        # ignored, not worth two warnings (one of them wrong) per request.
+        pass
+
     # --- headers ---
 
     def on_message_begin(self) -> None:
