@@ -171,9 +171,17 @@ class GuardedProtocol(HttpToolsProtocol):
 
     # --- headers ---
 
+    def data_received(self, data: bytes) -> None:
+        if self.deadline is None and (self.cycle is None or self.cycle.response_complete):
+            # The first bytes after an idle spell start the clock for the headers,
+            # even those the parser skips (blank lines), which are no request yet.
+            self._arm(self.limits.header_timeout, self._headers_late)
+        super().data_received(data)
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._arm(self.limits.header_timeout, self._headers_late)
+        if self.deadline is None:  # pipelined behind a request being answered
+            self._arm(self.limits.header_timeout, self._headers_late)
 
     def on_headers_complete(self) -> None:
         self._disarm()
