@@ -9,7 +9,7 @@ timers) gives each phase of a connection a deadline:
 
 - *idle* (no request under way, also before the first): ``keep_alive_timeout``,
   then the connection is closed without an answer;
-- *headers* (from a request's first byte): ``header_timeout``, then
+- *headers* (from the first byte after an idle spell): ``header_timeout``, then
   ``408 ERROR_REQUEST_TIMEOUT`` and close;
 - *body*: ``body_timeout``, extended by one second for every ``body_min_rate``
   bytes received, so an honest slow upload of any size fits and a stalled one
