@@ -21,7 +21,7 @@ class Row:
     """One scenario's measurement against one server process."""
 
     backend: str
-    group: str  # "main", "paced" or "growth"
+    group: str  # "main", "paced", "mixed" or "growth"
     key: str
     title: str
     measured: Measured
@@ -188,6 +188,19 @@ def targets(section: Section) -> list[Target]:
                 "a batch of 50 costs less than 10 single calls", text, batch.measured.rps > budget
             )
         )
+
+    reads, writes = section.get("mixed_read", "mixed"), section.get("mixed_write", "mixed")
+    if reads and writes:
+        ratio = writes.measured.p99_ms / reads.measured.p99_ms if reads.measured.p99_ms else 0.0
+        text = (
+            f"write p99 {writes.measured.p99_ms:.2f} ms, read p99 {reads.measured.p99_ms:.2f} ms "
+            f"({ratio:.2f}×)"
+        )
+        goal = (
+            f"under {reads.connections} reading and {writes.connections} writing connections, "
+            "a write's p99 within 3× a read's"
+        )
+        found.append(Target(goal, text, bool(reads.measured.p99_ms) and ratio <= 3))
 
     paced = section.get("paced", "paced")
     if paced:
