@@ -192,8 +192,10 @@ class Runner:
             )
         return rows, bodies
 
-    def b24local(self, db: Database, log: str) -> Callable[[], server.Server]:
-        return lambda: server.start_b24local(db.data_dir, db.server_url, self.workdir / log)
+    def b24local(self, db: Database, log: str, loop: str = "") -> Callable[[], server.Server]:
+        return lambda: server.start_b24local(
+            db.data_dir, db.server_url, self.workdir / log, loop=loop
+        )
 
     def main_group(self, db: Database, section: report.Section) -> None:
         seeded = seed.Seeded()
@@ -222,6 +224,10 @@ class Runner:
 
         if self.plan.runs("mixed"):
             self.mixed(start, seeded, section)
+            # The same on asyncio's own loop: uvloop's own unfairness at 320
+            # connections (docs/benchmarks.md) would hide what the store does.
+            on_asyncio = self.b24local(db, f"{db.backend}-asyncio.log", loop="asyncio")
+            self.mixed(on_asyncio, seeded, section, loop="asyncio")
         if not self.plan.runs("paced"):
             return
         half = read_row.measured.rps / 2
@@ -235,14 +241,20 @@ class Runner:
         self.measure(start, few, section, load=wrk.Load(4, self.plan.seconds))
 
     def mixed(
-        self, start: Callable[[], server.Server], seeded: seed.Seeded, section: report.Section
+        self,
+        start: Callable[[], server.Server],
+        seeded: seed.Seeded,
+        section: report.Section,
+        loop: str = "",
     ) -> None:
         """Readers and writers at once (see ``scenarios.mixed``)."""
         parts = [
             (scenario, wrk.Load(connections, self.plan.seconds))
             for scenario, connections in scenarios.mixed(seeded)
         ]
-        self.measure_together(start, parts, section, group="mixed")
+        group = f"mixed-{loop}" if loop else "mixed"
+        note = f"{loop} event loop" if loop else ""
+        self.measure_together(start, parts, section, group=group, note=note)
 
     def growth_group(self, db: Database, section: report.Section) -> None:
         seeded = seed.Seeded()
