@@ -6,8 +6,8 @@ than SQLAlchemy's bookkeeping of checking out a connection and opening a
 transaction. So transactions run on connections held open for the life of the
 store, their statements executed right on the event loop's thread through a plain
 (synchronous) SQLAlchemy connection, and ``BEGIN``/``COMMIT`` are sent to SQLite
-directly. Only what may wait goes to a worker thread: ``BEGIN IMMEDIATE`` (another
-process may hold the write lock) and ``COMMIT`` of a write (an fsync).
+directly. Only what may wait goes to a worker thread: ``COMMIT`` of a write (an
+fsync), and ``BEGIN IMMEDIATE`` when another process holds the write lock.
 
 Reads begin their transaction at their first statement that the snapshot row cache
 (:mod:`b24local.store.snapshot`) cannot answer; a call whose lookups are all cached
@@ -25,8 +25,8 @@ a write costs as many of them as it waits for. Groups therefore pass from one to
 next in one place: the callback that sees a ``COMMIT`` return opens the next group
 and admits every call queued for it at once, so a write waits at most for the group
 committing when it arrived and one ``COMMIT`` of its own, a few turns in all, however
-many writers queue. ``BEGIN IMMEDIATE`` runs inline unless another process holds the
-write lock, and the worker thread that commits reports straight back to the loop.
+many writers queue. The worker thread that commits reports straight back to the
+loop.
 """
 
 from __future__ import annotations
