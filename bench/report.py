@@ -21,7 +21,7 @@ class Row:
     """One scenario's measurement against one server process."""
 
     backend: str
-    group: str  # "main", "paced" or "growth"
+    group: str  # "main", "paced", "mixed", "mixed-asyncio" or "growth"
     key: str
     title: str
     measured: Measured
@@ -189,6 +189,11 @@ def targets(section: Section) -> list[Target]:
             )
         )
 
+    for group in ("mixed", "mixed-asyncio"):
+        reads, writes = section.get("mixed_read", group), section.get("mixed_write", group)
+        if reads and writes:
+            found.append(_mixed_target(reads, writes))
+
     paced = section.get("paced", "paced")
     if paced:
         text = (
@@ -224,6 +229,23 @@ def targets(section: Section) -> list[Target]:
             )
         )
     return found
+
+
+def _mixed_target(reads: Row, writes: Row) -> Target:
+    r, w = reads.measured, writes.measured
+    ratio = w.p99_ms / r.p99_ms if r.p99_ms else 0.0
+    text = (
+        f"write p99 {w.p99_ms:,.2f} ms, read p99 {r.p99_ms:,.2f} ms ({ratio:.2f}×); "
+        f"p50 {w.p50_ms:,.2f} and {r.p50_ms:,.2f} ms"
+    )
+    where = f" ({reads.note})" if reads.note else ""
+    goal = (
+        f"under {reads.connections} reading and {writes.connections} writing connections"
+        f"{where}, a write's p99 within 3× a read's"
+    )
+    if not w.requests:
+        return Target(goal, "no write was answered", False)
+    return Target(goal, text, bool(r.p99_ms) and ratio <= 3)
 
 
 def targets_table(section: Section) -> str:

@@ -34,6 +34,12 @@ class Plan:
     main_users: int
     #: (users, stored transitions) at each point of the growth curve, in order.
     growth: tuple[tuple[int, int], ...]
+    #: Run only the scenarios with these keys (and the read path and the ceiling,
+    #: which every ratio needs); empty: all of them.
+    only: frozenset[str] = frozenset()
+
+    def runs(self, key: str) -> bool:
+        return not self.only or key in self.only
 
 
 FULL_GROWTH = ((1_000, 0), (10_000, 0), (100_000, 0), (100_000, 1_000_000))
@@ -41,9 +47,10 @@ QUICK_GROWTH = ((1_000, 0), (5_000, 0), (5_000, 50_000))
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
+    only = frozenset(k for k in args.only.split(",") if k)
     if args.quick:
-        return Plan("quick", args.duration or 2, args.connections, 1, 5_000, QUICK_GROWTH)
-    return Plan("full", args.duration or 10, args.connections, 1, 10_000, FULL_GROWTH)
+        return Plan("quick", args.duration or 2, args.connections, 1, 5_000, QUICK_GROWTH, only)
+    return Plan("full", args.duration or 10, args.connections, 1, 10_000, FULL_GROWTH, only)
 
 
 async def _with_store(url: str, work: Callable[[Store], Awaitable[object]]) -> None:
@@ -99,48 +106,96 @@ class Runner:
         transitions: int = 0,
     ) -> tuple[report.Row, bytes]:
         load = load or wrk.Load(self.plan.connections, self.plan.seconds)
-        name = f"{section.backend}-{group}-{scenario.key}-{users}-{transitions}"
-        print(f"  {scenario.title} ({group}{f', {users:,} users' if users else ''})...", flush=True)
+        rows, bodies = self.measure_together(
+            start,
+            [(scenario, load)],
+            section,
+            group=group,
+            note=note,
+            users=users,
+            transitions=transitions,
+        )
+        return rows[0], bodies[0]
+
+    def measure_together(
+        self,
+        start: Callable[[], server.Server],
+        parts: list[tuple[Scenario, wrk.Load]],
+        section: report.Section,
+        *,
+        group: str = "main",
+        note: str = "",
+        users: int = 0,
+        transitions: int = 0,
+    ) -> tuple[list[report.Row], list[bytes]]:
+        """Load one server with each part's calls at once, a wrk process each."""
+        names = [
+            f"{section.backend}-{group}-{scenario.key}-{users}-{transitions}"
+            for scenario, _ in parts
+        ]
+        for scenario, load in parts:
+            where = f"{group}{f', {users:,} users' if users else ''}, -c{load.connections}"
+            print(f"  {scenario.title} ({where})...", flush=True)
         proc = start()
         try:
-            body = check(proc.base, scenario.calls[0])
+            bodies = [check(proc.base, scenario.calls[0]) for scenario, _ in parts]
             # A short unmeasured run first: statement caches, pools, imports.
-            warm = wrk.Load(load.connections, self.plan.warmup, load.rate)
-            wrk.run(proc.base, scenario.calls, warm, self.workdir, name + "-warmup")
+            warm = [
+                wrk.start(
+                    proc.base,
+                    scenario.calls,
+                    wrk.Load(load.connections, self.plan.warmup, load.rate),
+                    self.workdir,
+                    name + "-warmup",
+                )
+                for (scenario, load), name in zip(parts, names, strict=True)
+            ]
+            for running in warm:
+                wrk.finish(running)
             sampler = None
-            if scenario.key in self.profile_keys and group == "main":
-                raw = self.workdir / f"{name}.profile.txt"
-                sampler = profile.start(proc.pid, load.seconds, raw)
-            measured = wrk.run(proc.base, scenario.calls, load, self.workdir, name)
+            profiled = [s.key for s, _ in parts if s.key in self.profile_keys]
+            if profiled and group in ("main", "mixed"):
+                raw = self.workdir / f"{names[0]}.profile.txt"
+                sampler = profile.start(proc.pid, parts[0][1].seconds, raw)
+            runs = [
+                wrk.start(proc.base, scenario.calls, load, self.workdir, name)
+                for (scenario, load), name in zip(parts, names, strict=True)
+            ]
+            measured = [wrk.finish(running) for running in runs]
             peak = proc.peak_rss_mb()
             if sampler is not None:
                 sampler.wait(timeout=60)
-                self.profiles[f"{section.backend} {scenario.title}"] = profile.summarize(raw)
+                title = " + ".join(s.title for s, _ in parts)
+                self.profiles[f"{section.backend} {title}"] = profile.summarize(raw)
         finally:
             proc.stop()
-        row = report.Row(
-            section.backend,
-            group,
-            scenario.key,
-            scenario.title,
-            measured,
-            peak,
-            load.connections,
-            users=users,
-            transitions=transitions,
-            note=note,
-        )
-        section.rows.append(row)
-        m = measured
-        print(
-            f"    {m.rps:,.0f} req/s, p50 {m.p50_ms:.2f} ms, p99 {m.p99_ms:.2f} ms, "
-            f"peak {peak:.0f} MB, errors {m.errors}",
-            flush=True,
-        )
-        return row, body
+        rows = []
+        for (scenario, load), m in zip(parts, measured, strict=True):
+            row = report.Row(
+                section.backend,
+                group,
+                scenario.key,
+                scenario.title,
+                m,
+                peak,
+                load.connections,
+                users=users,
+                transitions=transitions,
+                note=note,
+            )
+            section.rows.append(row)
+            rows.append(row)
+            print(
+                f"    {m.rps:,.0f} req/s, p50 {m.p50_ms:.2f} ms, p99 {m.p99_ms:.2f} ms, "
+                f"peak {peak:.0f} MB, errors {m.errors}",
+                flush=True,
+            )
+        return rows, bodies
 
-    def b24local(self, db: Database, log: str) -> Callable[[], server.Server]:
-        return lambda: server.start_b24local(db.data_dir, db.server_url, self.workdir / log)
+    def b24local(self, db: Database, log: str, loop: str = "") -> Callable[[], server.Server]:
+        return lambda: server.start_b24local(
+            db.data_dir, db.server_url, self.workdir / log, loop=loop
+        )
 
     def main_group(self, db: Database, section: report.Section) -> None:
         seeded = seed.Seeded()
@@ -155,7 +210,8 @@ class Runner:
         read = scenarios.read(seeded)
         read_row, body = self.measure(start, read, section)
         for scenario in scenarios.after_read(seeded):
-            self.measure(start, scenario, section)
+            if self.plan.runs(scenario.key):
+                self.measure(start, scenario, section)
 
         # The ceiling answers with the read path's own body: the same size.
         body_file = self.workdir / "ceiling-body.json"
@@ -166,6 +222,14 @@ class Runner:
         self.measure(lambda: server.start_ceiling(body_file, log), ceiling, section, note=note)
         section.rows.insert(0, section.rows.pop())  # the ceiling heads the table
 
+        if self.plan.runs("mixed"):
+            self.mixed(start, seeded, section)
+            # The same on asyncio's own loop: uvloop's own unfairness at 320
+            # connections (docs/benchmarks.md) would hide what the store does.
+            on_asyncio = self.b24local(db, f"{db.backend}-asyncio.log", loop="asyncio")
+            self.mixed(on_asyncio, seeded, section, loop="asyncio")
+        if not self.plan.runs("paced"):
+            return
         half = read_row.measured.rps / 2
         how = f"wrk2 -R {half:,.0f}" if wrk.find_wrk2() else f"wrk paced to ~{half:,.0f} req/s"
         paced = Scenario("paced", "im.user.status.get at half the peak rate", read.calls)
@@ -175,6 +239,22 @@ class Runner:
         # shows what opening connections under load costs.
         few = Scenario("read_c4", "im.user.status.get (webhook), 4 connections", read.calls)
         self.measure(start, few, section, load=wrk.Load(4, self.plan.seconds))
+
+    def mixed(
+        self,
+        start: Callable[[], server.Server],
+        seeded: seed.Seeded,
+        section: report.Section,
+        loop: str = "",
+    ) -> None:
+        """Readers and writers at once (see ``scenarios.mixed``)."""
+        parts = [
+            (scenario, wrk.Load(connections, self.plan.seconds))
+            for scenario, connections in scenarios.mixed(seeded)
+        ]
+        group = f"mixed-{loop}" if loop else "mixed"
+        note = f"{loop} event loop" if loop else ""
+        self.measure_together(start, parts, section, group=group, note=note)
 
     def growth_group(self, db: Database, section: report.Section) -> None:
         seeded = seed.Seeded()
@@ -219,7 +299,8 @@ def run_backend(runner: Runner, backend: str, pg_url: str | None) -> report.Sect
         section = report.Section(backend, plan.mode, machine=report.machine(extra))
         before = report.src_fingerprint()
         runner.main_group(main_db, section)
-        runner.growth_group(growth_db, section)
+        if plan.runs("growth"):
+            runner.growth_group(growth_db, section)
         if report.src_fingerprint() != before:
             section.machine["warning"] = "src/ changed during this run: it measured two versions"
             print(f"WARNING: {section.machine['warning']}", flush=True)
@@ -247,6 +328,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="KEYS",
         default="",
         help="Sample the server with py-spy during these scenarios (e.g. read,write).",
+    )
+    parser.add_argument(
+        "--only",
+        metavar="KEYS",
+        default="",
+        help="Only these scenarios besides the read path and the ceiling "
+        "(e.g. write,mixed; paced also runs the 4-connection read, growth the growth curve).",
     )
     parser.add_argument("--keep", action="store_true", help="Keep the work directory.")
     return parser.parse_args(argv)

@@ -111,6 +111,24 @@ def paging(seeded: Seeded) -> Scenario:
     return Scenario("paging", f"user.get paging {seeded.users:,} users", calls)
 
 
+#: The mixed load: this many connections reading beside this many writing.
+MIXED_READERS = 300
+MIXED_WRITERS = 20
+
+
+def mixed(seeded: Seeded) -> list[tuple[Scenario, int]]:
+    """The read path and status changes at once, each with its own connections:
+    whether a write still gets its turn when hundreds of reads compete for the
+    event loop."""
+    title = "mixed: im.user.status.get, {} connections beside {} writing"
+    reads = Scenario("mixed_read", title.format(MIXED_READERS, MIXED_WRITERS), read(seeded).calls)
+    title = "mixed: im.user.status.set, {} connections beside {} reading"
+    writes = Scenario(
+        "mixed_write", title.format(MIXED_WRITERS, MIXED_READERS), status_set(seeded).calls
+    )
+    return [(reads, MIXED_READERS), (writes, MIXED_WRITERS)]
+
+
 def after_read(seeded: Seeded) -> list[Scenario]:
     """The scenarios run against the main store after the read path, in order
     (OAuth first: its token lives an hour)."""

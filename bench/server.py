@@ -92,10 +92,13 @@ def _wait_listening(server: Server, timeout: float = 60.0) -> None:
     sys.exit(f"the server did not listen within {timeout:.0f} s; see {server.log}")
 
 
-def start_b24local(data_dir: Path, db_url: str | None, log: Path) -> Server:
+def start_b24local(data_dir: Path, db_url: str | None, log: Path, loop: str = "") -> Server:
+    """``b24local serve``; on ``loop`` (uvicorn's name for it) instead of the one
+    uvicorn picks, if given (see bench/launch.py)."""
     port = free_port()
+    launcher = [sys.executable, "-m", "bench.launch", loop] if loop else b24local_command()
     command = [
-        *b24local_command(),
+        *launcher,
         "serve",
         "--data-dir",
         str(data_dir),
@@ -110,14 +113,18 @@ def start_b24local(data_dir: Path, db_url: str | None, log: Path) -> Server:
     ]
     if db_url:
         command += ["--db", db_url]
-    return _start(command, port, log)
+    return _start(command, port, log, env=_with_bench() if loop else None)
+
+
+def _with_bench() -> dict[str, str]:
+    """The environment, with this checkout on the path: bench is not installed."""
+    root = str(Path(__file__).resolve().parent.parent)
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path}
 
 
 def start_ceiling(body: Path, log: Path) -> Server:
     port = free_port()
     command = [sys.executable, "-m", "bench.ceiling", "--port", str(port), "--body", str(body)]
     command += ["--log-level", LOG_LEVEL]
-    # bench is not installed: let the child import it from the checkout.
-    root = str(Path(__file__).resolve().parent.parent)
-    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
-    return _start(command, port, log, env={**os.environ, "PYTHONPATH": path})
+    return _start(command, port, log, env=_with_bench())

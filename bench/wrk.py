@@ -118,13 +118,19 @@ end
 """
 
 
-def run(base_url: str, calls: list[Call], load: Load, workdir: Path, name: str) -> Measured:
-    """Run wrk against ``base_url`` and return what its ``done`` hook reported.
+@dataclass
+class Running:
+    """A wrk process under way; :func:`finish` waits for it and reads its result."""
 
-    With ``load.rate`` and wrk2 installed, wrk2 holds that rate; with plain wrk
-    each connection pauses ``connections / rate`` seconds after each answer, so
-    the rate reached is a little lower (report it, do not assume it).
-    """
+    process: subprocess.Popen[str]
+    output: Path
+
+
+def start(base_url: str, calls: list[Call], load: Load, workdir: Path, name: str) -> Running:
+    """Start wrk against ``base_url``; with ``load.rate`` and wrk2 installed, wrk2
+    holds that rate; with plain wrk each connection pauses ``connections / rate``
+    seconds after each answer, so the rate reached is a little lower (report it,
+    do not assume it)."""
     wrk2 = find_wrk2() if load.rate else None
     pause_ms = 0
     if load.rate and not wrk2:
@@ -143,9 +149,17 @@ def run(base_url: str, calls: list[Call], load: Load, workdir: Path, name: str) 
     ]
     if wrk2 and load.rate:
         command += ["-R", str(round(load.rate))]
-    out = subprocess.run([*command, base_url], capture_output=True, text=True, check=False)
-    (workdir / f"{name}.wrk.txt").write_text(out.stdout + out.stderr)
-    for line in out.stdout.splitlines():
+    process = subprocess.Popen(
+        [*command, base_url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    return Running(process, workdir / f"{name}.wrk.txt")
+
+
+def finish(running: Running) -> Measured:
+    """Wait for wrk and return what its ``done`` hook reported."""
+    stdout, _ = running.process.communicate()
+    running.output.write_text(stdout)
+    for line in stdout.splitlines():
         if line.startswith(MARKER):
             raw = json.loads(line[len(MARKER) :])
             return Measured(
@@ -157,4 +171,9 @@ def run(base_url: str, calls: list[Call], load: Load, workdir: Path, name: str) 
                 p99_ms=raw["p99_us"] / 1000,
                 max_ms=raw["max_us"] / 1000,
             )
-    sys.exit(f"wrk printed no result (exit {out.returncode}):\n{out.stdout}\n{out.stderr}")
+    sys.exit(f"wrk printed no result (exit {running.process.returncode}):\n{stdout}")
+
+
+def run(base_url: str, calls: list[Call], load: Load, workdir: Path, name: str) -> Measured:
+    """Run wrk against ``base_url`` and return what its ``done`` hook reported."""
+    return finish(start(base_url, calls, load, workdir, name))

@@ -214,3 +214,57 @@ def test_a_commit_by_another_process_shows_in_the_next_call(tmp_path):
             await store.close()
 
     asyncio.run(scenario())
+
+
+def test_writes_queued_behind_a_commit_are_all_admitted_in_one_turn_despite_reads(tmp_path):
+    """Writers that queued while the write lock was taken (here by another process)
+    run together in the first turn after it is free: none waits a turn of the event
+    loop per writer ahead of it, however many reads fill each turn meanwhile."""
+    writers, readers = 20, 300
+
+    async def scenario() -> None:
+        store, ids = await _store(tmp_path)
+        more = [
+            (await admin.add_user(store, NOW, name=f"W{i}", last_name="X")).id
+            for i in range(writers)
+        ]
+        turn = 0
+        stop = False
+        ran_in_turn: dict[int, int] = {}
+
+        async def tick() -> None:
+            nonlocal turn
+            while not stop:
+                turn += 1
+                await asyncio.sleep(0)
+
+        async def read() -> None:
+            while not stop:
+                async with store.transaction() as conn:
+                    await presence.get(conn, 1, ids[0])
+                await asyncio.sleep(0)
+
+        async def write(user_id: int) -> None:
+            async with store.transaction(write=True) as conn:
+                ran_in_turn[user_id] = turn
+                await presence.save(conn, 1, user_id, Presence("dnd", None, NOW))
+
+        background = [asyncio.ensure_future(tick())]
+        background += [asyncio.ensure_future(read()) for _ in range(readers)]
+        other = sqlite3.connect(tmp_path / "b24local.db", isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            calls = [asyncio.ensure_future(write(uid)) for uid in more]
+            for _ in range(5):
+                await asyncio.sleep(0)  # every writer is queued by now
+            other.execute("ROLLBACK")
+            await asyncio.gather(*calls)
+        finally:
+            stop = True
+            await asyncio.gather(*background)
+            other.close()
+            await store.close()
+        assert len(set(ran_in_turn.values())) == 1, sorted(ran_in_turn.values())
+        assert {uid for uid, s in _committed_statuses(tmp_path).items() if s == "dnd"} == set(more)
+
+    asyncio.run(scenario())

@@ -6,19 +6,27 @@ than SQLAlchemy's bookkeeping of checking out a connection and opening a
 transaction. So transactions run on connections held open for the life of the
 store, their statements executed right on the event loop's thread through a plain
 (synchronous) SQLAlchemy connection, and ``BEGIN``/``COMMIT`` are sent to SQLite
-directly. Only what may wait goes to a worker thread: ``BEGIN IMMEDIATE`` (another
-process may hold the write lock) and ``COMMIT`` of a write (an fsync).
+directly. Only what may wait goes to a worker thread: ``COMMIT`` of a write (an
+fsync), and ``BEGIN IMMEDIATE`` when another process holds the write lock.
 
 Reads begin their transaction at their first statement that the snapshot row cache
 (:mod:`b24local.store.snapshot`) cannot answer; a call whose lookups are all cached
 never touches the database beyond one ``PRAGMA data_version``.
 
 Writes are serialised, as SQLite serialises them anyway, and committed in groups:
-the calls that queue up while one write runs join the same transaction, each inside
-a savepoint of its own, and one fsync makes all of them durable. A call whose
-savepoint is rolled back leaves nothing behind; a call that succeeded is answered
-only once the group's ``COMMIT`` returned, so nothing is acknowledged before it is
-on disk. Under light load a group is one call, committed at once.
+the calls that queue up while one group commits join the next group's transaction,
+each inside a savepoint of its own, and one fsync makes all of them durable. A call
+whose savepoint is rolled back leaves nothing behind; a call that succeeded is
+answered only once the group's ``COMMIT`` returned, so nothing is acknowledged before
+it is on disk. Under light load a group is one call, committed at once.
+
+Under load the event loop's turns are long (each runs every read that arrived), so
+a write costs as many of them as it waits for. Groups therefore pass from one to the
+next in one place: the callback that sees a ``COMMIT`` return opens the next group
+and admits every call queued for it at once, so a write waits at most for the group
+committing when it arrived and one ``COMMIT`` of its own, a few turns in all, however
+many writers queue. The worker thread that commits reports straight back to the
+loop.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -42,18 +51,6 @@ T = TypeVar("T")
 MAX_GROUP = 64
 #: Idle read connections kept open; more are opened when calls overlap.
 IDLE_READERS = 8
-
-
-async def off_loop(work: Callable[[], T]) -> T:
-    """Run ``work`` in a worker thread. If the caller is cancelled meanwhile, wait for
-    the thread anyway: the connection must never be used by two threads at once."""
-    running = asyncio.ensure_future(asyncio.to_thread(work))
-    try:
-        return await asyncio.shield(running)
-    except asyncio.CancelledError:
-        with contextlib.suppress(Exception):
-            await running
-        raise
 
 
 def _raw(conn: Connection) -> sqlite3.Connection:
@@ -275,19 +272,21 @@ class _Write:
 
     async def __aenter__(self) -> Session:
         owner = self._owner
-        owner._queued += 1
+        group = await owner._join()
         try:
+            # Uncontended (no suspension) unless a member's call awaits inside its
+            # transaction: the members take turns.
             await owner._lock.acquire()
-        finally:
-            owner._queued -= 1
-        group = None
+        except BaseException:
+            owner._leave(group)
+            raise
         try:
-            group = owner._group or await owner._open_group()
             writer = owner._writer
             assert writer is not None
             raw = _raw(writer)
             raw.execute("SAVEPOINT b24local_call")
         except BaseException:
+            owner._lock.release()
             owner._leave(group)
             raise
         self._group, self._raw = group, raw
@@ -298,29 +297,55 @@ class _Write:
         )
 
     async def __aexit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        group, raw = self._group, self._raw
+        owner, group, raw = self._owner, self._group, self._raw
+        answer = None
         try:
             if kind is None:
                 raw.execute("RELEASE b24local_call")
-                group.members += 1
+                answer = group.member()
             else:
                 raw.execute("ROLLBACK TO b24local_call")
                 raw.execute("RELEASE b24local_call")
         finally:
-            self._owner._leave(group)
-        if kind is None:
+            owner._lock.release()
+            owner._leave(group)
+        if answer is not None:
             # Answer only once the group is on disk.
-            await asyncio.shield(group.committed)
+            await answer
 
 
 class _Group:
     """Write calls sharing one transaction and one commit."""
 
-    __slots__ = ("committed", "members")
+    __slots__ = ("admitted", "answers", "pending")
 
     def __init__(self) -> None:
-        self.members = 0
-        self.committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        #: Calls let into the group; at most MAX_GROUP.
+        self.admitted = 0
+        #: Calls let in that have not finished: the group commits when none is left.
+        self.pending = 0
+        #: What each call whose changes the commit makes durable awaits: a future of
+        #: its own, so that cancelling one call cancels nobody else's.
+        self.answers: list[asyncio.Future[None]] = []
+
+    def admit(self) -> _Group:
+        self.admitted += 1
+        self.pending += 1
+        return self
+
+    def member(self) -> asyncio.Future[None]:
+        answer: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.answers.append(answer)
+        return answer
+
+    def answer(self, error: BaseException | None) -> None:
+        for answer in self.answers:
+            if answer.done():
+                continue  # its call was cancelled
+            if error is None:
+                answer.set_result(None)
+            else:
+                answer.set_exception(error)
 
 
 class SqliteTransactions:
@@ -337,10 +362,18 @@ class SqliteTransactions:
         self._watcher = sqlite3.connect(database, check_same_thread=False)
         self._known_version: int | None = None
         self._writer: Connection | None = None
+        #: The writer's busy timeout (ms), restored after a ``BEGIN IMMEDIATE`` that
+        #: must not wait on the loop.
+        self._busy_timeout = 0
+        #: Held by the write call running in the group: one at a time.
         self._lock = asyncio.Lock()
-        self._queued = 0
+        #: The group admitting calls: its transaction is open.
         self._group: _Group | None = None
-        self._committing: asyncio.Task[None] | None = None
+        #: Calls waiting for the next group, in order of arrival.
+        self._waiting: deque[asyncio.Future[_Group]] = deque()
+        #: A ``BEGIN IMMEDIATE`` or ``COMMIT`` in a worker thread: the writer
+        #: connection is the thread's until it reports back.
+        self._in_thread: asyncio.Future[None] | None = None
 
     def version(self) -> int:
         """A number that changes whenever anything is committed to the database, by any
@@ -380,50 +413,135 @@ class SqliteTransactions:
     def write(self) -> _Write:
         return _Write(self)
 
-    def _leave(self, group: _Group | None) -> None:
-        """A write call is done with the group: commit it if nobody else is waiting
-        to join (or it is full), and let the next call in."""
-        if group is not None and (self._queued == 0 or group.members >= MAX_GROUP):
-            self._close_group(group)
-        self._lock.release()
+    async def _join(self) -> _Group:
+        """A place in the open group, in a new one, or in the queue for the next."""
+        group = self._group
+        if group is not None and group.admitted < MAX_GROUP:
+            return group.admit()
+        if group is None and self._in_thread is None and not self._waiting:
+            group = self._begin()
+            if group is not None:
+                return group.admit()
+        waiter: asyncio.Future[_Group] = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        try:
+            return await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self._leave(waiter.result())  # admitted, then cancelled before it ran
+            elif waiter in self._waiting:
+                self._waiting.remove(waiter)
+            raise
 
-    async def _open_group(self) -> _Group:
-        if self._committing is not None:
-            # SQLite has one writer: the next group begins once the last has
-            # committed (waiting here beats SQLite's busy handler, which sleeps).
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self._committing)
+    def _leave(self, group: _Group) -> None:
+        """A call is done with its group: the last one out commits it."""
+        group.pending -= 1
+        if group.pending == 0:
+            self._commit(group)
+
+    def _begin(self) -> _Group | None:
+        """Open a group with ``BEGIN IMMEDIATE`` on the loop: it takes microseconds
+        while no other process holds the write lock. If one does, begin in a worker
+        thread (SQLite's busy handler sleeps) and admit the queue when it returns;
+        None then."""
         if self._writer is None:
             self._writer = self._engine.connect()
+            raw = _raw(self._writer)
+            self._busy_timeout = raw.execute("PRAGMA busy_timeout").fetchone()[0]
         raw = _raw(self._writer)
-        await off_loop(lambda: raw.execute("BEGIN IMMEDIATE"))
-        self._group = _Group()
-        return self._group
-
-    def _close_group(self, group: _Group) -> None:
-        self._group = None
-        self._committing = asyncio.ensure_future(self._commit(group))
-
-    async def _commit(self, group: _Group) -> None:
-        assert self._writer is not None
-        raw = _raw(self._writer)
+        raw.execute("PRAGMA busy_timeout=0")
         try:
-            await off_loop(lambda: raw.execute("COMMIT"))
-        except BaseException as error:
-            with contextlib.suppress(Exception):
-                raw.execute("ROLLBACK")
-            group.committed.set_exception(error)
-            # Nobody may be waiting (every member failed): don't warn about it.
-            group.committed.exception()
+            raw.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                raise
         else:
+            self._group = _Group()
+            return self._group
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={self._busy_timeout}")
+        self._to_thread(lambda: raw.execute("BEGIN IMMEDIATE"), self._begun)
+        return None
+
+    def _begun(self, error: BaseException | None) -> None:
+        if error is not None:
+            while self._waiting:
+                waiter = self._waiting.popleft()
+                if not waiter.done():
+                    waiter.set_exception(error)
+            return
+        self._group = _Group()
+        self._admit(self._group)
+
+    def _admit(self, group: _Group) -> None:
+        """Let the queue into ``group``, all at once: they run in the next turn."""
+        while self._waiting and group.admitted < MAX_GROUP:
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(group.admit())
+        if group.pending == 0:
+            self._commit(group)  # everyone queued had gone: an empty transaction
+
+    def _commit(self, group: _Group) -> None:
+        self._group = None
+        raw = _raw(self._writer)  # type: ignore[arg-type]
+
+        def commit() -> None:
+            try:
+                raw.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    raw.execute("ROLLBACK")
+                raise
+
+        self._to_thread(commit, lambda error: self._committed(group, error))
+
+    def _committed(self, group: _Group, error: BaseException | None) -> None:
+        if error is None:
             # Calls answered after this see the commit: read the version afresh.
             self._known_version = None
-            group.committed.set_result(None)
+        group.answer(error)
+        # The next group begins once the last has committed: SQLite has one writer.
+        while self._waiting and self._waiting[0].done():
+            self._waiting.popleft()  # cancelled while queued
+        if self._waiting:
+            try:
+                group = self._begin()
+            except Exception as failure:
+                self._begun(failure)
+            else:
+                if group is not None:
+                    self._admit(group)
+
+    def _to_thread(
+        self, work: Callable[[], object], then: Callable[[BaseException | None], None]
+    ) -> None:
+        """Run ``work`` on the writer in a worker thread, then ``then(error)`` on the
+        loop. The thread schedules ``then`` itself: one turn of the loop, where
+        awaiting the thread's future would take several."""
+        loop = asyncio.get_running_loop()
+
+        def run() -> None:
+            error: BaseException | None = None
+            try:
+                work()
+            except BaseException as failure:
+                error = failure
+            loop.call_soon_threadsafe(self._back_from_thread, then, error)
+
+        self._in_thread = loop.run_in_executor(None, run)
+
+    def _back_from_thread(
+        self, then: Callable[[BaseException | None], None], error: BaseException | None
+    ) -> None:
+        self._in_thread = None
+        then(error)
 
     async def close(self) -> None:
-        if self._committing is not None:
+        while self._in_thread is not None:
             with contextlib.suppress(Exception):
-                await self._committing
+                await self._in_thread
+            await asyncio.sleep(0)  # its report back to the loop comes right after
         for conn, _raw_conn in self._idle:
             conn.close()
         self._idle.clear()
