@@ -209,7 +209,10 @@ async def login_account(
     login = login.strip()
     if not login:
         return None
-    if login.isdigit():
+    if login.isascii() and login.isdigit():
+        # An ID no row can hold names no user (and PostgreSQL would refuse it).
+        if len(login) > 10 or not storable(int(login)):
+            return None
         match = users.c.id == int(login)
     else:
         match = func.lower(users.c.email) == login.lower()

@@ -7,9 +7,10 @@ from typing import Any
 import orjson
 
 from b24local.rest.call import Call
-from b24local.rest.errors import ErrorSpec
+from b24local.rest.errors import ERROR_PARAMS_TOO_MANY, ErrorSpec
 from b24local.rest.params import php_int
 from b24local.rest.registry import MethodGroup
+from b24local.rest.transport import RequestLimits
 from b24local.store import presence as presence_store
 from b24local.store import users as user_store
 
@@ -34,6 +35,8 @@ INVALID_FORMAT = ErrorSpec(
 methods.errors = (STATUS_ERROR, ID_EMPTY, USER_NOT_EXISTS, INVALID_FORMAT)
 
 _PAGES = "chats/users/"
+#: IDs one call may ask for: as many values as a JSON body may hold.
+MAX_IDS = RequestLimits().max_json_values
 
 
 async def _change(call: Call, change) -> bool:
@@ -115,6 +118,9 @@ def _requested_ids(raw: Any) -> list[int]:
         raw = list(raw.values())
     if not isinstance(raw, list):
         raise INVALID_FORMAT()
+    if len(raw) > MAX_IDS:
+        # A list in a JSON string escapes the body's own count of values.
+        raise ERROR_PARAMS_TOO_MANY()
     ids = dict.fromkeys(user_id for user_id in map(php_int, raw) if user_id > 0)
     if not ids:
         raise INVALID_FORMAT()
