@@ -283,7 +283,7 @@ def test_decode_query_keeps_the_top_level_a_map(query: str, expected: dict) -> N
 
 
 def test_decode_json_counts_its_values() -> None:
-    limits = RequestLimits(max_json_values=3)
+    limits = RequestLimits(max_json_values=5)
     assert decode_json(b'{"a":[1,2],"b":{"c":3}}', limits) == {"a": [1, 2], "b": {"c": 3}}
-    for body in (b'{"a":[1,2,3,4]}', b'{"a":[[],[],[]]}', b'{"a":"[[[["}'):
+    for body in (b'{"a":[1,2,3,4,5]}', b'{"a":[[],[],[],[],[]]}', b'{"a":"[[[[[["}'):
         assert error_of(decode_json, body, limits).code == "ERROR_PARAMS_TOO_MANY"

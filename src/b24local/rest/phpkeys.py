@@ -9,6 +9,7 @@ no text a method stores or compares may hold one (PostgreSQL cannot).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator
 from itertools import chain, compress, repeat
 from operator import is_, is_not
@@ -171,24 +172,26 @@ def _containers(values: list[Any]) -> list[Any]:
 
 def depth_of(value: Any, *, limit: int) -> int:
     """Nesting depth of decoded JSON, stopping as soon as ``limit`` is passed."""
-    return shape_of(value, limit=limit)[0]
+    return shape_of(value, limit=limit, max_values=sys.maxsize)[0]
 
 
-def shape_of(value: Any, *, limit: int) -> tuple[int, int]:
-    """Nesting depth of decoded JSON and how many values other than objects and
-    arrays it holds (the parameters a form would carry), stopping as soon as the
-    depth passes ``limit``."""
+def shape_of(value: Any, *, limit: int, max_values: int) -> tuple[int, int]:
+    """Nesting depth of decoded JSON and how many values its objects and arrays
+    hold, stopping as soon as the depth passes ``limit`` or the count ``max_values``:
+    a level is counted by its containers' lengths before its values are gathered."""
     level = _containers([value])
-    depth, leaves = 0, 0 if level else 1
+    depth, count = 0, 0
     while level:
         depth += 1
         if depth > limit:
             break
         # An empty container counts on its own level and holds nothing below.
-        members = _members(list(filter(None, level)))
-        level = _containers(members)
-        leaves += len(members) - len(level)
-    return depth, leaves
+        level = list(filter(None, level))
+        count += sum(map(len, level))
+        if count > max_values:
+            break
+        level = _containers(_members(level))
+    return depth, count
 
 
 def holds_nul(value: Any) -> bool:

@@ -42,10 +42,10 @@ class RequestLimits:
     max_body_bytes: int = 8 * 1024 * 1024
     max_depth: int = 32
     max_params: int = 10_000
-    #: Values in a JSON body: objects and arrays, counted as its ``{`` and ``[`` bytes
-    #: before parsing (millions of them hold the parser, and with it the GIL, for
-    #: long), and the other values once parsed. More than a form's ``max_params``,
-    #: as long ID lists come as JSON.
+    #: Values in a JSON body: first its objects and arrays, counted as its ``{`` and
+    #: ``[`` bytes before parsing (millions of them hold the parser, and with it the
+    #: GIL, for long), then all values once parsed. More than a form's
+    #: ``max_params``, as long ID lists come as JSON.
     max_json_values: int = 100_000
     #: Bodies up to this size are decoded at once, on the event loop; larger ones only
     #: after the caller's credentials were checked, and in a worker thread.
@@ -192,10 +192,10 @@ def decode_json(body: bytes, limits: RequestLimits) -> dict[str, Any]:
             value = {str(i): v for i, v in enumerate(value)}
         else:
             raise ERROR_INVALID_JSON("The request body must be a JSON object")
-    depth, leaves = shape_of(value, limit=limits.max_depth)
+    depth, count = shape_of(value, limit=limits.max_depth, max_values=limits.max_json_values)
     if depth > limits.max_depth:
         raise ERROR_PARAMS_TOO_DEEP()
-    if leaves > limits.max_json_values:
+    if count > limits.max_json_values:
         raise ERROR_PARAMS_TOO_MANY()
     # JSON can carry a NUL only as an escape; look closer only if one is there.
     if b"\\u0000" in body and holds_nul(value):
