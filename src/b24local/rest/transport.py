@@ -32,7 +32,7 @@ from .errors import (
     NO_AUTH_FOUND,
 )
 from .params import saturated
-from .phpkeys import decode_pairs, holds_nul, shape_of
+from .phpkeys import decode_pairs, holds_nul, shape_of, small_shape_of
 
 ResponseFormat = Literal["json", "xml"]
 
@@ -192,7 +192,10 @@ def decode_json(body: bytes, limits: RequestLimits) -> dict[str, Any]:
             value = {str(i): v for i, v in enumerate(value)}
         else:
             raise ERROR_INVALID_JSON("The request body must be a JSON object")
-    depth, count = shape_of(value, limit=limits.max_depth, max_values=limits.max_json_values)
+    # Only a body too big to decode inline (and so decoded in a thread) has values
+    # enough to pay for the walk built for many.
+    shape = shape_of if len(body) > limits.inline_body_bytes else small_shape_of
+    depth, count = shape(value, limit=limits.max_depth, max_values=limits.max_json_values)
     if depth > limits.max_depth:
         raise ERROR_PARAMS_TOO_DEEP()
     if count > limits.max_json_values:
