@@ -31,6 +31,8 @@ def hostile(server) -> Iterator[tuple[str, str, bytes, str]]:
     yield "batch of 50 x 10k", f"{hook}batch", batch.encode(), "application/x-www-form-urlencoded"
     ids = b",".join(str(i).encode() for i in range(1, 900_001))
     yield "900k IDs", f"{hook}im.user.list.get", b'{"ID":[' + ids + b"]}", "application/json"
+    ids = b",".join(str(i).encode() for i in range(1, 99_999))  # the most it answers
+    yield "99,998 IDs", f"{hook}im.user.list.get", b'{"ID":[' + ids + b"]}", "application/json"
     refs = b"cmd[a]=server.time&cmd[b]=server.time%3Fx%3D" + b"$result[a]" * 800_000
     yield "800k $result refs", f"{hook}batch", refs, "application/x-www-form-urlencoded"
 

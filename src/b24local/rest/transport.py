@@ -174,11 +174,17 @@ def decode_query(raw: bytes | str, limits: RequestLimits) -> dict[str, Any]:
     return decode_pairs(pairs, max_depth=limits.max_depth, max_count=limits.max_params)
 
 
-def decode_json(body: bytes, limits: RequestLimits) -> dict[str, Any]:
-    if body.count(b"{") + body.count(b"[") > limits.max_json_values:
+def load_json(text: bytes | str, limits: RequestLimits) -> Any:
+    """``orjson.loads``, refusing first a text with too many objects and arrays."""
+    opening = ("{", "[") if isinstance(text, str) else (b"{", b"[")
+    if sum(map(text.count, opening)) > limits.max_json_values:
         raise ERROR_PARAMS_TOO_MANY()
+    return orjson.loads(text)
+
+
+def decode_json(body: bytes, limits: RequestLimits) -> dict[str, Any]:
     try:
-        value = orjson.loads(body)
+        value = load_json(body, limits)
     except orjson.JSONDecodeError as exc:
         message = str(exc).lower()
         if "recursion" in message or "depth" in message:
