@@ -287,3 +287,11 @@ def test_decode_json_counts_its_values() -> None:
     assert decode_json(b'{"a":[1,2],"b":{"c":3}}', limits) == {"a": [1, 2], "b": {"c": 3}}
     for body in (b'{"a":[1,2,3,4,5]}', b'{"a":[[],[],[],[],[]]}', b'{"a":"[[[[[["}'):
         assert error_of(decode_json, body, limits).code == "ERROR_PARAMS_TOO_MANY"
+
+
+@given(st.lists(st.sampled_from(["%D0%B9", "%4", "%", "a", "+", "%41", "é", "%ZZ"]), max_size=40))
+def test_decode_query_reads_long_values_as_parse_qsl_does(pieces: list[str]) -> None:
+    # Longer than one piece of unescaping, with escapes wherever the cuts fall.
+    value = "".join(pieces) * 2 + "%e2%82%ac" * 30_000 + "".join(pieces)
+    expected = dict(parse_qsl(f"a={value}", keep_blank_values=True, errors="replace"))
+    assert decode_query(f"a={value}&b=1", LIMITS) == {**expected, "b": "1"}
