@@ -555,3 +555,14 @@ def test_a_big_body_is_decoded_for_a_known_caller_only(server):
     assert ok_result(response)["id"] == 1
     response = server.http.post(f"/rest/im.user.get?auth={token}", content=big_json(2_000_000))
     assert ok_result(response)["id"] == 1
+    # A wrong token in the query, the body's own wins (as the body wins any name).
+    body = big_json(2_000_000, auth=token)
+    response = server.http.post("/rest/im.user.get?auth=wrong", content=body)
+    assert ok_result(response)["id"] == 1
+    # Within the budget before authentication, a nested "auth" found first is no harm.
+    body = big_json(500_000, FIELDS={"auth": "wrong"}, auth=token)
+    response = server.http.post("/rest/im.user.get", content=body)
+    assert ok_result(response)["id"] == 1
+    # Past it, the token found is the one checked: refused with its own error.
+    response = server.http.post("/rest/im.user.get?auth=wrong", content=big_json(2_000_000))
+    assert error_of(response)[:2] == (401, "NO_AUTH_FOUND")

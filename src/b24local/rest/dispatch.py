@@ -204,16 +204,27 @@ class RestEndpoint:
 
     async def _admit_big_body(self, request: CallRequest) -> None:
         """Authenticate before a big body is decoded, so that decoding megabytes is
-        work done for a known caller. Credentials come from the path, the query
-        string or a cheap search of the body; a body that shows none is decoded
-        only up to a smaller size, past which the call is refused as unauthenticated."""
-        token = request.params.get("auth")
-        credentials = request.webhook or (token if isinstance(token, str) else None)
-        credentials = credentials or sniff_auth(request)
-        if credentials is None:
-            if len(request.deferred_body) > self.request_limits.unauthenticated_body_bytes:
-                raise NO_AUTH_FOUND()
+        work done for a known caller. A webhook path settles it. A token from the
+        query string or a cheap search of the body may yet be overridden by the
+        body's own ``auth``: one that fails (or none found) leaves the body to be
+        decoded only up to a smaller size, past which the call is refused."""
+        if request.webhook is not None:
+            await self._check_first(request, request.webhook)
             return
+        query_token = request.params.get("auth")
+        failure: RestError = NO_AUTH_FOUND()
+        for token in (query_token, sniff_auth(request)):
+            if not token or not isinstance(token, str):
+                continue
+            try:
+                await self._check_first(request, token)
+                return
+            except RestError as error:
+                failure = error
+        if len(request.deferred_body) > self.request_limits.unauthenticated_body_bytes:
+            raise failure
+
+    async def _check_first(self, request: CallRequest, credentials: Credentials) -> None:
         async with self.store.transaction(write=False) as conn:
             # Remembered: the call itself then finds the caller without a query.
             await self._caller(conn, request.host, credentials, self.dispatcher.clock.now())
