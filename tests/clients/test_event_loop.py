@@ -38,7 +38,7 @@ def hostile(server) -> Iterator[tuple[str, str, bytes, str]]:
 
 
 def test_a_hostile_request_does_not_stall_other_clients(live_server):
-    verify = str(live_server.ca_path)
+    verify = live_server.ssl_context()
     probe_url = f"{live_server.webhook_url}server.time"
     worst: dict[str, float] = {}
     with httpx.Client(verify=verify, timeout=30) as probe:

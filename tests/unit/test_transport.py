@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from b24local.rest.errors import RestError
@@ -289,9 +289,10 @@ def test_decode_json_counts_its_values() -> None:
         assert error_of(decode_json, body, limits).code == "ERROR_PARAMS_TOO_MANY"
 
 
+@settings(deadline=None, max_examples=30)
 @given(st.lists(st.sampled_from(["%D0%B9", "%4", "%", "a", "+", "%41", "é", "%ZZ"]), max_size=40))
 def test_decode_query_reads_long_values_as_parse_qsl_does(pieces: list[str]) -> None:
     # Longer than one piece of unescaping, with escapes wherever the cuts fall.
-    value = "".join(pieces) * 2 + "%e2%82%ac" * 30_000 + "".join(pieces)
+    value = "".join(pieces) * 2 + "%e2%82%ac" * 8_000 + "".join(pieces)
     expected = dict(parse_qsl(f"a={value}", keep_blank_values=True, errors="replace"))
     assert decode_query(f"a={value}&b=1", LIMITS) == {**expected, "b": "1"}
