@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -21,6 +22,7 @@ from b24local.oauth.issuing import pair_record
 from b24local.rest.envelope import encode_json
 from b24local.rest.errors import ErrorSpec
 from b24local.rest.faults import Faults
+from b24local.store.types import INTEGER_MAX
 
 DEV_UNAUTHORIZED = ErrorSpec("NO_AUTH_FOUND", 401, "Wrong or missing dev token")
 DEV_BAD_REQUEST = ErrorSpec("ERROR_ARGUMENT", 400, "Bad clock request")
@@ -33,6 +35,22 @@ def _answer(body: dict, status: int = 200) -> Response:
 def _error(spec: ErrorSpec, description: str | None = None) -> Response:
     return _answer({"error": spec.code, "error_description": description or spec.description},
                    spec.status)  # fmt: skip
+
+
+#: The most calls one fault rule may apply to: more than any test makes.
+MAX_FAULT_TIMES = 1_000_000
+
+
+def whole_number(value: Any, name: str, *, low: int, high: int) -> int:
+    """A count or an ID from a dev request's JSON: an integer (or a string of digits,
+    or a float without a fraction) from ``low`` to ``high``. Anything else, ``1e300``
+    and ``true`` included, is the caller's mistake (ValueError), not ours to store."""
+    digits = isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19
+    if digits or (isinstance(value, float) and value.is_integer()):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be a whole number from {low} to {high}")
+    return value
 
 
 def clock_state(clock: AdjustableClock) -> dict:
@@ -109,7 +127,7 @@ def dev_routes(clock: AdjustableClock, faults: Faults, token: str) -> list[Route
             faults.add(
                 str(body["error"]),
                 str(method) if method else None,
-                int(body.get("times", 1)),
+                whole_number(body.get("times", 1), "times", low=1, high=MAX_FAULT_TIMES),
             )
         except KeyError as exc:
             return _error(DEV_BAD_REQUEST, f"Bad fault request: unknown or missing {exc}")
@@ -130,7 +148,8 @@ def dev_routes(clock: AdjustableClock, faults: Faults, token: str) -> list[Route
             return _error(DEV_UNAUTHORIZED)
         try:
             body = await body_of(request)
-            client_id, user_id = str(body["client_id"]), int(body["user_id"])
+            client_id = str(body["client_id"])
+            user_id = whole_number(body["user_id"], "user_id", low=1, high=INTEGER_MAX)
             domain = str(body["portal"]) if body.get("portal") else None
         except KeyError as exc:
             return _error(DEV_BAD_REQUEST, f"Bad token request: missing {exc}")

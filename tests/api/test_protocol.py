@@ -6,6 +6,7 @@ import logging
 from dataclasses import replace
 from datetime import timedelta
 
+import orjson
 import pytest
 from sqlalchemy import update
 
@@ -432,3 +433,136 @@ def test_a_result_that_cannot_be_encoded_is_an_unexpected_answer(server, monkeyp
         "ERROR_UNEXPECTED_ANSWER",
         "Server returned an unexpected response",
     )
+
+
+# --- hostile input: a Bitrix-style answer, never a 500 (docs/compat.md, "Request limits") ---
+
+LONG = "9" * 5000  # past Python's 4,300-digit limit for int()
+
+
+def ok_result(response):
+    assert response.status_code == 200, response.text
+    return response.json()["result"]
+
+
+# --- parameter names that are only digits ----------------------------------------------
+
+
+def test_a_digit_only_name_in_the_query_is_a_parameter(server):
+    response = server.http.get("/rest/server.time?0=a")
+    assert error_of(response)[:2] == (401, "NO_AUTH_FOUND")
+    assert "result" in server.http.get(f"{server.webhook}server.time?0=a&1=b").json()
+
+
+@pytest.mark.parametrize("body", ["0=abcd", "0=ab", "0=a&1=b", "0[]=x", "5=x&0=y"])
+def test_a_digit_only_name_in_a_form_is_a_parameter(server, body):
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    response = server.http.post(f"{server.webhook}server.time", content=body, headers=form)
+    assert response.status_code == 200, response.text
+
+
+def test_a_digit_only_name_inside_a_batch_command(server):
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    body = "cmd[a]=server.time%3F0%3Dx&cmd[b]=im.user.get%3F0%3D1%261%3D2"
+    answer = ok_result(server.http.post(f"{server.webhook}batch", content=body, headers=form))
+    assert answer["result_error"] == []
+    assert set(answer["result"]) == {"a", "b"}
+
+
+# --- integers past 64 bits, and past Python's digit limit ---------------------------------
+
+
+def test_long_integer_strings_saturate(server, caplog):
+    caplog.set_level(logging.ERROR, logger="b24local")
+    # The largest integer names no user: the answer for an unknown user.
+    unknown = server.call("im.user.get", {"ID": 2**63 - 1})
+    assert server.call("im.user.get", {"ID": LONG}).json() == unknown.json()
+    assert error_of(server.call("im.user.get", {"ID": "-" + LONG}))[0] == 400
+    assert ok_result(server.call("user.get", {"start": LONG})) == []
+    assert ok_result(server.call("im.user.status.get", {"USER_ID": "0" * 5000 + "1"})) == "online"
+    assert "Traceback" not in caplog.text and not caplog.records
+
+
+def test_a_long_user_id_in_the_webhook_path_is_a_failed_login(server):
+    code = server.webhook.rstrip("/").rsplit("/", 1)[-1]
+    response = server.http.get(f"/rest/{LONG}/{code}/server.time")
+    assert error_of(response)[:2] == (401, "NO_AUTH_FOUND")
+
+
+def test_a_long_list_index_in_a_batch_reference_names_nothing(server):
+    cmd = {"a": "user.get", "b": f"im.user.get?ID=$result[a][{LONG}][ID]"}
+    answer = ok_result(server.call("batch", {"cmd": cmd}))
+    assert answer["result_error"]["b"]["error"] == "ERROR_BATCH_REFERENCE"
+
+
+# --- budgets ------------------------------------------------------------------------------
+
+
+def test_a_batch_holds_as_many_parameters_as_one_request(server):
+    query = "&".join(f"p{i}=1" for i in range(6_000))
+    cmd = {"a": f"server.time?{query}", "b": f"server.time?{query}", "c": "server.time"}
+    answer = ok_result(server.call("batch", {"cmd": cmd}))
+    assert set(answer["result"]) == {"a", "c"}
+    assert answer["result_error"]["b"]["error"] == "ERROR_PARAMS_TOO_MANY"
+
+
+def test_a_batch_holds_a_bounded_number_of_result_references(server):
+    cmd = {"a": "server.time", "b": "server.time?x=" + "$result[a]" * 10_001}
+    answer = ok_result(server.call("batch", {"cmd": cmd}))
+    assert answer["result_error"]["b"]["error"] == "ERROR_PARAMS_TOO_MANY"
+    cmd["b"] = "server.time?x=" + "$result[a]" * 1_000
+    assert ok_result(server.call("batch", {"cmd": cmd}))["result_error"] == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"a":[' + b",".join([b"{}"] * 100_001) + b"]}",
+        b'{"a":[' + b",".join([b"0"] * 100_001) + b"]}",
+        b'{"ID":"[' + b",".join([b"1"] * 100_001) + b']"}',
+    ],
+    ids=["objects", "numbers", "ids in a string"],
+)
+def test_json_values_are_counted(server, body):
+    response = server.http.post(
+        f"{server.webhook}im.user.list.get",
+        content=body,
+        headers={"content-type": "application/json"},
+    )
+    assert error_of(response)[:2] == (400, "ERROR_PARAMS_TOO_MANY")
+
+
+def big_json(size: int, **members) -> bytes:
+    head = orjson.dumps(members)[:-1] + (b"," if members else b"") + b'"pad":"'
+    return head + b"x" * (size - len(head) - 2) + b'"}'
+
+
+def test_a_big_body_is_decoded_for_a_known_caller_only(server):
+    json = {"content-type": "application/json"}
+    code = server.webhook.rstrip("/").rsplit("/", 1)[-1]
+    # A wrong webhook is refused before its body is read, however broken that is.
+    response = server.http.post(f"/rest/1/{code}x/server.time", content=b"{" * 200_000)
+    assert error_of(response)[:2] == (401, "NO_AUTH_FOUND")
+    # A body past the budget before authentication, with no credentials in sight.
+    response = server.http.post("/rest/server.time", content=big_json(2_000_000), headers=json)
+    assert error_of(response)[:2] == (401, "NO_AUTH_FOUND")
+    token = issue_token(server)
+    for body in (big_json(2_000_000, auth=token), big_json(2_000_000, ID=1, auth=token)):
+        response = server.http.post("/rest/im.user.get", content=body, headers=json)
+        assert ok_result(response)["id"] == 1
+    form = b"ID=1&auth=" + token.encode() + b"&pad=" + b"x" * 2_000_000
+    response = server.http.post("/rest/im.user.get", content=form)
+    assert ok_result(response)["id"] == 1
+    response = server.http.post(f"/rest/im.user.get?auth={token}", content=big_json(2_000_000))
+    assert ok_result(response)["id"] == 1
+    # A wrong token in the query, the body's own wins (as the body wins any name).
+    body = big_json(2_000_000, auth=token)
+    response = server.http.post("/rest/im.user.get?auth=wrong", content=body)
+    assert ok_result(response)["id"] == 1
+    # Within the budget before authentication, a nested "auth" found first is no harm.
+    body = big_json(500_000, FIELDS={"auth": "wrong"}, auth=token)
+    response = server.http.post("/rest/im.user.get", content=body)
+    assert ok_result(response)["id"] == 1
+    # Past it, the token found is the one checked: refused with its own error.
+    response = server.http.post("/rest/im.user.get?auth=wrong", content=big_json(2_000_000))
+    assert error_of(response)[:2] == (401, "NO_AUTH_FOUND")

@@ -181,10 +181,25 @@ def test_forced_errors_reach_batch_slots_and_can_be_cleared(server):
     assert server.call("server.time").status_code == 200
 
 
-@pytest.mark.parametrize("body", [{"error": "NOPE"}, {}, {"error": "OVERLOAD_LIMIT", "times": 0}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"error": "NOPE"},
+        {},
+        {"error": "OVERLOAD_LIMIT", "times": 0},
+        {"error": "OVERLOAD_LIMIT", "times": 1e300},
+        {"error": "OVERLOAD_LIMIT", "times": 10**30},
+        {"error": "OVERLOAD_LIMIT", "times": 1.5},
+        {"error": "OVERLOAD_LIMIT", "times": True},
+        {"error": "OVERLOAD_LIMIT", "times": "9" * 5000},
+        {"error": "OVERLOAD_LIMIT", "times": [1]},
+    ],
+)
 def test_bad_fault_requests(server, body):
     response = server.http.post("/_b24local/faults", headers=AUTH, json=body)
     assert response.status_code == 400
+    assert response.json()["error"] == "ERROR_ARGUMENT"
+    assert server.http.get("/_b24local/faults", headers=AUTH).json() == {"faults": []}
     assert server.call("server.time").status_code == 200
 
 

@@ -78,7 +78,15 @@ def test_php_int_ignores_a_non_numeric_tail(n: int, tail: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("99999999999999999999", PHP_INT_MAX), ("-99999999999999999999", PHP_INT_MIN)],
+    [
+        ("99999999999999999999", PHP_INT_MAX),
+        ("-99999999999999999999", PHP_INT_MIN),
+        # Past the 4,300 digits Python's int() reads.
+        ("9" * 5000, PHP_INT_MAX),
+        ("-" + "9" * 5000 + "abc", PHP_INT_MIN),
+        ("+" + "0" * 5000 + "42", 42),
+        ("0" * 5000, 0),
+    ],
 )
 def test_php_int_saturates_like_php(text: str, expected: int) -> None:
     assert php_int(text) == expected

@@ -9,7 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from b24local.rest.errors import RestError
-from b24local.rest.phpkeys import decode_pairs, depth_of, listify, split_key
+from b24local.rest.phpkeys import (
+    decode_pairs,
+    depth_of,
+    listify,
+    shape_of,
+    small_shape_of,
+    split_key,
+)
 
 BIG = {"max_depth": 64, "max_count": 10_000}
 
@@ -318,3 +325,24 @@ def test_a_nul_character_is_refused(pair: tuple[str, str]) -> None:
     with pytest.raises(RestError) as caught:
         decode_pairs([("ok", "1"), pair], **BIG)
     assert caught.value.code == "ERROR_BAD_ENCODING"
+
+
+@given(
+    st.recursive(
+        st.integers(),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner),
+        max_leaves=30,
+    ),
+    st.integers(0, 6),
+    st.integers(0, 12),
+)
+def test_both_shape_walks_agree(value: Any, limit: int, max_values: int) -> None:
+    depth, count = small_shape_of(value, limit=100, max_values=10**9)
+    big = shape_of(value, limit=100, max_values=10**9)
+    assert big == (depth, count)
+    # Past either bound, both say so.
+    for walk in (shape_of, small_shape_of):
+        seen_depth, seen_count = walk(value, limit=limit, max_values=max_values)
+        assert (seen_depth > limit or seen_count > max_values) == (
+            depth > limit or count > max_values
+        )

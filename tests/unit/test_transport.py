@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from b24local.rest.errors import RestError
@@ -266,3 +266,33 @@ def test_decode_query_counts_fields_as_parse_qsl_does() -> None:
     # Empty fields count against the limit too, with or without escapes.
     for text in ("&" * LIMITS.max_params, "%20" + "&" * LIMITS.max_params):
         assert error_of(decode_query, text, LIMITS).code == "ERROR_PARAMS_TOO_MANY"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("0=ab", {"0": "ab"}),  # once read as a list, then as the pair ("a", "b")
+        ("0=a&1=b", {"0": "a", "1": "b"}),
+        ("1=x&0=y", {"1": "x", "0": "y"}),
+        ("0[]=x&0[]=y", {"0": ["x", "y"]}),
+        ("0=a%26b", {"0": "a&b"}),
+    ],
+)
+def test_decode_query_keeps_the_top_level_a_map(query: str, expected: dict) -> None:
+    assert decode_query(query, LIMITS) == expected
+
+
+def test_decode_json_counts_its_values() -> None:
+    limits = RequestLimits(max_json_values=5)
+    assert decode_json(b'{"a":[1,2],"b":{"c":3}}', limits) == {"a": [1, 2], "b": {"c": 3}}
+    for body in (b'{"a":[1,2,3,4,5]}', b'{"a":[[],[],[],[],[]]}', b'{"a":"[[[[[["}'):
+        assert error_of(decode_json, body, limits).code == "ERROR_PARAMS_TOO_MANY"
+
+
+@settings(deadline=None, max_examples=30)
+@given(st.lists(st.sampled_from(["%D0%B9", "%4", "%", "a", "+", "%41", "é", "%ZZ"]), max_size=40))
+def test_decode_query_reads_long_values_as_parse_qsl_does(pieces: list[str]) -> None:
+    # Longer than one piece of unescaping, with escapes wherever the cuts fall.
+    value = "".join(pieces) * 2 + "%e2%82%ac" * 8_000 + "".join(pieces)
+    expected = dict(parse_qsl(f"a={value}", keep_blank_values=True, errors="replace"))
+    assert decode_query(f"a={value}&b=1", LIMITS) == {**expected, "b": "1"}

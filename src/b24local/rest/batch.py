@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from .call import Call
@@ -17,6 +18,7 @@ from .errors import (
     ERROR_BATCH_LENGTH_EXCEEDED,
     ERROR_BATCH_METHOD_NOT_ALLOWED,
     ERROR_METHOD_NOT_FOUND,
+    ERROR_PARAMS_TOO_MANY,
     INTERNAL_SERVER_ERROR,
     ErrorSpec,
     RestError,
@@ -32,6 +34,27 @@ methods = MethodGroup(BASIC)
 MAX_COMMANDS = 50
 #: Sub-query strings get the same depth and count limits as request bodies.
 _LIMITS = RequestLimits()
+
+
+@dataclass(slots=True)
+class _Budget:
+    """What the commands of one batch may hold together: as many parameters as one
+    request, and as many ``$result`` references. Each command's share is spent
+    before the work, so 50 commands cannot make 50 requests' worth of it."""
+
+    params: int = _LIMITS.max_params
+    references: int = _LIMITS.max_params
+
+    def spend_params(self, count: int) -> None:
+        self.params -= count
+        if self.params < 0:
+            raise ERROR_PARAMS_TOO_MANY()
+
+    def spend_references(self, count: int) -> None:
+        self.references -= count
+        if self.references < 0:
+            raise ERROR_PARAMS_TOO_MANY("The commands refer to earlier results too many times")
+
 
 ERROR_BATCH_REFERENCE = ErrorSpec(
     "ERROR_BATCH_REFERENCE",
@@ -58,7 +81,7 @@ def _commands(raw: Any) -> list[tuple[str, Any]]:
     return []
 
 
-def _parse(command: Any, limits) -> tuple[str, dict[str, Any]]:
+def _parse(command: Any, budget: _Budget) -> tuple[str, dict[str, Any]]:
     """``"method?a=1&b[]=2"`` (or ``{"method": ..., "params": {...}}``) → name, params."""
     if isinstance(command, dict) and isinstance(command.get("method"), str):
         params = command.get("params")
@@ -66,7 +89,9 @@ def _parse(command: Any, limits) -> tuple[str, dict[str, Any]]:
     if not isinstance(command, str) or not command.strip():
         raise ERROR_METHOD_NOT_FOUND()
     name, _, query = command.strip().partition("?")
-    return split_format(name.strip())[0], decode_query(query, limits)
+    if query:
+        budget.spend_params(query.count("&") + 1)
+    return split_format(name.strip())[0], decode_query(query, _LIMITS)
 
 
 def _method_name(command: Any) -> str:
@@ -99,21 +124,25 @@ def _lookup(store: dict[str, Any], path: list[str]) -> Any:
     for key in path:
         if isinstance(value, dict) and key in value:
             value = value[key]
-        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+        elif isinstance(value, list) and key.isascii() and key.isdigit() and len(key) < 19:
+            # A list index: plain digits, and short (no list is 10**18 long).
+            if int(key) >= len(value):
+                raise _Missing
             value = value[int(key)]
         else:
             raise _Missing
     return value
 
 
-def _substitute(value: Any, found: dict[str, dict[str, Any]]) -> Any:
+def _substitute(value: Any, found: dict[str, dict[str, Any]], budget: _Budget) -> Any:
     """Replace ``$result[...]`` references in every string of the parameters."""
     if isinstance(value, dict):
-        return {k: _substitute(v, found) for k, v in value.items()}
+        return {k: _substitute(v, found, budget) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(v, found) for v in value]
+        return [_substitute(v, found, budget) for v in value]
     if not isinstance(value, str) or "$result" not in value:
         return value
+    budget.spend_references(value.count("$result"))
 
     def resolve(match: re.Match[str]) -> Any:
         path = re.findall(r"\[([^\[\]]*)\]", match.group(2))
@@ -162,16 +191,17 @@ async def batch(call: Call) -> dict[str, Any]:
     # Where one failed statement spoils the rest of the transaction (PostgreSQL's
     # do), reads need a savepoint of their own too.
     guard_reads = call.conn.failures_abort
+    budget = _Budget()
 
     for index, (key, command) in enumerate(_commands(_cmd(params))):
         try:
             if index >= MAX_COMMANDS:
                 raise ERROR_BATCH_LENGTH_EXCEEDED()
-            name, sub_params = _parse(command, _LIMITS)
+            name, sub_params = _parse(command, budget)
             spec = call.registry.get(name)
             if spec is not None and not spec.batchable:
                 raise ERROR_BATCH_METHOD_NOT_ALLOWED()
-            sub_params = _substitute(sub_params, found)
+            sub_params = _substitute(sub_params, found, budget)
             if spec is not None and (spec.writes or guard_reads):
                 # A failing write leaves nothing half-done, and a failing read leaves
                 # the transaction usable for the commands after it.

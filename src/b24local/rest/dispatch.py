@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
@@ -19,7 +19,14 @@ from starlette.responses import Response
 from b24local.clock import Clock, monotonic
 from b24local.store.engine import Store
 
-from .auth import Caller, authenticate, check_portal_open, presented, resolve_portal
+from .auth import (
+    Caller,
+    Credentials,
+    authenticate,
+    check_portal_open,
+    presented,
+    resolve_portal,
+)
 from .authcache import AuthCache
 from .call import Call
 from .envelope import error_body, render, success_body, time_block
@@ -31,13 +38,22 @@ from .errors import (
     INTERNAL_SERVER_ERROR,
     INVALID_HTTP_METHOD,
     INVALID_REQUEST,
+    NO_AUTH_FOUND,
     RestError,
 )
 from .faults import Faults
 from .limits import Limits
 from .params import Params
 from .registry import Registry
-from .transport import CallRequest, RequestLimits, ResponseFormat, parse_request, requested_format
+from .transport import (
+    CallRequest,
+    RequestLimits,
+    ResponseFormat,
+    decode_deferred,
+    parse_request,
+    requested_format,
+    sniff_auth,
+)
 from .watchdog import Watchdog
 
 log = logging.getLogger("b24local.rest")
@@ -141,6 +157,9 @@ class RestEndpoint:
             fmt = call_request.format
             if self.require_https and call_request.scheme != "https":
                 raise INVALID_REQUEST()
+            if call_request.deferred_body:
+                await self._admit_big_body(call_request)
+                await decode_deferred(call_request, self.request_limits)
             outcome = await self._watched(call_request)
             return self._render_outcome(outcome, fmt)
         except RestError as error:
@@ -187,20 +206,51 @@ class RestEndpoint:
             log.exception("a method produced a result that cannot be encoded")
             raise ERROR_UNEXPECTED_ANSWER() from None
 
+    async def _admit_big_body(self, request: CallRequest) -> None:
+        """Authenticate before a big body is decoded, so that decoding megabytes is
+        work done for a known caller. A webhook path settles it. A token from the
+        query string or a cheap search of the body may yet be overridden by the
+        body's own ``auth``: one that fails (or none found) leaves the body to be
+        decoded only up to a smaller size, past which the call is refused."""
+        if request.webhook is not None:
+            await self._check_first(request, request.webhook)
+            return
+        query_token = request.params.get("auth")
+        failure: RestError = NO_AUTH_FOUND()
+        for token in (query_token, sniff_auth(request)):
+            if not token or not isinstance(token, str):
+                continue
+            try:
+                await self._check_first(request, token)
+                return
+            except RestError as error:
+                failure = error
+        if len(request.deferred_body) > self.request_limits.unauthenticated_body_bytes:
+            raise failure
+
+    async def _check_first(self, request: CallRequest, credentials: Credentials) -> None:
+        async with self.store.transaction(write=False) as conn:
+            # Remembered: the call itself then finds the caller without a query.
+            await self._caller(conn, request.host, credentials, self.dispatcher.clock.now())
+
+    async def _caller(self, conn, host: str, credentials: Credentials, now: datetime) -> Caller:
+        # The Host header as sent: other spellings of a host are remembered apart.
+        key = (host, credentials)
+        caller = self.callers.get(key, now, conn.version)
+        if caller is None:
+            portal = await resolve_portal(conn, host)
+            check_portal_open(portal)
+            caller = await authenticate(conn, portal, credentials, now)
+            self.callers.put(key, caller, conn.version, caller.valid_until)
+        return caller
+
     async def _run(self, request: CallRequest) -> Outcome:
         spec = self.dispatcher.registry.get(request.method)
         writes = spec is not None and spec.writes_for(request.params, self.dispatcher.registry)
         credentials = presented(request)
-        # The Host header as sent: other spellings of a host are remembered apart.
-        key = (request.host, credentials)
         async with self.store.transaction(write=writes) as conn:
             now = self.dispatcher.clock.now()
-            caller = self.callers.get(key, now, conn.version)
-            if caller is None:
-                portal = await resolve_portal(conn, request.host)
-                check_portal_open(portal)
-                caller = await authenticate(conn, portal, credentials, now)
-                self.callers.put(key, caller, conn.version, caller.valid_until)
+            caller = await self._caller(conn, request.host, credentials, now)
             self.dispatcher.limits.admit_request(caller, now)
             return await self.dispatcher.invoke(
                 caller, request.method, request.params, conn, client_ip=request.client_ip

@@ -25,6 +25,18 @@ def _wrap(value: int) -> int:
     return value - 2**64 if value > INT_MAX else value
 
 
+def saturated(text: str) -> int:
+    """An integer string (``[+-]?[0-9]+``) as PHP reads it: past 64 bits it saturates
+    instead of wrapping. Read without ``int()`` past 19 digits, which Python refuses
+    beyond 4,300 and which would cost time long before."""
+    negative = text.startswith("-")
+    digits = text.lstrip("+-").lstrip("0")
+    if len(digits) > 19:
+        return INT_MIN if negative else INT_MAX
+    value = -int(digits or "0") if negative else int(digits or "0")
+    return min(max(value, INT_MIN), INT_MAX)
+
+
 def php_int(value: Any) -> int:
     """PHP's ``intval``."""
     if isinstance(value, bool):
@@ -44,8 +56,7 @@ def php_int(value: Any) -> int:
             return 0
         text = match.group(1)
         if _INTEGER.fullmatch(text):
-            # Integer strings saturate instead of wrapping.
-            return min(max(int(text), INT_MIN), INT_MAX)
+            return saturated(text)
         return php_int(float(text))
     if isinstance(value, list | dict):
         return 1 if value else 0

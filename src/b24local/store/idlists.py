@@ -8,6 +8,7 @@ into the statement instead.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -47,7 +48,11 @@ async def per_user(
     for a single user, whose result the snapshot may keep; ``some`` (``portal_id``,
     ``user_ids``) for several. ``convert`` turns a result into ``{user_id: ...}``."""
     found: dict[int, T] = {}
-    for chunk in chunks(user_ids):
+    for index, chunk in enumerate(chunks(user_ids)):
+        if index:
+            # A read may run on the event loop (SQLite's do): let other calls in
+            # between the chunks of a long list.
+            await asyncio.sleep(0)
         if len(chunk) == 1:
             single = {"portal_id": portal_id, "user_id": chunk[0]}
             found.update(await conn.make(one, single, convert))

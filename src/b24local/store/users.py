@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import asdict, fields
 from datetime import datetime
@@ -17,7 +18,7 @@ from . import portals as portal_store
 from .idlists import any_of, per_user
 from .snapshot import cached, prebuilt
 from .tables import user_departments, users
-from .types import storable
+from .types import INTEGER_MAX, INTEGER_MIN, storable
 
 #: The columns a :class:`User` carries, in the order of its fields; the password
 #: hash never leaves this module.
@@ -97,7 +98,9 @@ async def get_many(
     conn: AsyncConnection, portal_id: int, user_ids: Sequence[int]
 ) -> dict[int, User]:
     # An ID no row can hold names no user (and PostgreSQL would refuse it).
-    ids = sorted({user_id for user_id in user_ids if storable(user_id)})
+    ids = sorted(set(user_ids))
+    # Sorted, the storable ones are a slice: found in C, for lists of 100,000.
+    ids = ids[bisect_left(ids, INTEGER_MIN) : bisect_right(ids, INTEGER_MAX)]
     return await per_user(conn, portal_id, ids, one=_ONE_USER, some=_SOME_USERS, convert=_users)
 
 
@@ -209,7 +212,10 @@ async def login_account(
     login = login.strip()
     if not login:
         return None
-    if login.isdigit():
+    if login.isascii() and login.isdigit():
+        # An ID no row can hold names no user (and PostgreSQL would refuse it).
+        if len(login) > 10 or not storable(int(login)):
+            return None
         match = users.c.id == int(login)
     else:
         match = func.lower(users.c.email) == login.lower()

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from functools import partial
+from operator import lt
 from typing import Any
 
 import orjson
 
 from b24local.rest.call import Call
-from b24local.rest.errors import ErrorSpec
-from b24local.rest.params import php_int
+from b24local.rest.errors import ERROR_PARAMS_TOO_MANY, ErrorSpec
+from b24local.rest.params import INT_MAX, php_int
 from b24local.rest.registry import MethodGroup
+from b24local.rest.transport import RequestLimits, load_json
 from b24local.store import presence as presence_store
 from b24local.store import users as user_store
 
@@ -34,6 +37,8 @@ INVALID_FORMAT = ErrorSpec(
 methods.errors = (STATUS_ERROR, ID_EMPTY, USER_NOT_EXISTS, INVALID_FORMAT)
 
 _PAGES = "chats/users/"
+#: IDs one call may ask for (``max_json_values``): as many as a JSON body may hold.
+_LIMITS = RequestLimits()
 
 
 async def _change(call: Call, change) -> bool:
@@ -108,14 +113,21 @@ def _requested_ids(raw: Any) -> list[int]:
     it: each ID through ``intval``, those above 0 kept once, in the order given."""
     if isinstance(raw, str):
         try:
-            raw = orjson.loads(raw)
+            raw = load_json(raw, _LIMITS)
         except orjson.JSONDecodeError:
             raise INVALID_FORMAT() from None
     if isinstance(raw, dict):
         raw = list(raw.values())
     if not isinstance(raw, list):
         raise INVALID_FORMAT()
-    ids = dict.fromkeys(user_id for user_id in map(php_int, raw) if user_id > 0)
+    if len(raw) > _LIMITS.max_json_values:
+        # A list in a JSON string escapes the body's own count of values.
+        raise ERROR_PARAMS_TOO_MANY()
+    if raw and set(map(type, raw)) == {int} and max(raw) <= INT_MAX:
+        # JSON integers, each its own intval: read in C, long lists being the point.
+        ids = dict.fromkeys(filter(partial(lt, 0), raw))
+    else:
+        ids = dict.fromkeys(user_id for user_id in map(php_int, raw) if user_id > 0)
     if not ids:
         raise INVALID_FORMAT()
     return list(ids)
@@ -132,7 +144,11 @@ async def user_list_get(call: Call) -> dict[str, Any] | list[Any]:
     found = await user_store.get_many(call.conn, call.portal.id, ids)
     states = await presence_store.get_many(call.conn, call.portal.id, list(found))
     zone = call.portal.zone
-    cards = {str(uid): card(found[uid], states[uid], zone) if uid in found else None for uid in ids}
+    # Every ID in the order asked, None for most of a long list: only the users
+    # found are visited one by one (a key keeps its place when its value changes).
+    cards: dict[str, Any] = dict.fromkeys(map(str, ids))
+    for uid, user in found.items():
+        cards[str(uid)] = card(user, states[uid], zone)
     if params.str("RESULT_TYPE") == "array":
         return list(cards.values())
     return cards
