@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 import pytest
 
 from b24local import admin
+from loginform import form_token, post_login
 
 REDIRECT = "https://app.example/callback?from=b24"
 PASSWORD = "correct horse battery staple"
@@ -36,38 +37,11 @@ def app(server) -> Installed:
     return Installed(installed.client_id, secret, installed.id)
 
 
-def token_in(page) -> str:
-    """The CSRF token of a log-in form page."""
-    return page.text.split('name="csrf_token" value="')[1].split('"')[0]
-
-
-def form_token(server, app: Installed) -> str:
-    """Show the log-in form, as a browser does before it posts it: the form cookie
-    goes into the jar and the token comes back. The session cookie is left out for
-    the moment, as a browser logged in already would not be shown the form."""
-    jar = server.http.cookies.jar
-    sessions = [cookie for cookie in jar if cookie.name == "B24LOCAL_SESSION"]
-    for cookie in sessions:
-        jar.clear(cookie.domain, cookie.path, cookie.name)
-    try:
-        page = server.http.get("/oauth/authorize/", params={"client_id": app.client_id})
-        assert page.status_code == 200, page.text
-        return token_in(page)
-    finally:
-        for cookie in sessions:
-            jar.set_cookie(cookie)
-
-
 def authorize(
     server, app: Installed, *, login="1", password=PASSWORD, state="s-42", headers=None, **query
 ):
-    return server.http.post(
-        "/oauth/authorize/",
-        params={"client_id": app.client_id, "state": state, **query},
-        data={"login": login, "password": password, "csrf_token": form_token(server, app)},
-        headers=headers,
-        follow_redirects=False,
-    )
+    params = {"client_id": app.client_id, "state": state, **query}
+    return post_login(server.http, params, login, password, headers)
 
 
 def code_from(response) -> dict[str, str]:
@@ -259,7 +233,11 @@ def test_state_goes_back_only_if_the_app_sent_one(server, app):
         answer = server.http.post(
             "/oauth/authorize/",
             params={"client_id": app.client_id, **params},
-            data={"login": "1", "password": PASSWORD, "csrf_token": form_token(server, app)},
+            data={
+                "login": "1",
+                "password": PASSWORD,
+                "csrf_token": form_token(server.http, {"client_id": app.client_id}),
+            },
             follow_redirects=False,
         )
         assert answer.status_code == 302, answer.text

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from b24local import admin
+from loginform import post_login
 
 ACME = "acme.localhost"
 ACME_HOST = "acme.localhost:8024"
@@ -174,13 +175,7 @@ def authorize(server, client_id: str, *, host: str, login=None, password=None, *
         return server.http.get(
             "/oauth/authorize/", params=params, headers=headers, follow_redirects=False
         )
-    return server.http.post(
-        "/oauth/authorize/",
-        params=params,
-        data={"login": login, "password": password or ""},
-        headers=headers,
-        follow_redirects=False,
-    )
+    return post_login(server.http, params, login, password or "", headers)
 
 
 def redirect_query(response, redirect: str) -> dict[str, str]:

@@ -26,6 +26,7 @@ from starlette.testclient import TestClient
 
 from b24local.app import create_app
 from b24local.config import Settings
+from loginform import post_login
 
 
 def _script() -> str:
@@ -134,13 +135,7 @@ def refresh(http: TestClient, client_id: str, secret: str, refresh_token: str):
 
 def log_in(http: TestClient, client_id: str, login: str, password: str, headers=None):
     http.cookies.clear()
-    return http.post(
-        "/oauth/authorize/",
-        params={"client_id": client_id, "state": "s"},
-        data={"login": login, "password": password},
-        headers=headers or {},
-        follow_redirects=False,
-    )
+    return post_login(http, {"client_id": client_id, "state": "s"}, login, password, headers)
 
 
 def code_of(response) -> str:

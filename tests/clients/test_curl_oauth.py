@@ -26,6 +26,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from loginform import token_in
+
 pytestmark = pytest.mark.process
 
 CURL = shutil.which("curl")
@@ -194,16 +196,27 @@ FORMS = {"json-body": in_json_body, "query-string": in_query_string, "form-data"
 # --- the token flow ----------------------------------------------------------------------
 
 
-def authorize(live_server, app: Installed, login: str, *extra: str, state: str = "st-1") -> Answer:
-    """POST the log-in form as a browser would, without following the redirect."""
-    return curl(
-        live_server,
-        "-d", f"login={login}",
-        "-d", f"password={PASSWORD}",
-        *extra,
-        f"{live_server.base_url}/oauth/authorize/?"
-        + urlencode({"client_id": app.client_id, "state": state}),
-    )  # fmt: skip
+def authorize(
+    live_server, app: Installed, login: str, *extra: str, state: str = "st-1", password=PASSWORD
+) -> Answer:
+    """Show the log-in form and POST it as a browser would (its cookie kept in a jar,
+    its token sent back), without following the redirect."""
+    url = f"{live_server.base_url}/oauth/authorize/?" + urlencode(
+        {"client_id": app.client_id, "state": state}
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        jar = str(Path(scratch) / "form-cookies")
+        form = curl(live_server, "-c", jar, url)
+        assert form.status == 200, form.body
+        return curl(
+            live_server,
+            "-b", jar,
+            "-d", f"login={login}",
+            "--data-urlencode", f"password={password}",
+            "-d", f"csrf_token={token_in(form.body)}",
+            *extra,
+            url,
+        )  # fmt: skip
 
 
 def redirect_query(answer: Answer) -> dict[str, str]:
@@ -355,8 +368,7 @@ def test_the_session_cookie_skips_the_form(live_server, app, tmp_path: Path) -> 
 
 
 def test_wrong_password_shows_the_form_and_no_redirect(live_server, app) -> None:
-    url = f"{live_server.base_url}/oauth/authorize/?client_id={app.client_id}"
-    answer = curl(live_server, "-d", "login=1", "-d", "password=wrong", url)
+    answer = authorize(live_server, app, "1", password="wrong")
     assert answer.status == 401
     assert "location" not in answer.headers
     assert answer.content_type.startswith("text/html")
