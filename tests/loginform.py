@@ -10,8 +10,9 @@ SESSION = "B24LOCAL_SESSION"
 
 
 def token_in(html: str) -> str:
-    """The CSRF token of a log-in form page."""
-    return html.split('name="csrf_token" value="')[1].split('"')[0]
+    """The CSRF token of a log-in form page; ``""`` if it has none."""
+    _, found, rest = html.partition('name="csrf_token" value="')
+    return rest.split('"')[0] if found else ""
 
 
 def form_token(http: httpx.Client, params: Mapping[str, str], headers=None) -> str:

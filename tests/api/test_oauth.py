@@ -962,3 +962,32 @@ def test_every_html_page_refuses_frames_and_sniffing(server, app):
         assert policy["frame-ancestors"] == "frame-ancestors 'none'", name
         assert policy["default-src"] == "default-src 'none'", name
         assert policy["style-src"].startswith("style-src 'sha256-"), name
+
+
+# --- the public URL ----------------------------------------------------------------------
+
+PUBLIC = "https://b24.example.com"
+
+
+def test_the_public_url_wins_over_the_host_header(server_with):
+    """Behind a proxy the request's Host is an internal name; the addresses given out
+    are the public ones, and the browser's Origin there is the public one."""
+    with server_with(public_url=PUBLIC) as server:
+        app = install(server)
+        # The proxy speaks plain HTTP to the server, but the browser reaches the page
+        # over https: the form's cookies are Secure.
+        form = server.http.get("/oauth/authorize/", params={"client_id": app.client_id})
+        assert "secure" in cookie_attributes(form, "B24LOCAL_CSRF")
+        # (A client keeps Secure cookies for https: the proxy's side of the story.)
+        server.http.base_url = "https://127.0.0.1:8024"
+        redirect = code_from(authorize(server, app, headers={"Origin": PUBLIC}))
+        assert (redirect["domain"], redirect["server_domain"]) == ("b24.example.com",) * 2
+        pair = exchange(server, app, redirect["code"]).json()
+        assert pair["client_endpoint"] == f"{PUBLIC}/rest/"
+        assert pair["server_endpoint"] == f"{PUBLIC}/oauth/rest/"
+        assert pair["domain"] == "b24.example.com"
+        answer = server.http.get("/oauth/rest/app.info", params={"auth": pair["access_token"]})
+        install_info = answer.json()["result"]["install"]
+        assert install_info["domain"] == "b24.example.com"
+        assert install_info["uri"] == PUBLIC
+        assert install_info["client_endpoint"] == f"{PUBLIC}/rest/"
