@@ -609,3 +609,43 @@ def test_timeman_status_seed_oauth_example_on_an_expired_day(live_server, app) -
         assert answer.json() == TIMEMAN_ERROR_SEED
     finally:
         real_clock(live_server)
+
+
+# --- behind a proxy --------------------------------------------------------------------
+
+PUBLIC = "https://b24.example.com"
+
+
+def test_serve_public_url_names_the_server_in_the_banner_and_the_answers(
+    launch_server,
+) -> None:
+    """``serve --public-url``: the printed webhook and the token answer name the
+    public address, though curl reaches the server at 127.0.0.1."""
+    server = launch_server(args=["--public-url", PUBLIC + "/"])
+    assert server.webhook_url.startswith(f"{PUBLIC}/rest/1/")
+    server.cli("user", "password", "1", "--password", PASSWORD)
+    printed = server.cli(
+        "app", "add", "--name", "Proxied", "--scope", "im", "--redirect-uri", REDIRECT
+    )
+    app = Installed(*printed.split(" "))
+    query = redirect_query(authorize(server, app, "1"))
+    assert (query["domain"], query["server_domain"]) == ("b24.example.com",) * 2
+    answer = token_endpoint(server, app, grant_type="authorization_code", code=query["code"])
+    assert answer.status == 200, answer.body
+    pair = answer.json()
+    assert pair["client_endpoint"] == f"{PUBLIC}/rest/"
+    assert pair["server_endpoint"] == f"{PUBLIC}/oauth/rest/"
+    assert pair["domain"] == "b24.example.com"
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_serve_refuses_a_public_url_that_is_no_http_address(b24local_cli, tmp_path, how) -> None:
+    bad = "b24.example.com/path"
+    if how == "option":
+        done = b24local_cli("serve", "--data-dir", str(tmp_path), "--public-url", bad)
+    else:
+        done = b24local_cli("serve", "--data-dir", str(tmp_path),
+                            env={"B24LOCAL_PUBLIC_URL": bad})  # fmt: skip
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "not an absolute http:// or https:// URL" in done.stderr
+    assert done.stdout == ""
