@@ -3,6 +3,7 @@ with ``auth``; the clock is moved, never slept."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from urllib.parse import parse_qs, parse_qsl, urlsplit
@@ -780,6 +781,17 @@ def test_a_locked_unknown_login_answers_as_a_locked_real_one(server, app):
     locked(real, 900)
     assert (unknown.status_code, unknown.text) == (real.status_code, real.text)
     assert dict(unknown.headers) == dict(real.headers)
+
+
+def test_attempts_sent_at_once_cannot_pass_the_limit_together(server, app):
+    token = form_token(server.http, {"client_id": app.client_id})
+
+    def attempt(_: int) -> int:
+        return post_form(server, app, {"csrf_token": token, "password": "guess"}).status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = sorted(pool.map(attempt, range(20)))
+    assert statuses == [401] * 10 + [429] * 10
 
 
 def proxied(address: str) -> dict[str, str]:

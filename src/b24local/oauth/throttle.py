@@ -58,15 +58,18 @@ def _normal(login: str) -> str:
 async def begin(conn: AsyncConnection, attempt: Attempt, now: datetime) -> int | None:
     """Count ``attempt`` as a failure, or, if a counter is locked, count nothing and
     answer how many seconds to wait."""
+    claimed = [
+        (key, limit, await login_failures.claim(conn, key, now)) for key, limit in attempt.limits
+    ]
     ends = [
-        until
-        for key, limit in attempt.limits
-        if (until := await login_failures.locked_until(conn, key, limit, now)) is not None
+        row.expires_at
+        for _key, limit, row in claimed
+        if row.failures >= limit and row.expires_at > now
     ]
     if ends:
         return max(1, math.ceil((max(ends) - now).total_seconds()))
-    for key, limit in attempt.limits:
-        await login_failures.count(conn, key, limit=limit, window=WINDOW, now=now)
+    for key, limit, row in claimed:
+        await login_failures.count(conn, key, row, limit=limit, window=WINDOW, now=now)
     return None
 
 
