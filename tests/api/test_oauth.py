@@ -814,6 +814,20 @@ def test_an_address_failing_many_logins_is_throttled(server_with):
         locked(authorize(server, app, headers=proxied("198.51.100.1")), 900)
 
 
+def test_after_a_lock_the_count_starts_from_nought(server_with):
+    """Once the lock has passed, ten new failures, from addresses never seen, lock
+    the login again: the eleventh waits."""
+    with server_with(trusted_proxies=("testclient",)) as server:
+        app = install(server)
+        for round_ in range(2):
+            for n in range(10):
+                address = proxied(f"192.0.{round_}.{n}")
+                assert authorize(server, app, password="guess", headers=address).status_code == 401
+            locked(authorize(server, app, headers=proxied("198.51.100.1")), 900)
+            server.clock.advance(901)
+        code_from(authorize(server, app, headers=proxied("198.51.100.1")))
+
+
 def test_a_right_password_does_not_reset_the_address_count(server_with):
     """An account of one's own does not buy more guesses at others'."""
     with server_with(trusted_proxies=("testclient",)) as server:

@@ -58,6 +58,7 @@ def _normal(login: str) -> str:
 async def begin(conn: AsyncConnection, attempt: Attempt, now: datetime) -> int | None:
     """Count ``attempt`` as a failure, or, if a counter is locked, count nothing and
     answer how many seconds to wait."""
+    await login_failures.drop_expired(conn, now)
     claimed = [
         (key, limit, await login_failures.claim(conn, key, now)) for key, limit in attempt.limits
     ]

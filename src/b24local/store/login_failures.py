@@ -35,7 +35,6 @@ async def claim(conn: AsyncConnection, key_hash: str, now: datetime):
     row = await _row(conn, key_hash)
     if row is not None:
         return row
-    await _drop_expired(conn, now)
     try:
         async with conn.begin_nested():
             await conn.execute(
@@ -48,9 +47,10 @@ async def claim(conn: AsyncConnection, key_hash: str, now: datetime):
     return row
 
 
-async def _drop_expired(conn: AsyncConnection, now: datetime) -> None:
+async def drop_expired(conn: AsyncConnection, now: datetime) -> None:
     """Forget counters whose time is over; those another attempt holds are left to
-    a later clean-up rather than waited for (which could deadlock)."""
+    a later clean-up rather than waited for (which could deadlock). Before any
+    :func:`claim`: a claimed counter may have expired, and is counted again."""
     expired = select(_hash).where(login_failures.c.expires_at < now)
     await conn.execute(
         delete(login_failures).where(_hash.in_(expired.with_for_update(skip_locked=True)))
