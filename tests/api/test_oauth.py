@@ -1015,3 +1015,12 @@ def test_the_public_url_wins_over_the_host_header(server_with):
         assert install_info["domain"] == "b24.example.com"
         assert install_info["uri"] == PUBLIC
         assert install_info["client_endpoint"] == f"{PUBLIC}/rest/"
+
+
+@pytest.mark.parametrize("login", ["²", "١", "9" * 30, "2147483648", "9" * 5000, "x" * 5000])
+def test_odd_logins_are_wrong_logins(server, app, login):
+    """Hostile logins (digits int() refuses or reads as another's, IDs beyond any
+    column) are refused as wrong, not failed with a server error."""
+    answer = authorize(server, app, login=login)
+    assert answer.status_code == 401, answer.text
+    assert "Wrong login or password" in answer.text

@@ -8,7 +8,6 @@ describes; failures of the token endpoint are ``{"error", "error_description"}``
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -143,11 +142,9 @@ async def authorize(request: Request) -> Response:
             attempt = throttle.Attempt.of(portal.id, params["login"], address)
             user_id, wait = await _check_password(runtime, portal, params, attempt, now)
             if wait is not None:
-                minutes = math.ceil(wait / 60)
                 return form.page(
                     app.name,
-                    error=f"Too many failed log-in attempts for this login or from this "
-                    f"address. Try again in {minutes} minute{'s' if minutes > 1 else ''}.",
+                    error=throttle.locked_message(wait),
                     status=429,
                     headers={"Retry-After": str(wait)},
                 )

@@ -52,7 +52,7 @@ def _normal(login: str) -> str:
     """The login as :func:`b24local.store.users.login_account` reads it: ``01`` is
     user 1, e-mail addresses in any case are one."""
     login = login.strip()[:_LONGEST_LOGIN].lower()
-    return (login.lstrip("0") or "0") if login.isdigit() else login
+    return (login.lstrip("0") or "0") if login.isascii() and login.isdigit() else login
 
 
 async def begin(conn: AsyncConnection, attempt: Attempt, now: datetime) -> int | None:
@@ -72,6 +72,15 @@ async def begin(conn: AsyncConnection, attempt: Attempt, now: datetime) -> int |
     for key, limit, row in claimed:
         await login_failures.count(conn, key, row, limit=limit, window=WINDOW, now=now)
     return None
+
+
+def locked_message(wait: int) -> str:
+    """What the page says to a locked attempt: the same for every login, known or not."""
+    minutes = math.ceil(wait / 60)
+    return (
+        "Too many failed log-in attempts for this login or from this address. "
+        f"Try again in {minutes} minute{'s' if minutes > 1 else ''}."
+    )
 
 
 async def succeeded(conn: AsyncConnection, attempt: Attempt) -> None:

@@ -209,8 +209,13 @@ async def login_account(
     login = login.strip()
     if not login:
         return None
-    if login.isdigit():
-        match = users.c.id == int(login)
+    # ASCII digits only: int() reads other scripts' digits too, and refuses "²".
+    if login.isascii() and login.isdigit():
+        digits = login.lstrip("0") or "0"
+        # (A long one is no ID, and int() refuses one of thousands of digits.)
+        if len(digits) > 10 or not storable(int(digits)):
+            return None
+        match = users.c.id == int(digits)
     else:
         match = func.lower(users.c.email) == login.lower()
     row = (
