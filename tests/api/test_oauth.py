@@ -892,6 +892,7 @@ def test_a_post_without_the_forms_token_is_refused(server, app):
     token = form_token(server.http, {"client_id": app.client_id})
     refused(post_form(server, app, {"csrf_token": token[:-1] + "0"}), REFUSED_FORM)
     # The token of one browser's cookie is no good with another browser's cookie...
+    server.http.cookies.clear()
     server.http.cookies.set("B24LOCAL_CSRF", "A" * 43)
     refused(post_form(server, app, {"csrf_token": token}), REFUSED_FORM)
     # ...nor without any.
