@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from b24local import plans
 from b24local.entities import App, Portal, User, Webhook
 from b24local.oauth import issuing
+from b24local.oauth.addresses import parse_public_url
 from b24local.scopes import build_registry
 from b24local.scopes.timeman import approvals, workday
 from b24local.store import apps, departments, portals, settings, users, webhooks, workdays
@@ -131,13 +132,22 @@ async def list_portals(store: Store) -> list[Portal]:
 
 
 async def update_portal(store: Store, domain: str | None, **changes) -> Portal:
-    """Change a portal's plan, status, time zone or rate settings (``None`` keeps)."""
+    """Change a portal's plan, status, time zone, rate settings or public URL
+    (``None`` keeps; a public URL of ``""`` is unset)."""
     if changes.get("status") not in (None, *PORTAL_STATUSES):
         raise AdminError(f"status must be one of {', '.join(PORTAL_STATUSES)}")
     _check_plan(changes.get("plan"))
+    public_url = changes.pop("public_url", None)
+    if public_url:
+        try:
+            public_url = parse_public_url(public_url)
+        except ValueError as error:
+            raise AdminError(str(error)) from None
     async with store.transaction(write=True) as conn:
         portal = await portal_for(conn, domain)
         await portals.change(conn, portal.id, **changes)
+        if public_url is not None:
+            await portals.set_public_url(conn, portal.id, public_url or None)
         return await portal_for(conn, portal.domain)
 
 

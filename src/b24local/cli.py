@@ -26,6 +26,7 @@ from b24local.clock import SystemClock
 from b24local.config import DEFAULT_HOST, DEFAULT_PORT, Settings, default_data_dir
 from b24local.connections import ConnectionLimits, Guard
 from b24local.oauth import issuing
+from b24local.oauth.addresses import parse_public_url
 from b24local.store.engine import Store
 
 T = TypeVar("T")
@@ -102,6 +103,16 @@ def _positive(value: float | None) -> float | None:
     return value
 
 
+def _public_url(value: str | None) -> str | None:
+    """``--public-url``: an absolute http(s) URL; ``""`` (on ``portal set``) unsets."""
+    if not value:
+        return value
+    try:
+        return parse_public_url(value)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
 def _now() -> datetime:
     """The CLI's own time: the real clock (a --dev server's lives in its process)."""
     return SystemClock().now()
@@ -150,6 +161,14 @@ def serve(
     trusted_proxy: Annotated[
         list[str] | None,
         typer.Option(help="A proxy address whose X-Forwarded-* headers are believed."),
+    ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="B24LOCAL_PUBLIC_URL",
+            help="How clients reach the server behind a proxy (wins over the Host header).",
+            callback=_public_url,
+        ),
     ] = None,
     limits: Annotated[
         str, typer.Option(help="The cloud's rate and operating-time limits: on or off.")
@@ -224,6 +243,7 @@ def serve(
         require_https=require_https,
         dev=dev,
         trusted_proxies=tuple(trusted_proxy or ()),
+        public_url=public_url,
         limits=limits == "on",
         rate_threshold=rate_threshold,
         rate_drain=rate_drain,
@@ -254,7 +274,8 @@ def serve(
     lines = [f"b24local {__version__} listening on {base}"]
     if issued is not None:
         hook, code = issued
-        lines.append(f"Incoming webhook: {base}/rest/{hook.user_id}/{code}/")
+        reached = boot.portal.public_url or settings.public_url or base
+        lines.append(f"Incoming webhook: {reached}/rest/{hook.user_id}/{code}/")
     else:
         scopes = " ".join(f"--scope {scope}" for scope in admin.implemented_scopes())
         lines.append(
@@ -773,6 +794,7 @@ def _portal_record(portal) -> dict[str, Any]:
         "default": portal.is_default,
         "rate_threshold": portal.rate_threshold,
         "rate_drain": portal.rate_drain,
+        "public_url": portal.public_url,
     }
 
 
@@ -827,11 +849,18 @@ def portal_set(
     rate_drain: Annotated[
         float | None, typer.Option(help="Leaky bucket drain Y per second.", callback=_positive)
     ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            help='How clients reach this portal behind a proxy; "" goes back to the Host header.',
+            callback=_public_url,
+        ),
+    ] = None,
     data_dir: DataDir = None,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
-    """Change a portal's plan, status, time zone or request-rate limit."""
+    """Change a portal's plan, status, time zone, request-rate limit or public URL."""
     _check_zone(tz)
     changed = _run(
         _settings(data_dir, db),
@@ -843,6 +872,7 @@ def portal_set(
             time_zone=tz,
             rate_threshold=rate_threshold,
             rate_drain=rate_drain,
+            public_url=public_url,
         ),
     )
     _emit(_portal_record(changed), as_json, changed.domain)

@@ -32,6 +32,9 @@ class Settings:
     tls_key: Path | None = None
     require_https: bool = False
     dev: bool = False
+    #: How clients reach the server (``https://host[:port][/path]``), winning over the
+    #: ``Host`` header in the addresses answers give out; None: as ``Host`` says.
+    public_url: str | None = None
     #: Addresses whose X-Forwarded-* headers are believed; none by default.
     trusted_proxies: tuple[str, ...] = ()
     request_limits: RequestLimits = field(default_factory=RequestLimits)

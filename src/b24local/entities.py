@@ -19,6 +19,8 @@ class Portal:
     #: The portal's own leaky-bucket settings, overriding its plan's.
     rate_threshold: float | None = None
     rate_drain: float | None = None
+    #: How clients reach the portal (``https://host[:port][/path]``); None: by ``Host``.
+    public_url: str | None = None
 
     @property
     def zone(self) -> ZoneInfo:

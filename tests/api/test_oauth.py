@@ -3,13 +3,18 @@ with ``auth``; the clock is moved, never slept."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import pytest
+from starlette.testclient import TestClient
 
 from b24local import admin
+from b24local.app import create_app
+from b24local.config import Settings
+from loginform import form_token, post_login, token_in
 
 REDIRECT = "https://app.example/callback?from=b24"
 PASSWORD = "correct horse battery staple"
@@ -22,8 +27,8 @@ class Installed:
     app_id: int
 
 
-@pytest.fixture
-def app(server) -> Installed:
+def install(server) -> Installed:
+    """The app "Time Sync" and the administrator's password."""
     installed, secret = server.run(
         admin.add_app,
         server.store,
@@ -36,13 +41,16 @@ def app(server) -> Installed:
     return Installed(installed.client_id, secret, installed.id)
 
 
-def authorize(server, app: Installed, *, login="1", password=PASSWORD, state="s-42", **query):
-    return server.http.post(
-        "/oauth/authorize/",
-        params={"client_id": app.client_id, "state": state, **query},
-        data={"login": login, "password": password},
-        follow_redirects=False,
-    )
+@pytest.fixture
+def app(server) -> Installed:
+    return install(server)
+
+
+def authorize(
+    server, app: Installed, *, login="1", password=PASSWORD, state="s-42", headers=None, **query
+):
+    params = {"client_id": app.client_id, "state": state, **query}
+    return post_login(server.http, params, login, password, headers)
 
 
 def code_from(response) -> dict[str, str]:
@@ -234,7 +242,11 @@ def test_state_goes_back_only_if_the_app_sent_one(server, app):
         answer = server.http.post(
             "/oauth/authorize/",
             params={"client_id": app.client_id, **params},
-            data={"login": "1", "password": PASSWORD},
+            data={
+                "login": "1",
+                "password": PASSWORD,
+                "csrf_token": form_token(server.http, {"client_id": app.client_id}),
+            },
             follow_redirects=False,
         )
         assert answer.status_code == 302, answer.text
@@ -706,3 +718,310 @@ def test_the_authorization_servers_app_info(server, app):
     for auth in ("", "garbage"):
         refused = server.http.get(f"{endpoint}app.info", params={"auth": auth})
         assert error_of(refused) == (401, "invalid_token")
+
+
+# --- guessing passwords ------------------------------------------------------------------
+
+LOCKED = "Too many failed log-in attempts"
+
+
+def locked(answer, seconds: int) -> None:
+    """A 429 log-in form that says so, with ``Retry-After``; nothing issued."""
+    assert answer.status_code == 429, answer.text
+    assert answer.headers["retry-after"] == str(seconds)
+    assert answer.headers["content-type"].startswith("text/html")
+    assert LOCKED in answer.text and 'name="password"' in answer.text
+    assert "location" not in answer.headers
+    assert "B24LOCAL_SESSION" not in answer.headers.get("set-cookie", "")
+
+
+def test_ten_failures_lock_the_login_for_fifteen_minutes(server, app):
+    for _ in range(10):
+        assert authorize(server, app, password="guess").status_code == 401
+    # The right password, too, waits: the window is on the server's clock.
+    locked(authorize(server, app), 900)
+    server.clock.advance(899)
+    locked(authorize(server, app), 1)
+    server.clock.advance(1)
+    assert exchange(server, app, code_from(authorize(server, app))["code"]).status_code == 200
+
+
+def test_a_right_password_forgives_and_the_count_starts_over_after_fifteen_minutes(server, app):
+    for _ in range(9):
+        assert authorize(server, app, password="guess").status_code == 401
+    code_from(authorize(server, app))
+    # Forgiven: nine more are still only wrong passwords.
+    for _ in range(9):
+        assert authorize(server, app, password="guess").status_code == 401
+    # Fifteen minutes after the first of them the count starts over: nine, then the
+    # tenth locks.
+    server.clock.advance(15 * 60)
+    for _ in range(10):
+        assert authorize(server, app, password="guess").status_code == 401
+    locked(authorize(server, app), 900)
+
+
+def test_the_lock_is_per_login(server, app):
+    olga = server.add_user("Olga", "Berg", email="olga@example.com")
+    server.run(admin.set_password, server.store, olga, "olga's pw")
+    for _ in range(10):
+        authorize(server, app, login="OLGA@example.com", password="guess")
+    # The same login in another case is the same login; another login is not locked.
+    locked(authorize(server, app, login=" olga@EXAMPLE.com ", password="olga's pw"), 900)
+    code_from(authorize(server, app))
+
+
+def test_a_locked_unknown_login_answers_as_a_locked_real_one(server, app):
+    answers = {}
+    for login in ("1", "nobody@example.com"):
+        for _ in range(10):
+            assert authorize(server, app, login=login, password="guess").status_code == 401
+        answers[login] = authorize(server, app, login=login, password=PASSWORD)
+    real, unknown = answers.values()
+    locked(real, 900)
+    assert (unknown.status_code, unknown.text) == (real.status_code, real.text)
+    assert dict(unknown.headers) == dict(real.headers)
+
+
+def test_attempts_sent_at_once_cannot_pass_the_limit_together(server, app):
+    token = form_token(server.http, {"client_id": app.client_id})
+
+    def attempt(_: int) -> int:
+        return post_form(server, app, {"csrf_token": token, "password": "guess"}).status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = sorted(pool.map(attempt, range(20)))
+    assert statuses == [401] * 10 + [429] * 10
+
+
+def proxied(address: str) -> dict[str, str]:
+    return {"X-Forwarded-For": address}
+
+
+def test_an_address_failing_many_logins_is_throttled(server_with):
+    """Thirty failures from one address, one per login, lock the address for every
+    login; another address still logs in."""
+    with server_with(trusted_proxies=("testclient",)) as server:
+        app = install(server)
+        for n in range(30):
+            answer = authorize(server, app, login=f"u{n}@x.y", headers=proxied("203.0.113.7"))
+            assert answer.status_code == 401
+        locked(authorize(server, app, headers=proxied("203.0.113.7")), 900)
+        code_from(authorize(server, app, headers=proxied("198.51.100.1")))
+        # The login itself counts across addresses: ten from ten addresses lock it.
+        for n in range(10):
+            authorize(server, app, password="guess", headers=proxied(f"192.0.2.{n}"))
+        locked(authorize(server, app, headers=proxied("198.51.100.1")), 900)
+
+
+def test_after_a_lock_the_count_starts_from_nought(server_with):
+    """Once the lock has passed, ten new failures, from addresses never seen, lock
+    the login again: the eleventh waits."""
+    with server_with(trusted_proxies=("testclient",)) as server:
+        app = install(server)
+        for round_ in range(2):
+            for n in range(10):
+                address = proxied(f"192.0.{round_}.{n}")
+                assert authorize(server, app, password="guess", headers=address).status_code == 401
+            locked(authorize(server, app, headers=proxied("198.51.100.1")), 900)
+            server.clock.advance(901)
+        code_from(authorize(server, app, headers=proxied("198.51.100.1")))
+
+
+def test_a_right_password_does_not_reset_the_address_count(server_with):
+    """An account of one's own does not buy more guesses at others'."""
+    with server_with(trusted_proxies=("testclient",)) as server:
+        app = install(server)
+        for n in range(29):
+            authorize(server, app, login=f"u{n}@x.y", headers=proxied("203.0.113.7"))
+        for _ in range(3):
+            code_from(authorize(server, app, headers=proxied("203.0.113.7")))
+        assert (
+            authorize(server, app, login="u99@x.y", headers=proxied("203.0.113.7")).status_code
+            == 401
+        )
+        locked(authorize(server, app, headers=proxied("203.0.113.7")), 900)
+
+
+def test_the_counts_are_kept_in_the_database(server, app, db_url, tmp_path):
+    """Another server process on the same database (or this one restarted) sees the
+    lock, and accepts a form another process showed."""
+    for _ in range(10):
+        authorize(server, app, password="guess")
+    other = create_app(Settings(data_dir=tmp_path, db=db_url, limits=False), clock=server.clock)
+    with TestClient(other, base_url="http://127.0.0.1:8024") as http:
+        token = form_token(server.http, {"client_id": app.client_id})
+        http.cookies = server.http.cookies
+        answer = http.post(
+            "/oauth/authorize/",
+            params={"client_id": app.client_id},
+            data={"login": "1", "password": PASSWORD, "csrf_token": token},
+            follow_redirects=False,
+        )
+        locked(answer, 900)
+
+
+# --- cross-site posts --------------------------------------------------------------------
+
+REFUSED_FORM = "The log-in form has expired or did not come from this page"
+CROSS_SITE = "The log-in form was sent from another site"
+
+
+def post_form(server, app: Installed, data: dict, headers=None):
+    return server.http.post(
+        "/oauth/authorize/",
+        params={"client_id": app.client_id, "state": "x"},
+        data={"login": "1", "password": PASSWORD, **data},
+        headers=headers,
+        follow_redirects=False,
+    )
+
+
+def refused(answer, message: str) -> None:
+    """A 403 HTML page saying why; no code, no session."""
+    assert answer.status_code == 403, answer.text
+    assert answer.headers["content-type"].startswith("text/html")
+    assert message in answer.text
+    assert "location" not in answer.headers
+    assert "B24LOCAL_SESSION" not in answer.headers.get("set-cookie", "")
+
+
+def test_a_post_without_the_forms_token_is_refused(server, app):
+    # Another site's form: the right login and password, but no token.
+    refused(post_form(server, app, {}), REFUSED_FORM)
+    token = form_token(server.http, {"client_id": app.client_id})
+    refused(post_form(server, app, {"csrf_token": token[:-1] + "0"}), REFUSED_FORM)
+    # The token of one browser's cookie is no good with another browser's cookie...
+    server.http.cookies.clear()
+    server.http.cookies.set("B24LOCAL_CSRF", "A" * 43)
+    refused(post_form(server, app, {"csrf_token": token}), REFUSED_FORM)
+    # ...nor without any.
+    server.http.cookies.clear()
+    refused(post_form(server, app, {"csrf_token": token}), REFUSED_FORM)
+    # The refusal shows the form again, ready to be sent from here.
+    again = post_form(server, app, {"csrf_token": token})
+    assert 'name="password"' in again.text
+    code_from(post_form(server, app, {"csrf_token": token_in(again.text)}))
+
+
+def test_only_the_page_itself_may_post_the_form(server, app):
+    """A browser names the page a post comes from (Origin, else Referer): another
+    site's is refused even with a valid token; none at all (curl, SDKs) is judged by
+    the token alone."""
+    for headers in (
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Origin": "http://127.0.0.1:8025"},
+        {"Referer": "https://evil.example/login.html"},
+        {"Origin": "https://evil.example", "Referer": "http://127.0.0.1:8024/oauth/authorize/"},
+    ):
+        token = form_token(server.http, {"client_id": app.client_id})
+        refused(post_form(server, app, {"csrf_token": token}, headers), CROSS_SITE)
+    for headers in (
+        {"Origin": "http://127.0.0.1:8024"},
+        {"Referer": "http://127.0.0.1:8024/oauth/authorize/?client_id=x"},
+        {},
+    ):
+        token = form_token(server.http, {"client_id": app.client_id})
+        code_from(post_form(server, app, {"csrf_token": token}, headers))
+
+
+def cookie_attributes(answer, name: str) -> set[str]:
+    (header,) = [h for h in answer.headers.get_list("set-cookie") if h.startswith(name + "=")]
+    return {part.strip().lower() for part in header.split(";")[1:]}
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_the_pages_cookies_are_http_only_and_same_site(server, app, scheme):
+    base = f"{scheme}://127.0.0.1:8024"
+    form = server.http.get(f"{base}/oauth/authorize/", params={"client_id": app.client_id})
+    logged_in = server.http.post(
+        f"{base}/oauth/authorize/",
+        params={"client_id": app.client_id},
+        data={"login": "1", "password": PASSWORD, "csrf_token": token_in(form.text)},
+        follow_redirects=False,
+    )
+    assert logged_in.status_code == 302, logged_in.text
+    for answer, name in ((form, "B24LOCAL_CSRF"), (logged_in, "B24LOCAL_SESSION")):
+        attributes = cookie_attributes(answer, name)
+        assert {"httponly", "samesite=lax", "path=/"} <= attributes
+        assert ("secure" in attributes) == (scheme == "https")
+
+
+# --- security headers ------------------------------------------------------------------
+
+
+def html_answers(server, app: Installed) -> dict:
+    """Every kind of HTML page the server shows."""
+    desk, _ = server.run(
+        admin.add_app, server.store, server.clock.now(), name="Desk", scopes=["im"]
+    )
+    pages = {"code": authorize(server, Installed(desk.client_id, "", desk.id))}
+    server.http.cookies.clear()  # logged in, the form would not be shown
+    pages |= {
+        "form": server.http.get("/oauth/authorize/", params={"client_id": app.client_id}),
+        "wrong password": authorize(server, app, password="guess"),
+        "cross-site": post_form(server, app, {}),
+        "error": server.http.get("/oauth/authorize/", params={"client_id": "nope"}),
+        "unreadable": server.http.post(
+            "/oauth/authorize/", content=b"x", headers={"Content-Type": "multipart/form-data"}
+        ),
+    }
+    for _ in range(9):
+        authorize(server, app, password="guess")
+    pages["locked"] = authorize(server, app)
+    return pages
+
+
+def test_every_html_page_refuses_frames_and_sniffing(server, app):
+    answers = html_answers(server, app)
+    assert [a.status_code for a in answers.values()] == [200, 200, 401, 403, 400, 400, 429]
+    for name, answer in answers.items():
+        assert answer.headers["content-type"].startswith("text/html"), name
+        assert answer.headers["x-frame-options"] == "DENY", name
+        assert answer.headers["x-content-type-options"] == "nosniff", name
+        policy = {
+            part.strip().split(" ", 1)[0]: part.strip()
+            for part in answer.headers["content-security-policy"].split(";")
+        }
+        assert policy["frame-ancestors"] == "frame-ancestors 'none'", name
+        assert policy["default-src"] == "default-src 'none'", name
+        assert policy["style-src"].startswith("style-src 'sha256-"), name
+
+
+# --- the public URL ----------------------------------------------------------------------
+
+PUBLIC = "https://b24.example.com"
+
+
+def test_the_public_url_wins_over_the_host_header(server_with):
+    """Behind a proxy the request's Host is an internal name; the addresses given out
+    are the public ones, and the browser's Origin there is the public one."""
+    with server_with(public_url=PUBLIC) as server:
+        app = install(server)
+        # The proxy speaks plain HTTP to the server, but the browser reaches the page
+        # over https: the form's cookies are Secure.
+        form = server.http.get("/oauth/authorize/", params={"client_id": app.client_id})
+        assert "secure" in cookie_attributes(form, "B24LOCAL_CSRF")
+        # (A client keeps Secure cookies for https: the proxy's side of the story.)
+        server.http.base_url = "https://127.0.0.1:8024"
+        redirect = code_from(authorize(server, app, headers={"Origin": PUBLIC}))
+        assert (redirect["domain"], redirect["server_domain"]) == ("b24.example.com",) * 2
+        pair = exchange(server, app, redirect["code"]).json()
+        assert pair["client_endpoint"] == f"{PUBLIC}/rest/"
+        assert pair["server_endpoint"] == f"{PUBLIC}/oauth/rest/"
+        assert pair["domain"] == "b24.example.com"
+        answer = server.http.get("/oauth/rest/app.info", params={"auth": pair["access_token"]})
+        install_info = answer.json()["result"]["install"]
+        assert install_info["domain"] == "b24.example.com"
+        assert install_info["uri"] == PUBLIC
+        assert install_info["client_endpoint"] == f"{PUBLIC}/rest/"
+
+
+@pytest.mark.parametrize("login", ["²", "١", "9" * 30, "2147483648", "9" * 5000, "x" * 5000])
+def test_odd_logins_are_wrong_logins(server, app, login):
+    """Hostile logins (digits int() refuses or reads as another's, IDs beyond any
+    column) are refused as wrong, not failed with a server error."""
+    answer = authorize(server, app, login=login)
+    assert answer.status_code == 401, answer.text
+    assert "Wrong login or password" in answer.text

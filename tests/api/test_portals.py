@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from b24local import admin
+from loginform import post_login
 
 ACME = "acme.localhost"
 ACME_HOST = "acme.localhost:8024"
@@ -174,13 +175,7 @@ def authorize(server, client_id: str, *, host: str, login=None, password=None, *
         return server.http.get(
             "/oauth/authorize/", params=params, headers=headers, follow_redirects=False
         )
-    return server.http.post(
-        "/oauth/authorize/",
-        params=params,
-        data={"login": login, "password": password or ""},
-        headers=headers,
-        follow_redirects=False,
-    )
+    return post_login(server.http, params, login, password or "", headers)
 
 
 def redirect_query(response, redirect: str) -> dict[str, str]:
@@ -819,3 +814,80 @@ def test_a_domain_that_is_no_host_name_is_refused(server, typed):
     with pytest.raises(admin.AdminError, match="not a host name"):
         server.run(admin.add_portal, server.store, server.clock.now(), domain=typed)
     assert [p.domain for p in server.run(admin.list_portals, server.store)] == ["localhost"]
+
+
+# --- public URLs -----------------------------------------------------------------------------
+
+ACME_PUBLIC = "https://acme.example.com:8443/b24"
+
+
+def test_a_portals_public_url_names_it_in_every_answer(server, world):
+    changed = server.run(
+        admin.update_portal, server.store, ACME, public_url="HTTPS://Acme.Example.com:8443/b24/"
+    )
+    assert changed.public_url == ACME_PUBLIC
+    origin = {"Origin": "https://acme.example.com:8443"}
+    # The page's cookies are Secure now: a client keeps them for https only.
+    server.http.base_url = f"https://{LOCAL_HOST}"
+    server.http.cookies.clear()
+    answer = authorize(
+        server, world.acme_app.client_id, host=ACME_HOST, login="2", password=BOB_PASSWORD
+    )
+    query = redirect_query(answer, REDIRECT)
+    assert (query["domain"], query["server_domain"]) == ("acme.example.com:8443",) * 2
+    server.http.cookies.clear()
+    # From the public origin the form is accepted too.
+    answer = post_login(
+        server.http,
+        {"client_id": world.acme_app.client_id},
+        "2",
+        BOB_PASSWORD,
+        {"Host": ACME_HOST, **origin},
+    )
+    code = redirect_query(answer, REDIRECT)["code"]
+    # Asked on the default portal's host, the portal's own address still wins.
+    pair = token_endpoint(server, world.acme_app, grant_type="authorization_code", code=code).json()
+    assert pair["client_endpoint"] == f"{ACME_PUBLIC}/rest/"
+    assert pair["server_endpoint"] == f"https://{LOCAL_HOST}/oauth/rest/"
+    # On acme's host the authorization server is acme's public address.
+    renewed = token_endpoint(
+        server,
+        world.acme_app,
+        host=ACME_HOST,
+        grant_type="refresh_token",
+        refresh_token=pair["refresh_token"],
+    ).json()
+    assert renewed["server_endpoint"] == f"{ACME_PUBLIC}/oauth/rest/"
+    assert renewed["domain"] == "acme.example.com:8443"
+    install = server.http.get(
+        "/oauth/rest/app.info", params={"auth": renewed["access_token"]}
+    ).json()["result"]["install"]
+    assert (install["domain"], install["uri"]) == ("acme.example.com", ACME_PUBLIC)
+    # The default portal is untouched; "" goes back to the Host header.
+    local = token_endpoint(
+        server,
+        world.local_app,
+        grant_type="refresh_token",
+        refresh_token=server.run(
+            admin.issue_app_token,
+            server.store,
+            server.clock.now(),
+            client_id=world.local_app.client_id,
+            user_id=1,
+        )[0].refresh_token,
+    ).json()
+    assert local["client_endpoint"] == f"https://{LOCAL_HOST}/rest/"
+    assert server.run(admin.update_portal, server.store, ACME, public_url="").public_url is None
+    code = acme_code(server, world)
+    pair = token_endpoint(
+        server, world.acme_app, host=ACME_HOST, grant_type="authorization_code", code=code
+    ).json()
+    assert pair["client_endpoint"] == f"https://{ACME_HOST}/rest/"
+
+
+@pytest.mark.parametrize(
+    "url", ["acme.example.com", "ftp://acme.example.com", "https://a.example/?x=1", "https://"]
+)
+def test_a_public_url_must_be_an_http_address(server, world, url):
+    with pytest.raises(admin.AdminError):
+        server.run(admin.update_portal, server.store, ACME, public_url=url)

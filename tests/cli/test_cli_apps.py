@@ -26,6 +26,7 @@ from starlette.testclient import TestClient
 
 from b24local.app import create_app
 from b24local.config import Settings
+from loginform import post_login
 
 
 def _script() -> str:
@@ -134,13 +135,7 @@ def refresh(http: TestClient, client_id: str, secret: str, refresh_token: str):
 
 def log_in(http: TestClient, client_id: str, login: str, password: str, headers=None):
     http.cookies.clear()
-    return http.post(
-        "/oauth/authorize/",
-        params={"client_id": client_id, "state": "s"},
-        data={"login": login, "password": password},
-        headers=headers or {},
-        follow_redirects=False,
-    )
+    return post_login(http, {"client_id": client_id, "state": "s"}, login, password, headers)
 
 
 def code_of(response) -> str:
@@ -563,3 +558,33 @@ def test_an_unknown_portal(cli: Cli) -> None:
     )
     cli.fails("user", "password", "1", "--password", "x", "--portal", "nope.localhost")
     assert cli.json("app", "list") == []
+
+
+# --- portal set --public-url ---------------------------------------------------------------
+
+
+def test_portal_set_public_url(cli: Cli) -> None:
+    """The portal's public address is stored and given out by the token endpoint,
+    whatever Host the request had; ``""`` goes back to the Host header."""
+    client_id, secret = add_app(cli, "--scope", "im")
+    record = cli.json("portal", "set", "--public-url", "https://B24.example.com/")
+    assert record["public_url"] == "https://b24.example.com"
+    assert cli.json("portal", "list")[0]["public_url"] == "https://b24.example.com"
+    _access, refresh_token = cli.ok("app", "token", "--client-id", client_id, "--user", "1").split()
+    with served(cli) as http:
+        pair = refresh(http, client_id, secret, refresh_token).json()
+    assert pair["client_endpoint"] == "https://b24.example.com/rest/"
+    assert pair["server_endpoint"] == "https://b24.example.com/oauth/rest/"
+
+    assert cli.json("portal", "set", "--public-url", "")["public_url"] is None
+    with served(cli) as http:
+        pair = refresh(http, client_id, secret, pair["refresh_token"]).json()
+    assert pair["client_endpoint"] == "http://127.0.0.1:8024/rest/"
+
+
+@pytest.mark.parametrize("url", ["b24.example.com", "https://b24.example.com/?a=1", "mailto:x"])
+def test_portal_set_refuses_a_public_url_that_is_no_http_address(cli: Cli, url: str) -> None:
+    result = cli("portal", "set", "--public-url", url)
+    assert result.returncode == 2, result.stderr
+    assert "--public-url" in result.stderr
+    assert cli.json("portal", "list")[0]["public_url"] is None

@@ -32,6 +32,8 @@ from b24pysdk.errors import (
 from b24pysdk.errors.oauth import BitrixOAuthInvalidGrant, BitrixOAuthNoAuthFound
 from b24pysdk.schemas.app import AppInfoApplication
 
+from loginform import post_login
+
 pytestmark = pytest.mark.process
 
 REDIRECT = "https://app.example/sdk/callback"
@@ -156,11 +158,8 @@ def advance(live_server, seconds: float) -> datetime:
 def authorize(live_server, login: str, installed: Installed) -> str:
     """Log in on the server's page as a browser would; return the code it redirects with."""
     with http(live_server) as browser:
-        answer = browser.post(
-            "/oauth/authorize/",
-            params={"client_id": installed.client_id, "state": "sdk"},
-            data={"login": login, "password": PASSWORD},
-        )
+        params = {"client_id": installed.client_id, "state": "sdk"}
+        answer = post_login(browser, params, login, PASSWORD)
     assert answer.status_code == 302, answer.text
     location = httpx.URL(answer.headers["location"])
     assert str(location.copy_with(query=None)) == REDIRECT

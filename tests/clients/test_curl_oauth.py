@@ -26,6 +26,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from loginform import token_in
+
 pytestmark = pytest.mark.process
 
 CURL = shutil.which("curl")
@@ -194,16 +196,27 @@ FORMS = {"json-body": in_json_body, "query-string": in_query_string, "form-data"
 # --- the token flow ----------------------------------------------------------------------
 
 
-def authorize(live_server, app: Installed, login: str, *extra: str, state: str = "st-1") -> Answer:
-    """POST the log-in form as a browser would, without following the redirect."""
-    return curl(
-        live_server,
-        "-d", f"login={login}",
-        "-d", f"password={PASSWORD}",
-        *extra,
-        f"{live_server.base_url}/oauth/authorize/?"
-        + urlencode({"client_id": app.client_id, "state": state}),
-    )  # fmt: skip
+def authorize(
+    live_server, app: Installed, login: str, *extra: str, state: str = "st-1", password=PASSWORD
+) -> Answer:
+    """Show the log-in form and POST it as a browser would (its cookie kept in a jar,
+    its token sent back), without following the redirect."""
+    url = f"{live_server.base_url}/oauth/authorize/?" + urlencode(
+        {"client_id": app.client_id, "state": state}
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        jar = str(Path(scratch) / "form-cookies")
+        form = curl(live_server, "-c", jar, url)
+        assert form.status == 200, form.body
+        return curl(
+            live_server,
+            "-b", jar,
+            "-d", f"login={login}",
+            "--data-urlencode", f"password={password}",
+            "-d", f"csrf_token={token_in(form.body)}",
+            *extra,
+            url,
+        )  # fmt: skip
 
 
 def redirect_query(answer: Answer) -> dict[str, str]:
@@ -355,8 +368,7 @@ def test_the_session_cookie_skips_the_form(live_server, app, tmp_path: Path) -> 
 
 
 def test_wrong_password_shows_the_form_and_no_redirect(live_server, app) -> None:
-    url = f"{live_server.base_url}/oauth/authorize/?client_id={app.client_id}"
-    answer = curl(live_server, "-d", "login=1", "-d", "password=wrong", url)
+    answer = authorize(live_server, app, "1", password="wrong")
     assert answer.status == 401
     assert "location" not in answer.headers
     assert answer.content_type.startswith("text/html")
@@ -597,3 +609,43 @@ def test_timeman_status_seed_oauth_example_on_an_expired_day(live_server, app) -
         assert answer.json() == TIMEMAN_ERROR_SEED
     finally:
         real_clock(live_server)
+
+
+# --- behind a proxy --------------------------------------------------------------------
+
+PUBLIC = "https://b24.example.com"
+
+
+def test_serve_public_url_names_the_server_in_the_banner_and_the_answers(
+    launch_server,
+) -> None:
+    """``serve --public-url``: the printed webhook and the token answer name the
+    public address, though curl reaches the server at 127.0.0.1."""
+    server = launch_server(args=["--public-url", PUBLIC + "/"])
+    assert server.webhook_url.startswith(f"{PUBLIC}/rest/1/")
+    server.cli("user", "password", "1", "--password", PASSWORD)
+    printed = server.cli(
+        "app", "add", "--name", "Proxied", "--scope", "im", "--redirect-uri", REDIRECT
+    )
+    app = Installed(*printed.split(" "))
+    query = redirect_query(authorize(server, app, "1"))
+    assert (query["domain"], query["server_domain"]) == ("b24.example.com",) * 2
+    answer = token_endpoint(server, app, grant_type="authorization_code", code=query["code"])
+    assert answer.status == 200, answer.body
+    pair = answer.json()
+    assert pair["client_endpoint"] == f"{PUBLIC}/rest/"
+    assert pair["server_endpoint"] == f"{PUBLIC}/oauth/rest/"
+    assert pair["domain"] == "b24.example.com"
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_serve_refuses_a_public_url_that_is_no_http_address(b24local_cli, tmp_path, how) -> None:
+    bad = "b24.example.com/path"
+    if how == "option":
+        done = b24local_cli("serve", "--data-dir", str(tmp_path), "--public-url", bad)
+    else:
+        done = b24local_cli("serve", "--data-dir", str(tmp_path),
+                            env={"B24LOCAL_PUBLIC_URL": bad})  # fmt: skip
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "not an absolute http:// or https:// URL" in done.stderr
+    assert done.stdout == ""

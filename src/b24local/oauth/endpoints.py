@@ -8,7 +8,7 @@ describes; failures of the token endpoint are ``{"error", "error_description"}``
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -24,7 +24,8 @@ from b24local.rest.envelope import atom, render, render_error, success_body, tim
 from b24local.rest.errors import EXPIRED_TOKEN, ErrorSpec, RestError
 from b24local.store import apps, credentials, grants, portals, sessions, tokens, users
 
-from . import pages
+from . import csrf, pages, throttle
+from .addresses import Addresses, netloc_of
 from .issuing import LOCAL_APP_STATUS, issue_code, issue_pair, token_response
 
 SESSION_COOKIE = "B24LOCAL_SESSION"
@@ -105,15 +106,6 @@ def _requested_scopes(text: str, app: App) -> frozenset[str]:
     return wanted
 
 
-def _portal_host(portal: Portal, request_host: str, reached: Portal | None) -> str:
-    """How a client reaches ``portal``: the request's host if it led there, else the
-    portal's domain on the request's port."""
-    if reached is not None and reached.id == portal.id:
-        return request_host
-    port = request_host[len(host_name(request_host)) :]
-    return portal.domain + port
-
-
 def _with_query(uri: str, extra: dict[str, str]) -> str:
     parts = urlsplit(uri)
     query = parse_qsl(parts.query, keep_blank_values=True) + list(extra.items())
@@ -137,40 +129,49 @@ async def authorize(request: Request) -> Response:
     try:
         async with runtime.store.transaction() as conn:
             portal, app, scopes = await _checked_request(conn, host, params)
-            if posted:
-                account = await users.login_account(conn, portal.id, params["login"])
-            elif cookie:
+            user_id = None
+            if cookie and not posted:
                 user_id = await sessions.user_of(conn, portal.id, cookie, now)
-            else:
-                user_id = None
+        addresses = Addresses(request, runtime.settings.public_url, portal)
+        form = _Form(request, params, await csrf.server_secret(runtime.store), addresses, portal)
+        attempt = None
         if posted:
-            # Outside any transaction and off the event loop: scrypt takes tens of ms.
-            user_id, stored = account or (None, None)
-            if not await credentials.verify_password(params.get("password", ""), stored):
-                user_id = None
+            if refusal := form.refusal():
+                return form.page(app.name, error=refusal, status=403)
+            address = request.client.host if request.client else ""
+            attempt = throttle.Attempt.of(portal.id, params["login"], address)
+            user_id, wait = await _check_password(runtime, portal, params, attempt, now)
+            if wait is not None:
+                return form.page(
+                    app.name,
+                    error=throttle.locked_message(wait),
+                    status=429,
+                    headers={"Retry-After": str(wait)},
+                )
 
         new_session = code = None
         if user_id is not None:
             async with runtime.store.transaction(write=True) as conn:
+                if attempt is not None:
+                    await throttle.succeeded(conn, attempt)
                 user = await users.get(conn, portal.id, user_id)
-                if user is not None and user.active:
-                    if not app.admits(user.id):
-                        raise PageError("You do not have access to this application.", 403)
+                usable = user is not None and user.active
+                if usable and app.admits(user_id):
                     if posted:
                         if cookie:
                             await sessions.end(conn, portal.id, cookie)
                         new_session = await sessions.start(
-                            conn, portal.id, user.id, now=now, expires_at=now + SESSION_LIFETIME
+                            conn, portal.id, user_id, now=now, expires_at=now + SESSION_LIFETIME
                         )
-                    code = await issue_code(conn, app, user.id, scopes, now)
+                    code = await issue_code(conn, app, user_id, scopes, now)
+            if usable and code is None:
+                raise PageError("You do not have access to this application.", 403)
     except PageError as error:
         return pages.error_page(str(error), error.status)
 
     if code is None:
-        return pages.login_form(
+        return form.page(
             app.name,
-            portal.domain,
-            {k: params[k] for k in _CARRIED if k in params},
             error="Wrong login or password." if posted else "",
             status=401 if posted else 200,
         )
@@ -183,10 +184,10 @@ async def authorize(request: Request) -> Response:
                 {
                     "code": code,
                     **state,
-                    "domain": host,
+                    "domain": netloc_of(addresses.portal(portal)),
                     "member_id": portal.member_id,
                     "scope": ",".join(sorted(scopes)),
-                    "server_domain": host,
+                    "server_domain": netloc_of(addresses.server),
                 },
             ),
             status_code=302,
@@ -196,16 +197,79 @@ async def authorize(request: Request) -> Response:
     else:
         response = pages.code_page(app.name, code)
     if new_session:
-        response.set_cookie(
+        csrf.set_cookie(
+            response,
             SESSION_COOKIE,
             new_session,
+            secure=form.secure,
             max_age=int(SESSION_LIFETIME.total_seconds()),
-            path="/",
-            httponly=True,
-            samesite="lax",
-            secure=request.url.scheme == "https",
         )
     return response
+
+
+async def _check_password(
+    runtime, portal: Portal, params: dict[str, str], attempt: throttle.Attempt, now: datetime
+) -> tuple[int | None, int | None]:
+    """Whose login and password were posted (None: nobody's), or, if guessing is
+    locked for the login or the address, how many seconds to wait."""
+    async with runtime.store.transaction(write=True) as conn:
+        wait = await throttle.begin(conn, attempt, now)
+        account = None if wait else await users.login_account(conn, portal.id, params["login"])
+    # Outside any transaction and off the event loop: scrypt takes tens of ms. A
+    # locked or unknown login costs the same work, so timing tells nothing.
+    user_id, stored = account or (None, None)
+    if not await credentials.verify_password(params.get("password", ""), stored):
+        user_id = None
+    return user_id, wait
+
+
+class _Form:
+    """The log-in form of one request: its CSRF cookie and token, and the checks a
+    posted form must pass before its password is even looked at."""
+
+    def __init__(
+        self,
+        request: Request,
+        params: dict[str, str],
+        secret: str,
+        addresses: Addresses,
+        portal: Portal,
+    ) -> None:
+        self._request = request
+        self._params = params
+        self._secret = secret
+        self._cookie = csrf.browser_cookie(request)
+        self._origins = addresses.own_origins(portal)
+        self._portal = portal.domain
+        self.secure = request.url.scheme == "https" or addresses.portal(portal).startswith("https:")
+
+    def refusal(self) -> str:
+        """Why a posted form is refused before any password is checked, or ``""``."""
+        if csrf.cross_site(self._request, self._origins):
+            return "The log-in form was sent from another site and was refused."
+        if not csrf.valid(self._secret, self._cookie, self._params.get(csrf.FIELD, "")):
+            return (
+                "The log-in form has expired or did not come from this page. Please log in again."
+            )
+        return ""
+
+    def page(
+        self,
+        app_name: str,
+        *,
+        error: str = "",
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        cookie = self._cookie or csrf.new_cookie()
+        carried = {k: self._params[k] for k in _CARRIED if k in self._params}
+        carried[csrf.FIELD] = csrf.token_for(self._secret, cookie)
+        response = pages.login_form(
+            app_name, self._portal, carried, error=error, status=status, headers=headers
+        )
+        if cookie != self._cookie:
+            csrf.set_cookie(response, csrf.COOKIE, cookie, secure=self.secure)
+        return response
 
 
 async def _checked_request(
@@ -292,14 +356,13 @@ async def _exchange(runtime, params: dict[str, str], request: Request) -> dict[s
             raise PAYMENT_REQUIRED()  # the grant, too, stays unspent until it is paid
         reached = await resolve_portal(conn, host)
         pair = await issue_pair(conn, app, user.id, scopes, now)
-    scheme = request.url.scheme
-    client_endpoint = f"{scheme}://{_portal_host(portal, host, reached)}/rest/"
+    addresses = Addresses(request, runtime.settings.public_url, reached)
     return token_response(
         pair,
         portal,
         now=now,
-        client_endpoint=client_endpoint,
-        server_endpoint=f"{scheme}://{host}{SERVER_REST_PATH}",
+        client_endpoint=addresses.portal(portal) + "/rest/",
+        server_endpoint=addresses.server + SERVER_REST_PATH,
     )
 
 
@@ -331,7 +394,7 @@ async def server_app_info(request: Request) -> Response:
             reached = await resolve_portal(conn, request.headers.get("host", ""))
     except RestError as error:
         return render_error(error)
-    portal_host = _portal_host(portal, request.headers.get("host", ""), reached)
+    base = Addresses(request, runtime.settings.public_url, reached).portal(portal)
     scopes = ",".join(sorted(found.scopes & app.scopes))
     result = {
         "client_id": app.client_id,
@@ -343,9 +406,9 @@ async def server_app_info(request: Request) -> Response:
             "status": LOCAL_APP_STATUS,
             "scope": scopes,
             # The host name alone: SDKs compare it with client_endpoint's host name.
-            "domain": host_name(portal_host),
-            "uri": f"{request.url.scheme}://{portal_host}",
-            "client_endpoint": f"{request.url.scheme}://{portal_host}/rest/",
+            "domain": host_name(netloc_of(base)),
+            "uri": base,
+            "client_endpoint": base + "/rest/",
             "member_id": portal.member_id,
             "member_type": "PORTAL",
         },

@@ -26,6 +26,7 @@ def _portal(row) -> Portal:
         is_default=row.is_default,
         rate_threshold=row.rate_threshold,
         rate_drain=row.rate_drain,
+        public_url=row.public_url,
     )
 
 
@@ -94,6 +95,11 @@ async def change(conn: AsyncConnection, portal_id: int, **changes) -> None:
     values = {k: v for k, v in changes.items() if v is not None}
     if values:
         await conn.execute(update(portals).where(portals.c.id == portal_id).values(**values))
+
+
+async def set_public_url(conn: AsyncConnection, portal_id: int, url: str | None) -> None:
+    """Unlike :func:`change`, ``None`` is a value here: back to the ``Host`` header."""
+    await conn.execute(update(portals).where(portals.c.id == portal_id).values(public_url=url))
 
 
 async def next_id(conn: AsyncConnection, portal_id: int, counter: str) -> int:

@@ -48,6 +48,9 @@ portals = Table(
     Column("rate_threshold", Float, nullable=True),
     Column("rate_drain", Float, nullable=True),
     Column("last_app_id", Integer, nullable=False, server_default="0"),
+    # How clients reach the portal behind a proxy (``https://host[:port][/path]``);
+    # None: as each request's Host header says.
+    Column("public_url", Text, nullable=True),
 )
 
 users = Table(
@@ -208,6 +211,19 @@ login_sessions = Table(
     ForeignKeyConstraint(
         ["portal_id", "user_id"], ["users.portal_id", "users.id"], ondelete="CASCADE"
     ),
+)
+
+#: Failed log-ins on the OAuth page, counted per login and per client address so
+#: that passwords cannot be guessed at speed (:mod:`b24local.oauth.throttle`).
+login_failures = Table(
+    "login_failures",
+    metadata,
+    # SHA-256 of what is counted: a login as typed may be a mistyped password, so
+    # none is kept in clear.
+    Column("key_hash", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    # When the count starts over; once the limit is reached, when the lock ends.
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
 
 settings = Table(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import asdict, fields
 from datetime import datetime
@@ -18,7 +17,7 @@ from . import portals as portal_store
 from .idlists import any_of, per_user
 from .snapshot import cached, prebuilt
 from .tables import user_departments, users
-from .types import INTEGER_MAX, INTEGER_MIN, storable
+from .types import storable
 
 #: The columns a :class:`User` carries, in the order of its fields; the password
 #: hash never leaves this module.
@@ -98,9 +97,7 @@ async def get_many(
     conn: AsyncConnection, portal_id: int, user_ids: Sequence[int]
 ) -> dict[int, User]:
     # An ID no row can hold names no user (and PostgreSQL would refuse it).
-    ids = sorted(set(user_ids))
-    # Sorted, the storable ones are a slice: found in C, for lists of 100,000.
-    ids = ids[bisect_left(ids, INTEGER_MIN) : bisect_right(ids, INTEGER_MAX)]
+    ids = sorted({user_id for user_id in user_ids if storable(user_id)})
     return await per_user(conn, portal_id, ids, one=_ONE_USER, some=_SOME_USERS, convert=_users)
 
 
@@ -212,11 +209,13 @@ async def login_account(
     login = login.strip()
     if not login:
         return None
+    # ASCII digits only: int() reads other scripts' digits too, and refuses "²".
     if login.isascii() and login.isdigit():
-        # An ID no row can hold names no user (and PostgreSQL would refuse it).
-        if len(login) > 10 or not storable(int(login)):
+        digits = login.lstrip("0") or "0"
+        # (A long one is no ID, and int() refuses one of thousands of digits.)
+        if len(digits) > 10 or not storable(int(digits)):
             return None
-        match = users.c.id == int(login)
+        match = users.c.id == int(digits)
     else:
         match = func.lower(users.c.email) == login.lower()
     row = (
