@@ -17,7 +17,7 @@ from . import portals as portal_store
 from .idlists import any_of, per_user
 from .snapshot import cached, prebuilt
 from .tables import user_departments, users
-from .types import storable
+from .types import INTEGER_MAX, storable
 
 #: The columns a :class:`User` carries, in the order of its fields; the password
 #: hash never leaves this module.
@@ -209,8 +209,13 @@ async def login_account(
     login = login.strip()
     if not login:
         return None
-    if login.isdigit():
-        match = users.c.id == int(login)
+    if login.isascii() and login.isdigit():
+        # Only ASCII digits make an ID ("²" is a digit int() refuses); one too long
+        # for the column names no one, and int() would refuse 5,000 digits.
+        digits = login.lstrip("0") or "0"
+        if len(digits) > len(str(INTEGER_MAX)) or not storable(int(digits)):
+            return None
+        match = users.c.id == int(digits)
     else:
         match = func.lower(users.c.email) == login.lower()
     row = (
