@@ -30,6 +30,7 @@ class Targets:
 
     webhook: str  # "/rest/1/CODE/"
     narrow_webhook: str  # a webhook with the im scope only
+    user_webhook: str  # a webhook of a user who is no administrator
     access_token: str
     refresh_token: str
     client_id: str
@@ -54,12 +55,16 @@ class Case:
     #: JSON), "dev" (JSON).
     kind: str = "rest"
     xml: bool = False
+    #: Send the body in chunks, without a Content-Length.
+    chunked: bool = False
     note: str = ""
 
     def describe(self, limit: int = 1500) -> str:
         """A curl command line that repeats the request (bodies cut at ``limit``)."""
         parts = [f"curl -k -X {self.http_method} 'https://HOST{self.raw_path.decode('latin-1')}'"]
         parts += [f"-H '{k}: {v}'" for k, v in self.headers.items()]
+        if self.chunked:
+            parts.append("-H 'Transfer-Encoding: chunked'")
         if self.body is not None:
             shown = repr(self.body[:limit]) + ("…" if len(self.body) > limit else "")
             parts.append(f"--data-binary {shown} ({len(self.body)} bytes)")
@@ -87,6 +92,11 @@ DATES = [
     "9999-12-31T23:59:59+23:59",
     "99999-01-01T00:00:00+00:00",
     "2026-03-29T02:30:00+01:00",
+    "2026-03-29T00:59:59+00:00",
+    "2026-10-25T00:59:59+00:00",
+    "9998-12-31T23:59:59+00:00",
+    "1970-01-01T00:00:00+00:00",
+    "1970-01-01T00:00:00+14:00",
     "-2026-03-02T09:00:00+00:00",
     "2026-03-02",
     "09:00",
@@ -253,6 +263,10 @@ KEYS = [
     "00",
     "-1",
     "1e3",
+    "FILTER[ID]",
+    "ID[]",
+    "cmd[a]",
+    "a]b[",
 ]
 
 #: A valid call of each method: a starting point to mutate.
@@ -516,8 +530,10 @@ def rest_prefix(rnd: random.Random, targets: Targets, params: dict[str, Any]) ->
     roll = rnd.random()
     if roll < 0.5:
         return targets.webhook, "webhook"
-    if roll < 0.58:
+    if roll < 0.56:
         return targets.narrow_webhook, "narrow webhook"
+    if roll < 0.62:
+        return targets.user_webhook, "user's webhook"
     if roll < 0.7:
         user, code = targets.webhook.strip("/").split("/")[1:]
         bad = rnd.choice(
@@ -732,6 +748,25 @@ def dev_case(rnd: random.Random, targets: Targets, case: Case) -> None:
     case.note = f"dev {path} {'with' if token == targets.dev_token else 'without'} token"
 
 
+ODD_HEADERS = [
+    ("Host", "LOCALHOST."),
+    ("Host", "localhost:99999"),
+    ("Host", "[::1]:8024"),
+    ("Host", "nope.localhost"),
+    ("Host", "xn--d1acufc.localhost"),
+    ("Host", "a" * 300),
+    ("Host", "127.0.0.1:port"),
+    ("Host", ".."),
+    ("X-Forwarded-For", "999.1.1.1, ::g"),
+    ("X-Forwarded-Proto", "gopher"),
+    ("Accept", "application/xml;q=2, */*;q=nan"),
+    ("Cookie", "B24LOCAL_SESSION=" + "x" * 100),
+    ("Cookie", "B24LOCAL_SESSION="),
+    ("Content-Encoding", "gzip"),
+    ("Authorization", "Bearer"),
+]
+
+
 def make_case(seed: int, index: int, targets: Targets) -> Case:
     """Request ``index`` of run ``seed``; the same arguments give the same request."""
     rnd = random.Random(f"{seed}:{index}")
@@ -743,4 +778,10 @@ def make_case(seed: int, index: int, targets: Targets) -> Case:
         oauth_case(rnd, targets, case)
     else:
         dev_case(rnd, targets, case)
+    if rnd.random() < 0.06:
+        name, text = rnd.choice(ODD_HEADERS)
+        case.headers[name] = text
+        case.note += f", {name}: {text[:20]}"
+    if case.body is not None and rnd.random() < 0.04:
+        case.chunked = True
     return case

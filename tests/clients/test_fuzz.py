@@ -20,13 +20,16 @@ import asyncio
 import random
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import orjson
 import pytest
 
+from b24local import admin
+from b24local.store.engine import sqlite_url
 from fuzzgen import Case, Targets, make_case
 
 # A run is bounded by its own deadline (below), sized by --fuzz-count.
@@ -41,6 +44,7 @@ REQUEST_TIMEOUT = 20.0
 #: Failures after which the run stops (the report shows the first ones).
 MAX_FAILURES = 20
 PASSWORD = "fuzz password 1"
+LOGIN = "fuzz@example.test"
 #: Codes of a failure on the server's side, which no input may cause.
 SERVER_FAILURES = frozenset({"INTERNAL_SERVER_ERROR", "ERROR_UNEXPECTED_ANSWER"})
 
@@ -56,32 +60,52 @@ def count(request: pytest.FixtureRequest) -> int:
     return request.config.getoption("--fuzz-count")
 
 
+async def _accounts(url: str) -> dict[str, Any]:
+    """A second user (a far-east time zone, a password, an all-scope webhook), an
+    im-only webhook of the administrator, and an application, made on the database."""
+    store = await admin.open_store(url)
+    now = datetime.now(UTC)
+    scopes = ["im", "timeman", "user", "department"]
+    try:
+        user = await admin.add_user(
+            store, now, name="Fuzz", last_name="Er", email=LOGIN, time_zone="Pacific/Kiritimati"
+        )
+        await admin.set_password(store, user.id, PASSWORD)
+        narrow, narrow_code = await admin.add_webhook(store, now, user_id=1, scopes=["im"])
+        own, own_code = await admin.add_webhook(store, now, user_id=user.id, scopes=scopes)
+        app, secret = await admin.add_app(
+            store, now, name="Fuzz", scopes=scopes, redirect_uri="https://app.example/cb"
+        )
+        return {
+            "user": user.id,
+            "narrow": f"/rest/{narrow.user_id}/{narrow_code}/",
+            "own": f"/rest/{own.user_id}/{own_code}/",
+            "client_id": app.client_id,
+            "secret": secret,
+        }
+    finally:
+        await store.close()
+
+
 def targets_of(srv) -> Targets:
-    """Credentials of every kind on ``srv``, made through its CLI and dev surface."""
-    narrow = srv.cli("webhook", "add", "--user", "1", "--scope", "im")
-    login = "fuzz@example.test"
-    user = int(srv.cli("user", "add", "--name", "Fuzz", "--last-name", "Er", "--email", login))
-    srv.cli("user", "password", str(user), "--password", PASSWORD)
-    client_id, secret = srv.cli(
-        "app", "add", "--name", "Fuzz", "--scope", "im", "--scope", "timeman",
-        "--scope", "user", "--scope", "department",
-        "--redirect-uri", "https://app.example/cb",
-    ).split()  # fmt: skip
-    pair = srv.dev("POST", "/_b24local/tokens", {"client_id": client_id, "user_id": 1})
+    """Credentials of every kind on ``srv``, and the names of its methods."""
+    made = asyncio.run(_accounts(srv.db or sqlite_url(srv.data_dir)))
+    pair = srv.dev("POST", "/_b24local/tokens", {"client_id": made["client_id"], "user_id": 1})
     with httpx.Client(verify=srv.ssl_context(), trust_env=False, timeout=30) as client:
         listed = client.get(f"{srv.webhook_url}methods", params={"full": "true"})
     assert listed.status_code == 200, listed.text
     return Targets(
         webhook=f"/rest/{srv.webhook_token}/",
-        narrow_webhook=f"/rest/{narrow}/",
+        narrow_webhook=made["narrow"],
+        user_webhook=made["own"],
         access_token=pair["access_token"],
         refresh_token=pair["refresh_token"],
-        client_id=client_id,
-        client_secret=secret,
+        client_id=made["client_id"],
+        client_secret=made["secret"],
         dev_token=srv.dev_token,
         methods=listed.json()["result"],
-        user_ids=[1, user],
-        login=login,
+        user_ids=[1, made["user"]],
+        login=LOGIN,
         password=PASSWORD,
     )
 
@@ -175,7 +199,15 @@ def failed_inside(result: Any) -> bool:
 
 async def send(client: httpx.AsyncClient, srv, case: Case) -> httpx.Response:
     url = httpx.URL(scheme="https", host="127.0.0.1", port=srv.port, raw_path=case.raw_path)
-    return await client.request(case.http_method, url, headers=case.headers, content=case.body)
+    content: Any = case.body
+    if case.chunked and case.body is not None:
+        content = _chunks(case.body)
+    return await client.request(case.http_method, url, headers=case.headers, content=content)
+
+
+async def _chunks(body: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(body), 7):
+        yield body[start : start + 7]
 
 
 async def healthy(client: httpx.AsyncClient, srv) -> str | None:
