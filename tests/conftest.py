@@ -37,8 +37,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--fuzz-count",
         type=int,
-        default=5000,
-        help="requests the fuzz test sends (default 5000; raise it for long local runs)",
+        default=6000,
+        help="requests the fuzz test sends (default 6000; raise it for long local runs)",
     )
     group.addoption(
         "--fuzz-seed",
