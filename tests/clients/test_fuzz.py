@@ -47,6 +47,8 @@ REQUEST_TIMEOUT = 20.0
 MAX_FAILURES = 20
 PASSWORD = "fuzz password 1"
 LOGIN = "fuzz@example.test"
+#: Where each chunk of the run starts the server's clock.
+CALM = "2026-03-02T09:00:00+00:00"
 #: Codes of a failure on the server's side, which no input may cause.
 SERVER_FAILURES = frozenset({"INTERNAL_SERVER_ERROR", "ERROR_UNEXPECTED_ANSWER"})
 
@@ -192,8 +194,7 @@ async def _chunks(body: bytes) -> AsyncIterator[bytes]:
 
 async def healthy(client: httpx.AsyncClient, srv) -> str | None:
     """None if a normal call (forced faults cleared) is answered as it should be."""
-    auth = {"Authorization": f"Bearer {srv.dev_token}"}
-    cleared = await client.delete(f"{srv.base_url}/_b24local/faults", headers=auth)
+    cleared = await client.delete(f"{srv.base_url}/_b24local/faults", headers=dev_auth(srv))
     for _ in range(50):
         answer = await client.post(f"{srv.webhook_url}server.time", json={})
         if answer.status_code != 503:
@@ -202,6 +203,22 @@ async def healthy(client: httpx.AsyncClient, srv) -> str | None:
     if cleared.status_code != 200 or answer.status_code != 200 or "result" not in answer.json():
         return f"a normal call failed: {cleared.text[:200]} / {answer.text[:300]}"
     return None
+
+
+async def settle(client: httpx.AsyncClient, srv, targets: Targets) -> None:
+    """Back to an ordinary moment, with a fresh token pair: a chunk's clock jumps and
+    spent tokens are not carried into the next."""
+    base, auth = srv.base_url, dev_auth(srv)
+    await client.post(f"{base}/_b24local/clock", headers=auth, json={"now": CALM, "freeze": False})
+    wanted = {"client_id": targets.client_id, "user_id": 1}
+    pair = await client.post(f"{base}/_b24local/tokens", headers=auth, json=wanted)
+    assert pair.status_code == 200, pair.text
+    targets.access_token = pair.json()["access_token"]
+    targets.refresh_token = pair.json()["refresh_token"]
+
+
+def dev_auth(srv) -> dict[str, str]:
+    return {"Authorization": f"Bearer {srv.dev_token}"}
 
 
 async def fuzz(
@@ -243,6 +260,7 @@ async def fuzz(
 
         for start in range(0, len(todo), CHUNK):
             chunk = todo[start : start + CHUNK]
+            await settle(client, srv, targets)
             await asyncio.gather(*(gated(i) for i in chunk))
             unwell = await healthy(client, srv)
             if unwell:
