@@ -258,10 +258,12 @@ async def fuzz(
             async with gate:
                 await one(index)
 
+        await settle(client, srv, targets)
         for start in range(0, len(todo), CHUNK):
             chunk = todo[start : start + CHUNK]
-            await settle(client, srv, targets)
             await asyncio.gather(*(gated(i) for i in chunk))
+            # A frozen clock would keep the rate limit's bucket full: settle first.
+            await settle(client, srv, targets)
             unwell = await healthy(client, srv)
             if unwell:
                 failures.append(f"after cases {chunk[0]}-{chunk[-1]}: {unwell}")
