@@ -17,7 +17,7 @@ from . import portals as portal_store
 from .idlists import any_of, per_user
 from .snapshot import cached, prebuilt
 from .tables import user_departments, users
-from .types import INTEGER_MAX, storable
+from .types import storable
 
 #: The columns a :class:`User` carries, in the order of its fields; the password
 #: hash never leaves this module.
@@ -210,12 +210,10 @@ async def login_account(
     if not login:
         return None
     if login.isascii() and login.isdigit():
-        # Only ASCII digits make an ID ("²" is a digit int() refuses); one too long
-        # for the column names no one, and int() would refuse 5,000 digits.
-        digits = login.lstrip("0") or "0"
-        if len(digits) > len(str(INTEGER_MAX)) or not storable(int(digits)):
+        # An ID no row can hold names no user (and PostgreSQL would refuse it).
+        if len(login) > 10 or not storable(int(login)):
             return None
-        match = users.c.id == int(digits)
+        match = users.c.id == int(login)
     else:
         match = func.lower(users.c.email) == login.lower()
     row = (
