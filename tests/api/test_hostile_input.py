@@ -71,3 +71,40 @@ def test_addresses_outside_rest_answer_in_json(server, verb, path, status, allow
     assert body["error"] == "INVALID_REQUEST"
     assert sorted(answer.headers["allow"].split(", ")) == allow.split(", ")
     assert body["error_description"] == f"Only {answer.headers['allow']} accepted here"
+
+
+@pytest.mark.parametrize(
+    "field", ["client_id", "state", "login", "password", "redirect_uri", "scope"]
+)
+def test_a_nul_in_a_login_form_field_is_refused(server, client_id, field) -> None:
+    """As on /rest/, a NUL is refused before anything is looked up (PostgreSQL would
+    refuse the query: a 500)."""
+    fields = {"client_id": client_id, "login": "1", "password": PASSWORD, field: "a\x00b"}
+    answer = server.http.post("/oauth/authorize/", data=fields, follow_redirects=False)
+    assert answer.status_code == 400, answer.text
+    assert "A field contains a NUL character" in answer.text
+
+
+@pytest.mark.parametrize(
+    "path", ["/oauth/token/?client_id=a%00b", "/oauth/rest/app.info?auth=a%00b"]
+)
+def test_a_nul_at_the_token_endpoint_is_invalid_request(server, path) -> None:
+    answer = server.http.get(path)
+    assert answer.status_code == 400, answer.text
+    assert answer.json() == {
+        "error": "invalid_request",
+        "error_description": "A field contains a NUL character",
+    }
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"])
+def test_a_close_time_past_the_calendar_is_not_the_start_date(server, moment) -> None:
+    """A TIME with no UTC instant (year 10000, or year 0, once its offset is taken
+    off) is no date of the day: the close is refused as any other day's would be."""
+    assert server.call("timeman.open").status_code == 200
+    answer = server.call("timeman.close", {"TIME": moment, "REPORT": "late"})
+    assert answer.status_code == 400, answer.text
+    assert answer.json() == {
+        "error": "WRONG_DATETIME",
+        "error_description": "Day close date should correspond to the day open date",
+    }
