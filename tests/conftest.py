@@ -32,6 +32,21 @@ START = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
 DEV_TOKEN = "test-dev-token"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("b24local fuzz", "tests/clients/test_fuzz.py")
+    group.addoption(
+        "--fuzz-count",
+        type=int,
+        default=6000,
+        help="requests the fuzz test sends (default 6000; raise it for long local runs)",
+    )
+    group.addoption(
+        "--fuzz-seed",
+        default="24",
+        help="the fuzz run's seed: an integer, or 'random' for a fresh one (default 24)",
+    )
+
+
 def pytest_report_header(config) -> str:
     if PG_URL:
         return f"b24local: PostgreSQL runs enabled ({PG_URL})"

@@ -14,6 +14,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from b24local.clock import AdjustableClock, Clock, SystemClock
 from b24local.config import Settings
 from b24local.devapi import dev_routes
+from b24local.fallback import HANDLERS
 from b24local.oauth.endpoints import SERVER_REST_PATH, authorize, server_app_info, token
 from b24local.rest.dispatch import Dispatcher, RestEndpoint
 from b24local.rest.faults import Faults, known_errors
@@ -101,7 +102,9 @@ def create_app(
         middleware.append(
             Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
         )
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    app = Starlette(
+        routes=routes, lifespan=lifespan, middleware=middleware, exception_handlers=HANDLERS
+    )
     app.state.runtime = runtime
     return app
 

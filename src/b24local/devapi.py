@@ -8,6 +8,7 @@ token printed at start (``Authorization: Bearer TOKEN``).
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -169,11 +170,19 @@ def dev_routes(clock: AdjustableClock, faults: Faults, token: str) -> list[Route
         return _answer(pair_record(pair, portal, now))
 
     return [
-        Route("/_b24local/tokens", issue_token, methods=["POST"]),
-        Route("/_b24local/faults", read_faults, methods=["GET"]),
-        Route("/_b24local/faults", add_fault, methods=["POST"]),
-        Route("/_b24local/faults", clear_faults, methods=["DELETE"]),
-        Route("/_b24local/clock", read_clock, methods=["GET"]),
-        Route("/_b24local/clock", set_clock, methods=["POST", "PUT"]),
-        Route("/_b24local/clock/advance", advance_clock, methods=["POST"]),
+        _route("/_b24local/tokens", POST=issue_token),
+        _route("/_b24local/faults", GET=read_faults, POST=add_fault, DELETE=clear_faults),
+        _route("/_b24local/clock", GET=read_clock, POST=set_clock, PUT=set_clock),
+        _route("/_b24local/clock/advance", POST=advance_clock),
     ]
+
+
+def _route(path: str, **handlers: Callable[[Request], Awaitable[Response]]) -> Route:
+    """One route per address, so that a wrong HTTP method is told every right one in
+    ``Allow`` (a route per method would name only the first route's)."""
+
+    async def endpoint(request: Request) -> Response:
+        # The route admitted only these methods, and HEAD only where GET is.
+        return await handlers["GET" if request.method == "HEAD" else request.method](request)
+
+    return Route(path, endpoint, methods=list(handlers))

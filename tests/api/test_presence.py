@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
 import pytest
 from sqlalchemy import update
 
@@ -261,3 +264,27 @@ def test_list_of_ten_thousand_form_encoded_ids(server):
     cards = result(response)
     assert list(cards) == [str(user_id) for user_id in range(10_000, 0, -1)]
     assert cards["1"]["id"] == 1
+
+
+# --- simultaneous changes -----------------------------------------------------------------
+
+
+def test_simultaneous_changes_of_one_presence_are_serialised(server) -> None:
+    """First changes of a user's presence arriving together, of two kinds: each is
+    answered and kept (on PostgreSQL, two first changes used to insert the row twice
+    and fail with 500, and a status could be overwritten by an idle.start that read
+    the row before it)."""
+    calls = [("im.user.status.set", {"STATUS": "dnd"}), ("im.user.status.idle.start", {})] * 10
+
+    async def together() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=server.http.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+            return await asyncio.gather(
+                *(http.post(f"{server.webhook}{method}", json=params) for method, params in calls)
+            )
+
+    answers = server.run(together)
+
+    assert [a.status_code for a in answers] == [200] * len(calls), [a.text for a in answers]
+    assert result(server.call("im.user.status.get")) == "dnd"
+    assert result(server.call("im.user.get"))["idle"]

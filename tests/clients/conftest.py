@@ -42,6 +42,8 @@ STOP_DEADLINE = 15.0
 TOLERATED_SIGTERM_EXIT = (0,)
 
 _WEBHOOK = re.compile(r"^Incoming webhook: (https://\S+/rest/(\d+)/([^/\s]+)/)\s*$")
+#: What a restart prints instead of the webhook, whose code it no longer knows.
+_WEBHOOK_HIDDEN = re.compile(r"^Incoming webhook: shown on first start only")
 _DEV_TOKEN = re.compile(r"^Dev token: (\S+)\s*$")
 _CA = re.compile(r"^CA certificate: (.+?)\s*$")
 _LISTENING = re.compile(r"listening on (https://\S+)\s*$")
@@ -214,11 +216,13 @@ def start_server(
     db: str | None = None,
     args: Sequence[str] = (),
     ca: Path | None = None,
+    restart: LiveServer | None = None,
 ) -> LiveServer:
     """Start ``b24local serve --tls --dev [--db URL] [ARGS]`` and wait until it answers
     TLS handshakes. The rate limits are off unless ``args`` name ``--limits``. With
     ``--tls-cert``/``--tls-key`` among ``args`` the server prints no CA line: ``ca``
-    names the CA to trust instead."""
+    names the CA to trust instead. ``restart`` names a stopped server whose data the
+    new one serves: it prints no webhook, so the old one's code is kept."""
     if "--limits" not in args:
         # The cloud's rate limit is on by default; client tests opt into it.
         args = ["--limits", "off", *args]
@@ -277,22 +281,27 @@ def start_server(
             fail("stdout closed before the banner was complete")
             raise AssertionError  # unreachable: fail() raises
         seen.append(line)
-        for name, pattern in (("webhook", _WEBHOOK), ("token", _DEV_TOKEN), ("ca", _CA)):
+        webhook_line = _WEBHOOK if restart is None else _WEBHOOK_HIDDEN
+        for name, pattern in (("webhook", webhook_line), ("token", _DEV_TOKEN), ("ca", _CA)):
             match = pattern.search(line)
             if match:
                 found[name] = match
 
-    webhook = found["webhook"]
     base_url = f"https://127.0.0.1:{port}"
+    if restart is None:
+        webhook_url, user_id, code = found["webhook"].group(1, 2, 3)
+    else:
+        user_id, code = str(restart.user_id), restart.code
+        webhook_url = f"{base_url}/rest/{user_id}/{code}/"
     listening = next((m for m in map(_LISTENING.search, seen) if m), None)
     if listening is None or listening.group(1) != base_url:
         fail(f"expected a 'listening on {base_url}' line")
     server = LiveServer(
         base_url=base_url,
         port=port,
-        webhook_url=webhook.group(1),
-        user_id=int(webhook.group(2)),
-        code=webhook.group(3),
+        webhook_url=webhook_url,
+        user_id=int(user_id),
+        code=code,
         dev_token=found["token"].group(1),
         ca_path=ca or Path(found["ca"].group(1)),
         data_dir=data_dir,
@@ -401,15 +410,24 @@ def launch_server(
     """Start extra servers, each with its own data; any still running at the end are killed.
 
     ``launch()`` takes optional keywords: ``db`` (a ``--db`` URL), ``args`` (more
-    ``serve`` options) and ``ca`` (the CA to trust for ``--tls-cert``).
+    ``serve`` options), ``ca`` (the CA to trust for ``--tls-cert``) and ``restart`` (a
+    stopped server whose data directory and database to serve again).
     """
     started: list[LiveServer] = []
 
     def launch(
-        *, db: str | None = None, args: Sequence[str] = (), ca: Path | None = None
+        *,
+        db: str | None = None,
+        args: Sequence[str] = (),
+        ca: Path | None = None,
+        restart: LiveServer | None = None,
     ) -> LiveServer:
-        root = tmp_path_factory.mktemp("b24local-extra")
-        server = start_server(root / "data", root, db=db, args=args, ca=ca)
+        if restart is not None:
+            data_dir, root, db = restart.data_dir, restart.stderr_path.parent, restart.db
+        else:
+            root = tmp_path_factory.mktemp("b24local-extra")
+            data_dir = root / "data"
+        server = start_server(data_dir, root, db=db, args=args, ca=ca, restart=restart)
         started.append(server)
         return server
 

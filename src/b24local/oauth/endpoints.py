@@ -93,6 +93,9 @@ async def _params(request: Request) -> dict[str, str]:
         for key, value in form.multi_items():
             if isinstance(value, str):
                 params.setdefault(key, value)
+    if any("\x00" in text for pair in params.items() for text in pair):
+        # As on /rest/: no text looked up may hold one (PostgreSQL refuses it).
+        raise INVALID_REQUEST("A field contains a NUL character")
     return params
 
 

@@ -42,6 +42,10 @@ _LIMITS = RequestLimits()
 
 
 async def _change(call: Call, change) -> bool:
+    # Changes of one user's presence are serialised, as workday changes are: without
+    # the lock, two first changes at once would both insert the row (a 500 on
+    # PostgreSQL), and two changes of different fields would lose one of them.
+    await user_store.lock(call.conn, call.portal.id, call.user.id)
     state = await presence_store.get(call.conn, call.portal.id, call.user.id)
     await presence_store.save(call.conn, call.portal.id, call.user.id, change(state))
     return True

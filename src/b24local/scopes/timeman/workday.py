@@ -337,6 +337,15 @@ def pause_day(day: Workday | None, now: datetime, *, settings: Settings) -> Tran
     return Transition(replace(_paused(day, now), closed_from=Place()), "pause")
 
 
+def _date_on(moment: datetime, zone: tzinfo) -> date | None:
+    """``moment``'s date in ``zone``; None past the calendar's ends (a ``TIME`` of
+    9999-12-31 at -23:59 is in year 10000 in UTC), where no workday's date lies."""
+    try:
+        return moment.astimezone(zone).date()
+    except OverflowError:
+        return None
+
+
 def close_day(
     day: Workday | None,
     now: datetime,
@@ -359,7 +368,7 @@ def close_day(
             raise Refusal(Reason.EXPIRED_NEEDS_TIME)
         moment = now
     else:
-        if at.astimezone(day.display_zone).date() != day.start_date:
+        if _date_on(at, day.display_zone) != day.start_date:
             raise Refusal(Reason.CLOSE_DATE_NOT_START_DATE)
         if at > now:
             raise Refusal(Reason.TIME_IN_FUTURE)
