@@ -1,4 +1,5 @@
-"""Answers for requests no route takes: Bitrix-style bodies instead of Starlette's text.
+"""Answers for requests no route takes: Bitrix-style bodies instead of Starlette's text;
+and for a client gone in the middle of its body, wherever that body was read.
 
 ``/rest/...`` answers every HTTP method itself; what is left is an address nothing
 is served at (``/oauth/rest/``, an unknown ``/_b24local/...``) or an HTTP method
@@ -10,7 +11,7 @@ Starlette sets.
 from __future__ import annotations
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from b24local.rest.envelope import encode_json
@@ -39,5 +40,11 @@ async def http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def client_gone(request: Request, exc: Exception) -> Response:
+    """The client left before its body was complete (or was cut off for being too
+    slow): nothing ran, and nobody is left to read an answer or a logged trace."""
+    return Response(status_code=408)
+
+
 #: Starlette's ``exception_handlers``.
-HANDLERS = {HTTPException: http_error}
+HANDLERS = {HTTPException: http_error, ClientDisconnect: client_gone}

@@ -165,9 +165,7 @@ class RestEndpoint:
         except RestError as error:
             return render(error_body(error), error.status, fmt or requested_format(path))
         except ClientDisconnect:
-            # Gone before its body was complete (or cut off for being too slow):
-            # nothing ran, and nobody is left to read an answer.
-            return Response(status_code=408)
+            raise  # the app's handler for it answers (see fallback.py), unlogged
         except Exception:
             log.exception("unexpected failure in %s %s", request.method, request.url.path)
             error = INTERNAL_SERVER_ERROR()
