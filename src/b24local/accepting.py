@@ -1,12 +1,12 @@
 """Accepting connections in batches, however busy the event loop is.
 
-uvloop's libuv (1.49 and later) accepts one connection per turn of the event
-loop. A turn of a server saturated by a few hundred keep-alive connections takes
-tens of milliseconds, so connections opened while it is busy wait in the listen
-queue for seconds: 70 waiting connections drained at about 25 a second (see
-docs/benchmarks.md, "Writes beside reads"). The client has long since sent its
-first request, which waits with it. asyncio's own loop accepts up to the backlog
-per turn.
+uvloop's libuv accepts one connection per turn of the event loop (since
+libuv/libuv#3696, "don't accept() connections in a loop"). A turn of a server
+saturated by a few hundred keep-alive connections takes tens of milliseconds, so
+connections opened while it is busy wait in the listen queue for seconds: 70
+waiting connections drained at about 25 a second (see docs/benchmarks.md,
+"Accepting under load"). The client has long since sent its first request,
+which waits with them. asyncio's own loop accepts up to the backlog per turn.
 
 :class:`Acceptor` listens itself, on either loop: each time the listening socket
 is readable it accepts up to :data:`ACCEPT_BATCH` connections and hands each to
