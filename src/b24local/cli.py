@@ -332,12 +332,12 @@ class Server(uvicorn.Server):
         # uvloop accepts one connection per loop turn; listen with ours instead.
         await super().startup([] if sockets is not None else None)
         if sockets is not None:
-            self.servers = [self._acceptor(sock) for sock in sockets]  # type: ignore[misc]
+            self.servers = [await self._listener(sock) for sock in sockets]  # type: ignore[misc]
         if not self.should_exit:
             typer.echo(self.banner)
             sys.stdout.flush()
 
-    def _acceptor(self, sock: socket.socket) -> Acceptor:
+    async def _listener(self, sock: socket.socket) -> Acceptor | asyncio.Server:
         config = self.config
 
         def protocol() -> asyncio.Protocol:
@@ -346,7 +346,14 @@ class Server(uvicorn.Server):
                 config=config, server_state=self.server_state, app_state=self.lifespan.state
             )
 
-        return Acceptor(sock, protocol, ssl_context=config.ssl, backlog=config.backlog)
+        try:
+            return Acceptor(sock, protocol, ssl_context=config.ssl, backlog=config.backlog)
+        except NotImplementedError:
+            # Windows' proactor loop watches no sockets for readiness: its own server.
+            loop = asyncio.get_running_loop()
+            return await loop.create_server(
+                protocol, sock=sock, ssl=config.ssl, backlog=config.backlog
+            )
 
     def handle_exit(self, sig, frame) -> None:
         # uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown, so the process
