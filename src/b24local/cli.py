@@ -22,6 +22,7 @@ import typer
 import uvicorn
 
 from b24local import __version__, admin, plans
+from b24local.accepting import Acceptor
 from b24local.clock import SystemClock
 from b24local.config import DEFAULT_HOST, DEFAULT_PORT, Settings, default_data_dir
 from b24local.connections import ConnectionLimits, Guard
@@ -348,10 +349,32 @@ class Server(uvicorn.Server):
         self.banner = banner
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
+        # uvicorn would serve `sockets` through the loop's own server, which on
+        # uvloop accepts one connection per loop turn; listen with ours instead.
+        await super().startup([] if sockets is not None else None)
+        if sockets is not None:
+            self.servers = [await self._listener(sock) for sock in sockets]  # type: ignore[misc]
         if not self.should_exit:
             typer.echo(self.banner)
             sys.stdout.flush()
+
+    async def _listener(self, sock: socket.socket) -> Acceptor | asyncio.Server:
+        config = self.config
+
+        def protocol() -> asyncio.Protocol:
+            # What uvicorn's own startup builds for each connection.
+            return config.http_protocol_class(  # type: ignore[call-arg]
+                config=config, server_state=self.server_state, app_state=self.lifespan.state
+            )
+
+        try:
+            return Acceptor(sock, protocol, ssl_context=config.ssl, backlog=config.backlog)
+        except NotImplementedError:
+            # Windows' proactor loop watches no sockets for readiness: its own server.
+            loop = asyncio.get_running_loop()
+            return await loop.create_server(
+                protocol, sock=sock, ssl=config.ssl, backlog=config.backlog
+            )
 
     def handle_exit(self, sig, frame) -> None:
         # uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown, so the process
