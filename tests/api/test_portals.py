@@ -193,6 +193,18 @@ def token_endpoint(server, creds: AppCreds, *, host: str = LOCAL_HOST, **params)
     )
 
 
+def local_refresh_token(server, world: World) -> str:
+    """A fresh refresh token of the default portal's app, issued to the admin."""
+    issued = server.run(
+        admin.issue_app_token,
+        server.store,
+        server.clock.now(),
+        client_id=world.local_app.client_id,
+        user_id=1,
+    )
+    return issued[0].refresh_token
+
+
 def acme_code(server, world: World) -> str:
     """Bob logs in on acme and authorises the acme app; the session is forgotten."""
     server.http.cookies.clear()
@@ -588,13 +600,7 @@ def test_the_token_endpoint_on_the_apps_own_host(server, world):
         world.local_app,
         host=ACME_HOST,
         grant_type="refresh_token",
-        refresh_token=server.run(
-            admin.issue_app_token,
-            server.store,
-            server.clock.now(),
-            client_id=world.local_app.client_id,
-            user_id=1,
-        )[0].refresh_token,
+        refresh_token=local_refresh_token(server, world),
     ).json()
     assert local["member_id"] == world.local_member_id
     assert local["client_endpoint"] == "http://localhost:8024/rest/"
@@ -868,13 +874,7 @@ def test_a_portals_public_url_names_it_in_every_answer(server, world):
         server,
         world.local_app,
         grant_type="refresh_token",
-        refresh_token=server.run(
-            admin.issue_app_token,
-            server.store,
-            server.clock.now(),
-            client_id=world.local_app.client_id,
-            user_id=1,
-        )[0].refresh_token,
+        refresh_token=local_refresh_token(server, world),
     ).json()
     assert local["client_endpoint"] == f"https://{LOCAL_HOST}/rest/"
     assert server.run(admin.update_portal, server.store, ACME, public_url="").public_url is None
