@@ -567,14 +567,29 @@ def rest_case(rnd: random.Random, targets: Targets, case: Case) -> None:
     end = suffix(rnd)
     path = prefix + quote(with_case(rnd, method) + end, safe="%./")
     case.xml = (method + end).lower().endswith(".xml")
+    send(rnd, case, path, params, f"{form} {method}{end}", corrupt_rate=0.12, get_query=True)
+
+
+def send(
+    rnd: random.Random,
+    case: Case,
+    path: str,
+    params: dict[str, Any],
+    label: str,
+    *,
+    corrupt_rate: float,
+    get_query: bool = False,
+) -> None:
+    """Fill in ``case`` as a request of ``params`` to ``path``: encoded one of the
+    ways, sometimes corrupted, by some HTTP method (with ``get_query``, a GET
+    mostly carries its parameters in the query)."""
     query, headers, body, how = encode(rnd, params)
-    case.note = f"{form} {method}{end} as {how}"
-    if rnd.random() < 0.12:
+    case.note = f"{label} as {how}"
+    if rnd.random() < corrupt_rate:
         body = corrupt(rnd, body or b"")
         case.note += ", corrupted"
     case.http_method = http_method(rnd, body)
-    if case.http_method == "GET" and body is not None and rnd.random() < 0.5:
-        # Most GETs carry their parameters in the query.
+    if get_query and case.http_method == "GET" and body is not None and rnd.random() < 0.5:
         query, body, headers = (body.decode("latin-1") if how == "form" else query), None, {}
     case.raw_path = raw(path, query)
     case.headers = headers
@@ -685,15 +700,7 @@ def oauth_case(rnd: random.Random, targets: Targets, case: Case) -> None:
         params = {"auth": rnd.choice([targets.access_token, "", "bad", [1]])}
     for _ in range(rnd.choice([0, 0, 1, 2])):
         mutate(rnd, params)
-    query, headers, body, how = encode(rnd, params)
-    case.note = f"{path} as {how}"
-    if rnd.random() < 0.1:
-        body = corrupt(rnd, body or b"")
-        case.note += ", corrupted"
-    case.http_method = http_method(rnd, body)
-    case.raw_path = raw(path, query)
-    case.headers = headers
-    case.body = body
+    send(rnd, case, path, params, path, corrupt_rate=0.1)
 
 
 DEV_PATHS = [
