@@ -25,8 +25,17 @@ a write costs as many of them as it waits for. Groups therefore pass from one to
 next in one place: the callback that sees a ``COMMIT`` return opens the next group
 and admits every call queued for it at once, so a write waits at most for the group
 committing when it arrived and one ``COMMIT`` of its own, a few turns in all, however
-many writers queue. The worker thread that commits reports straight back to the
-loop.
+many writers queue.
+
+Each of those hand-offs — a worker thread reporting back through a callback, a
+future waking the task that awaits it — costs one more turn. So while turns are
+long, a waiting write does not sleep on a future: it looks once per turn whether
+the thread is done, and the first waiter to see it does the callback's work then
+and there (answers the group, opens the next, admits the queue). Everyone waiting
+sees the outcome in that same turn, so a write queued behind a committing group
+runs in the first turn after that ``COMMIT`` returned and is answered in the first
+turn after its own. When turns are short (a quiet loop) it sleeps on the future
+instead, as looking would only spin; the thread's callback wakes it.
 """
 
 from __future__ import annotations
@@ -51,6 +60,11 @@ T = TypeVar("T")
 MAX_GROUP = 64
 #: Idle read connections kept open; more are opened when calls overlap.
 IDLE_READERS = 8
+#: A turn of the event loop at least this long (seconds) is worth saving: a
+#: waiting write looks each turn whether it may go on rather than sleeping on a
+#: future, which costs one more turn to wake it. Shorter turns mean a quiet loop,
+#: where looking would spin.
+LONG_TURN = 0.001
 
 
 def _raw(conn: Connection) -> sqlite3.Connection:
@@ -311,7 +325,7 @@ class _Write:
             owner._leave(group)
         if answer is not None:
             # Answer only once the group is on disk.
-            await answer
+            await owner._until(answer)
 
 
 class _Group:
@@ -348,6 +362,17 @@ class _Group:
                 answer.set_exception(error)
 
 
+class _Hop:
+    """A worker thread's report: set by the thread, taken on the loop."""
+
+    __slots__ = ("done", "error", "then")
+
+    def __init__(self, then: Callable[[BaseException | None], None]) -> None:
+        self.then = then
+        self.error: BaseException | None = None
+        self.done = False
+
+
 class SqliteTransactions:
     """Hands out read and write transactions on one SQLite database."""
 
@@ -374,6 +399,8 @@ class SqliteTransactions:
         #: A ``BEGIN IMMEDIATE`` or ``COMMIT`` in a worker thread: the writer
         #: connection is the thread's until it reports back.
         self._in_thread: asyncio.Future[None] | None = None
+        #: What that thread reports, as soon as it is done.
+        self._hop: _Hop | None = None
 
     def version(self) -> int:
         """A number that changes whenever anything is committed to the database, by any
@@ -425,7 +452,7 @@ class SqliteTransactions:
         waiter: asyncio.Future[_Group] = asyncio.get_running_loop().create_future()
         self._waiting.append(waiter)
         try:
-            return await waiter
+            return await self._until(waiter)
         except BaseException:
             if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 self._leave(waiter.result())  # admitted, then cancelled before it ran
@@ -517,25 +544,46 @@ class SqliteTransactions:
         self, work: Callable[[], object], then: Callable[[BaseException | None], None]
     ) -> None:
         """Run ``work`` on the writer in a worker thread, then ``then(error)`` on the
-        loop. The thread schedules ``then`` itself: one turn of the loop, where
-        awaiting the thread's future would take several."""
+        loop: called by the first waiting write to see the thread done (see
+        :meth:`_until`), or else by the callback the thread schedules, whichever
+        comes first. Either takes one turn of the loop at most, where awaiting the
+        thread's future would take several."""
         loop = asyncio.get_running_loop()
+        hop = self._hop = _Hop(then)
 
         def run() -> None:
-            error: BaseException | None = None
             try:
                 work()
             except BaseException as failure:
-                error = failure
-            loop.call_soon_threadsafe(self._back_from_thread, then, error)
+                hop.error = failure
+            hop.done = True  # after the error: a waiter may look at any moment
+            loop.call_soon_threadsafe(self._back_from_thread, hop)
 
         self._in_thread = loop.run_in_executor(None, run)
 
-    def _back_from_thread(
-        self, then: Callable[[BaseException | None], None], error: BaseException | None
-    ) -> None:
-        self._in_thread = None
-        then(error)
+    def _back_from_thread(self, hop: _Hop) -> None:
+        if hop is not self._hop:
+            return  # a waiting write took the report first
+        self._hop = self._in_thread = None
+        hop.then(hop.error)
+
+    async def _until(self, future: asyncio.Future[T]) -> T:
+        """``await future``, sooner while turns are long (see the module notes)."""
+        loop = asyncio.get_running_loop()
+        try:
+            while not future.done():
+                hop = self._hop
+                if hop is not None and hop.done:
+                    self._back_from_thread(hop)
+                    continue
+                started = loop.time()
+                await asyncio.sleep(0)
+                if not future.done() and loop.time() - started < LONG_TURN:
+                    break  # a quiet loop: sleep until woken
+        except BaseException:
+            future.cancel()  # as ``await future`` does when its task is cancelled
+            raise
+        return await future
 
     async def close(self) -> None:
         while self._in_thread is not None:
