@@ -372,7 +372,7 @@ async def list_network_ranges(
 ) -> list[network.NetworkRange]:
     async with store.transaction() as conn:
         portal = await portal_for(conn, domain)
-        return await network_ranges.get_all(conn, portal.id)
+        return list(await network_ranges.get_all(conn, portal.id))
 
 
 async def set_network_ranges(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,14 +21,17 @@ _ALL = cached(
 )
 
 
-async def get_all(conn: AsyncConnection, portal_id: int) -> list[NetworkRange]:
-    ranges = []
-    for row in await conn.execute(_ALL, {"portal_id": portal_id}):
-        # Only well-formed ranges are ever stored.
-        parsed = parse_range(row.ip_range, row.name)
-        if parsed is not None:
-            ranges.append(parsed)
-    return ranges
+@lru_cache(maxsize=64)
+def _parsed(stored: tuple[tuple[str, str], ...]) -> tuple[NetworkRange, ...]:
+    # Parsing is most of a check's cost, and the ranges seldom change: parse each
+    # stored list once. Only well-formed ranges are ever stored.
+    parsed = (parse_range(text, name) for text, name in stored)
+    return tuple(found for found in parsed if found is not None)
+
+
+async def get_all(conn: AsyncConnection, portal_id: int) -> tuple[NetworkRange, ...]:
+    rows = await conn.execute(_ALL, {"portal_id": portal_id})
+    return _parsed(tuple((row.ip_range, row.name) for row in rows))
 
 
 async def replace(conn: AsyncConnection, portal_id: int, ranges: Sequence[NetworkRange]) -> None:

@@ -31,11 +31,22 @@ class NetworkRange:
     #: As stored and answered: ``first-last`` or one address, spaces removed.
     ip_range: str
     name: str
-    first: Address
-    last: Address
+    version: int
+    # The ends as integers: comparing ints is many times cheaper than comparing
+    # ipaddress objects, and every check walks the whole list.
+    low: int
+    high: int
+
+    @property
+    def first(self) -> Address:
+        return ip_address(self.low) if self.version == 4 else IPv6Address(self.low)
+
+    @property
+    def last(self) -> Address:
+        return ip_address(self.high) if self.version == 4 else IPv6Address(self.high)
 
     def contains(self, address: Address) -> bool:
-        return address.version == self.first.version and self.first <= address <= self.last
+        return address.version == self.version and self.low <= int(address) <= self.high
 
 
 def _address(text: str) -> Address | None:
@@ -59,7 +70,7 @@ def parse_range(text: str, name: str = "") -> NetworkRange | None:
     if first is None or last is None or first.version != last.version or first > last:
         return None
     canonical = "-".join(end.strip() for end in ends)
-    return NetworkRange(canonical, name, first, last)
+    return NetworkRange(canonical, name, first.version, int(first), int(last))
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +120,9 @@ def read_ranges(ranges: Any) -> Reading:
 
 def find(ranges: Sequence[NetworkRange], address: Address) -> NetworkRange | None:
     """The first range holding the address."""
+    version, value = address.version, int(address)
     for candidate in ranges:
-        if candidate.contains(address):
+        if candidate.version == version and candidate.low <= value <= candidate.high:
             return candidate
     return None
 
