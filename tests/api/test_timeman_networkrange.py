@@ -317,3 +317,26 @@ def test_methods_lists_them(server):
         "timeman.networkrange.check",
     ):
         assert name in listed
+
+
+def test_too_many_ranges_are_refused_with_the_reason(server):
+    many = [{"ip_range": f"10.0.{i // 256}.{i % 256}", "name": ""} for i in range(1001)]
+    assert error_of(server.call("timeman.networkrange.set", {"RANGES": many})) == (
+        400,
+        {"error": "INVALID_FORMAT", "error_description": "RANGES holds more than 1000 ranges"},
+    )
+    # A thousand is fine.
+    assert call(server, "timeman.networkrange.set", RANGES=many[:1000]) == {"result": True}
+    assert len(call(server, "timeman.networkrange.get")) == 1000
+    assert call(server, "timeman.networkrange.check", IP="10.0.3.231")["range"] == "10.0.3.231"
+
+
+def test_a_huge_json_string_is_refused_before_decoding(server):
+    huge = json.dumps([{"ip_range": "10.0.0.1", "name": "x" * 300_000}])
+    assert error_of(server.call("timeman.networkrange.set", {"RANGES": huge})) == (
+        400,
+        {
+            "error": "INVALID_FORMAT",
+            "error_description": "RANGES is longer than 262144 characters",
+        },
+    )

@@ -22,8 +22,21 @@ Address = IPv4Address | IPv6Address
 LOCALHOST = "127.0.0.1"
 
 
+#: More ranges than any office has: a bound on what a set may store and each check
+#: walks (the real module has none; the request size was its only bound).
+MAX_RANGES = 1_000
+#: ``RANGES`` as a JSON string is decoded here, past the transport's own count of
+#: JSON values: a bound on what that decoding may cost.
+MAX_JSON_CHARS = 256 * 1024
+
+
 class WrongFormat(ValueError):
-    """``RANGES`` is not a list of range objects at all."""
+    """``RANGES`` is not a list of range objects at all (or far too long a one)."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail)
+        #: Said instead of the real wrapper's words when they would not tell why.
+        self.detail = detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +99,8 @@ def decode(value: Any) -> Any:
     real wrapper decodes it; anything else is taken as it is."""
     if not isinstance(value, str):
         return value
+    if len(value) > MAX_JSON_CHARS:
+        raise WrongFormat(f"RANGES is longer than {MAX_JSON_CHARS} characters")
     try:
         return json.loads(value)
     except ValueError:
@@ -94,11 +109,11 @@ def decode(value: Any) -> Any:
 
 def _items(ranges: Any) -> Iterable[Any]:
     # Form encoding gives RANGES[0][ip_range]=... as a mapping keyed "0", "1", ...
-    if isinstance(ranges, Mapping):
-        return ranges.values()
-    if isinstance(ranges, list):
-        return ranges
-    raise WrongFormat
+    if not isinstance(ranges, Mapping | list):
+        raise WrongFormat
+    if len(ranges) > MAX_RANGES:
+        raise WrongFormat(f"RANGES holds more than {MAX_RANGES} ranges")
+    return ranges.values() if isinstance(ranges, Mapping) else ranges
 
 
 def read_ranges(ranges: Any) -> Reading:

@@ -27,7 +27,7 @@ INVALID_FORMAT = ErrorSpec(
     "INVALID_FORMAT",
     400,
     "A wrong format for the RANGES field is passed",
-    "RANGES is missing, not JSON, or not a list of objects",
+    "RANGES is missing, not JSON, not a list of objects, or over 1,000 ranges",
 )
 methods.errors = (ACCESS_ERROR, INVALID_FORMAT)
 
@@ -60,8 +60,8 @@ async def networkrange_set(call: Call) -> dict[str, Any]:
     _admin_only(call)
     try:
         reading = network.read_ranges(network.decode(call.params.upper().get("RANGES")))
-    except network.WrongFormat:
-        raise INVALID_FORMAT() from None
+    except network.WrongFormat as wrong:
+        raise INVALID_FORMAT(wrong.detail or None) from None
     # One bad range and nothing is saved; the answer names the bad ones as given.
     if reading.errors:
         return {"result": False, "error_ranges": list(reading.errors)}
