@@ -87,6 +87,21 @@ def workday_cycle(seeded: Seeded) -> Scenario:
     return Scenario("workday", title, calls)
 
 
+def networkrange_check(seeded: Seeded) -> Scenario:
+    """``timeman.networkrange.check`` by the administrator for addresses inside the
+    seeded office networks (first, middle and last range), outside them, and IPv6."""
+    addresses = [
+        *(f"10.{i % 16}.{i % 7}.{i % 250}" for i in range(400)),
+        *(f"192.168.{i % 256}.1" for i in range(200)),
+        *(f"203.0.113.{i % 256}" for i in range(300)),
+        *(f"2001:db8::{i:x}" for i in range(100)),
+    ]
+    calls = [
+        Call("GET", f"{_hook(seeded, 1)}/timeman.networkrange.check?IP={ip}") for ip in addresses
+    ]
+    return Scenario("networkrange", "timeman.networkrange.check, 19 ranges", calls)
+
+
 def user_get_single(seeded: Seeded) -> Scenario:
     calls = [Call("GET", f"{_hook(seeded, 1)}/im.user.get?ID={u}") for u in spread(seeded)]
     return Scenario("im_user_get", "im.user.get (single)", calls)
@@ -136,6 +151,7 @@ def after_read(seeded: Seeded) -> list[Scenario]:
         read_oauth(seeded),
         status_set(seeded),
         workday_cycle(seeded),
+        networkrange_check(seeded),
         user_get_single(seeded),
         batch(seeded),
         paging(seeded),

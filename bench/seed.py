@@ -57,6 +57,17 @@ async def base(store: Store, seeded: Seeded) -> None:
     # Access tokens live one hour: the OAuth scenario runs early in the run.
     pair, _ = await admin.issue_app_token(store, now, client_id=app.client_id, user_id=1)
     seeded.admin_code, seeded.token = code, pair.access_token
+    await admin.set_network_ranges(store, OFFICE_NETWORKS)
+
+
+#: Office networks for the networkrange.check scenario: a realistic handful, the
+#: last one IPv6, so most checked addresses walk past several ranges.
+OFFICE_NETWORKS = [
+    *((f"10.{i}.0.0-10.{i}.255.255", f"site {i}") for i in range(16)),
+    ("192.168.0.0-192.168.255.255", "LAN"),
+    ("172.16.0.1", "gateway"),
+    ("2001:db8::-2001:db8::ffff", "v6"),
+]
 
 
 def _user_rows(portal_id: int, ids: Sequence[int], now: datetime) -> dict[str, list[dict]]:

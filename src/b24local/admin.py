@@ -20,8 +20,17 @@ from b24local.entities import App, Portal, User, Webhook
 from b24local.oauth import issuing
 from b24local.oauth.addresses import parse_public_url
 from b24local.scopes import build_registry
-from b24local.scopes.timeman import approvals, workday
-from b24local.store import apps, departments, portals, settings, users, webhooks, workdays
+from b24local.scopes.timeman import approvals, network, workday
+from b24local.store import (
+    apps,
+    departments,
+    network_ranges,
+    portals,
+    settings,
+    users,
+    webhooks,
+    workdays,
+)
 from b24local.store.engine import Store
 
 ROOT_DEPARTMENT = "Company"
@@ -356,6 +365,30 @@ async def timeman_settings(
         owner = user_id if user_id is not None else workdays.PORTAL_DEFAULTS
         await workdays.put_settings(conn, portal.id, owner, **changes)
         return await workdays.settings_for(conn, portal.id, owner)
+
+
+async def list_network_ranges(
+    store: Store, domain: str | None = None
+) -> list[network.NetworkRange]:
+    async with store.transaction() as conn:
+        portal = await portal_for(conn, domain)
+        return list(await network_ranges.get_all(conn, portal.id))
+
+
+async def set_network_ranges(
+    store: Store, ranges: Sequence[tuple[str, str]], domain: str | None = None
+) -> list[network.NetworkRange]:
+    """Replace the office networks with ``(range, name)`` pairs; all or nothing."""
+    parsed = []
+    for text, name in ranges:
+        found = network.parse_range(text, name)
+        if found is None:
+            raise AdminError(f"malformed range {text!r}: give an address or FIRST-LAST")
+        parsed.append(found)
+    async with store.transaction(write=True) as conn:
+        portal = await portal_for(conn, domain)
+        await network_ranges.replace(conn, portal.id, parsed)
+    return parsed
 
 
 async def pending_workdays(store: Store, domain: str | None = None) -> list[workdays.StoredDay]:

@@ -53,6 +53,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(department_app, name="department")
 app.add_typer(portal_app, name="portal")
 app.add_typer(timeman_app, name="timeman")
+network_app = typer.Typer(help="Office networks (timeman.networkrange.*).", no_args_is_help=True)
+timeman_app.add_typer(network_app, name="network")
 app.add_typer(apps_app, name="app")
 
 DataDir = Annotated[
@@ -1036,6 +1038,43 @@ def timeman_settings(
     plain = "\n".join(f"{key}\t{str(value).lower() if isinstance(value, bool) else value}"
                       for key, value in record.items())  # fmt: skip
     _emit(record, as_json, plain)
+
+
+def _network_output(found, as_json: bool) -> None:
+    records = [{"ip_range": r.ip_range, "name": r.name} for r in found]
+    _emit(records, as_json, "\n".join(f"{r.ip_range}\t{r.name}".rstrip() for r in found))
+
+
+@network_app.command("list")
+def network_list(
+    portal: Portal = None, data_dir: DataDir = None, db: Db = None, as_json: Json = False
+) -> None:
+    """List the office networks: range, name."""
+    found = _run(_settings(data_dir, db), lambda store: admin.list_network_ranges(store, portal))
+    _network_output(found, as_json)
+
+
+@network_app.command("set")
+def network_set(
+    ranges: Annotated[
+        list[str] | None,
+        typer.Argument(help="RANGE[=NAME]: an address or FIRST-LAST, IPv4 or IPv6."),
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove every range.")] = False,
+    portal: Portal = None,
+    data_dir: DataDir = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Replace the office networks with the ranges given."""
+    if not ranges and not clear:
+        typer.echo("error: give ranges (RANGE[=NAME] ...), or --clear", err=True)
+        raise typer.Exit(1)
+    pairs = [(text.partition("=")[0], text.partition("=")[2]) for text in ranges or []]
+    found = _run(
+        _settings(data_dir, db), lambda store: admin.set_network_ranges(store, pairs, portal)
+    )
+    _network_output(found, as_json)
 
 
 def _day_record(stored) -> dict[str, Any]:

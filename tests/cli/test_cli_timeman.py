@@ -247,6 +247,35 @@ def test_timeman_settings_refusals(cli: Cli) -> None:
     assert cli.json("timeman", "settings") == DEFAULTS
 
 
+# --- office networks ---------------------------------------------------------------------
+
+
+def test_timeman_network_set_list_clear(cli: Cli) -> None:
+    assert cli.ok("timeman", "network", "list") == "\n"
+    given = cli.ok("timeman", "network", "set", "10.0.0.0 - 10.0.0.255=Lab one", "2001:db8::1")
+    # Range, name; spaces around the dash dropped; a blank name leaves no tab.
+    assert given == "10.0.0.0-10.0.0.255\tLab one\n2001:db8::1\n"
+    assert cli.ok("timeman", "network", "list") == given
+    assert cli.json("timeman", "network", "list") == [
+        {"ip_range": "10.0.0.0-10.0.0.255", "name": "Lab one"},
+        {"ip_range": "2001:db8::1", "name": ""},
+    ]
+    assert cli.json("timeman", "network", "set", "--clear") == []
+    assert cli.json("timeman", "network", "list") == []
+
+
+def test_timeman_network_refusals_change_nothing(cli: Cli) -> None:
+    cli.ok("timeman", "network", "set", "192.168.0.0-192.168.255.255=LAN")
+    for bad in ("10.0.0.9-10.0.0.1", "10.0.0.0/8", "10.0.0.1-::1", "lan"):
+        assert cli.fails("timeman", "network", "set", "10.0.0.1", f"{bad}=x") == (
+            f"error: malformed range {bad!r}: give an address or FIRST-LAST"
+        )
+    assert cli.fails("timeman", "network", "set") == (
+        "error: give ranges (RANGE[=NAME] ...), or --clear"
+    )
+    assert cli.ok("timeman", "network", "list") == "192.168.0.0-192.168.255.255\tLAN\n"
+
+
 # --- approvals: days edited through a real server ---------------------------------------
 
 #: The frozen server time while the days are edited.

@@ -16,9 +16,10 @@ def all_groups() -> list[MethodGroup]:
     from .department.methods import methods as department
     from .im.methods import methods as im
     from .timeman.methods import methods as timeman
+    from .timeman.networkrange import methods as networkrange
     from .user.methods import methods as user
 
-    return [batch, common, department, im, timeman, user]
+    return [batch, common, department, im, timeman, networkrange, user]
 
 
 def build_registry() -> Registry:

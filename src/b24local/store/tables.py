@@ -297,3 +297,15 @@ timeman_settings = Table(
     Column("min_duration", Integer, nullable=True),
     Column("allowed_delta", Integer, nullable=True),
 )
+
+#: Office networks (``timeman.networkrange.*``), in the order they were set.
+network_ranges = Table(
+    "network_ranges",
+    metadata,
+    Column("portal_id", Integer, primary_key=True, autoincrement=False),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    # "first-last" or one address: two IPv6 addresses in full fit.
+    Column("ip_range", String(100), nullable=False),
+    Column("name", Text, nullable=False),
+    ForeignKeyConstraint(["portal_id"], ["portals.id"], ondelete="CASCADE"),
+)
