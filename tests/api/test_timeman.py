@@ -7,16 +7,14 @@ user 1 is the administrator and head of the root department.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
-from starlette.testclient import TestClient
 
 from b24local import admin
 from b24local.store.tables import portals, workdays
+from peers import client_from
 
 KEYS = [
     "STATUS", "TIME_START", "TIME_FINISH", "DURATION", "TIME_LEAKS", "ACTIVE", "IP_OPEN",
@@ -122,22 +120,6 @@ def decide(server, workday_id: int, supervisor_id: int, approved: bool):
 
 def pending(server) -> list[int]:
     return [stored.id for stored in server.run(admin.pending_workdays, server.store)]
-
-
-@contextmanager
-def client_from(server, host: str) -> Iterator[TestClient]:
-    """A client whose peer address is ``host``.
-
-    It shares the running server's event loop (its portal) instead of entering its own
-    ``with`` block: a second loop could not use the store's pooled PostgreSQL
-    connections, which belong to the first.
-    """
-    remote = TestClient(server.http.app, base_url=str(server.http.base_url), client=(host, 5000))
-    remote.portal = server.http.portal
-    try:
-        yield remote
-    finally:
-        remote.close()
 
 
 def user_with_hook(server, name: str = "Emily", **fields) -> tuple[int, str]:

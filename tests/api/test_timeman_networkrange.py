@@ -7,13 +7,11 @@ unless a test picks another address.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from starlette.testclient import TestClient
 
 from b24local import admin
+from peers import client_from
 
 OFFICE = [
     {"ip_range": "10.0.0.0-10.255.255.255", "name": "10.x.x.x"},
@@ -41,17 +39,6 @@ def call(server, method: str, hook: str | None = None, **params):
 
 def error_of(response) -> tuple[int, dict]:
     return response.status_code, response.json()
-
-
-@contextmanager
-def client_from(server, host: str) -> Iterator[TestClient]:
-    """A client whose peer address is ``host``, on the server's own event loop."""
-    remote = TestClient(server.http.app, base_url=str(server.http.base_url), client=(host, 5000))
-    remote.portal = server.http.portal
-    try:
-        yield remote
-    finally:
-        remote.close()
 
 
 # --- get / set ---------------------------------------------------------------------------------

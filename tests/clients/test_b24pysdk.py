@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from b24pysdk import BitrixWebhook, Client
+from b24pysdk import Client
 from b24pysdk.errors import (
     BitrixAPIBadRequest,
     BitrixAPIError,
@@ -17,6 +17,8 @@ from b24pysdk.errors import (
     BitrixAPIUnauthorized,
 )
 from b24pysdk.errors.oauth import BitrixOAuthNoAuthFound
+
+from sdkhooks import trust_local_ca, webhook  # noqa: F401 (an autouse fixture)
 
 pytestmark = [
     pytest.mark.process,
@@ -33,19 +35,6 @@ CARD_KEYS = {
 }  # fmt: skip
 
 ATOM_UTC = "%Y-%m-%dT%H:%M:%S+00:00"
-
-
-@pytest.fixture(autouse=True)
-def trust_local_ca(monkeypatch: pytest.MonkeyPatch, live_server) -> None:
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(live_server.ca_path))
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
-
-def webhook(live_server, token: str | None = None) -> BitrixWebhook:
-    return BitrixWebhook(
-        domain=live_server.domain, webhook_token=token or live_server.webhook_token
-    )
 
 
 @pytest.fixture

@@ -6,8 +6,10 @@ on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import pytest
-from b24pysdk import BitrixWebhook, Client
+from b24pysdk import Client
 from b24pysdk.errors import BitrixAPIAccessError
+
+from sdkhooks import trust_local_ca, webhook  # noqa: F401 (an autouse fixture)
 
 pytestmark = [
     pytest.mark.process,
@@ -18,19 +20,6 @@ OFFICE = [
     {"ip_range": "10.0.0.0-10.255.255.255", "name": "Office Network 10.x.x.x"},
     {"ip_range": "2001:db8::-2001:db8::ffff", "name": "Office Network v6"},
 ]
-
-
-@pytest.fixture(autouse=True)
-def trust_local_ca(monkeypatch: pytest.MonkeyPatch, live_server) -> None:
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(live_server.ca_path))
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
-
-def webhook(live_server, token: str | None = None) -> BitrixWebhook:
-    return BitrixWebhook(
-        domain=live_server.domain, webhook_token=token or live_server.webhook_token
-    )
 
 
 @pytest.fixture

@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from b24pysdk import BitrixWebhook, Client
+from b24pysdk import Client
 from b24pysdk.errors import BitrixAPIBadRequest, BitrixAPIError
+
+from sdkhooks import trust_local_ca, webhook  # noqa: F401 (an autouse fixture)
 
 pytestmark = pytest.mark.process
 
@@ -31,24 +33,11 @@ DEFAULTS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def trust_local_ca(monkeypatch: pytest.MonkeyPatch, live_server) -> None:
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(live_server.ca_path))
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
-
 @pytest.fixture(scope="module", autouse=True)
 def real_clock_afterwards(live_server) -> Iterator[None]:
     yield
     live_server.dev(
         "POST", "/_b24local/clock", {"now": datetime.now(UTC).isoformat(), "freeze": False}
-    )
-
-
-def webhook(live_server, token: str | None = None) -> BitrixWebhook:
-    return BitrixWebhook(
-        domain=live_server.domain, webhook_token=token or live_server.webhook_token
     )
 
 
