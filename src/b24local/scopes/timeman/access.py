@@ -1,5 +1,6 @@
 """Who may act on whose workday: the user, a portal administrator, or the head of
-a department the user belongs to (directly or through parent departments)."""
+a department the user belongs to (directly or through parent departments); and
+what only an administrator may do (the office networks)."""
 
 from __future__ import annotations
 
@@ -19,3 +20,8 @@ async def can_manage(conn: AsyncConnection, actor: User, target: User) -> bool:
 async def manages_anyone(conn: AsyncConnection, actor: User) -> bool:
     """``ADMIN`` of ``timeman.settings``: may the user manage other people's days?"""
     return actor.is_admin or bool(await departments.headed_by(conn, actor.portal_id, actor.id))
+
+
+def administers(actor: User) -> bool:
+    """May the user change the portal's timeman set-up (its office networks)?"""
+    return actor.is_admin

@@ -13,7 +13,7 @@ from b24local.rest.errors import ErrorSpec
 from b24local.rest.registry import MethodGroup
 from b24local.store import network_ranges
 
-from . import network
+from . import access, network
 
 methods = MethodGroup("timeman")
 
@@ -35,7 +35,7 @@ _PAGES = "timeman/networkrange/"
 
 
 def _admin_only(call: Call) -> None:
-    if not call.user.is_admin:
+    if not access.administers(call.user):
         raise ACCESS_ERROR()
 
 
