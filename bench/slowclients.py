@@ -40,16 +40,25 @@ class Crowd:
     held: list[float] = field(default_factory=list)
 
 
+async def open_or_count(
+    port: int, crowd: Crowd, who: str
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+    """A connection to the server; None (counted, after a second's pause) if refused."""
+    try:
+        return await asyncio.open_connection(HOST, port)
+    except OSError:
+        crowd.ends[f"{who}: connect failed"] += 1
+        await asyncio.sleep(1)
+        return None
+
+
 async def dribbler(port: int, crowd: Crowd, stop: asyncio.Event) -> None:
     request = b"GET /rest/server.time HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100_000
     while not stop.is_set():
         began = time.monotonic()
-        try:
-            reader, writer = await asyncio.open_connection(HOST, port)
-        except OSError:
-            crowd.ends["dribbler: connect failed"] += 1
-            await asyncio.sleep(1)
+        if (opened := await open_or_count(port, crowd, "dribbler")) is None:
             continue
+        reader, writer = opened
         end = "dribbler: still sending at the end"
         try:
             for byte in request:
@@ -73,12 +82,9 @@ async def dribbler(port: int, crowd: Crowd, stop: asyncio.Event) -> None:
 async def idler(port: int, crowd: Crowd, stop: asyncio.Event) -> None:
     while not stop.is_set():
         began = time.monotonic()
-        try:
-            reader, writer = await asyncio.open_connection(HOST, port)
-        except OSError:
-            crowd.ends["idler: connect failed"] += 1
-            await asyncio.sleep(1)
+        if (opened := await open_or_count(port, crowd, "idler")) is None:
             continue
+        reader, writer = opened
         closed = asyncio.ensure_future(reader.read(1))
         stopped = asyncio.ensure_future(stop.wait())
         await asyncio.wait({closed, stopped}, return_when=asyncio.FIRST_COMPLETED)
