@@ -9,8 +9,10 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from b24local.scopes.timeman import schedule as schedule_rules
 from b24local.scopes.timeman.workday import Break, Place, Settings, Step, Workday
 
+from . import schedules
 from .snapshot import cached, prebuilt
 from .tables import timeman_settings, workday_events, workdays
 from .types import from_iso, to_iso
@@ -248,13 +250,23 @@ def _apply(settings: Settings, row: Any) -> Settings:
     return replace(settings, **changes)
 
 
-async def settings_for(conn: AsyncConnection, portal_id: int, user_id: int) -> Settings:
-    """Built-in defaults, overridden by the portal's, overridden by the user's."""
+async def settings_for(
+    conn: AsyncConnection, portal_id: int, user_id: int, departments: tuple[int, ...] = ()
+) -> Settings:
+    """Built-in defaults, overridden by the portal's, overridden by the user's; then,
+    for a user with a work schedule, what the schedule decides (see
+    :func:`b24local.scopes.timeman.schedule.shaped`)."""
     rows = await conn.execute(_SETTINGS, {"portal_id": portal_id, "user_id": user_id})
     settings = Settings()
     for row in rows:
         settings = _apply(settings, row)
-    return settings
+    if user_id == PORTAL_DEFAULTS:
+        return settings
+    found = await schedules.all_of(conn, portal_id)
+    if not found:
+        return settings
+    chains = await schedules.department_chains(conn, portal_id, departments)
+    return schedule_rules.shaped(settings, schedule_rules.effective(found, user_id, chains))
 
 
 async def put_settings(conn: AsyncConnection, portal_id: int, user_id: int, **changes: Any) -> None:

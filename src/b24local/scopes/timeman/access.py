@@ -25,3 +25,10 @@ async def manages_anyone(conn: AsyncConnection, actor: User) -> bool:
 def administers(actor: User) -> bool:
     """May the user change the portal's timeman set-up (its office networks)?"""
     return actor.is_admin
+
+
+def reads_schedule(actor: User) -> bool:
+    """May the user read a work schedule (``timeman.schedule.get``)? Anyone may, any
+    schedule: the page says "any user", and the real module's controller reads the
+    schedule by ID with no rights check."""
+    return actor.id > 0
