@@ -176,7 +176,7 @@ def _shift(raw: Any, shift_id: int) -> Shift:
     name = body.get("NAME", "")
     if not isinstance(name, str):
         raise ScheduleError("a shift's NAME must be text")
-    pause = _int(body.get("BREAK_DURATION", 0), "BREAK_DURATION", 0, DAY - 1)
+    pause = clock_seconds(body.get("BREAK_DURATION", 0), "BREAK_DURATION")
     return Shift(shift_id, start, end, "".join(sorted(set(days))), pause, name)
 
 
