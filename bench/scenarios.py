@@ -102,6 +102,13 @@ def networkrange_check(seeded: Seeded) -> Scenario:
     return Scenario("networkrange", "timeman.networkrange.check, 19 ranges", calls)
 
 
+def schedule_get(seeded: Seeded) -> Scenario:
+    """``timeman.schedule.get`` by the administrator over the seeded schedules, and
+    an ID that names none."""
+    calls = [Call("GET", f"{_hook(seeded, 1)}/timeman.schedule.get?id={i}") for i in range(1, 7)]
+    return Scenario("schedule_get", "timeman.schedule.get, 5 schedules", calls)
+
+
 def user_get_single(seeded: Seeded) -> Scenario:
     calls = [Call("GET", f"{_hook(seeded, 1)}/im.user.get?ID={u}") for u in spread(seeded)]
     return Scenario("im_user_get", "im.user.get (single)", calls)
@@ -152,6 +159,7 @@ def after_read(seeded: Seeded) -> list[Scenario]:
         status_set(seeded),
         workday_cycle(seeded),
         networkrange_check(seeded),
+        schedule_get(seeded),
         user_get_single(seeded),
         batch(seeded),
         paging(seeded),

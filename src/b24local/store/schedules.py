@@ -76,14 +76,9 @@ async def all_of(conn: AsyncConnection, portal_id: int) -> list[Schedule]:
 
 
 async def get(conn: AsyncConnection, portal_id: int, schedule_id: int) -> Schedule | None:
-    row = (
-        await conn.execute(
-            select(work_schedules).where(
-                work_schedules.c.portal_id == portal_id, work_schedules.c.id == schedule_id
-            )
-        )
-    ).first()
-    return _schedule(row) if row else None
+    # From the cached list: a portal has a handful of schedules, and the list is
+    # read by every timeman.* call anyway.
+    return next((s for s in await all_of(conn, portal_id) if s.id == schedule_id), None)
 
 
 async def next_ids(conn: AsyncConnection, portal_id: int) -> tuple[int, int]:
