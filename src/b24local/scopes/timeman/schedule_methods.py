@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from b24local.rest.call import Call
-from b24local.rest.errors import ErrorSpec
 from b24local.rest.registry import MethodGroup
 from b24local.store import schedules
 
@@ -14,16 +13,6 @@ from .report import schedule_result
 
 methods = MethodGroup("timeman")
 
-ACCESS_ERROR = ErrorSpec(
-    "ACCESS_ERROR",
-    400,
-    "You don't have access to use this method",
-    "timeman.schedule.get: the caller may not read schedules (never, today: anyone may)",
-)
-methods.errors = (ACCESS_ERROR,)
-#: IDs past a 32-bit column name nothing (and PostgreSQL would refuse to compare).
-MAX_ID = 2**31 - 1
-
 
 @methods.method(
     "timeman.schedule.get",
@@ -31,12 +20,10 @@ MAX_ID = 2**31 - 1
     reference="timeman/schedule/timeman-schedule-get.md",
 )
 async def schedule_get(call: Call) -> dict[str, Any] | list[Any]:
-    if not access.reads_schedule(call.user):
-        raise ACCESS_ERROR()
     schedule_id = call.params.upper().int("ID")
     # No such schedule (or no usable ID): an empty array, as the page says.
-    usable = 0 < schedule_id <= MAX_ID
-    found = await schedules.get(call.conn, call.portal.id, schedule_id) if usable else None
-    if found is None:
+    found = await schedules.get(call.conn, call.portal.id, schedule_id) if schedule_id > 0 else None
+    # A schedule the caller may not read looks like none at all (today anyone may).
+    if found is None or not access.reads_schedule(call.user, found):
         return []
     return schedule_result(found, call.portal.zone)
