@@ -13,7 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # workday imports this module: the type only, to avoid a cycle
+    from .workday import Settings
 
 TYPES = ("FIXED", "SHIFT", "FLEXTIME")
 PERIODS = ("MONTH", "WEEK", "TWO_WEEKS", "QUARTER")
@@ -387,27 +390,31 @@ def clock(seconds: int) -> time:
     return time(seconds // 3600 % 24, seconds % 3600 // 60, seconds % 60)
 
 
-def shaped(settings: Any, schedule: Schedule | None) -> Any:
+def shaped(settings: Settings, schedule: Schedule | None) -> Settings:
     """The settings a schedule gives its user: flexible time from its type (as the
     real ``CTimeManUser`` decides ``UF_TM_FREE``), the latest start, earliest
     finish, shortest day and edit tolerance from its violation rules where they are
     set, else from its first shift. ``UF_TIMEMAN`` stays the user's own."""
     if schedule is None:
         return settings
-    changes: dict[str, Any] = {"free": schedule.flexible}
     first = schedule.shifts[0] if schedule.shifts else None
-    max_start = schedule.rule("MAX_EXACT_START")
-    min_finish = schedule.rule("MIN_EXACT_END")
-    min_duration = schedule.rule("MIN_DAY_DURATION")
-    delta = schedule.rule("MAX_ALLOWED_TO_EDIT_WORK_TIME")
-    if max_start >= 0 or first:
-        changes["max_start"] = clock(max_start if max_start >= 0 else first.start)  # type: ignore[union-attr]
-    if min_finish >= 0 or first:
-        changes["min_finish"] = clock(min_finish if min_finish >= 0 else first.end)  # type: ignore[union-attr]
-    if min_duration >= 0:
+
+    def rule_or(key: str, from_shift: int | None) -> int | None:
+        value = schedule.rule(key)
+        return value if value >= 0 else from_shift
+
+    max_start = rule_or("MAX_EXACT_START", first.start if first else None)
+    min_finish = rule_or("MIN_EXACT_END", first.end if first else None)
+    worked = int(first.length.total_seconds()) - first.break_duration if first else None
+    min_duration = rule_or("MIN_DAY_DURATION", worked if worked and worked > 0 else None)
+    delta = rule_or("MAX_ALLOWED_TO_EDIT_WORK_TIME", None)
+    changes: dict[str, Any] = {"free": schedule.flexible, "schedule": schedule}
+    if max_start is not None:
+        changes["max_start"] = clock(max_start)
+    if min_finish is not None:
+        changes["min_finish"] = clock(min_finish)
+    if min_duration is not None:
         changes["min_duration"] = timedelta(seconds=min_duration)
-    elif first:
-        changes["min_duration"] = first.length - timedelta(seconds=first.break_duration)
-    if delta >= 0:
+    if delta is not None:
         changes["allowed_delta"] = timedelta(seconds=delta)
-    return replace(settings, schedule=schedule, **changes)
+    return replace(settings, **changes)
