@@ -265,7 +265,10 @@ async def settings_for(
     found = await schedules.all_of(conn, portal_id)
     if not found:
         return settings
-    chains = await schedules.department_chains(conn, portal_id, departments)
+    if any(s.assignments.departments or s.assignments.excluded_departments for s in found):
+        chains = await schedules.department_chains(conn, portal_id, departments)
+    else:
+        chains = [[d] for d in departments]  # no department assigned: their parents do not matter
     return schedule_rules.shaped(settings, schedule_rules.effective(found, user_id, chains))
 
 
