@@ -7,6 +7,8 @@ through. ``--json`` prints schedules exactly as ``timeman.schedule.get`` answers
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -17,6 +19,7 @@ from b24local import schedule_admin
 from b24local.cli import DataDir, Db, Json, Portal, _emit, _now, _run, _settings, app
 from b24local.scopes.timeman.report import schedule_result
 from b24local.scopes.timeman.schedule import Schedule
+from b24local.store.engine import Store
 
 schedule_app = typer.Typer(help="Work schedules (timeman.schedule.get).", no_args_is_help=True)
 app.add_typer(schedule_app, name="schedule")
@@ -113,10 +116,24 @@ def _line(schedule: Schedule) -> str:
     return "\t".join([*fields, shifts, who, deleted]).rstrip()
 
 
-def _output(found: list[Schedule], as_json: bool, one: bool = False) -> None:
-    # CREATED_AT and DELETED_AT are shown in UTC here; the method uses the portal's zone.
-    records = [schedule_result(s, ZoneInfo("UTC")) for s in found]
-    _emit(records[0] if one else records, as_json, "\n".join(_line(s) for s in found))
+def _show(
+    where: tuple[Path | None, str | None, str | None],
+    work: Callable[[Store], Awaitable[Schedule | list[Schedule]]],
+    as_json: bool,
+) -> None:
+    """Run ``work`` and print its schedules as ``timeman.schedule.get`` answers (in the
+    portal's zone), or one line each."""
+    data_dir, db, portal = where
+
+    async def go(store: Store) -> tuple[ZoneInfo, Schedule | list[Schedule]]:
+        found = await work(store)
+        return await schedule_admin.portal_zone(store, portal), found
+
+    zone, found = _run(_settings(data_dir, db), go)
+    many = found if isinstance(found, list) else [found]
+    records = [schedule_result(s, zone) for s in many]
+    plain = "\n".join(_line(s) for s in many)
+    _emit(records if isinstance(found, list) else records[0], as_json, plain)
 
 
 @schedule_app.command("add")
@@ -140,11 +157,8 @@ def schedule_add(
 ) -> None:
     """Add a schedule (a fixed one works 09:00-18:00 on weekdays unless --shift says)."""
     definition = _definition(**locals())
-    found = _run(
-        _settings(data_dir, db),
-        lambda store: schedule_admin.add_schedule(store, definition, _now(), portal),
-    )
-    _output([found], as_json, one=True)
+    work = partial(schedule_admin.add_schedule, definition=definition, now=_now(), domain=portal)
+    _show((data_dir, db, portal), work, as_json)
 
 
 @schedule_app.command("update")
@@ -169,13 +183,11 @@ def schedule_update(
 ) -> None:
     """Change the fields given (--shift, --holiday and --working-day replace the lists)."""
     definition = _definition(**locals())
-    found = _run(
-        _settings(data_dir, db),
-        lambda store: schedule_admin.update_schedule(
-            store, schedule_id, definition, _now(), portal
-        ),
-    )
-    _output([found], as_json, one=True)
+    work = partial(
+        schedule_admin.update_schedule,
+        schedule_id=schedule_id, definition=definition, now=_now(), domain=portal,
+    )  # fmt: skip
+    _show((data_dir, db, portal), work, as_json)
 
 
 @schedule_app.command("assign")
@@ -239,11 +251,8 @@ def schedule_list(
     as_json: Json = False,
 ) -> None:
     """List schedules: ID, name, type, report period, shifts, 'all' if for everyone."""
-    found = _run(
-        _settings(data_dir, db),
-        lambda store: schedule_admin.list_schedules(store, portal, deleted=deleted),
-    )
-    _output(found, as_json)
+    work = partial(schedule_admin.list_schedules, domain=portal, deleted=deleted)
+    _show((data_dir, db, portal), work, as_json)
 
 
 @schedule_app.command("remove")
@@ -255,11 +264,10 @@ def schedule_remove(
     as_json: Json = False,
 ) -> None:
     """Delete a schedule (it stays readable, marked DELETED, and applies to no one)."""
-    found = _run(
-        _settings(data_dir, db),
-        lambda store: schedule_admin.remove_schedule(store, schedule_id, _now(), portal),
+    work = partial(
+        schedule_admin.remove_schedule, schedule_id=schedule_id, now=_now(), domain=portal
     )
-    _output([found], as_json, one=True)
+    _show((data_dir, db, portal), work, as_json)
 
 
 @schedule_app.command("load")

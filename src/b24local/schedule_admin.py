@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -161,6 +162,11 @@ async def remove_schedule(
         found = replace(await _live(conn, portal.id, schedule_id), deleted=True, deleted_at=now)
         await schedules.put(conn, portal.id, found)
         return found
+
+
+async def portal_zone(store: Store, domain: str | None = None) -> ZoneInfo:
+    async with store.transaction() as conn:
+        return (await portal_for(conn, domain)).zone
 
 
 def read_seed(path: Path) -> list[Mapping[str, Any]]:
