@@ -7,10 +7,11 @@ through. ``--json`` prints schedules exactly as ``timeman.schedule.get`` answers
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_type_hints
 from zoneinfo import ZoneInfo
 
 import typer
@@ -37,7 +38,7 @@ Shifts = Annotated[
     list[str] | None,
     typer.Option(
         "--shift",
-        help="START-END[@DAYS][/BREAK], e.g. 09:00-18:00@12345/01:00 (repeatable; replaces).",
+        help="START-END, then @DAYS and /BREAK if wanted: 09:00-18:00@12345/01:00 (repeatable).",
     ),
 ]
 Holidays = Annotated[
@@ -136,53 +137,70 @@ def _show(
     _emit(records if isinstance(found, list) else records[0], as_json, plain)
 
 
+#: The options ``add`` and ``update`` share, each one field of the definition.
+_FIELDS: dict[str, Any] = {
+    "kind": Type,
+    "period": Period,
+    "week_start": WeekStart,
+    "for_all": ForAll,
+    "shift": Shifts,
+    "holiday": Holidays,
+    "working_day": Workdays,
+    "max_start": Clock,
+    "min_finish": Clock,
+    "min_duration": Clock,
+    "edit_tolerance": Clock,
+}
+
+
+def _with_fields(command: Callable[..., None]) -> Callable[..., None]:
+    """Declare :data:`_FIELDS` once for both commands: the command takes them as
+    ``**fields``, and typer, which reads a function's signature and annotations,
+    is shown them as keyword options defaulting to ``None`` ("leave as is")."""
+    signature = inspect.signature(command)
+    hints = get_type_hints(command, include_extras=True)
+    own = [
+        p.replace(annotation=hints[p.name])
+        for p in signature.parameters.values()
+        if p.kind != p.VAR_KEYWORD
+    ]
+    shared = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=kind)
+        for name, kind in _FIELDS.items()
+    ]
+    command.__signature__ = signature.replace(parameters=[*own, *shared])  # type: ignore[attr-defined]
+    return command
+
+
 @schedule_app.command("add")
+@_with_fields
 def schedule_add(
     name: Annotated[str, typer.Argument(help="NAME.")],
-    kind: Type = "FIXED",
-    period: Period = "MONTH",
-    week_start: WeekStart = None,
-    for_all: ForAll = None,
-    shift: Shifts = None,
-    holiday: Holidays = None,
-    working_day: Workdays = None,
-    max_start: Clock = None,
-    min_finish: Clock = None,
-    min_duration: Clock = None,
-    edit_tolerance: Clock = None,
     portal: Portal = None,
     data_dir: DataDir = None,
     db: Db = None,
     as_json: Json = False,
+    **fields: Any,
 ) -> None:
-    """Add a schedule (a fixed one works 09:00-18:00 on weekdays unless --shift says)."""
-    definition = _definition(**locals())
+    """Add a schedule (FIXED, by month, working 09:00-18:00 on weekdays, unless told)."""
+    definition = _definition(name=name, **fields)
     work = partial(schedule_admin.add_schedule, definition=definition, now=_now(), domain=portal)
     _show((data_dir, db, portal), work, as_json)
 
 
 @schedule_app.command("update")
+@_with_fields
 def schedule_update(
     schedule_id: Annotated[int, typer.Argument(help="The schedule's ID.")],
     name: Name = None,
-    kind: Type = None,
-    period: Period = None,
-    week_start: WeekStart = None,
-    for_all: ForAll = None,
-    shift: Shifts = None,
-    holiday: Holidays = None,
-    working_day: Workdays = None,
-    max_start: Clock = None,
-    min_finish: Clock = None,
-    min_duration: Clock = None,
-    edit_tolerance: Clock = None,
     portal: Portal = None,
     data_dir: DataDir = None,
     db: Db = None,
     as_json: Json = False,
+    **fields: Any,
 ) -> None:
     """Change the fields given (--shift, --holiday and --working-day replace the lists)."""
-    definition = _definition(**locals())
+    definition = _definition(name=name, **fields)
     work = partial(
         schedule_admin.update_schedule,
         schedule_id=schedule_id, definition=definition, now=_now(), domain=portal,

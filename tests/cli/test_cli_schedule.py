@@ -161,3 +161,10 @@ def test_a_bad_file_loads_nothing(b24, tmp_path, text, complaint):
     done = b24("schedule", "load", str(seed), ok=False)
     assert done.exit_code == 1 and complaint in done.stderr
     assert b24("schedule", "list").stdout.strip() == ""
+
+
+@pytest.mark.parametrize("command", ["add", "update", "assign", "list", "remove", "load"])
+def test_every_command_explains_itself(command):
+    done = runner.invoke(app, ["schedule", command, "--help"])
+    assert done.exit_code == 0, done.stderr
+    assert "--json" in done.stdout
