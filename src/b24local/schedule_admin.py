@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local.admin import AdminError, portal_for
 from b24local.scopes.timeman.schedule import (
+    MAX_ID,
     Assignments,
     Schedule,
     ScheduleError,
@@ -212,7 +213,7 @@ async def _load_one(
     existing = await schedules.all_of(conn, portal_id)
     wanted = definition.get("ID")
     if wanted is not None:
-        if isinstance(wanted, bool) or not isinstance(wanted, int) or not 0 < wanted < 2**31:
+        if isinstance(wanted, bool) or not isinstance(wanted, int) or not 0 < wanted <= MAX_ID:
             raise AdminError(f"ID must be a positive whole number, not {wanted!r}")
         base = next((s for s in existing if s.id == wanted), None)
     else:

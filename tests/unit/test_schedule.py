@@ -88,6 +88,7 @@ def test_a_definition_with_the_pages_field_names():
         ({"NAME": "x", "CALENDAR": {"EXCLUSIONS": {"2026-02-03": 5}}}, "between 0 and 1"),
         ({"NAME": "x", "SCHEDULE_VIOLATION_RULES": {"LATE": 1}}, "unknown violation rule"),
         ({"NAME": "x", "ASSIGNMENTS": {"USERS": [0]}}, "ASSIGNMENTS.USERS"),
+        ({"NAME": "x", "ASSIGNMENTS": {"USERS": [2**31]}}, "between 1 and 2147483647"),
         ({"NAME": "x", "COLOUR": "red"}, "unknown field"),
         ({"NAME": "x", "IS_FOR_ALL_USERS": "maybe"}, "true or false"),
         ([], "a schedule must be an object"),

@@ -24,6 +24,8 @@ DAY = 86400
 #: The real service's fallback when a schedule has no shift: start + 9 hours
 #: (WorktimeRecordManager::getRecommendedStopTimestamp).
 NO_SHIFT_LENGTH = timedelta(hours=9)
+#: IDs (and rule values) fit a 32-bit column, as the real service's do.
+MAX_ID = 2**31 - 1
 #: The violation rules' "no restriction".
 UNSET = -1
 NOTIFY_KEYS = (
@@ -156,7 +158,7 @@ def _ids(value: Any, what: str) -> tuple[int, ...]:
         return ()
     if not isinstance(value, list):
         raise ScheduleError(f"{what} must be a list of IDs")
-    return tuple(dict.fromkeys(_int(v, what, 1) for v in value))
+    return tuple(dict.fromkeys(_int(v, what, 1, MAX_ID) for v in value))
 
 
 def _mapping(value: Any, what: str) -> Mapping[str, Any]:
@@ -220,7 +222,7 @@ def _rules(raw: Any) -> dict[str, Any]:
         elif key in _CLOCK_RULES and value != UNSET:
             rules[key] = clock_seconds(value, key)
         else:
-            rules[key] = _int(value, key, UNSET)
+            rules[key] = _int(value, key, UNSET, MAX_ID)
     return rules
 
 
