@@ -17,9 +17,10 @@ def all_groups() -> list[MethodGroup]:
     from .im.methods import methods as im
     from .timeman.methods import methods as timeman
     from .timeman.networkrange import methods as networkrange
+    from .timeman.timecontrol import methods as timecontrol
     from .user.methods import methods as user
 
-    return [batch, common, department, im, timeman, networkrange, user]
+    return [batch, common, department, im, timeman, networkrange, timecontrol, user]
 
 
 def build_registry() -> Registry:

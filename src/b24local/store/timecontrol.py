@@ -1,0 +1,173 @@
+"""Time control: the portal's settings and its records (absences, workday marks)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from b24local.scopes.timeman.absences import ControlSettings, Record
+from b24local.scopes.timeman.workday import Workday
+
+from . import settings as kv
+from .tables import timecontrol_records as records
+from .tables import workdays
+from .workdays import StoredDay, _day
+
+_KEY = "timecontrol"
+
+
+async def get_settings(conn: AsyncConnection, portal_id: int) -> ControlSettings:
+    return ControlSettings.from_json(await kv.get(conn, _KEY, portal_id))
+
+
+async def put_settings(conn: AsyncConnection, portal_id: int, settings: ControlSettings) -> None:
+    await kv.put(conn, _KEY, settings.to_json(), portal_id)
+
+
+def _record(row: Any) -> Record:
+    return Record(
+        id=row.id,
+        user_id=row.user_id,
+        workday_id=row.workday_id,
+        type=row.type,
+        start=row.started_at,
+        finish=row.finished_at,
+        source_start=row.source_start,
+        source_finish=row.source_finish,
+        ip_start=row.ip_start,
+        ip_finish=row.ip_finish,
+        network_start=row.network_start,
+        network_finish=row.network_finish,
+        report_type=row.report_type,
+        report_text=row.report_text,
+        system_text=row.system_text,
+        calendar=row.calendar,
+    )
+
+
+async def add(
+    conn: AsyncConnection,
+    portal_id: int,
+    *,
+    user_id: int,
+    workday_id: int,
+    type: str,
+    start: datetime,
+    finish: datetime | None,
+    source: str,
+    ip: str,
+    network: Any,
+) -> int:
+    """A new record; a mark (finished when made) ends where it starts, from the same place."""
+    result = await conn.execute(
+        insert(records)
+        .values(
+            portal_id=portal_id,
+            user_id=user_id,
+            workday_id=workday_id,
+            type=type,
+            started_at=start,
+            finished_at=finish,
+            source_start=source,
+            source_finish=source if finish is not None else "",
+            ip_start=ip,
+            ip_finish=ip if finish is not None else "",
+            network_start=network,
+            network_finish=network if finish is not None else False,
+            report_type="NONE",
+            calendar=False,
+        )
+        .returning(records.c.id)
+    )
+    return result.scalar_one()
+
+
+async def open_absence(conn: AsyncConnection, portal_id: int, user_id: int) -> Record | None:
+    """The user's absence going on, if any (at most one is ever open)."""
+    row = (
+        await conn.execute(
+            select(records)
+            .where(
+                records.c.portal_id == portal_id,
+                records.c.user_id == user_id,
+                records.c.finished_at.is_(None),
+            )
+            .order_by(records.c.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return _record(row) if row else None
+
+
+async def finish(
+    conn: AsyncConnection,
+    portal_id: int,
+    record_id: int,
+    *,
+    at: datetime,
+    source: str,
+    ip: str,
+    network: Any,
+) -> None:
+    await conn.execute(
+        update(records)
+        .where(records.c.portal_id == portal_id, records.c.id == record_id)
+        .values(finished_at=at, source_finish=source, ip_finish=ip, network_finish=network)
+    )
+
+
+async def get(conn: AsyncConnection, portal_id: int, record_id: int) -> Record | None:
+    row = (
+        await conn.execute(
+            select(records).where(records.c.portal_id == portal_id, records.c.id == record_id)
+        )
+    ).first()
+    return _record(row) if row else None
+
+
+async def put_report(
+    conn: AsyncConnection,
+    portal_id: int,
+    record_id: int,
+    *,
+    report_type: str,
+    text: str,
+    calendar: bool,
+) -> None:
+    await conn.execute(
+        update(records)
+        .where(records.c.portal_id == portal_id, records.c.id == record_id)
+        .values(report_type=report_type, report_text=text, calendar=calendar)
+    )
+
+
+async def month(
+    conn: AsyncConnection, portal_id: int, user_id: int, first: datetime, last: datetime
+) -> tuple[list[tuple[int, Workday]], list[Record]]:
+    """The user's days started within [first, last] that time control recorded,
+    and their records."""
+    rows = (
+        await conn.execute(
+            select(records)
+            .join(workdays, and_(workdays.c.id == records.c.workday_id))
+            .where(
+                records.c.portal_id == portal_id,
+                records.c.user_id == user_id,
+                workdays.c.started_at >= first,
+                workdays.c.started_at <= last,
+            )
+            .order_by(records.c.id)
+        )
+    ).all()
+    found = [_record(row) for row in rows]
+    ids = sorted({r.workday_id for r in found})
+    days: list[StoredDay] = []
+    if ids:
+        day_rows = await conn.execute(
+            select(workdays).where(workdays.c.portal_id == portal_id, workdays.c.id.in_(ids))
+        )
+        days = [_day(row) for row in day_rows]
+    return [(d.id, d.day) for d in days], found
