@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from b24local.scopes.timeman.absences import ControlSettings, Record
+from b24local.scopes.timeman.absences import ABSENCE_TYPES, ControlSettings, Record
 from b24local.scopes.timeman.workday import Workday
 
 from . import settings as kv
@@ -85,21 +85,24 @@ async def add(
     return result.scalar_one()
 
 
-async def open_absence(conn: AsyncConnection, portal_id: int, user_id: int) -> Record | None:
-    """The user's absence going on, if any (at most one is ever open)."""
-    row = (
-        await conn.execute(
-            select(records)
-            .where(
-                records.c.portal_id == portal_id,
-                records.c.user_id == user_id,
-                records.c.finished_at.is_(None),
-            )
-            .order_by(records.c.id.desc())
-            .limit(1)
+async def last_absences(
+    conn: AsyncConnection, portal_id: int, user_id: int
+) -> tuple[Record | None, datetime | None]:
+    """The user's absence going on (at most one is ever open), and where the last
+    finished one ended."""
+    rows = await conn.execute(
+        select(records)
+        .where(
+            records.c.portal_id == portal_id,
+            records.c.user_id == user_id,
+            records.c.type.in_(ABSENCE_TYPES),
         )
-    ).first()
-    return _record(row) if row else None
+        .order_by(records.c.id.desc())
+        .limit(2)
+    )
+    found = [_record(row) for row in rows]
+    running = found.pop(0) if found and found[0].finish is None else None
+    return running, found[0].finish if found else None
 
 
 async def finish(

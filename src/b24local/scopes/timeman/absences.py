@@ -240,16 +240,24 @@ def sync(
     day: Workday | None,
     now: datetime,
     settings: ControlSettings,
+    floor: datetime | None = None,
 ) -> Sync:
-    """Bring the records in line with the state: one open record exactly while absent."""
+    """Bring the records in line with the state: one open record exactly while absent.
+
+    ``floor`` is where the last finished record ended: an idle stretch back-dated
+    (``AGO``) into it starts there instead, so records never overlap.
+    """
     since = absent_since(presence, day, now, settings)
+    if since is not None and floor is not None:
+        since = min(max(since, floor), now)
     if open_record_start is not None and since == open_record_start:
         return Sync()
-    close_at = None
-    if open_record_start is not None:
-        ended = now if working_since(day, now) is not None else stopped_working(day, now)
-        close_at = max(ended, open_record_start)
-    return Sync(close_at=close_at, open_from=since)
+    if open_record_start is None:
+        return Sync(open_from=since)
+    ended = now if working_since(day, now) is not None else stopped_working(day, now)
+    close_at = max(ended, open_record_start)
+    # A new stretch back-dated into the one just closed starts where that one ends.
+    return Sync(close_at=close_at, open_from=max(since, close_at) if since else None)
 
 
 # --- the monthly report ------------------------------------------------------------------------

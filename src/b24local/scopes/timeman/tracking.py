@@ -33,13 +33,14 @@ async def observe(
 ) -> None:
     """Open or close the user's absence record to match their presence and day now."""
     settings = await store.get_settings(conn, portal_id)
-    running = await store.open_absence(conn, portal_id, user_id)
+    running, floor = await store.last_absences(conn, portal_id, user_id)
     if running is None and not settings.active:
         return
     presence = await presence_store.get(conn, portal_id, user_id)
     stored = await workdays.latest(conn, portal_id, user_id)
     day = stored.day if stored else None
-    plan = absences.sync(running.start if running else None, presence, day, now, settings)
+    start = running.start if running else None
+    plan = absences.sync(start, presence, day, now, settings, floor)
     if running is not None and plan.close_at is not None:
         await store.finish(
             conn,
