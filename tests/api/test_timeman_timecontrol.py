@@ -412,7 +412,7 @@ def test_report_settings_of_an_administrator_and_of_a_plain_user(active):
 # --- where days were opened and closed from -----------------------------------------------------
 
 
-def test_open_and_close_record_the_address_and_the_office_network(active):
+def test_open_and_close_record_the_address_checked_against_todays_office_network(active):
     office = [{"ip_range": "10.0.0.0-10.255.255.255", "name": "HQ"}]
     call(active, "timeman.networkrange.set", RANGES=office)
     for remote_ip, method in (("10.1.2.3", "timeman.open"), ("83.219.151.30", "timeman.close")):
@@ -420,13 +420,15 @@ def test_open_and_close_record_the_address_and_the_office_network(active):
             assert remote.post(f"{active.webhook}{method}").status_code == 200
     start, end = one_day(active)["reports"]
     assert (start["ip_start"], start["ip_finish"]) == ("10.1.2.3", "10.1.2.3")
-    assert start["ip_start_network"] == {
-        "ip": "10.1.2.3",
-        "range": "10.0.0.0-10.255.255.255",
-        "name": "HQ",
-    }
+    hq = {"ip": "10.1.2.3", "range": "10.0.0.0-10.255.255.255", "name": "HQ"}
+    assert start["ip_start_network"] == start["ip_finish_network"] == hq
     assert (end["type"], end["ip_start"], end["ip_start_network"]) == (
         "TM_END",
         "83.219.151.30",
         False,
     )
+    # As on the real service, the check is made when the report is read.
+    call(active, "timeman.networkrange.set", RANGES=[{"ip_range": "83.219.151.30", "name": "Lab"}])
+    start, end = one_day(active)["reports"]
+    assert start["ip_start_network"] is False
+    assert end["ip_finish_network"]["name"] == "Lab"

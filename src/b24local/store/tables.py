@@ -313,7 +313,8 @@ network_ranges = Table(
 # --- Time control (timeman.timecontrol.*) ----------------------------------------------
 
 #: Absences found from presence (IDLE) and the marks of workday changes (TM_*), with the
-#: addresses they were made from and whether those were in the office network.
+#: addresses they were made from (whether those are in the office network is worked
+#: out against the ranges when a report is read, as the real service does).
 timecontrol_records = Table(
     "timecontrol_records",
     metadata,
@@ -329,9 +330,6 @@ timecontrol_records = Table(
     Column("source_finish", String(32), nullable=False),
     Column("ip_start", String(64), nullable=False),
     Column("ip_finish", String(64), nullable=False),
-    # networkrange.check's answer at the time: {"ip", "range", "name"} or false.
-    Column("network_start", JSON, nullable=False),
-    Column("network_finish", JSON, nullable=False),
     Column("report_type", String(16), nullable=False),
     Column("report_text", Text, nullable=True),
     Column("system_text", Text, nullable=True),

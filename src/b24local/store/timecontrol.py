@@ -39,8 +39,6 @@ def _record(row: Any) -> Record:
         source_finish=row.source_finish,
         ip_start=row.ip_start,
         ip_finish=row.ip_finish,
-        network_start=row.network_start,
-        network_finish=row.network_finish,
         report_type=row.report_type,
         report_text=row.report_text,
         system_text=row.system_text,
@@ -59,7 +57,6 @@ async def add(
     finish: datetime | None,
     source: str,
     ip: str,
-    network: Any,
 ) -> int:
     """A new record; a mark (finished when made) ends where it starts, from the same place."""
     result = await conn.execute(
@@ -75,8 +72,6 @@ async def add(
             source_finish=source if finish is not None else "",
             ip_start=ip,
             ip_finish=ip if finish is not None else "",
-            network_start=network,
-            network_finish=network if finish is not None else False,
             report_type="NONE",
             calendar=False,
         )
@@ -113,12 +108,11 @@ async def finish(
     at: datetime,
     source: str,
     ip: str,
-    network: Any,
 ) -> None:
     await conn.execute(
         update(records)
         .where(records.c.portal_id == portal_id, records.c.id == record_id)
-        .values(finished_at=at, source_finish=source, ip_finish=ip, network_finish=network)
+        .values(finished_at=at, source_finish=source, ip_finish=ip)
     )
 
 

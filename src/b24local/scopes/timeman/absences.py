@@ -22,11 +22,14 @@ from b24local.rest.envelope import atom
 from b24local.rest.params import php_int, php_str
 
 from ..im.presence import Presence
+from .network import NetworkRange, check
 from .workday import Workday, leaks, status
 
 ListType = Literal["all", "user", "none"]
 LIST_TYPES: tuple[str, ...] = ("all", "user", "none")
 ViewType = Literal["none", "head", "full", "simple"]
+#: The office networks a detailed report checks addresses against.
+Ranges = Sequence[NetworkRange]
 
 #: Kinds of records (``type``): the absences a user may explain, and the workday marks.
 ABSENCE_TYPES = ("IDLE", "OFFLINE")
@@ -277,8 +280,6 @@ class Record:
     source_finish: str
     ip_start: str = ""
     ip_finish: str = ""
-    network_start: dict[str, str] | Literal[False] = False
-    network_finish: dict[str, str] | Literal[False] = False
     report_type: str = "NONE"
     report_text: str | None = None
     system_text: str | None = None
@@ -312,9 +313,17 @@ class DayReport:
     records: tuple[Record, ...] = field(default=())
 
 
-def record_result(record: Record, now: datetime, zone: tzinfo, detailed: bool) -> dict[str, Any]:
-    """One entry of a day's ``reports``; the manager-only fields stay empty in the
-    simplified report."""
+def record_result(
+    record: Record, now: datetime, zone: tzinfo, ranges: Ranges | None
+) -> dict[str, Any]:
+    """One entry of a day's ``reports``. The detailed report (``ranges`` given, the
+    office networks now) shows the addresses and whether they are in the office;
+    in the simplified one the manager-only fields stay empty."""
+    detailed = ranges is not None
+
+    def where(ip: str) -> dict[str, str] | Literal[False]:
+        return check(ranges, ip) if ranges is not None and ip else False
+
     return {
         "id": str(record.id),
         "user_id": str(record.user_id),
@@ -331,8 +340,8 @@ def record_result(record: Record, now: datetime, zone: tzinfo, detailed: bool) -
         "source_finish": record.source_finish if record.finish is not None else None,
         "ip_start": record.ip_start if detailed else None,
         "ip_finish": record.ip_finish if detailed else None,
-        "ip_start_network": record.network_start if detailed else False,
-        "ip_finish_network": record.network_finish if detailed else False,
+        "ip_start_network": where(record.ip_start),
+        "ip_finish_network": where(record.ip_finish),
     }
 
 
@@ -342,10 +351,10 @@ def day_result(
     *,
     idle_minutes: int,
     workday_hours: int,
-    detailed: bool,
+    ranges: Ranges | None,
 ) -> dict[str, Any]:
     """One of ``days``: the workday's figures and the records shown for it."""
-    day, zone = entry.day, entry.day.display_zone
+    day, zone, detailed = entry.day, entry.day.display_zone, ranges is not None
     until = day.finish or now
     shown = [
         r
@@ -374,7 +383,7 @@ def day_result(
         "workday_duration": span,
         "workday_duration_final": final,
         "workday_duration_config": config,
-        "reports": [record_result(r, now, zone, detailed) for r in shown],
+        "reports": [record_result(r, now, zone, ranges) for r in shown],
         "workday_time_leaks_real": real,
     }
 

@@ -14,7 +14,7 @@ from b24local.rest.call import Call
 from b24local.rest.envelope import atom
 from b24local.rest.errors import ErrorSpec
 from b24local.rest.registry import MethodGroup
-from b24local.store import departments
+from b24local.store import departments, network_ranges
 from b24local.store import presence as presence_store
 from b24local.store import timecontrol as store
 from b24local.store import users as user_store
@@ -204,14 +204,13 @@ async def reports_get(call: Call) -> dict[str, Any]:
     first, last = absences.month_bounds(year, month, zone)
     days, records = await store.month(call.conn, call.portal.id, target.id, first, last)
     now = call.now
+    ranges = await network_ranges.get_all(call.conn, call.portal.id) if detailed else None
     report = {
         "month_title": absences.MONTHS[month],
         "date_start": atom(first, zone),
         "date_finish": atom(last, zone),
         "days": [
-            absences.day_result(
-                entry, now, idle_minutes=idle, workday_hours=hours, detailed=detailed
-            )
+            absences.day_result(entry, now, idle_minutes=idle, workday_hours=hours, ranges=ranges)
             for entry in absences.group_by_day(days, records)
         ],
     }

@@ -12,20 +12,16 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from b24local.store import network_ranges, workdays
 from b24local.store import presence as presence_store
 from b24local.store import timecontrol as store
+from b24local.store import workdays
 
-from . import absences, network
+from . import absences
 
 #: ``source_start``/``source_finish``: what made a record begin or end.
 IDLE_EVENT = "IDLE_EVENT"
 ONLINE_EVENT = "ONLINE_EVENT"
 TM_EVENT = "TM_EVENT"
-
-
-async def _network(conn: AsyncConnection, portal_id: int, ip: str) -> object:
-    return network.check(await network_ranges.get_all(conn, portal_id), ip) if ip else False
 
 
 async def observe(
@@ -49,7 +45,6 @@ async def observe(
             at=plan.close_at,
             source=source,
             ip=ip,
-            network=await _network(conn, portal_id, ip),
         )
     if plan.open_from is not None and stored is not None:
         await store.add(
@@ -62,7 +57,6 @@ async def observe(
             finish=None,
             source=source,
             ip=ip,
-            network=await _network(conn, portal_id, ip),
         )
 
 
@@ -90,6 +84,5 @@ async def workday_changed(
             finish=at,
             source=TM_EVENT,
             ip=ip,
-            network=await _network(conn, portal_id, ip),
         )
     await observe(conn, portal_id, user_id, now, source=TM_EVENT, ip=ip)

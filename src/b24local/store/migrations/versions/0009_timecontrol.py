@@ -28,8 +28,6 @@ def upgrade() -> None:
         sa.Column("source_finish", sa.String(length=32), nullable=False),
         sa.Column("ip_start", sa.String(length=64), nullable=False),
         sa.Column("ip_finish", sa.String(length=64), nullable=False),
-        sa.Column("network_start", sa.JSON(), nullable=False),
-        sa.Column("network_finish", sa.JSON(), nullable=False),
         sa.Column("report_type", sa.String(length=16), nullable=False),
         sa.Column("report_text", sa.Text(), nullable=True),
         sa.Column("system_text", sa.Text(), nullable=True),
