@@ -1,6 +1,7 @@
 """Time control through the official Python SDK (b24pysdk 1.3.2):
 ``client.timeman.timecontrol.*`` against a real ``b24local serve --tls --dev``,
-with presence (``client.im.user.status.idle``) and the workday moving it.
+with presence (``client.im.user.status.idle``) and the workday moving it, and
+``b24local timeman timecontrol`` changing the same settings.
 
 The server clock is frozen and moved with the dev API between calls.
 """
@@ -37,7 +38,11 @@ def test_an_idle_hour_is_reported_and_explained(live_server) -> None:
     client = Client(webhook(live_server))
     control = client.timeman.timecontrol
     assert control.settings.set(active=True, register_idle=True).result is True
-    assert control.settings.get().result["active"] is True
+    # The CLI changes the same settings, by the same names and checks.
+    shown = live_server.cli("timeman", "timecontrol", "MINIMUM_IDLE_FOR_REPORT=20")
+    assert "minimum_idle_for_report\t20" in shown.splitlines()
+    got = control.settings.get().result
+    assert (got["active"], got["minimum_idle_for_report"]) == (True, 20)
     clock_at(live_server, MORNING)
     client.timeman.open().result  # noqa: B018
     clock_at(live_server, MORNING + timedelta(hours=1))
