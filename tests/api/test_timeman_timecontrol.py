@@ -12,6 +12,7 @@ import pytest
 
 from b24local import admin
 from peers import client_from
+from restcalls import call, error_of
 
 MINUTE = 60
 HOUR = 3600
@@ -34,19 +35,6 @@ ACCESS_ERROR = {
     "error": "ACCESS_ERROR",
     "error_description": "You don't have access to use this method",
 }
-
-
-def result(response):
-    assert response.status_code == 200, response.text
-    return response.json()["result"]
-
-
-def call(server, method: str, hook: str | None = None, **params):
-    return result(server.call(method, params, hook=hook))
-
-
-def error_of(response) -> tuple[int, dict]:
-    return response.status_code, response.json()
 
 
 def report(server, hook: str | None = None, **params):

@@ -42,6 +42,9 @@ class Run:
     presence: Presence = field(default_factory=Presence)
     day: Workday | None = None
     records: list[list[datetime | None]] = field(default_factory=list)
+    #: The model's side: the intervals worked, and since when work goes on.
+    working: list[Interval] = field(default_factory=list)
+    work_from: datetime | None = None
 
     def settle(self, now: datetime) -> None:
         running = self.records[-1] if self.records and self.records[-1][1] is None else None
@@ -53,8 +56,28 @@ class Run:
         if plan.open_from is not None:
             self.records.append([plan.open_from, None])
 
+    def workday(self, kind: str, now: datetime) -> None:
+        """A workday event, logging the working intervals it begins or ends."""
+        before = self.day
+        self.day = workday_event(before, kind, now)
+        was, is_ = working_at(before), working_at(self.day)
+        if is_ and not was:
+            self.work_from = now
+        elif was and not is_:
+            assert self.work_from is not None
+            self.working.append((self.work_from, now))
+            self.work_from = None
+
+    def stop_working(self, now: datetime) -> None:
+        if self.work_from is not None:
+            self.working.append((self.work_from, now))
+
     def closed(self) -> list[Interval]:
         return [(s, e) for s, e in self.records if s is not None and e is not None and e > s]
+
+
+def working_at(day: Workday | None) -> bool:
+    return day is not None and day.finish is None and not day.paused
 
 
 def workday_event(day: Workday | None, kind: str, now: datetime) -> Workday | None:
@@ -107,9 +130,7 @@ def test_absences_are_exactly_the_away_time_while_working(steps):
     intersection of being away and of working, wherever the events fall."""
     run, now = Run(), MORNING
     away: list[Interval] = []
-    working: list[Interval] = []
     away_from: datetime | None = None
-    work_from: datetime | None = None
     for minutes, kind in steps:
         now += timedelta(minutes=minutes)
         if kind in ("away", "online"):
@@ -120,16 +141,7 @@ def test_absences_are_exactly_the_away_time_while_working(steps):
                 away.append((away_from, now))
                 away_from = None
         else:
-            before = run.day
-            run.day = workday_event(run.day, kind, now)
-            was = before is not None and before.finish is None and not before.paused
-            is_ = run.day is not None and run.day.finish is None and not run.day.paused
-            if is_ and not was:
-                work_from = now
-            elif was and not is_:
-                assert work_from is not None
-                working.append((work_from, now))
-                work_from = None
+            run.workday(kind, now)
         run.settle(now)
     # The end: back online, the day closed.
     now += timedelta(minutes=1)
@@ -137,10 +149,9 @@ def test_absences_are_exactly_the_away_time_while_working(steps):
     if away_from is not None:
         away.append((away_from, now))
     run.settle(now)
-    if work_from is not None:
-        working.append((work_from, now))
+    run.stop_working(now)
     assert all(end is not None for _, end in run.records)
-    assert merged(run.closed()) == merged(intersect(away, working))
+    assert merged(run.closed()) == merged(intersect(away, run.working))
 
 
 presence_events = st.lists(
@@ -157,8 +168,6 @@ presence_events = st.lists(
 @given(presence_events)
 def test_back_dated_idling_never_overlaps_nor_leaves_the_working_time(steps):
     run, now = Run(), MORNING
-    working: list[Interval] = []
-    work_from: datetime | None = None
     for minutes, kind, ago in steps:
         now += timedelta(minutes=minutes)
         if kind == "idle":
@@ -168,24 +177,15 @@ def test_back_dated_idling_never_overlaps_nor_leaves_the_working_time(steps):
         elif kind in ("away", "online"):
             run.presence = set_status(run.presence, kind, now)
         else:
-            before = run.day
-            run.day = workday_event(run.day, kind, now)
-            was = before is not None and before.finish is None and not before.paused
-            is_ = run.day is not None and run.day.finish is None and not run.day.paused
-            if is_ and not was:
-                work_from = now
-            elif was and not is_:
-                working.append((work_from, now))  # type: ignore[arg-type]
-                work_from = None
+            run.workday(kind, now)
         run.settle(now)
         assert sum(1 for _, end in run.records if end is None) <= 1
-    if work_from is not None:
-        working.append((work_from, now))
+    run.stop_working(now)
     done = sorted(run.closed())
     for (_, end), (start, _) in pairwise(done):
         assert end <= start, "records overlap"
     for record in done:
-        assert intersect([record], working) == [record], "absent while not working"
+        assert intersect([record], run.working) == [record], "absent while not working"
 
 
 def test_no_absence_while_time_control_or_idle_registration_is_off():

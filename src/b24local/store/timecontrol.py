@@ -100,20 +100,19 @@ async def last_absences(
     return running, found[0].finish if found else None
 
 
-async def finish(
-    conn: AsyncConnection,
-    portal_id: int,
-    record_id: int,
-    *,
-    at: datetime,
-    source: str,
-    ip: str,
-) -> None:
+async def _update(conn: AsyncConnection, portal_id: int, record_id: int, **values: Any) -> None:
     await conn.execute(
         update(records)
         .where(records.c.portal_id == portal_id, records.c.id == record_id)
-        .values(finished_at=at, source_finish=source, ip_finish=ip)
+        .values(**values)
     )
+
+
+async def finish(
+    conn: AsyncConnection, portal_id: int, record_id: int, *, at: datetime, source: str, ip: str
+) -> None:
+    """The absence ends: when, on what event, from which address."""
+    await _update(conn, portal_id, record_id, finished_at=at, source_finish=source, ip_finish=ip)
 
 
 async def get(conn: AsyncConnection, portal_id: int, record_id: int) -> Record | None:
@@ -134,10 +133,9 @@ async def put_report(
     text: str,
     calendar: bool,
 ) -> None:
-    await conn.execute(
-        update(records)
-        .where(records.c.portal_id == portal_id, records.c.id == record_id)
-        .values(report_type=report_type, report_text=text, calendar=calendar)
+    """The user's explanation of an absence (the last one stands)."""
+    await _update(
+        conn, portal_id, record_id, report_type=report_type, report_text=text, calendar=calendar
     )
 
 
