@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local.scopes.timeman.absences import ABSENCE_TYPES, ControlSettings, Record
 from b24local.scopes.timeman.workday import Workday
 
 from . import settings as kv
+from .snapshot import cached
+from .tables import settings as settings_table
 from .tables import timecontrol_records as records
 from .tables import workdays
 from .workdays import StoredDay, _day
@@ -19,8 +21,28 @@ from .workdays import StoredDay, _day
 _KEY = "timecontrol"
 
 
+# Every presence change reads these two: built once, answered from the snapshot
+# while nothing changes (as the presence row itself is).
+_SETTINGS = cached(
+    select(settings_table.c.value).where(
+        settings_table.c.portal_id == bindparam("portal_id"), settings_table.c.key == _KEY
+    )
+)
+_LAST_ABSENCES = cached(
+    select(records)
+    .where(
+        records.c.portal_id == bindparam("portal_id"),
+        records.c.user_id == bindparam("user_id"),
+        records.c.type.in_(ABSENCE_TYPES),
+    )
+    .order_by(records.c.id.desc())
+    .limit(2)
+)
+
+
 async def get_settings(conn: AsyncConnection, portal_id: int) -> ControlSettings:
-    return ControlSettings.from_json(await kv.get(conn, _KEY, portal_id))
+    stored = (await conn.execute(_SETTINGS, {"portal_id": portal_id})).scalar()
+    return ControlSettings.from_json(stored)
 
 
 async def put_settings(conn: AsyncConnection, portal_id: int, settings: ControlSettings) -> None:
@@ -85,16 +107,7 @@ async def last_absences(
 ) -> tuple[Record | None, datetime | None]:
     """The user's absence going on (at most one is ever open), and where the last
     finished one ended."""
-    rows = await conn.execute(
-        select(records)
-        .where(
-            records.c.portal_id == portal_id,
-            records.c.user_id == user_id,
-            records.c.type.in_(ABSENCE_TYPES),
-        )
-        .order_by(records.c.id.desc())
-        .limit(2)
-    )
+    rows = await conn.execute(_LAST_ABSENCES, {"portal_id": portal_id, "user_id": user_id})
     found = [_record(row) for row in rows]
     running = found.pop(0) if found and found[0].finish is None else None
     return running, found[0].finish if found else None
