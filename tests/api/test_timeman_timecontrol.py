@@ -250,7 +250,9 @@ def test_month_bounds_are_on_the_users_clock(active):
     )
 
 
-@pytest.mark.parametrize("period", [{"MONTH": 13}, {"MONTH": 0}, {"YEAR": "x"}])
+@pytest.mark.parametrize(
+    "period", [{"MONTH": 13}, {"MONTH": 0}, {"YEAR": "x"}, {"YEAR": 1}, {"YEAR": 9999}]
+)
 def test_a_month_that_does_not_exist_is_refused(active, period):
     status, body = error_of(
         active.call("timeman.timecontrol.reports.get", {"USER_ID": 1, "MONTH": 3, **period})

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 
 from b24local.scopes.im.presence import Presence, end_idle, set_status, start_idle
 from b24local.scopes.timeman.absences import (
+    FIRST_YEAR,
+    LAST_YEAR,
     ControlSettings,
     DayReport,
     InvalidSetting,
@@ -210,7 +212,7 @@ def test_an_expired_day_ends_the_absence_at_the_last_second_of_its_date():
 
 
 @given(
-    year=st.integers(min_value=1, max_value=9999),
+    year=st.integers(min_value=FIRST_YEAR, max_value=LAST_YEAR),
     month=st.integers(min_value=1, max_value=12),
     zone=st.sampled_from(
         ["UTC", "Europe/Berlin", "Asia/Tokyo", "America/St_Johns", "Pacific/Kiritimati"]

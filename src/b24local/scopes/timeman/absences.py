@@ -41,6 +41,8 @@ AWAY_STATUS = "away"
 MAX_LISTED_USERS = 10_000
 MAX_IDLE_MINUTES = 7 * 24 * 60
 MONTHS = tuple(calendar.month_name)
+#: The years reports.get takes.
+FIRST_YEAR, LAST_YEAR = 1970, 9998
 
 
 class InvalidSetting(ValueError):

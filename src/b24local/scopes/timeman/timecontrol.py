@@ -60,7 +60,7 @@ WRONG_PERIOD = ErrorSpec(
     "WRONG_PERIOD",
     400,
     "MONTH and YEAR must name a month",
-    "reports.get: MONTH not 1-12 or YEAR not 1-9999 (b24local's own check)",
+    "reports.get: MONTH not 1-12 or YEAR not 1970-9998 (b24local's own check)",
 )
 methods.errors = (
     ACCESS_ERROR,
@@ -171,7 +171,9 @@ async def reports_users_get(call: Call) -> list[dict[str, Any]]:
 def _period(call: Call) -> tuple[int, int]:
     params = call.params.upper()
     month, year = params.int("MONTH"), params.int("YEAR")
-    if not (1 <= month <= 12 and 1 <= year <= 9999):
+    # Years whose months, on any clock, convert to UTC and back without leaving the
+    # calendar; no workday lies outside them.
+    if not (1 <= month <= 12 and absences.FIRST_YEAR <= year <= absences.LAST_YEAR):
         raise WRONG_PERIOD()
     return year, month
 
