@@ -58,6 +58,9 @@ async def base(store: Store, seeded: Seeded) -> None:
     pair, _ = await admin.issue_app_token(store, now, client_id=app.client_id, user_id=1)
     seeded.admin_code, seeded.token = code, pair.access_token
     await admin.set_network_ranges(store, OFFICE_NETWORKS)
+    # Time control on, as a team using its reports runs it: every presence and
+    # workday change then takes the absence-recording path.
+    await admin.timecontrol_settings(store, now, {"ACTIVE": 1, "REGISTER_IDLE": 1})
 
 
 #: Office networks for the networkrange.check scenario: a realistic handful, the

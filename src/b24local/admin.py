@@ -393,20 +393,21 @@ async def set_network_ranges(
 
 
 async def timecontrol_settings(
-    store: Store, changes: dict[str, Any] | None = None, domain: str | None = None
+    store: Store,
+    now: datetime,
+    changes: dict[str, Any] | None = None,
+    domain: str | None = None,
 ) -> absences.ControlSettings:
     """Time control's settings, changing those given first: the names, values and
     checks of ``timeman.timecontrol.settings.set`` (all or nothing)."""
     async with store.transaction(write=bool(changes)) as conn:
         portal = await portal_for(conn, domain)
-        current = await timecontrol.get_settings(conn, portal.id)
-        if changes:
-            try:
-                current = absences.apply_settings(current, changes)
-            except absences.InvalidSetting as invalid:
-                raise AdminError(f"{invalid.name}: {invalid.detail}") from None
-            await timecontrol.put_settings(conn, portal.id, current)
-        return current
+        if not changes:
+            return await timecontrol.get_settings(conn, portal.id)
+        try:
+            return await timecontrol.change_settings(conn, portal.id, changes, now=now)
+        except absences.InvalidSetting as invalid:
+            raise AdminError(f"{invalid.name}: {invalid.detail}") from None
 
 
 async def pending_workdays(store: Store, domain: str | None = None) -> list[workdays.StoredDay]:

@@ -1102,7 +1102,7 @@ def timeman_timecontrol(
         parsed[name] = [v for v in value.split(",") if v] if name.endswith("_USERS") else value
     found = _run(
         _settings(data_dir, db),
-        lambda store: admin.timecontrol_settings(store, parsed, portal),
+        lambda store: admin.timecontrol_settings(store, _now(), parsed, portal),
     )
     record = found.as_result()
     shown = {

@@ -221,6 +221,18 @@ def test_a_running_absence_is_active_until_now(active):
     assert one_day(active)["workday_complete"] is False
 
 
+def test_switching_time_control_off_ends_the_absences_going_on(active):
+    call(active, "timeman.open")
+    call(active, "im.user.status.idle.start", AGO=1)
+    active.clock.advance(HOUR)
+    call(active, "timeman.timecontrol.settings.set", ACTIVE=0)
+    active.clock.advance(HOUR)
+    (ended,) = absences(one_day(active))
+    assert (ended["active"], ended["date_finish"]) == (False, "2026-03-02T09:30:00+00:00")
+    call(active, "im.user.status.idle.end")  # nothing is watched while off
+    assert len(absences(one_day(active))) == 1
+
+
 def test_short_absences_are_left_out_unless_a_manager_lowers_the_bar(active):
     call(active, "timeman.open")
     active.clock.advance(HOUR)

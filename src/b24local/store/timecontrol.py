@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from b24local.scopes.timeman.absences import ABSENCE_TYPES, ControlSettings, Record
+from b24local.scopes.timeman.absences import (
+    ABSENCE_TYPES,
+    ControlSettings,
+    Record,
+    apply_settings,
+)
 from b24local.scopes.timeman.workday import Workday
 
 from . import settings as kv
@@ -45,8 +51,18 @@ async def get_settings(conn: AsyncConnection, portal_id: int) -> ControlSettings
     return ControlSettings.from_json(stored)
 
 
-async def put_settings(conn: AsyncConnection, portal_id: int, settings: ControlSettings) -> None:
-    await kv.put(conn, _KEY, settings.to_json(), portal_id)
+async def change_settings(
+    conn: AsyncConnection, portal_id: int, changes: Mapping[str, Any], *, now: datetime
+) -> ControlSettings:
+    """``settings.set`` (upper-case names): all the changes or, when one is invalid
+    (:class:`InvalidSetting`), none. Switching the module off ends the absences
+    going on, as nothing watches them any more."""
+    current = await get_settings(conn, portal_id)
+    changed = apply_settings(current, changes)
+    await kv.put(conn, _KEY, changed.to_json(), portal_id)
+    if current.active and not changed.active:
+        await finish_running(conn, portal_id, at=now)
+    return changed
 
 
 def _record(row: Any) -> Record:
@@ -126,6 +142,15 @@ async def finish(
 ) -> None:
     """The absence ends: when, on what event, from which address."""
     await _update(conn, portal_id, record_id, finished_at=at, source_finish=source, ip_finish=ip)
+
+
+async def finish_running(conn: AsyncConnection, portal_id: int, *, at: datetime) -> None:
+    """Every absence of the portal going on ends now (time control is switched off)."""
+    await conn.execute(
+        update(records)
+        .where(records.c.portal_id == portal_id, records.c.finished_at.is_(None))
+        .values(finished_at=at)
+    )
 
 
 async def get(conn: AsyncConnection, portal_id: int, record_id: int) -> Record | None:

@@ -22,6 +22,7 @@ from b24local.store.types import storable
 
 from . import absences, access
 from .methods import home_zone
+from .workday import whole_second
 
 methods = MethodGroup("timeman")
 
@@ -98,12 +99,12 @@ async def settings_get(call: Call) -> dict[str, Any]:
 async def settings_set(call: Call) -> bool:
     if not access.administers(call.user):
         raise ACCESS_ERROR()
-    current = await store.get_settings(call.conn, call.portal.id)
     try:
-        changed = absences.apply_settings(current, call.params.upper())
+        await store.change_settings(
+            call.conn, call.portal.id, call.params.upper(), now=whole_second(call.now)
+        )
     except absences.InvalidSetting as invalid:
         raise INVALID_VALUE(f"{invalid.name}: {invalid.detail}") from None
-    await store.put_settings(call.conn, call.portal.id, changed)
     return True
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from b24local.store import presence as presence_store
 from b24local.store import timecontrol as store
 from b24local.store import workdays
+from b24local.store.workdays import StoredDay
 
 from . import absences
 
@@ -27,25 +28,64 @@ TM_EVENT = "TM_EVENT"
 async def observe(
     conn: AsyncConnection, portal_id: int, user_id: int, now: datetime, *, source: str, ip: str
 ) -> None:
-    """Open or close the user's absence record to match their presence and day now."""
+    """After a presence change: open or close the user's absence record to match."""
     settings = await store.get_settings(conn, portal_id)
-    running, floor = await store.last_absences(conn, portal_id, user_id)
-    if running is None and not settings.active:
+    # Off, nothing runs: switching the module off ends the absences going on.
+    if not settings.active:
         return
-    presence = await presence_store.get(conn, portal_id, user_id)
     stored = await workdays.latest(conn, portal_id, user_id)
+    await _sync(conn, portal_id, user_id, now, settings, stored, source=source, ip=ip)
+
+
+async def workday_changed(
+    conn: AsyncConnection,
+    portal_id: int,
+    stored: StoredDay,
+    *,
+    action: str,
+    at: datetime,
+    now: datetime,
+    ip: str,
+) -> None:
+    """After a workday change (``stored`` as it now is): mark it, with the address it
+    was made from, and open or close the absence record to match."""
+    settings = await store.get_settings(conn, portal_id)
+    if not settings.active:
+        return
+    kind = absences.TM_TYPES.get(action)
+    if kind is not None:
+        await store.add(
+            conn,
+            portal_id,
+            user_id=stored.user_id,
+            workday_id=stored.id,
+            type=kind,
+            start=at,
+            finish=at,
+            source=TM_EVENT,
+            ip=ip,
+        )
+    await _sync(conn, portal_id, stored.user_id, now, settings, stored, source=TM_EVENT, ip=ip)
+
+
+async def _sync(
+    conn: AsyncConnection,
+    portal_id: int,
+    user_id: int,
+    now: datetime,
+    settings: absences.ControlSettings,
+    stored: StoredDay | None,
+    *,
+    source: str,
+    ip: str,
+) -> None:
+    running, floor = await store.last_absences(conn, portal_id, user_id)
+    presence = await presence_store.get(conn, portal_id, user_id)
     day = stored.day if stored else None
     start = running.start if running else None
     plan = absences.sync(start, presence, day, now, settings, floor)
     if running is not None and plan.close_at is not None:
-        await store.finish(
-            conn,
-            portal_id,
-            running.id,
-            at=plan.close_at,
-            source=source,
-            ip=ip,
-        )
+        await store.finish(conn, portal_id, running.id, at=plan.close_at, source=source, ip=ip)
     if plan.open_from is not None and stored is not None:
         await store.add(
             conn,
@@ -58,31 +98,3 @@ async def observe(
             source=source,
             ip=ip,
         )
-
-
-async def workday_changed(
-    conn: AsyncConnection,
-    portal_id: int,
-    user_id: int,
-    workday_id: int,
-    *,
-    action: str,
-    at: datetime,
-    now: datetime,
-    ip: str,
-) -> None:
-    """Mark a workday change (with where it was made from), then re-check absences."""
-    kind = absences.TM_TYPES.get(action)
-    if kind is not None and (await store.get_settings(conn, portal_id)).active:
-        await store.add(
-            conn,
-            portal_id,
-            user_id=user_id,
-            workday_id=workday_id,
-            type=kind,
-            start=at,
-            finish=at,
-            source=TM_EVENT,
-            ip=ip,
-        )
-    await observe(conn, portal_id, user_id, now, source=TM_EVENT, ip=ip)
