@@ -18,7 +18,7 @@ from b24local.scopes.timeman.absences import (
 from b24local.scopes.timeman.workday import Workday
 
 from . import settings as kv
-from .snapshot import cached
+from .snapshot import cached, prebuilt
 from .tables import settings as settings_table
 from .tables import timecontrol_records as records
 from .tables import workdays
@@ -84,6 +84,23 @@ def _record(row: Any) -> Record:
     )
 
 
+# Built once, each value a parameter of its own: a transition runs one or two of these.
+_ADD = prebuilt(
+    insert(records).values(
+        {column.name: bindparam(column.name) for column in records.c if column.name != "id"}
+    )
+)
+_FINISH = prebuilt(
+    update(records)
+    .where(records.c.portal_id == bindparam("key_portal"), records.c.id == bindparam("key_id"))
+    .values(
+        finished_at=bindparam("finished_at"),
+        source_finish=bindparam("source_finish"),
+        ip_finish=bindparam("ip_finish"),
+    )
+)
+
+
 async def add(
     conn: AsyncConnection,
     portal_id: int,
@@ -95,27 +112,27 @@ async def add(
     finish: datetime | None,
     source: str,
     ip: str,
-) -> int:
+) -> None:
     """A new record; a mark (finished when made) ends where it starts, from the same place."""
-    result = await conn.execute(
-        insert(records)
-        .values(
-            portal_id=portal_id,
-            user_id=user_id,
-            workday_id=workday_id,
-            type=type,
-            started_at=start,
-            finished_at=finish,
-            source_start=source,
-            source_finish=source if finish is not None else "",
-            ip_start=ip,
-            ip_finish=ip if finish is not None else "",
-            report_type="NONE",
-            calendar=False,
-        )
-        .returning(records.c.id)
+    await conn.execute(
+        _ADD,
+        {
+            "portal_id": portal_id,
+            "user_id": user_id,
+            "workday_id": workday_id,
+            "type": type,
+            "started_at": start,
+            "finished_at": finish,
+            "source_start": source,
+            "source_finish": source if finish is not None else "",
+            "ip_start": ip,
+            "ip_finish": ip if finish is not None else "",
+            "report_type": "NONE",
+            "report_text": None,
+            "system_text": None,
+            "calendar": False,
+        },
     )
-    return result.scalar_one()
 
 
 async def last_absences(
@@ -141,7 +158,8 @@ async def finish(
     conn: AsyncConnection, portal_id: int, record_id: int, *, at: datetime, source: str, ip: str
 ) -> None:
     """The absence ends: when, on what event, from which address."""
-    await _update(conn, portal_id, record_id, finished_at=at, source_finish=source, ip_finish=ip)
+    values = {"finished_at": at, "source_finish": source, "ip_finish": ip}
+    await conn.execute(_FINISH, {"key_portal": portal_id, "key_id": record_id, **values})
 
 
 async def finish_running(conn: AsyncConnection, portal_id: int, *, at: datetime) -> None:
