@@ -48,10 +48,11 @@ async def _change(call: Call, change, source: str) -> bool:
     # PostgreSQL), and two changes of different fields would lose one of them.
     await user_store.lock(call.conn, call.portal.id, call.user.id)
     state = await presence_store.get(call.conn, call.portal.id, call.user.id)
-    await presence_store.save(call.conn, call.portal.id, call.user.id, change(state))
+    state = change(state)
+    await presence_store.save(call.conn, call.portal.id, call.user.id, state)
     # Being away during an open workday is an absence: time control sees every change.
     await tracking.observe(
-        call.conn, call.portal.id, call.user.id, call.now, source=source, ip=call.client_ip
+        call.conn, call.portal.id, call.user.id, state, call.now, source=source, ip=call.client_ip
     )
     return True
 

@@ -1,9 +1,11 @@
 """The one path from a change of presence or workday to time control's records.
 
-Every change that can start or end an absence (``im.user.status.set``,
-``idle.start``/``idle.end``, ``timeman.open/pause/close``) calls :func:`observe`
-after storing itself, in the same transaction; the rules in :mod:`.absences`
-decide, from the state now, whether the open absence ends and a new one begins.
+Every change that can start or end an absence calls in after storing itself, in
+the same transaction: presence changes (``im.user.status.set``,
+``idle.start``/``idle.end``) :func:`observe`, workday changes
+(``timeman.open/pause/close``) :func:`workday_changed`. Both end in one
+:func:`_sync`, where the rules of :mod:`.absences` decide, from the state now,
+whether the open absence ends and a new one begins.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from b24local.scopes.im.presence import Presence
 from b24local.store import presence as presence_store
 from b24local.store import timecontrol as store
 from b24local.store import workdays
@@ -26,15 +29,23 @@ TM_EVENT = "TM_EVENT"
 
 
 async def observe(
-    conn: AsyncConnection, portal_id: int, user_id: int, now: datetime, *, source: str, ip: str
+    conn: AsyncConnection,
+    portal_id: int,
+    user_id: int,
+    presence: Presence,
+    now: datetime,
+    *,
+    source: str,
+    ip: str,
 ) -> None:
-    """After a presence change: open or close the user's absence record to match."""
+    """After a presence change (``presence`` as it now is): open or close the user's
+    absence record to match."""
     settings = await store.get_settings(conn, portal_id)
     # Off, nothing runs: switching the module off ends the absences going on.
     if not settings.active:
         return
     stored = await workdays.latest(conn, portal_id, user_id)
-    await _sync(conn, portal_id, user_id, now, settings, stored, source=source, ip=ip)
+    await _sync(conn, portal_id, user_id, now, settings, presence, stored, source=source, ip=ip)
 
 
 async def workday_changed(
@@ -65,7 +76,10 @@ async def workday_changed(
             source=TM_EVENT,
             ip=ip,
         )
-    await _sync(conn, portal_id, stored.user_id, now, settings, stored, source=TM_EVENT, ip=ip)
+    presence = await presence_store.get(conn, portal_id, stored.user_id)
+    await _sync(
+        conn, portal_id, stored.user_id, now, settings, presence, stored, source=TM_EVENT, ip=ip
+    )
 
 
 async def _sync(
@@ -74,13 +88,13 @@ async def _sync(
     user_id: int,
     now: datetime,
     settings: absences.ControlSettings,
+    presence: Presence,
     stored: StoredDay | None,
     *,
     source: str,
     ip: str,
 ) -> None:
     running, floor = await store.last_absences(conn, portal_id, user_id)
-    presence = await presence_store.get(conn, portal_id, user_id)
     day = stored.day if stored else None
     start = running.start if running else None
     plan = absences.sync(start, presence, day, now, settings, floor)
