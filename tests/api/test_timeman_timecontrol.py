@@ -233,6 +233,15 @@ def test_switching_time_control_off_ends_the_absences_going_on(active):
     assert len(absences(one_day(active))) == 1
 
 
+def test_an_absence_on_a_day_left_to_expire_ends_with_that_date(active):
+    call(active, "timeman.open")
+    call(active, "im.user.status.idle.start", AGO=1)
+    active.clock.advance(24 * HOUR)  # the next morning, still idle, the day expired
+    call(active, "im.user.status.idle.end")
+    (ended,) = absences(one_day(active))
+    assert (ended["date_finish"], ended["active"]) == ("2026-03-02T23:59:59+00:00", False)
+
+
 def test_short_absences_are_left_out_unless_a_manager_lowers_the_bar(active):
     call(active, "timeman.open")
     active.clock.advance(HOUR)

@@ -208,6 +208,16 @@ def test_an_expired_day_ends_the_absence_at_the_last_second_of_its_date():
     assert plan.open_from is None
 
 
+def test_an_absence_left_on_an_expired_day_ends_with_it_when_a_new_day_opens():
+    old = Workday(start=MORNING, tz_offset=0)
+    idle = Presence(idle_since=MORNING + timedelta(hours=1))
+    tomorrow = MORNING + timedelta(days=1)
+    new = Workday(start=tomorrow, tz_offset=0)
+    plan = sync(MORNING + timedelta(hours=1), idle, new, tomorrow, ON, record_day=old)
+    assert plan.close_at == datetime(2026, 3, 2, 23, 59, 59, tzinfo=UTC)
+    assert plan.open_from == tomorrow
+
+
 # --- months and zones ---------------------------------------------------------------------------
 
 

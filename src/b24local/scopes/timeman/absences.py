@@ -246,11 +246,14 @@ def sync(
     now: datetime,
     settings: ControlSettings,
     floor: datetime | None = None,
+    record_day: Workday | None = None,
 ) -> Sync:
     """Bring the records in line with the state: one open record exactly while absent.
 
     ``floor`` is where the last finished record ended: an idle stretch back-dated
     (``AGO``) into it starts there instead, so records never overlap.
+    ``record_day`` is the open record's workday when that is not ``day`` (a day
+    left to expire, a new one opened since): the record ends with its own day.
     """
     since = absent_since(presence, day, now, settings)
     if since is not None and floor is not None:
@@ -259,7 +262,12 @@ def sync(
         return Sync()
     if open_record_start is None:
         return Sync(open_from=since)
-    ended = now if working_since(day, now) is not None else stopped_working(day, now)
+    if record_day is not None and record_day is not day:
+        ended = stopped_working(record_day, now)
+    elif working_since(day, now) is not None:
+        ended = now
+    else:
+        ended = stopped_working(day, now)
     close_at = max(ended, open_record_start)
     # A new stretch back-dated into the one just closed starts where that one ends.
     return Sync(close_at=close_at, open_from=max(since, close_at) if since else None)

@@ -21,6 +21,7 @@ from b24local.store import workdays
 from b24local.store.workdays import StoredDay
 
 from . import absences
+from .workday import whole_second
 
 #: ``source_start``/``source_finish``: what made a record begin or end.
 IDLE_EVENT = "IDLE_EVENT"
@@ -94,10 +95,17 @@ async def _sync(
     source: str,
     ip: str,
 ) -> None:
+    # Whole seconds, as the real service keeps its times (and as records compare).
+    now = whole_second(now)
     running, floor = await store.last_absences(conn, portal_id, user_id)
     day = stored.day if stored else None
+    record_day = day
+    if running is not None and (stored is None or running.workday_id != stored.id):
+        # The absence began on an earlier day (left to expire): it ends with that day.
+        earlier = await workdays.by_id(conn, portal_id, running.workday_id)
+        record_day = earlier.day if earlier else None
     start = running.start if running else None
-    plan = absences.sync(start, presence, day, now, settings, floor)
+    plan = absences.sync(start, presence, day, now, settings, floor, record_day)
     if running is not None and plan.close_at is not None:
         await store.finish(conn, portal_id, running.id, at=plan.close_at, source=source, ip=ip)
     if plan.open_from is not None and stored is not None:
