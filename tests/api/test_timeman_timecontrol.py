@@ -8,6 +8,8 @@ client's peer is "testclient" unless a test picks another address.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from b24local import admin
@@ -269,6 +271,16 @@ def test_month_bounds_are_on_the_users_clock(active):
         "2026-03-01T00:00:00+09:00",
         "2026-03-31T23:59:59+09:00",
     )
+
+
+def test_a_day_belongs_to_the_month_of_the_users_clock(active):
+    user_id = active.add_user("Kai", time_zone="Asia/Tokyo")
+    hook = active.add_webhook(user_id, SCOPES)
+    active.clock.set(datetime(2026, 3, 31, 16, 0, tzinfo=UTC), frozen=True)  # 1 April in Tokyo
+    call(active, "timeman.open", hook)
+    assert report(active, USER_ID=user_id, MONTH=3)["report"]["days"] == []
+    (day,) = report(active, USER_ID=user_id, MONTH=4)["report"]["days"]
+    assert (day["index"], day["workday_date_start"]) == ("20260401", "2026-04-01T01:00:00+09:00")
 
 
 @pytest.mark.parametrize(
