@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from .seed import Seeded
 from .wrk import Call
@@ -109,6 +110,18 @@ def schedule_get(seeded: Seeded) -> Scenario:
     return Scenario("schedule_get", "timeman.schedule.get, 5 schedules", calls)
 
 
+def timecontrol_report(seeded: Seeded) -> Scenario:
+    """``timeman.timecontrol.reports.get`` by the administrator for this month of
+    the workday-cycle users (their days and workday marks, run just before)."""
+    month = datetime.now(UTC)
+    query = f"MONTH={month.month}&YEAR={month.year}"
+    calls = [
+        Call("GET", f"{_hook(seeded, 1)}/timeman.timecontrol.reports.get?USER_ID={u}&{query}")
+        for u in spread(seeded, WORKDAY_USERS)
+    ]
+    return Scenario("timecontrol", "timeman.timecontrol.reports.get, this month", calls)
+
+
 def user_get_single(seeded: Seeded) -> Scenario:
     calls = [Call("GET", f"{_hook(seeded, 1)}/im.user.get?ID={u}") for u in spread(seeded)]
     return Scenario("im_user_get", "im.user.get (single)", calls)
@@ -160,6 +173,7 @@ def after_read(seeded: Seeded) -> list[Scenario]:
         workday_cycle(seeded),
         networkrange_check(seeded),
         schedule_get(seeded),
+        timecontrol_report(seeded),
         user_get_single(seeded),
         batch(seeded),
         paging(seeded),

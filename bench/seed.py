@@ -60,6 +60,9 @@ async def base(store: Store, seeded: Seeded) -> None:
     await admin.set_network_ranges(store, OFFICE_NETWORKS)
     for definition in WORK_SCHEDULES:
         await schedule_admin.add_schedule(store, definition, now)
+    # Time control on, as a team using its reports runs it: every presence and
+    # workday change then takes the absence-recording path.
+    await admin.timecontrol_settings(store, now, {"ACTIVE": 1, "REGISTER_IDLE": 1})
 
 
 #: Office networks for the networkrange.check scenario: a realistic handful, the

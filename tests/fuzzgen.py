@@ -267,6 +267,19 @@ KEYS = [
     "ID[]",
     "cmd[a]",
     "a]b[",
+    "MONTH",
+    "YEAR",
+    "IDLE_MINUTES",
+    "WORKDAY_HOURS",
+    "REPORT_ID",
+    "TEXT",
+    "TYPE",
+    "CALENDAR",
+    "DEPARTMENT_ID",
+    "MINIMUM_IDLE_FOR_REPORT",
+    "REGISTER_IDLE",
+    "REPORT_FULL_TYPE",
+    "REPORT_FULL_USERS",
 ]
 
 #: A valid call of each method: a starting point to mutate.
@@ -283,6 +296,21 @@ TEMPLATES: dict[str, list[dict[str, Any]]] = {
     "timeman.pause": [{}],
     "timeman.close": [{}, {"TIME": DATES[0], "REPORT": "done", "LAT": 53.5, "LON": 9.9}],
     "timeman.schedule.get": [{"id": 1}, {"ID": "1"}, {"id": [1]}],
+    "timeman.timecontrol.settings.get": [{}],
+    "timeman.timecontrol.settings.set": [
+        {"ACTIVE": 1, "REGISTER_IDLE": "Y", "MINIMUM_IDLE_FOR_REPORT": 15},
+        {"REPORT_SIMPLE_TYPE": "user", "REPORT_SIMPLE_USERS": [1, 2], "ACTIVE": 0},
+    ],
+    "timeman.timecontrol.reports.settings.get": [{}],
+    "timeman.timecontrol.reports.users.get": [{}, {"DEPARTMENT_ID": 1}],
+    "timeman.timecontrol.reports.get": [
+        {"USER_ID": 1, "MONTH": 3, "YEAR": 2026},
+        {"USER_ID": 1, "MONTH": 12, "YEAR": 2025, "IDLE_MINUTES": 5, "WORKDAY_HOURS": 6},
+    ],
+    "timeman.timecontrol.report.add": [
+        {"REPORT_ID": 1, "TEXT": "lunch", "TYPE": "PRIVATE", "CALENDAR": "N"},
+        {"ID": 1, "USER_ID": 1, "TEXT": "client call", "TYPE": "WORK"},
+    ],
     "user.get": [{}, {"FILTER": {"ID": 1}}, {"sort": "ID", "order": "DESC", "start": 0}],
     "user.current": [{}],
     "department.get": [{}, {"ID": 1}, {"sort": "NAME", "order": "DESC", "PARENT": 1}],

@@ -20,13 +20,14 @@ from b24local.entities import App, Portal, User, Webhook
 from b24local.oauth import issuing
 from b24local.oauth.addresses import parse_public_url
 from b24local.scopes import build_registry
-from b24local.scopes.timeman import approvals, network, workday
+from b24local.scopes.timeman import absences, approvals, network, workday
 from b24local.store import (
     apps,
     departments,
     network_ranges,
     portals,
     settings,
+    timecontrol,
     users,
     webhooks,
     workdays,
@@ -389,6 +390,24 @@ async def set_network_ranges(
         portal = await portal_for(conn, domain)
         await network_ranges.replace(conn, portal.id, parsed)
     return parsed
+
+
+async def timecontrol_settings(
+    store: Store,
+    now: datetime,
+    changes: dict[str, Any] | None = None,
+    domain: str | None = None,
+) -> absences.ControlSettings:
+    """Time control's settings, changing those given first: the names, values and
+    checks of ``timeman.timecontrol.settings.set`` (all or nothing)."""
+    async with store.transaction(write=bool(changes)) as conn:
+        portal = await portal_for(conn, domain)
+        if not changes:
+            return await timecontrol.get_settings(conn, portal.id)
+        try:
+            return await timecontrol.change_settings(conn, portal.id, changes, now=now)
+        except absences.InvalidSetting as invalid:
+            raise AdminError(f"{invalid.name}: {invalid.detail}") from None
 
 
 async def pending_workdays(store: Store, domain: str | None = None) -> list[workdays.StoredDay]:

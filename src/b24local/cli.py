@@ -1077,6 +1077,46 @@ def network_set(
     _network_output(found, as_json)
 
 
+@timeman_app.command("timecontrol")
+def timeman_timecontrol(
+    changes: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="NAME=VALUE as timeman.timecontrol.settings.set takes them "
+            "(ACTIVE=1, MINIMUM_IDLE_FOR_REPORT=20, REPORT_FULL_USERS=3,7 ...)."
+        ),
+    ] = None,
+    portal: Portal = None,
+    data_dir: DataDir = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Show time control's settings, changing those given first."""
+    parsed: dict[str, Any] = {}
+    for text in changes or []:
+        name, given, value = text.partition("=")
+        if not given:
+            typer.echo(f"error: {text!r} is not NAME=VALUE", err=True)
+            raise typer.Exit(1)
+        name = name.strip().upper()
+        parsed[name] = [v for v in value.split(",") if v] if name.endswith("_USERS") else value
+    found = _run(
+        _settings(data_dir, db),
+        lambda store: admin.timecontrol_settings(store, _now(), parsed, portal),
+    )
+    record = found.as_result()
+    shown = {
+        key: ",".join(map(str, value))
+        if isinstance(value, list)
+        else str(value).lower()
+        if isinstance(value, bool)
+        else value
+        for key, value in record.items()
+    }
+    plain = "\n".join(f"{key}\t{value}".rstrip() for key, value in shown.items())
+    _emit(record, as_json, plain)
+
+
 def _day_record(stored) -> dict[str, Any]:
     day = stored.day
     return {

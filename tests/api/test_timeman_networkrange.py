@@ -12,6 +12,7 @@ import pytest
 
 from b24local import admin
 from peers import client_from
+from restcalls import call, error_of, result
 
 OFFICE = [
     {"ip_range": "10.0.0.0-10.255.255.255", "name": "10.x.x.x"},
@@ -26,19 +27,6 @@ INVALID_FORMAT = {
     "error": "INVALID_FORMAT",
     "error_description": "A wrong format for the RANGES field is passed",
 }
-
-
-def result(response):
-    assert response.status_code == 200, response.text
-    return response.json()["result"]
-
-
-def call(server, method: str, hook: str | None = None, **params):
-    return result(server.call(method, params, hook=hook))
-
-
-def error_of(response) -> tuple[int, dict]:
-    return response.status_code, response.json()
 
 
 # --- get / set ---------------------------------------------------------------------------------

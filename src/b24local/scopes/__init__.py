@@ -18,9 +18,10 @@ def all_groups() -> list[MethodGroup]:
     from .timeman.methods import methods as timeman
     from .timeman.networkrange import methods as networkrange
     from .timeman.schedule_methods import methods as schedule
+    from .timeman.timecontrol import methods as timecontrol
     from .user.methods import methods as user
 
-    return [batch, common, department, im, timeman, networkrange, schedule, user]
+    return [batch, common, department, im, timeman, networkrange, schedule, timecontrol, user]
 
 
 def build_registry() -> Registry:

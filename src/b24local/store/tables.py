@@ -338,3 +338,31 @@ work_schedules = Table(
     Column("deleted_at", UTCDateTime, nullable=True),
     ForeignKeyConstraint(["portal_id"], ["portals.id"], ondelete="CASCADE"),
 )
+
+# --- Time control (timeman.timecontrol.*) ----------------------------------------------
+
+#: Absences found from presence (IDLE) and the marks of workday changes (TM_*), with the
+#: addresses they were made from (whether those are in the office network is worked
+#: out against the ranges when a report is read, as the real service does).
+timecontrol_records = Table(
+    "timecontrol_records",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("portal_id", Integer, nullable=False),
+    Column("user_id", Integer, nullable=False),
+    Column("workday_id", Integer, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    # NULL while the absence goes on.
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("source_start", String(32), nullable=False),
+    Column("source_finish", String(32), nullable=False),
+    Column("ip_start", String(64), nullable=False),
+    Column("ip_finish", String(64), nullable=False),
+    Column("report_type", String(16), nullable=False),
+    Column("report_text", Text, nullable=True),
+    Column("system_text", Text, nullable=True),
+    Column("calendar", Boolean, nullable=False),
+    ForeignKeyConstraint(["workday_id"], ["workdays.id"], ondelete="CASCADE"),
+    Index(None, "portal_id", "user_id", "started_at"),
+)

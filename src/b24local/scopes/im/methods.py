@@ -13,6 +13,7 @@ from b24local.rest.errors import ERROR_PARAMS_TOO_MANY, ErrorSpec
 from b24local.rest.params import INT_MAX, php_int
 from b24local.rest.registry import MethodGroup
 from b24local.rest.transport import RequestLimits, load_json
+from b24local.scopes.timeman import tracking
 from b24local.store import presence as presence_store
 from b24local.store import users as user_store
 
@@ -41,13 +42,18 @@ _PAGES = "chats/users/"
 _LIMITS = RequestLimits()
 
 
-async def _change(call: Call, change) -> bool:
+async def _change(call: Call, change, source: str) -> bool:
     # Changes of one user's presence are serialised, as workday changes are: without
     # the lock, two first changes at once would both insert the row (a 500 on
     # PostgreSQL), and two changes of different fields would lose one of them.
     await user_store.lock(call.conn, call.portal.id, call.user.id)
     state = await presence_store.get(call.conn, call.portal.id, call.user.id)
-    await presence_store.save(call.conn, call.portal.id, call.user.id, change(state))
+    state = change(state)
+    await presence_store.save(call.conn, call.portal.id, call.user.id, state)
+    # Being away during an open workday is an absence: time control sees every change.
+    await tracking.observe(
+        call.conn, call.portal.id, call.user.id, state, call.now, source=source, ip=call.client_ip
+    )
     return True
 
 
@@ -71,7 +77,9 @@ async def status_set(call: Call) -> bool:
     status = call.params.upper().str("STATUS")
     if status not in presence.STATUSES:
         raise STATUS_ERROR()
-    return await _change(call, lambda state: presence.set_status(state, status, call.now))
+    return await _change(
+        call, lambda state: presence.set_status(state, status, call.now), tracking.ONLINE_EVENT
+    )
 
 
 @methods.method(
@@ -82,7 +90,9 @@ async def status_set(call: Call) -> bool:
 )
 async def idle_start(call: Call) -> bool:
     ago = call.params.upper().int("AGO", presence.DEFAULT_IDLE_MINUTES)
-    return await _change(call, lambda state: presence.start_idle(state, ago, call.now))
+    return await _change(
+        call, lambda state: presence.start_idle(state, ago, call.now), tracking.IDLE_EVENT
+    )
 
 
 @methods.method(
@@ -92,7 +102,9 @@ async def idle_start(call: Call) -> bool:
     writes=True,
 )
 async def idle_end(call: Call) -> bool:
-    return await _change(call, lambda state: presence.end_idle(state, call.now))
+    return await _change(
+        call, lambda state: presence.end_idle(state, call.now), tracking.IDLE_EVENT
+    )
 
 
 @methods.method(

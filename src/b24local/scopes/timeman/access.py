@@ -1,6 +1,7 @@
 """Who may act on whose workday: the user, a portal administrator, or the head of
 a department the user belongs to (directly or through parent departments); and
-what only an administrator may do (the office networks); who reads schedules."""
+what only an administrator may do (the office networks, time control's settings);
+who reads schedules; and who may read whose time control report."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from b24local.entities import User
 from b24local.scopes.timeman.schedule import Schedule
 from b24local.store import departments
+
+from .absences import ControlSettings, ViewType, listed
 
 
 async def can_manage(conn: AsyncConnection, actor: User, target: User) -> bool:
@@ -24,7 +27,7 @@ async def manages_anyone(conn: AsyncConnection, actor: User) -> bool:
 
 
 def administers(actor: User) -> bool:
-    """May the user change the portal's timeman set-up (its office networks)?"""
+    """May the user change the portal's timeman set-up (office networks, time control)?"""
     return actor.is_admin
 
 
@@ -33,3 +36,38 @@ def reads_schedule(actor: User, schedule: Schedule) -> bool:
     schedule: the page says "any user", and the real module's controller reads the
     schedule by ID with no rights check."""
     return actor.id > 0 and schedule.id > 0
+
+
+# --- time control reports ------------------------------------------------------------------
+
+
+async def report_view(conn: AsyncConnection, actor: User, settings: ControlSettings) -> ViewType:
+    """``report_view_type`` of ``reports.settings.get``: heads and administrators see
+    their people as managers; the settings' lists grant full or simplified reports."""
+    if await manages_anyone(conn, actor):
+        return "head"
+    if listed(settings.report_full_type, settings.report_full_users, actor.id):
+        return "full"
+    if listed(settings.report_simple_type, settings.report_simple_users, actor.id):
+        return "simple"
+    return "none"
+
+
+async def report_detail(
+    conn: AsyncConnection, actor: User, target: User, settings: ControlSettings
+) -> bool | None:
+    """Whose report the actor may read, and how: True for the detailed report,
+    False for the simplified one, None for none at all. Everyone may read their
+    own (simplified, unless granted more): it lists the absences they explain."""
+    if actor.is_admin or (actor.id != target.id and await can_manage(conn, actor, target)):
+        return True
+    if listed(settings.report_full_type, settings.report_full_users, actor.id):
+        return True
+    if listed(settings.report_simple_type, settings.report_simple_users, actor.id):
+        return False
+    return False if actor.id == target.id else None
+
+
+def may_report_for(actor: User, target_id: int) -> bool:
+    """``report.add``: for oneself, or for anyone as an administrator."""
+    return actor.id == target_id or actor.is_admin

@@ -14,6 +14,7 @@ from b24local.store import users as user_store
 from b24local.store import workdays
 
 from . import params as timeman_params
+from . import tracking
 from .access import can_manage, manages_anyone
 from .report import day_result, settings_result
 from .workday import (
@@ -177,6 +178,15 @@ async def _transition(call: Call, change: Change, report: str = "") -> dict[str,
             claimed=transition.claimed,
             needs_approval=transition.needs_approval,
             report=report,
+            ip=call.client_ip,
+        )
+        await tracking.workday_changed(
+            call.conn,
+            call.portal.id,
+            workdays.StoredDay(workday_id, user.id, transition.day),
+            action=transition.action,
+            at=transition.claimed or now,
+            now=now,
             ip=call.client_ip,
         )
     return day_result(transition.day, now, settings)
