@@ -93,11 +93,13 @@ class Dispatcher:
         conn,
         *,
         client_ip: str = "",
+        rest_v3: bool = False,
     ) -> Outcome:
         started = self.clock.now()
         began = monotonic()
         spec = self.registry.get(method)
-        if spec is None:
+        # Each path answers only the methods its version declares.
+        if spec is None or (spec.v3 is None if rest_v3 else not spec.v2):
             raise ERROR_METHOD_NOT_FOUND()
         if not spec.allowed_for(caller.scopes):
             raise INSUFFICIENT_SCOPE()
@@ -229,9 +231,9 @@ class RestEndpoint:
     async def _check_first(self, request: CallRequest, credentials: Credentials) -> None:
         async with self.store.transaction(write=False) as conn:
             # Remembered: the call itself then finds the caller without a query.
-            await self._caller(conn, request.host, credentials, self.dispatcher.clock.now())
+            await self.caller(conn, request.host, credentials, self.dispatcher.clock.now())
 
-    async def _caller(self, conn, host: str, credentials: Credentials, now: datetime) -> Caller:
+    async def caller(self, conn, host: str, credentials: Credentials, now: datetime) -> Caller:
         # The Host header as sent: other spellings of a host are remembered apart.
         key = (host, credentials)
         caller = self.callers.get(key, now, conn.version)
@@ -248,7 +250,7 @@ class RestEndpoint:
         credentials = presented(request)
         async with self.store.transaction(write=writes) as conn:
             now = self.dispatcher.clock.now()
-            caller = await self._caller(conn, request.host, credentials, now)
+            caller = await self.caller(conn, request.host, credentials, now)
             self.dispatcher.limits.admit_request(caller, now)
             return await self.dispatcher.invoke(
                 caller, request.method, request.params, conn, client_ip=request.client_ip

@@ -25,3 +25,12 @@ async def manages_anyone(conn: AsyncConnection, actor: User) -> bool:
 def administers(actor: User) -> bool:
     """May the user change the portal's timeman set-up (its office networks)?"""
     return actor.is_admin
+
+
+async def can_read_records(conn: AsyncConnection, actor: User, target: User | None) -> bool:
+    """May the user read someone's workday records (REST 3.0 ``timeman.record.list``)?
+    The same people who may manage the days: the user, an administrator, or a head
+    of one of the user's departments. Nobody reads the records of no one."""
+    if target is None:
+        return False
+    return await can_manage(conn, actor, target)
