@@ -28,9 +28,9 @@ def _condition(table: Table, term: Condition) -> ColumnElement[bool]:
         return column.in_(kept) if kept else false()
     if op == "between":
         return column.between(_clamped(value[0]), _clamped(value[1]))
-    if op in ("=", "!=") and isinstance(value, int) and not isinstance(value, bool):
-        if not storable(value):
-            return false() if op == "=" else true()
+    unstorable = isinstance(value, int) and not isinstance(value, bool) and not storable(value)
+    if op in ("=", "!=") and unstorable:
+        return false() if op == "=" else true()
     value = _clamped(value)
     if op == "=":
         return column == value

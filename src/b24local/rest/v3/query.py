@@ -4,9 +4,9 @@ a :class:`Query`, or a REST 3.0 error. The store turns a Query into SQL."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
-from collections.abc import Mapping
 from typing import Any
 
 from .errors import (
