@@ -138,7 +138,12 @@ class Registry:
         return list(self._errors)
 
     def available_to(self, scopes: frozenset[str]) -> list[MethodSpec]:
-        return [spec for spec in self if spec.allowed_for(scopes)]
+        """The caller's methods on the old path (what ``methods`` lists)."""
+        return [spec for spec in self.v2_methods() if spec.allowed_for(scopes)]
+
+    def v2_methods(self) -> list[MethodSpec]:
+        """The methods the old path (``/rest/``) answers; REST 3.0-only ones are not."""
+        return [spec for spec in self if spec.v2]
 
     def v3_methods(self) -> list[MethodSpec]:
         """The methods REST 3.0 declares, for its path and its OpenAPI document."""
