@@ -9,6 +9,7 @@ impossible values, odd encodings, broken bodies, the wrong HTTP method.
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import sys
@@ -821,7 +822,9 @@ def v3_mutate(rnd: random.Random, params: dict[str, Any]) -> None:
     if roll < 0.35:
         params["filter"] = [v3_triple(rnd) for _ in range(rnd.randint(0, 4))]
     elif roll < 0.5:
-        params.setdefault("filter", []).append(deep(rnd, rnd.choice([5, 31, 40])))
+        terms = params.get("filter")
+        terms = list(terms) if isinstance(terms, list) else []
+        params["filter"] = [*terms, deep(rnd, rnd.choice([5, 31, 40]))]
     elif roll < 0.6:
         params["select"] = rnd.choice([value(rnd), [value(rnd), "id"], V3_FIELDS])
     elif roll < 0.7:
@@ -843,7 +846,8 @@ def rest3_case(rnd: random.Random, targets: Targets, case: Case) -> None:
     roll = rnd.random()
     names = targets.v3_methods
     method = rnd.choice(names) if roll < 0.85 else rnd.choice(targets.methods)
-    params: dict[str, Any] = dict(rnd.choice(V3_TEMPLATES.get(method, [{}])))
+    # A deep copy: mutations must not reach the templates.
+    params: dict[str, Any] = copy.deepcopy(rnd.choice(V3_TEMPLATES.get(method, [{}])))
     for _ in range(rnd.choice([0, 1, 1, 2, 3])):
         v3_mutate(rnd, params)
     prefix, form = rest_prefix(rnd, targets, params)
