@@ -265,6 +265,8 @@ workdays = Table(
         ["portal_id", "user_id"], ["users.portal_id", "users.id"], ondelete="CASCADE"
     ),
     Index(None, "portal_id", "user_id", "started_at"),
+    # REST 3.0 timeman.record.list sorts a user's records by duration.
+    Index(None, "portal_id", "user_id", "duration", "id"),
 )
 
 #: Every transition and edit of a workday: who, when, from what, to what, and why.

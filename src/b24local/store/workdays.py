@@ -162,10 +162,8 @@ async def record_page(
     and cut in SQL (the portal, user, start index serves it)."""
     if not storable(user_id):
         return []
-    statement = select(workdays).where(
-        workdays.c.portal_id == portal_id, workdays.c.user_id == user_id
-    )
-    rows = await conn.execute(v3query.apply(statement, workdays, query))
+    owner = (workdays.c.portal_id == portal_id) & (workdays.c.user_id == user_id)
+    rows = await conn.execute(v3query.apply(workdays, owner, query))
     return [_day(row) for row in rows]
 
 

@@ -78,9 +78,16 @@ def upgrade() -> None:
             sa.Column("break_length", sa.Integer(), server_default="0", nullable=False)
         )
     _backfill()
+    op.create_index(
+        op.f("ix_workdays_portal_id_user_id_duration_id"),
+        "workdays",
+        ["portal_id", "user_id", "duration", "id"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_workdays_portal_id_user_id_duration_id"), table_name="workdays")
     with op.batch_alter_table("workdays") as batch:
         batch.drop_column("break_length")
         batch.drop_column("duration")
