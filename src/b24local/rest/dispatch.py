@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -57,6 +58,7 @@ from .transport import (
 from .watchdog import Watchdog
 
 log = logging.getLogger("b24local.rest")
+T = TypeVar("T")
 
 #: HTTP methods a call may use (HEAD answers as GET, without the body).
 ACCEPTED_METHODS = ("GET", "HEAD", "POST")
@@ -174,14 +176,18 @@ class RestEndpoint:
             return render(error_body(error), error.status, fmt or requested_format(path))
 
     async def _watched(self, request: CallRequest) -> Outcome:
-        """The call, cancelled if it runs past the time limit."""
+        return await self.watched(self._run, request)
+
+    async def watched(self, run: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """``run(*args)``, cancelled if it runs past the time limit (REST 3.0's
+        path runs its calls through here too)."""
         watchdog = self.watchdog
         task = asyncio.current_task()
         if watchdog is None or task is None:
-            return await self._run(request)
+            return await run(*args)
         watchdog.start(task)
         try:
-            return await self._run(request)
+            return await run(*args)
         except asyncio.CancelledError:
             if not watchdog.overdue(task):
                 raise

@@ -9,7 +9,6 @@ methods that write honour ``Idempotency-Key``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import anyio
@@ -21,7 +20,6 @@ from b24local.rest.dispatch import ACCEPTED_METHODS, Outcome, RestEndpoint
 from b24local.rest.envelope import encode_json
 from b24local.rest.errors import (
     ERROR_METHOD_NOT_FOUND,
-    ERROR_REQUEST_TIMEOUT,
     ERROR_UNEXPECTED_ANSWER,
     INTERNAL_SERVER_ERROR,
     INVALID_HTTP_METHOD,
@@ -59,7 +57,7 @@ class V3Endpoint:
             call_request = await self._parse(request, path)
             if self.rest.require_https and call_request.scheme != "https":
                 raise INVALID_REQUEST()
-            response = await self._watched(call_request, key)
+            response = await self.rest.watched(self._run, call_request, key)
         except RestError as error:
             response = render_error(error)
         except ClientDisconnect:
@@ -100,21 +98,6 @@ class V3Endpoint:
             client_ip=client[0] if client else "",
             headers=headers,
         )
-
-    async def _watched(self, request: CallRequest, key: str | None) -> Response:
-        watchdog = self.rest.watchdog
-        current = asyncio.current_task()
-        if watchdog is None or current is None:
-            return await self._run(request, key)
-        watchdog.start(current)
-        try:
-            return await self._run(request, key)
-        except asyncio.CancelledError:
-            if not watchdog.overdue(current):
-                raise
-            raise ERROR_REQUEST_TIMEOUT() from None
-        finally:
-            watchdog.stop(current)
 
     async def _run(self, request: CallRequest, key: str | None) -> Response:
         dispatcher = self.rest.dispatcher
