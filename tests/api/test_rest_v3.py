@@ -121,6 +121,21 @@ def test_oauth_style_auth_in_the_body_and_a_wrong_one(server):
     assert result(v3(server, "timeman.record.field.list", {}, hook=hook))["items"]
 
 
+def test_an_application_token_in_the_body(server):
+    app, _ = server.run(
+        admin.add_app, server.store, server.clock.now(), name="a", scopes=["timeman"]
+    )
+    pair, _ = server.run(
+        admin.issue_app_token, server.store, server.clock.now(), client_id=app.client_id, user_id=1
+    )
+    work_day(server, hours=2)
+    response = server.http.post(
+        "/rest/api/timeman.record.list",
+        json={"auth": pair.access_token, "filter": [["userId", 1]], "select": ["duration"]},
+    )
+    assert result(response) == {"items": [{"duration": 2 * HOUR}]}
+
+
 def test_scope_is_checked_in_rest3_terms(server):
     hook = server.add_webhook(1, ["im"])
     status, code, _ = error(v3(server, "timeman.record.field.list", {}, hook=hook))
