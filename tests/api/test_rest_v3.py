@@ -122,13 +122,13 @@ def test_oauth_style_auth_in_the_body_and_a_wrong_one(server):
 
 
 def test_an_application_token_in_the_body(server):
+    work_day(server, hours=2)
     app, _ = server.run(
         admin.add_app, server.store, server.clock.now(), name="a", scopes=["timeman"]
     )
     pair, _ = server.run(
         admin.issue_app_token, server.store, server.clock.now(), client_id=app.client_id, user_id=1
     )
-    work_day(server, hours=2)
     response = server.http.post(
         "/rest/api/timeman.record.list",
         json={"auth": pair.access_token, "filter": [["userId", 1]], "select": ["duration"]},
