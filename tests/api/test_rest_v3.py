@@ -439,3 +439,15 @@ def test_idempotency_key_replays_the_first_answer(counting):
 def test_invalid_idempotency_keys(counting, key):
     response = v3(counting, "test.counter.add", {}, headers={"Idempotency-Key": key})
     assert error(response)[:2] == (400, "BITRIX_REST_V3_EXCEPTION_INVALIDIDEMPOTENCYKEYEXCEPTION")
+
+
+def test_big_bodies_are_read_after_their_caller_is_known(server):
+    padding = ["id"] * 30_000  # ~180 kB: decoded aside, after the webhook is checked
+    items = result(
+        v3(server, "timeman.record.list", {"filter": [["userId", 1]], "select": padding})
+    )
+    assert items == {"items": []}
+    # Over a megabyte with a token that fails: refused before it is decoded.
+    big = {"auth": "wrong", "select": ["id"] * 200_000}
+    response = server.http.post("/rest/api/timeman.record.list", json=big)
+    assert error(response)[:2] == (401, "NO_AUTH_FOUND")

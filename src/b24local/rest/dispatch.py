@@ -162,7 +162,7 @@ class RestEndpoint:
             if self.require_https and call_request.scheme != "https":
                 raise INVALID_REQUEST()
             if call_request.deferred_body:
-                await self._admit_big_body(call_request)
+                await self.admit_big_body(call_request)
                 await decode_deferred(call_request, self.request_limits)
             outcome = await self._watched(call_request)
             return self._render_outcome(outcome, fmt)
@@ -212,7 +212,7 @@ class RestEndpoint:
             log.exception("a method produced a result that cannot be encoded")
             raise ERROR_UNEXPECTED_ANSWER() from None
 
-    async def _admit_big_body(self, request: CallRequest) -> None:
+    async def admit_big_body(self, request: CallRequest) -> None:
         """Authenticate before a big body is decoded, so that decoding megabytes is
         work done for a known caller. A webhook path settles it. A token from the
         query string or a cheap search of the body may yet be overridden by the

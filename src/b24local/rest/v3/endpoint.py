@@ -73,31 +73,39 @@ class V3Endpoint:
         method, _, webhook = parse_path(path)
         limits = self.rest.request_limits
         headers = request.headers
-        params: dict = {}
-        if "content-length" in headers or "transfer-encoding" in headers:
-            body = await read_body(request, limits.max_body_bytes)
-            if body.strip():
-                content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-                # Only a JSON object: form data, and the lists and scalars the old
-                # path would read as PHP does, are all refused alike.
-                if not content_type.endswith("json") or body.lstrip()[:1] != b"{":
-                    raise INVALID_JSON()
-                if len(body) > limits.inline_body_bytes:
-                    # Megabytes of JSON hold the event loop: parse them aside.
-                    params = await anyio.to_thread.run_sync(decode_json, body, limits)
-                else:
-                    params = decode_json(body, limits)
         client = request.scope.get("client")
-        return CallRequest(
+        call_request = CallRequest(
             method=method,
             format="json",
-            params=params,
+            params={},
             webhook=webhook,
             host=headers.get("host", ""),
             scheme=request.scope.get("scheme", "http"),
             client_ip=client[0] if client else "",
             headers=headers,
         )
+        if "content-length" not in headers and "transfer-encoding" not in headers:
+            return call_request
+        body = await read_body(request, limits.max_body_bytes)
+        if not body.strip():
+            return call_request
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        # Only a JSON object: form data, and the lists and scalars the old path
+        # would read as PHP does, are all refused alike.
+        if not content_type.endswith("json") or body.lstrip()[:1] != b"{":
+            raise INVALID_JSON()
+        if len(body) <= limits.inline_body_bytes:
+            call_request.params = decode_json(body, limits)
+            return call_request
+        # A big body: as on the old path, its caller is checked before it is
+        # decoded, and it is decoded aside (megabytes of JSON hold the event loop).
+        call_request.deferred_body = body
+        if self.rest.require_https and call_request.scheme != "https":
+            raise INVALID_REQUEST()
+        await self.rest.admit_big_body(call_request)
+        call_request.deferred_body = b""
+        call_request.params = await anyio.to_thread.run_sync(decode_json, body, limits)
+        return call_request
 
     async def _run(self, request: CallRequest, key: str | None) -> Response:
         dispatcher = self.rest.dispatcher
