@@ -67,6 +67,8 @@ def test_dates_take_the_given_zone_unless_they_carry_one():
     assert read_datetime("2026-03-02T10:00:00+00:00", plus2) == datetime(2026, 3, 2, 10, tzinfo=UTC)
     assert read_datetime("2026-02-30", UTC) is None
     assert read_datetime(20260302, UTC) is None
+    assert read_datetime("9999-12-31T23:59:59-14:00", UTC) is None
+    assert read_datetime("0001-01-01", plus2) is None
 
 
 @pytest.mark.parametrize(
@@ -78,6 +80,8 @@ def test_dates_take_the_given_zone_unless_they_carry_one():
         ([["note", "=", "x"]], "INVALIDFILTEREXCEPTION"),
         ([["id", "=", "seven"]], "VALIDATION_REQUESTVALIDATIONEXCEPTION"),
         ([["id", "=", True]], "VALIDATION_REQUESTVALIDATIONEXCEPTION"),
+        ([["id", "=", "--5"]], "VALIDATION_REQUESTVALIDATIONEXCEPTION"),
+        ([["id", "=", "²"]], "VALIDATION_REQUESTVALIDATIONEXCEPTION"),
         ([["id", "in", []]], "VALIDATION_REQUESTVALIDATIONEXCEPTION"),
         ([["when", "between", ["2026-01-01"]]], "VALIDATION_REQUESTVALIDATIONEXCEPTION"),
         ([["id"]], "INVALIDFILTEREXCEPTION"),
@@ -125,7 +129,8 @@ def test_pagination():
     assert parse_pagination({"page": 3, "limit": 10}) == (10, 20)
     assert parse_pagination({"limit": "5", "offset": 7}) == (5, 7)
     assert parse_pagination({"limit": 10**6}) == (MAX_LIMIT, 0)
-    for bad in ({"limit": 0}, {"page": 0}, {"offset": -1}, {"limit": "x"}, {"page": 1.5}, 5):
+    bad_ones = ({"limit": 0}, {"page": 0}, {"offset": -1}, {"limit": "x"}, {"page": 1.5}, 5)
+    for bad in (*bad_ones, {"limit": "²"}, {"offset": "-3"}):
         assert code_of(lambda bad=bad: parse_pagination(bad)) == "INVALIDPAGINATIONEXCEPTION"
 
 
@@ -137,6 +142,7 @@ scalars = st.one_of(
     st.integers(),
     st.floats(allow_nan=True),
     st.text(max_size=30),
+    st.from_regex(r"\A[-+ ]{0,2}[0-9²١]{1,25}\Z"),
     st.sampled_from(["id", "when", "flag", "note", "=", "in", "between", "or", "2026-01-01"]),
 )
 json_values = st.recursive(

@@ -4,6 +4,7 @@ a :class:`Query`, or a REST 3.0 error. The store turns a Query into SQL."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
@@ -151,6 +152,8 @@ def _wrong_type(field: Field) -> V3Error:
     )
 
 
+#: An integer as text: ASCII digits only ("²" and "--5" are digits to str.isdigit).
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
 #: Integers a column holds on every dialect.
 _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 
@@ -158,7 +161,7 @@ _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 def _value(field: Field, value: Any, zone: tzinfo) -> Any:
     kind = field.kind
     if kind == "int":
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
             value = int(value.strip())
         if (
             isinstance(value, bool)
@@ -194,7 +197,9 @@ def read_datetime(value: Any, zone: tzinfo) -> datetime | None:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+    moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+    # Compared in UTC: keep clear of the years an offset could push out of range.
+    return moment if 1 < moment.year < 9999 else None
 
 
 # --- order and pagination -------------------------------------------------------------------
@@ -222,7 +227,7 @@ def _count(raw: dict[str, Any], name: str) -> int | None:
     value = raw.get(name)
     if value is None:
         return None
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _INT_MAX:
         raise INVALID_PAGINATION(f"Unable to recognize pagination parameter `{name}`")
