@@ -193,8 +193,9 @@ def read_datetime(value: Any, zone: tzinfo) -> datetime | None:
         return None
     try:
         if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(), zone)
-        moment = datetime.fromisoformat(value)
+            moment = datetime.combine(date.fromisoformat(value), time())
+        else:
+            moment = datetime.fromisoformat(value)
     except ValueError:
         return None
     moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
