@@ -79,6 +79,15 @@ def test_the_old_path_does_not_know_rest3_only_methods(server):
     assert response.json()["error"] == "ERROR_METHOD_NOT_FOUND"
 
 
+def test_the_old_batch_and_introspection_do_not_know_them_either(server):
+    body = server.call("batch", {"cmd": {"r": "timeman.record.field.list"}}).json()["result"]
+    assert body["result_error"]["r"]["error"] == "ERROR_METHOD_NOT_FOUND"
+    listed = server.call("methods", {"full": True}).json()["result"]
+    assert "timeman.status" in listed and "timeman.record.list" not in listed
+    found = server.call("method.get", {"name": "timeman.record.list"}).json()["result"]
+    assert found == {"isExisting": False, "isAvailable": False}
+
+
 def test_old_methods_do_not_answer_on_the_new_path(server):
     status, code, _ = error(v3(server, "timeman.status", {}))
     assert (status, code) == (404, "ERROR_METHOD_NOT_FOUND")
