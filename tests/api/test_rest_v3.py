@@ -10,8 +10,10 @@ import pytest
 from b24local import admin
 from b24local import app as app_module
 from b24local.rest.registry import MethodGroup, Registry
+from b24local.rest.v3.errors import VALIDATION
 from b24local.rest.v3.schema import V3Spec
 from b24local.scopes import all_groups
+from b24local.store import settings
 
 HOUR = 3600
 
@@ -413,8 +415,8 @@ counter = MethodGroup("basic")
 )
 async def _add(call):
     # Counts in the settings table so a re-run would be visible.
-    from b24local.store import settings
-
+    if call.params.get("fail"):
+        raise VALIDATION.invalid("fail", "Asked to fail")
     current = int(await settings.get(call.conn, "test.counter", call.portal.id) or 0)
     await settings.put(call.conn, "test.counter", str(current + 1), call.portal.id)
     return {"result": current + 1}
@@ -442,6 +444,30 @@ def test_idempotency_key_replays_the_first_answer(counting):
     # After 24 hours on the server's clock the key is free again.
     counting.clock.advance(timedelta(hours=24, seconds=1).total_seconds())
     assert result(v3(counting, "test.counter.add", {"step": 9}, headers=headers)) == {"result": 3}
+
+
+def test_idempotency_failures_are_not_kept_and_keys_are_per_caller(counting):
+    headers = {"Idempotency-Key": "k"}
+    failed = v3(counting, "test.counter.add", {"fail": True}, headers=headers)
+    assert error(failed)[:2] == (
+        400,
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+    )
+    # The same key again, now with another body: the failure was not kept.
+    assert result(v3(counting, "test.counter.add", {}, headers=headers)) == {"result": 1}
+    # Another webhook of the same user has keys of its own.
+    other = counting.add_webhook(1, ["timeman"])
+    assert result(v3(counting, "test.counter.add", {}, hook=other, headers=headers)) == {
+        "result": 2
+    }
+    # Reads ignore the key: no replay, no refusal for another body.
+    first = v3(counting, "timeman.record.field.get", {"name": "id"}, headers=headers)
+    second = v3(counting, "timeman.record.field.get", {"name": "state"}, headers=headers)
+    assert result(second)["item"]["name"] == "state"
+    assert (
+        "Idempotent-Replayed" not in first.headers and "Idempotent-Replayed" not in second.headers
+    )
+    assert second.headers["Idempotency-Key"] == "k"
 
 
 @pytest.mark.parametrize("key", [b"", b"x" * 256, "caf\xe9".encode("latin-1"), b"a\x7fb"])
