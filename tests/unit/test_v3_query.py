@@ -129,7 +129,8 @@ def test_pagination():
     assert parse_pagination({"page": 3, "limit": 10}) == (10, 20)
     assert parse_pagination({"limit": "5", "offset": 7}) == (5, 7)
     assert parse_pagination({"limit": 10**6}) == (MAX_LIMIT, 0)
-    bad_ones = ({"limit": 0}, {"page": 0}, {"offset": -1}, {"limit": "x"}, {"page": 1.5}, 5)
+    assert parse_pagination({"page": 0, "limit": 50}) == (50, 0)
+    bad_ones = ({"limit": 0}, {"page": -1}, {"offset": -1}, {"limit": "x"}, {"page": 1.5}, 5)
     for bad in (*bad_ones, {"limit": "²"}, {"offset": "-3"}):
         assert code_of(lambda bad=bad: parse_pagination(bad)) == "INVALIDPAGINATIONEXCEPTION"
 

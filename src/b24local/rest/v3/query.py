@@ -244,10 +244,9 @@ def parse_pagination(raw: Any) -> tuple[int, int]:
     limit, page, offset = _count(raw, "limit"), _count(raw, "page"), _count(raw, "offset")
     if limit == 0:
         raise INVALID_PAGINATION("Unable to recognize pagination parameter `limit`")
-    if page == 0:
-        raise INVALID_PAGINATION("Unable to recognize pagination parameter `page`")
     size = min(limit or DEFAULT_LIMIT, MAX_LIMIT)
-    if page is not None:
+    # Page 0 is the first page: the JS SDK's callList starts its walk from it.
+    if page:
         return size, min((page - 1) * size, _INT_MAX)
     return size, offset or 0
 
