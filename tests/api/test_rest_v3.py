@@ -339,6 +339,10 @@ def test_rights_self_head_admin(server):
     )
     assert error(seen(bob, carl))[:2] == (403, "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION")
     assert error(seen(carl, ann))[:2] == (403, "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION")
+    assert error(seen(bob, carl))[2] == {
+        "code": "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        "message": "Access denied",
+    }
 
 
 # --- field.list / field.get -----------------------------------------------------------------
@@ -379,11 +383,12 @@ def test_field_get_and_its_errors(server):
     assert picked == {"item": {"type": "int"}}
     status, code, detail = error(v3(server, "timeman.record.field.get", {"name": "nope"}))
     assert (status, code) == (400, "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION")
+    assert detail["message"] == "Field `nope` not found" and "validation" not in detail
     status, code, detail = error(
         v3(server, "timeman.record.field.list", {"select": ["unknownField"]})
     )
     assert (status, code) == (400, "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION")
-    assert detail["message"] == "Unknown field `unknownField` for entity `DtoFieldDto`"
+    assert detail["message"] == "Unknown field `unknownField` for object `DtoFieldDto`"
 
 
 # --- OpenAPI ----------------------------------------------------------------------------------

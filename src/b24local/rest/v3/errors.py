@@ -30,7 +30,9 @@ class V3ErrorSpec(ErrorSpec):
         return V3Error(self.code, description or self.description, self.status, None)
 
     def invalid(self, field: str, message: str) -> V3Error:
-        """The error with one validation detail naming the parameter at fault."""
+        """The error with one validation detail naming the parameter at fault (the
+        pages show ``validation`` on request validation errors; the other errors
+        carry their text in ``message``)."""
         return V3Error(
             self.code, self.description, self.status, [{"field": field, "message": message}]
         )

@@ -58,7 +58,7 @@ class Query:
 
 
 def _unknown(name: str, entity: Entity) -> V3Error:
-    return UNKNOWN_PROPERTY(f"Unknown field `{name}` for entity `{entity.name}`")  # type: ignore[return-value]
+    return UNKNOWN_PROPERTY(f"Unknown field `{name}` for {entity.noun} `{entity.name}`")  # type: ignore[return-value]
 
 
 def _show(value: Any) -> str:

@@ -40,6 +40,9 @@ class Entity:
     #: Whether ``select`` may name a field the entity lacks (ignored if so). The
     #: overview says yes for entities; the ``*.field.*`` pages refuse unknown ones.
     lenient_select: bool = True
+    #: How "Unknown field `x` for … `Name`" calls it: the overview's example says
+    #: "entity", the ``*.field.*`` pages' examples say "object".
+    noun: str = "entity"
     by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -62,6 +62,7 @@ FIELD_DTO = Entity(
         )
     ),
     lenient_select=False,
+    noun="object",
 )
 #: What the pages' examples show when no select is given.
 _FIELD_DEFAULT = ("name", "type", "title", "filterable", "sortable")
@@ -97,17 +98,13 @@ def _target_user(query: Query) -> int:
         if isinstance(term, Condition) and term.field.name == "userId":
             named.update(term.value if term.operator == "in" else (term.value,))
         elif isinstance(term, Group) and _mentions_user(term):
-            raise v3.INVALID_FILTER.invalid(
-                "filter.userId", "Pass `userId` as a condition of its own, outside groups"
-            )
+            raise v3.INVALID_FILTER("Pass `userId` as a condition of its own, outside groups")
     if not named:
         raise v3.VALIDATION.invalid(
             "filter.userId", "Required field `filter.userId` is not specified"
         )
     if len(named) > 1:
-        raise v3.INVALID_FILTER.invalid(
-            "filter.userId", "Multiple different `userId` values were provided in one request"
-        )
+        raise v3.INVALID_FILTER("Multiple different `userId` values were provided in one request")
     return named.pop()
 
 
@@ -153,7 +150,7 @@ async def record_list(call: Call) -> dict[str, Any]:
     user_id = _target_user(query)
     target = await user_store.get(call.conn, call.portal.id, user_id) if _fits(user_id) else None
     if not await access.can_read_records(call.conn, call.user, target):
-        raise v3.ACCESS_DENIED.invalid("filter.userId", "Access denied")
+        raise v3.ACCESS_DENIED()
     days = await workdays.record_page(call.conn, call.portal.id, user_id, query)
     return {"items": [record_item(day, query.select, call.now) for day in days]}
 
@@ -192,5 +189,5 @@ async def record_field_get(call: Call) -> dict[str, Any]:
     select = _field_select(call.params)
     field = RECORD.by_name.get(name)
     if field is None:
-        raise v3.FIELD_NOT_FOUND.invalid("name", f"Field `{name[:100]}` not found")
+        raise v3.FIELD_NOT_FOUND(f"Field `{name[:100]}` not found")
     return {"item": describe(field, select)}
