@@ -57,9 +57,11 @@ async def keep(
     now: datetime,
     expires_at: datetime,
 ) -> None:
-    """Store the first answer. A key that expired is replaced; one another process
-    stored meanwhile wins (two calls sent at once may both run, as on Bitrix24)."""
-    await conn.execute(delete(keys).where(owner.where(), keys.c.expires_at <= now))
+    """Store the first answer. Expired answers (this key's among them) are dropped
+    first, through the expiry index: the table holds a day of keys at most. One
+    another process stored meanwhile wins (two calls sent at once may both run,
+    as on Bitrix24)."""
+    await purge(conn, now)
     try:
         async with conn.begin_nested():
             await conn.execute(
