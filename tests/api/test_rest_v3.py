@@ -16,6 +16,8 @@ from b24local.scopes import all_groups
 from b24local.store import settings
 
 HOUR = 3600
+#: For what the database does not decide (parsing, errors, the path): SQLite only.
+sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
 def v3(server, method: str, params=None, *, hook: str | None = None, **kwargs):
@@ -75,12 +77,14 @@ def test_record_list_answers_as_the_page_shows(server):
     ]
 
 
+@sqlite_only
 def test_the_old_path_does_not_know_rest3_only_methods(server):
     response = server.call("timeman.record.list", {"filter": [["userId", 1]]})
     assert response.status_code == 404
     assert response.json()["error"] == "ERROR_METHOD_NOT_FOUND"
 
 
+@sqlite_only
 def test_the_old_batch_and_introspection_do_not_know_them_either(server):
     body = server.call("batch", {"cmd": {"r": "timeman.record.field.list"}}).json()["result"]
     assert body["result_error"]["r"]["error"] == "ERROR_METHOD_NOT_FOUND"
@@ -90,11 +94,13 @@ def test_the_old_batch_and_introspection_do_not_know_them_either(server):
     assert found == {"isExisting": False, "isAvailable": False}
 
 
+@sqlite_only
 def test_old_methods_do_not_answer_on_the_new_path(server):
     status, code, _ = error(v3(server, "timeman.status", {}))
     assert (status, code) == (404, "ERROR_METHOD_NOT_FOUND")
 
 
+@sqlite_only
 def test_form_data_is_refused_as_invalid_json(server):
     response = v3(
         server,
@@ -115,6 +121,7 @@ def test_form_data_is_refused_as_invalid_json(server):
         assert error(response)[:2] == (400, "BITRIX_REST_V3_EXCEPTION_INVALIDJSONEXCEPTION")
 
 
+@sqlite_only
 def test_query_string_is_not_read(server):
     path = server.webhook.replace("/rest/", "/rest/api/") + "timeman.record.field.get?name=id"
     status, code, detail = error(server.http.get(path))
@@ -124,6 +131,7 @@ def test_query_string_is_not_read(server):
     ]
 
 
+@sqlite_only
 def test_oauth_style_auth_in_the_body_and_a_wrong_one(server):
     hook = server.webhook  # "/rest/1/<code>/"
     response = server.http.post("/rest/api/timeman.record.field.list", json={"auth": "nope"})
@@ -132,6 +140,7 @@ def test_oauth_style_auth_in_the_body_and_a_wrong_one(server):
     assert result(v3(server, "timeman.record.field.list", {}, hook=hook))["items"]
 
 
+@sqlite_only
 def test_an_application_token_in_the_body(server):
     work_day(server, hours=2)
     app, _ = server.run(
@@ -147,6 +156,7 @@ def test_an_application_token_in_the_body(server):
     assert result(response) == {"items": [{"duration": 2 * HOUR}]}
 
 
+@sqlite_only
 def test_scope_is_checked_in_rest3_terms(server):
     hook = server.add_webhook(1, ["im"])
     status, code, _ = error(v3(server, "timeman.record.field.list", {}, hook=hook))
@@ -235,6 +245,7 @@ def test_an_open_day_has_no_end_yet(server):
     assert (item["duration"], item["state"]) == (0, "OPENED")
 
 
+@sqlite_only
 @pytest.mark.parametrize(
     ("params", "status", "code"),
     [
@@ -301,6 +312,7 @@ def test_bad_queries_get_rest3_errors(server, params, status, code):
     assert error(v3(server, "timeman.record.list", params))[:2] == (status, code)
 
 
+@sqlite_only
 def test_missing_user_filter_is_named(server):
     _, _, detail = error(v3(server, "timeman.record.list", {"filter": []}))
     assert detail == {
@@ -348,6 +360,7 @@ def test_rights_self_head_admin(server):
 # --- field.list / field.get -----------------------------------------------------------------
 
 
+@sqlite_only
 def test_field_list_as_the_page_shows(server):
     items = result(v3(server, "timeman.record.field.list", {}))["items"]
     assert [i["name"] for i in items] == [
@@ -370,6 +383,7 @@ def test_field_list_as_the_page_shows(server):
     assert items[0]["filterable"] is False and items[5]["sortable"] is False
 
 
+@sqlite_only
 def test_field_get_and_its_errors(server):
     item = result(v3(server, "timeman.record.field.get", {"name": "startTime"}))["item"]
     assert item == {
@@ -394,6 +408,7 @@ def test_field_get_and_its_errors(server):
 # --- OpenAPI ----------------------------------------------------------------------------------
 
 
+@sqlite_only
 def test_openapi_lists_exactly_the_rest3_methods(server):
     for name in ("rest.documentation.openapi", "documentation"):
         path = server.webhook.replace("/rest/", "/rest/api/") + name
@@ -475,12 +490,14 @@ def test_idempotency_failures_are_not_kept_and_keys_are_per_caller(counting):
     assert second.headers["Idempotency-Key"] == "k"
 
 
+@sqlite_only
 @pytest.mark.parametrize("key", [b"", b"x" * 256, "caf\xe9".encode("latin-1"), b"a\x7fb"])
 def test_invalid_idempotency_keys(counting, key):
     response = v3(counting, "test.counter.add", {}, headers={"Idempotency-Key": key})
     assert error(response)[:2] == (400, "BITRIX_REST_V3_EXCEPTION_INVALIDIDEMPOTENCYKEYEXCEPTION")
 
 
+@sqlite_only
 def test_big_bodies_are_read_after_their_caller_is_known(server):
     padding = ["id"] * 30_000  # ~180 kB: decoded aside, after the webhook is checked
     items = result(
