@@ -102,6 +102,13 @@ def networkrange_check(seeded: Seeded) -> Scenario:
     return Scenario("networkrange", "timeman.networkrange.check, 19 ranges", calls)
 
 
+def schedule_get(seeded: Seeded) -> Scenario:
+    """``timeman.schedule.get`` by the administrator over the seeded schedules, and
+    an ID that names none."""
+    calls = [Call("GET", f"{_hook(seeded, 1)}/timeman.schedule.get?id={i}") for i in range(1, 7)]
+    return Scenario("schedule_get", "timeman.schedule.get, 5 schedules", calls)
+
+
 def record_list(seeded: Seeded) -> Scenario:
     """REST 3.0 ``timeman.record.list`` over one user's 10,000 days: pages of 50
     newest first, pages of a month's range, and pages sorted by duration, each
@@ -182,6 +189,7 @@ def after_read(seeded: Seeded) -> list[Scenario]:
         status_set(seeded),
         workday_cycle(seeded),
         networkrange_check(seeded),
+        schedule_get(seeded),
         record_list(seeded),
         user_get_single(seeded),
         batch(seeded),

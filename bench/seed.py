@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
 
-from b24local import admin
+from b24local import admin, schedule_admin
 from b24local.entities import User
 from b24local.scopes.timeman.workday import Break, Place, Workday, break_length, duration
 from b24local.store import credentials
@@ -61,6 +61,8 @@ async def base(store: Store, seeded: Seeded) -> None:
     pair, _ = await admin.issue_app_token(store, now, client_id=app.client_id, user_id=1)
     seeded.admin_code, seeded.token = code, pair.access_token
     await admin.set_network_ranges(store, OFFICE_NETWORKS)
+    for definition in WORK_SCHEDULES:
+        await schedule_admin.add_schedule(store, definition, now)
 
 
 #: Office networks for the networkrange.check scenario: a realistic handful, the
@@ -70,6 +72,30 @@ OFFICE_NETWORKS = [
     ("192.168.0.0-192.168.255.255", "LAN"),
     ("172.16.0.1", "gateway"),
     ("2001:db8::-2001:db8::ffff", "v6"),
+]
+
+
+#: Work schedules for the schedule_get scenario; the first applies to everyone, so
+#: every timeman.* call also finds its user's schedule.
+WORK_SCHEDULES = [
+    {
+        "NAME": "For all employees",
+        "IS_FOR_ALL_USERS": True,
+        "SHIFTS": [{"WORK_TIME_START": "09:00", "WORK_TIME_END": "18:00", "BREAK_DURATION": 3600}],
+        "CALENDAR": {"EXCLUSIONS": {f"2026-{m:02d}-01": 0 for m in range(1, 13)}},
+        "SCHEDULE_VIOLATION_RULES": {"MAX_EXACT_START": "09:00:59", "MIN_DAY_DURATION": 28800},
+    },
+    *(
+        {
+            "NAME": f"Shift {i}",
+            "SCHEDULE_TYPE": "SHIFT",
+            "SHIFTS": [
+                {"WORK_TIME_START": "06:00", "WORK_TIME_END": "14:00", "WORK_DAYS": "135"},
+                {"WORK_TIME_START": "14:00", "WORK_TIME_END": "22:00", "WORK_DAYS": "246"},
+            ],
+        }
+        for i in range(1, 5)
+    ),
 ]
 
 

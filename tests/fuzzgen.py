@@ -285,6 +285,7 @@ TEMPLATES: dict[str, list[dict[str, Any]]] = {
     "timeman.open": [{}, {"USER_ID": 1, "TIME": DATES[0], "REPORT": "late"}],
     "timeman.pause": [{}],
     "timeman.close": [{}, {"TIME": DATES[0], "REPORT": "done", "LAT": 53.5, "LON": 9.9}],
+    "timeman.schedule.get": [{"id": 1}, {"ID": "1"}, {"id": [1]}],
     "user.get": [{}, {"FILTER": {"ID": 1}}, {"sort": "ID", "order": "DESC", "start": 0}],
     "user.current": [{}],
     "department.get": [{}, {"ID": 1}, {"sort": "NAME", "order": "DESC", "PARENT": 1}],

@@ -360,11 +360,11 @@ async def timeman_settings(
     settings in force."""
     async with store.transaction(write=True) as conn:
         portal = await portal_for(conn, domain)
-        if user_id is not None:
-            await _user(conn, portal.id, user_id)
-        owner = user_id if user_id is not None else workdays.PORTAL_DEFAULTS
+        found = await _user(conn, portal.id, user_id) if user_id is not None else None
+        owner = found.id if found is not None else workdays.PORTAL_DEFAULTS
         await workdays.put_settings(conn, portal.id, owner, **changes)
-        return await workdays.settings_for(conn, portal.id, owner)
+        member_of = found.departments if found is not None else ()
+        return await workdays.settings_for(conn, portal.id, owner, member_of)
 
 
 async def list_network_ranges(

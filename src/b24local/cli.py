@@ -1243,3 +1243,6 @@ def version() -> None:
 
 def main() -> None:
     app()
+
+
+import b24local.cli_schedule  # noqa: E402, F401  (registers `b24local schedule`)

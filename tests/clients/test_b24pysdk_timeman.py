@@ -8,6 +8,7 @@ through ``REQUESTS_CA_BUNDLE``.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -157,3 +158,24 @@ def test_time_on_a_paused_day_is_refused(live_server, worker) -> None:
     check_day(timeman.open().result, "OPENED", "00:00:00", "00:05:00", on(day, 9))
     clock_at(live_server, on(day, 17))
     check_day(timeman.close().result, "CLOSED", "07:55:00", "00:05:00", on(day, 9))
+
+
+def test_a_schedule_made_with_the_cli_reaches_the_sdk(live_server, client: Client) -> None:
+    """``client.timeman.schedule.get(bitrix_id=...)``; assigned to a new user only, so
+    the other tests' settings stay the defaults."""
+    user_id = int(live_server.cli("user", "add", "--name", "Shift", "--last-name", "Worker"))
+    made = json.loads(
+        live_server.cli("schedule", "add", "Early", "--shift", "07:00-16:00@12345/00:30", "--json")
+    )
+    live_server.cli("schedule", "assign", str(made["ID"]), "--user", str(user_id))
+    found = client.timeman.schedule.get(bitrix_id=made["ID"]).result
+    assert found["SHIFTS"][0]["WORK_TIME_START"] == 7 * 3600
+    assert found["SCHEDULE_VIOLATION_RULES"]["SCHEDULE_ID"] == made["ID"]
+    assert found == made, "the CLI prints what the method answers"
+    assert client.timeman.schedule.get(bitrix_id=987654).result == []
+    assert client.timeman.settings(user_id=user_id).result == {
+        **DEFAULTS,
+        "UF_TM_MAX_START": "07:00:00",
+        "UF_TM_MIN_FINISH": "16:00:00",
+        "UF_TM_MIN_DURATION": "08:30:00",
+    }

@@ -19,9 +19,10 @@ def all_groups() -> list[MethodGroup]:
     from .timeman.methods import methods as timeman
     from .timeman.networkrange import methods as networkrange
     from .timeman.record import methods as record
+    from .timeman.schedule_methods import methods as schedule
     from .user.methods import methods as user
 
-    return [batch, common, department, im, timeman, networkrange, record, rest_v3, user]
+    return [batch, common, department, im, timeman, networkrange, record, rest_v3, schedule, user]
 
 
 def build_registry() -> Registry:

@@ -316,6 +316,35 @@ network_ranges = Table(
     ForeignKeyConstraint(["portal_id"], ["portals.id"], ondelete="CASCADE"),
 )
 
+# --- work schedules (timeman.schedule.get) ------------------------------------------------
+
+#: Work schedules; the nested parts (shifts, calendar exclusions, violation rules,
+#: assignments) are small documents always read with their schedule.
+work_schedules = Table(
+    "work_schedules",
+    metadata,
+    Column("portal_id", Integer, primary_key=True, autoincrement=False),
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("name", Text, nullable=False),
+    Column("schedule_type", String(16), nullable=False),
+    Column("report_period", String(16), nullable=False),
+    Column("start_week_day", Integer, nullable=False),
+    Column("for_all_users", Boolean, nullable=False),
+    Column("browser", Boolean, nullable=False),
+    Column("controlled_actions", Integer, nullable=False),
+    Column("shifts", JSON, nullable=False),
+    Column("exclusions", JSON, nullable=False),
+    Column("rules", JSON, nullable=False),
+    Column("assignments", JSON, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    Column("created_by", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_by", Integer, nullable=False),
+    Column("deleted_by", Integer, nullable=False),
+    Column("deleted_at", UTCDateTime, nullable=True),
+    ForeignKeyConstraint(["portal_id"], ["portals.id"], ondelete="CASCADE"),
+)
+
 # --- REST 3.0 (restv3): Idempotency-Key answers --------------------------------------------
 
 #: The first successful answer to a call made with an ``Idempotency-Key``, kept

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local.rest.v3.query import Query
+from b24local.scopes.timeman import schedule as schedule_rules
 from b24local.scopes.timeman.workday import (
     Break,
     Place,
@@ -20,7 +21,7 @@ from b24local.scopes.timeman.workday import (
     duration,
 )
 
-from . import v3query
+from . import schedules, v3query
 from .snapshot import cached, prebuilt
 from .tables import timeman_settings, workday_events, workdays
 from .types import from_iso, storable, to_iso
@@ -280,13 +281,26 @@ def _apply(settings: Settings, row: Any) -> Settings:
     return replace(settings, **changes)
 
 
-async def settings_for(conn: AsyncConnection, portal_id: int, user_id: int) -> Settings:
-    """Built-in defaults, overridden by the portal's, overridden by the user's."""
+async def settings_for(
+    conn: AsyncConnection, portal_id: int, user_id: int, departments: tuple[int, ...] = ()
+) -> Settings:
+    """Built-in defaults, overridden by the portal's, overridden by the user's; then,
+    for a user with a work schedule, what the schedule decides (see
+    :func:`b24local.scopes.timeman.schedule.shaped`)."""
     rows = await conn.execute(_SETTINGS, {"portal_id": portal_id, "user_id": user_id})
     settings = Settings()
     for row in rows:
         settings = _apply(settings, row)
-    return settings
+    if user_id == PORTAL_DEFAULTS:
+        return settings
+    found = await schedules.all_of(conn, portal_id)
+    if not found:
+        return settings
+    if any(s.assignments.departments or s.assignments.excluded_departments for s in found):
+        chains = await schedules.department_chains(conn, portal_id, departments)
+    else:
+        chains = [[d] for d in departments]  # no department assigned: their parents do not matter
+    return schedule_rules.shaped(settings, schedule_rules.effective(found, user_id, chains))
 
 
 async def put_settings(conn: AsyncConnection, portal_id: int, user_id: int, **changes: Any) -> None:

@@ -1,12 +1,13 @@
 """Who may act on whose workday: the user, a portal administrator, or the head of
 a department the user belongs to (directly or through parent departments); and
-what only an administrator may do (the office networks)."""
+what only an administrator may do (the office networks); who reads schedules."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local.entities import User
+from b24local.scopes.timeman.schedule import Schedule
 from b24local.store import departments
 
 
@@ -25,6 +26,13 @@ async def manages_anyone(conn: AsyncConnection, actor: User) -> bool:
 def administers(actor: User) -> bool:
     """May the user change the portal's timeman set-up (its office networks)?"""
     return actor.is_admin
+
+
+def reads_schedule(actor: User, schedule: Schedule) -> bool:
+    """May the user read a work schedule (``timeman.schedule.get``)? Anyone may, any
+    schedule: the page says "any user", and the real module's controller reads the
+    schedule by ID with no rights check."""
+    return actor.id > 0 and schedule.id > 0
 
 
 async def can_read_records(conn: AsyncConnection, actor: User, target: User | None) -> bool:

@@ -133,7 +133,7 @@ def home_zone(call: Call, user: User) -> str:
 
 async def _state(call: Call, user: User) -> tuple[Any, Settings]:
     stored = await workdays.latest(call.conn, call.portal.id, user.id)
-    settings = await workdays.settings_for(call.conn, call.portal.id, user.id)
+    settings = await workdays.settings_for(call.conn, call.portal.id, user.id, user.departments)
     return stored, settings
 
 
@@ -257,6 +257,6 @@ async def timeman_close(call: Call) -> dict[str, Any]:
 )
 async def timeman_settings(call: Call) -> dict[str, Any]:
     user = await target_user(call)
-    settings = await workdays.settings_for(call.conn, call.portal.id, user.id)
+    settings = await workdays.settings_for(call.conn, call.portal.id, user.id, user.departments)
     admin = await manages_anyone(call.conn, user) if user.id == call.user.id else None
     return settings_result(settings, admin)

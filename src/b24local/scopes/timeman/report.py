@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from b24local.rest.envelope import atom
 
+from .schedule import NOTIFY_KEYS, RULE_KEYS, Schedule
 from .workday import Settings, Workday, duration, finish_default, status, time_leaks
 
 
@@ -71,3 +72,54 @@ def settings_result(settings: Settings, admin: bool | None) -> dict[str, Any]:
     if admin is not None:
         result["ADMIN"] = admin
     return result
+
+
+def schedule_result(schedule: Schedule, zone: tzinfo) -> dict[str, Any]:
+    """``timeman.schedule.get``: field for field as the page's example, the calendar's
+    ID being the schedule's own (each schedule here keeps one calendar)."""
+    rules: dict[str, Any] = {"ID": schedule.id, "SCHEDULE_ID": schedule.id, "ENTITY_CODE": "UA"}
+    for key in RULE_KEYS:
+        rules[key] = schedule.rule(key)
+    notify = schedule.rules.get("USERS_TO_NOTIFY", {})
+    rules["USERS_TO_NOTIFY"] = {key: list(notify.get(key, [])) for key in NOTIFY_KEYS}
+    return {
+        "ID": schedule.id,
+        "NAME": schedule.name,
+        "SCHEDULE_TYPE": schedule.schedule_type,
+        "REPORT_PERIOD": schedule.report_period,
+        "REPORT_PERIOD_OPTIONS": {"START_WEEK_DAY": schedule.start_week_day},
+        "CALENDAR_ID": schedule.id,
+        "ALLOWED_DEVICES": {"browser": schedule.browser},
+        "DELETED": "1" if schedule.deleted else "0",
+        "IS_FOR_ALL_USERS": schedule.for_all_users,
+        # What the example shows for a schedule with no restrictions: one JSON text.
+        "WORKTIME_RESTRICTIONS": ["[]"],
+        "CONTROLLED_ACTIONS": schedule.controlled_actions,
+        "UPDATED_BY": schedule.updated_by,
+        "DELETED_BY": schedule.deleted_by,
+        "DELETED_AT": atom(schedule.deleted_at, zone) if schedule.deleted_at else "",
+        "CREATED_BY": schedule.created_by,
+        "CREATED_AT": atom(schedule.created_at, zone) if schedule.created_at else "",
+        "SHIFTS": [
+            {
+                "ID": shift.id,
+                "NAME": shift.name,
+                "BREAK_DURATION": shift.break_duration,
+                "WORK_TIME_START": shift.start,
+                "WORK_TIME_END": shift.end,
+                "WORK_DAYS": shift.work_days,
+                "SCHEDULE_ID": schedule.id,
+                "DELETED": False,
+            }
+            for shift in schedule.shifts
+        ],
+        "CALENDAR": {
+            "ID": schedule.id,
+            "NAME": "",
+            "PARENT_CALENDAR_ID": 0,
+            "SYSTEM_CODE": "",
+            # PHP's json_encode: an empty array is [], a keyed one an object.
+            "EXCLUSIONS": dict(schedule.exclusions) or [],
+        },
+        "SCHEDULE_VIOLATION_RULES": rules,
+    }

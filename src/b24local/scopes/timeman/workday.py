@@ -22,6 +22,8 @@ from enum import StrEnum
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from .schedule import Schedule, expected_finish
+
 Status = Literal["OPENED", "CLOSED", "PAUSED", "EXPIRED"]
 ZERO = timedelta(0)
 #: What the real service adds to the breaks of a day started after the usual finish
@@ -64,6 +66,8 @@ class Settings:
     min_finish: time = time(17, 45)
     min_duration: timedelta = timedelta(hours=8)
     allowed_delta: timedelta = timedelta(minutes=15)
+    #: The user's work schedule, when one applies: it decides the expected finish.
+    schedule: Schedule | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,16 +185,22 @@ def break_length(day: Workday) -> timedelta:
 def finish_default(day: Workday, settings: Settings) -> datetime:
     """A suggested end for an expired day, on the day's own clock.
 
-    The real service suggests the usual finish (``UF_TM_MIN_FINISH`` here) on the
-    start date, or, for a day started after it, the start plus the breaks taken plus
-    five minutes. b24local never suggests less than the last moment the day
-    recorded (a pause begun after the usual finish keeps the work before it), nor
-    more than the last second of the start date.
+    With a work schedule, the end of the start date's shift (see
+    :func:`.schedule.expected_finish`). Without one, the real service suggests the
+    usual finish (``UF_TM_MIN_FINISH`` here) on the start date, or, for a day
+    started after it, the start plus the breaks taken plus five minutes.
+    b24local never suggests less than the last moment the day recorded (a pause
+    begun after the usual finish keeps the work before it), nor more than the last
+    second of the start date.
     """
-    suggested = day.on_start_date(settings.min_finish)
-    if day.start > suggested:
-        taken = sum((b.end - b.start for b in day.breaks if b.end is not None), ZERO)
-        suggested = day.start + taken + LATE_START_SLACK
+    if settings.schedule is not None:
+        # A schedule's shift decides, as the real WorktimeRecordManager does.
+        suggested = expected_finish(settings.schedule, day.start.astimezone(day.display_zone))
+    else:
+        suggested = day.on_start_date(settings.min_finish)
+        if day.start > suggested:
+            taken = sum((b.end - b.start for b in day.breaks if b.end is not None), ZERO)
+            suggested = day.start + taken + LATE_START_SLACK
     recorded = [day.start, *(b.start for b in day.breaks), *(b.end for b in day.breaks if b.end)]
     return min(max(suggested, *recorded), day.on_start_date(LAST_SECOND))
 
