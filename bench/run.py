@@ -203,6 +203,8 @@ class Runner:
         async def fill(store: Store) -> None:
             await seed.base(store, seeded)
             await seed.add_users(store, seeded, self.plan.main_users)
+            if self.plan.runs("record_list"):
+                await seed.add_records(store, seeded)
 
         print(f"[{db.backend}] seeding {self.plan.main_users:,} users", flush=True)
         _seed(db, fill)

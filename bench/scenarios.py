@@ -122,6 +122,36 @@ def timecontrol_report(seeded: Seeded) -> Scenario:
     return Scenario("timecontrol", "timeman.timecontrol.reports.get, this month", calls)
 
 
+def record_list(seeded: Seeded) -> Scenario:
+    """REST 3.0 ``timeman.record.list`` over one user's 10,000 days: pages of 50
+    newest first, pages of a month's range, and pages sorted by duration, each
+    filtered, sorted and cut in SQL."""
+    path = f"/rest/api/{seeded.records_user}/{seeded.records_code}/timeman.record.list"
+    user = ["userId", "=", seeded.records_user]
+    bodies = []
+    for page in range(1, 201):
+        bodies.append(
+            {"filter": [user], "order": {"startTime": "DESC"}, "pagination": {"page": page}}
+        )
+    for month in range(100):
+        year, index = 2000 + month // 12, month % 12 + 1
+        since = f"{year}-{index:02d}-01"
+        bodies.append(
+            {
+                "filter": [user, ["startTime", ">=", since]],
+                "select": ["id", "startTime", "endTime", "duration"],
+                "order": {"startTime": "ASC"},
+                "pagination": {"limit": 31},
+            }
+        )
+    for page in range(1, 101):
+        bodies.append(
+            {"filter": [user], "order": {"duration": "DESC"}, "pagination": {"page": page}}
+        )
+    calls = [Call("POST", path, json.dumps(body)) for body in bodies]
+    return Scenario("record_list", "timeman.record.list (REST 3.0), 10,000 records", calls)
+
+
 def user_get_single(seeded: Seeded) -> Scenario:
     calls = [Call("GET", f"{_hook(seeded, 1)}/im.user.get?ID={u}") for u in spread(seeded)]
     return Scenario("im_user_get", "im.user.get (single)", calls)
@@ -174,6 +204,7 @@ def after_read(seeded: Seeded) -> list[Scenario]:
         networkrange_check(seeded),
         schedule_get(seeded),
         timecontrol_report(seeded),
+        record_list(seeded),
         user_get_single(seeded),
         batch(seeded),
         paging(seeded),

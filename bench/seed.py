@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, select, text, update
 
 from b24local import admin, schedule_admin
 from b24local.entities import User
-from b24local.scopes.timeman.workday import Break, Place, Workday
+from b24local.scopes.timeman.workday import Break, Place, Workday, break_length, duration
 from b24local.store import credentials
 from b24local.store import tables as t
 from b24local.store.engine import Store
@@ -41,6 +41,9 @@ class Seeded:
     codes: dict[int, str] = field(default_factory=dict)
     users: int = 1
     transitions: int = 0
+    #: The user whose past workdays the record_list scenario reads, and their webhook.
+    records_user: int = 0
+    records_code: str = ""
 
 
 def _now() -> datetime:
@@ -203,6 +206,8 @@ def _workday_row(portal_id: int, user_id: int, day: Workday) -> dict[str, Any]:
         "lat_close": None,
         "lon_close": None,
         "updated_at": day.finish,
+        "duration": int(duration(day).total_seconds()),
+        "break_length": int(break_length(day).total_seconds()),
     }
 
 
@@ -265,6 +270,29 @@ async def add_transitions(store: Store, seeded: Seeded, count: int) -> None:
             ]
             await conn.execute(insert(t.workday_events), events)
     seeded.transitions += days * EVENTS_PER_DAY
+
+
+#: Workday records of the record_list scenario's user (one a day, going back).
+RECORDS = 10_000
+
+
+async def add_records(store: Store, seeded: Seeded, count: int = RECORDS) -> None:
+    """A user of their own with ``count`` closed days (one a day, the latest
+    yesterday) and a webhook, for REST 3.0's ``timeman.record.list``: apart from
+    the bulk users, so no other scenario reads these days."""
+    now = _now()
+    user = await admin.add_user(store, now, name="Records", last_name="Bench")
+    _, code = await admin.add_webhook(store, now, user_id=user.id, scopes=["timeman"])
+    seeded.records_user, seeded.records_code = user.id, code
+    today = now.date()
+    for start in range(0, count, CHUNK):
+        days = [
+            _day_states(today - timedelta(days=1 + n))[-1]
+            for n in range(start, min(start + CHUNK, count))
+        ]
+        rows = [_workday_row(user.portal_id, user.id, day) for day in days]
+        async with store.transaction(write=True) as conn:
+            await conn.execute(insert(t.workdays), rows)
 
 
 async def analyze(store: Store) -> None:

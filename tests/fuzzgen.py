@@ -9,6 +9,7 @@ impossible values, odd encodings, broken bodies, the wrong HTTP method.
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import sys
@@ -40,6 +41,8 @@ class Targets:
     user_ids: list[int]
     login: str
     password: str
+    #: Methods REST 3.0 answers on /rest/api/ (its OpenAPI document lists them).
+    v3_methods: list[str] = field(default_factory=lambda: list(V3_TEMPLATES))
 
 
 @dataclass
@@ -51,8 +54,8 @@ class Case:
     raw_path: bytes  # path and query, exactly as sent
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes | None = None
-    #: "rest" (Bitrix JSON/XML), "oauth" (JSON), "page" (the log-in page: HTML or
-    #: JSON), "dev" (JSON).
+    #: "rest" (Bitrix JSON/XML), "rest3" (REST 3.0: JSON, errors as objects),
+    #: "oauth" (JSON), "page" (the log-in page: HTML or JSON), "dev" (JSON).
     kind: str = "rest"
     xml: bool = False
     #: Send the body in chunks, without a Content-Length.
@@ -803,13 +806,107 @@ ODD_HEADERS = [
 ]
 
 
+# --- REST 3.0 ---------------------------------------------------------------------------
+
+#: A valid REST 3.0 call of each method, to mutate.
+V3_TEMPLATES: dict[str, list[dict[str, Any]]] = {
+    "timeman.record.list": [
+        {"filter": [["userId", "=", 1]]},
+        {
+            "filter": [
+                ["userId", 1],
+                ["startTime", "between", ["2026-03-01", "2026-03-31T23:59:59+00:00"]],
+                {"logic": "or", "conditions": [["startTime", ">", "2026-03-02"], ["id", [1]]]},
+            ],
+            "select": ["id", "startTime", "endTime", "duration", "breakLength"],
+            "order": {"startTime": "DESC", "id": "ASC"},
+            "pagination": {"page": 2, "limit": 10},
+        },
+    ],
+    "timeman.record.field.list": [{}, {"select": ["name", "type", "editable"]}],
+    "timeman.record.field.get": [{"name": "startTime"}, {"name": "id", "select": ["type"]}],
+    "rest.documentation.openapi": [{}],
+    "documentation": [{}],
+}
+V3_KEYS = ["filter", "select", "order", "pagination", "name", "auth", "logic", "conditions"]
+V3_OPERATORS = ["=", "!=", ">", ">=", "<", "<=", "in", "between", "like", "", "IN", None, 1]
+V3_FIELDS = ["id", "userId", "startTime", "endTime", "duration", "state", "nope", "user.name", ""]
+
+
+def v3_triple(rnd: random.Random) -> Any:
+    """A filter condition: mostly well-formed, with hostile parts."""
+    shape = rnd.random()
+    if shape < 0.6:
+        return [rnd.choice(V3_FIELDS), rnd.choice(V3_OPERATORS), value(rnd)]
+    if shape < 0.75:
+        return [rnd.choice(V3_FIELDS), value(rnd)]
+    if shape < 0.9:
+        conditions = [v3_triple(rnd) for _ in range(rnd.randint(0, 3))]
+        return {"logic": rnd.choice(["or", "and", "xor", 1]), "conditions": conditions}
+    return value(rnd)
+
+
+def v3_mutate(rnd: random.Random, params: dict[str, Any]) -> None:
+    roll = rnd.random()
+    if roll < 0.35:
+        params["filter"] = [v3_triple(rnd) for _ in range(rnd.randint(0, 4))]
+    elif roll < 0.5:
+        terms = params.get("filter")
+        terms = list(terms) if isinstance(terms, list) else []
+        params["filter"] = [*terms, deep(rnd, rnd.choice([5, 31, 40]))]
+    elif roll < 0.6:
+        params["select"] = rnd.choice([value(rnd), [value(rnd), "id"], V3_FIELDS])
+    elif roll < 0.7:
+        params["order"] = rnd.choice([value(rnd), {rnd.choice(V3_FIELDS): value(rnd)}])
+    elif roll < 0.8:
+        params["pagination"] = {
+            rnd.choice(["page", "limit", "offset", "x"]): rnd.choice(
+                [value(rnd), 0, -1, HUGE_DIGITS[:25], 2**63, "3"]
+            )
+        }
+    else:
+        params[rnd.choice(V3_KEYS + KEYS)] = value(rnd)
+
+
+def rest3_case(rnd: random.Random, targets: Targets, case: Case) -> None:
+    """A call on /rest/api/: JSON mostly, sometimes a form or garbage, sometimes
+    with an Idempotency-Key (valid or not)."""
+    case.kind = "rest3"
+    roll = rnd.random()
+    names = targets.v3_methods
+    method = rnd.choice(names) if roll < 0.85 else rnd.choice(targets.methods)
+    # A deep copy: mutations must not reach the templates.
+    params: dict[str, Any] = copy.deepcopy(rnd.choice(V3_TEMPLATES.get(method, [{}])))
+    for _ in range(rnd.choice([0, 1, 1, 2, 3])):
+        v3_mutate(rnd, params)
+    prefix, form = rest_prefix(rnd, targets, params)
+    path = prefix.replace("/rest/", "/rest/api/", 1) + quote(with_case(rnd, method), safe="%./")
+    if rnd.random() < 0.8:
+        case.body = to_json(params)
+        case.headers = {"Content-Type": "application/json"}
+        case.note = f"REST 3.0 {form} {method} as JSON"
+        if rnd.random() < 0.1:
+            case.body = corrupt(rnd, case.body)
+            case.note += ", corrupted"
+        case.http_method = http_method(rnd, case.body)
+        case.raw_path = raw(path, "")
+    else:
+        send(rnd, case, path, params, f"REST 3.0 {form} {method}", corrupt_rate=0.2)
+    if rnd.random() < 0.15:
+        key = rnd.choice(["k-1", "", "x" * 256, "x" * 255, "two words", "tab\there"])
+        case.headers["Idempotency-Key"] = key
+        case.note += f", Idempotency-Key {key[:10]!r}"
+
+
 def make_case(seed: int, index: int, targets: Targets) -> Case:
     """Request ``index`` of run ``seed``; the same arguments give the same request."""
     rnd = random.Random(f"{seed}:{index}")
     case = Case(index=index, http_method="GET", raw_path=b"/")
     roll = rnd.random()
-    if roll < 0.8:
+    if roll < 0.7:
         rest_case(rnd, targets, case)
+    elif roll < 0.8:
+        rest3_case(rnd, targets, case)
     elif roll < 0.95:
         oauth_case(rnd, targets, case)
     else:

@@ -441,6 +441,40 @@ async def decide_workday(
             raise AdminError(str(error)) from None
 
 
+async def workday_records(
+    store: Store,
+    now: datetime,
+    *,
+    user_id: int,
+    since: str | None = None,
+    until: str | None = None,
+    limit: int = 50,
+    domain: str | None = None,
+) -> list[dict[str, Any]]:
+    """A user's workday records, newest first, as REST 3.0 ``timeman.record.list``
+    answers them: the same query grammar, SQL and record shape."""
+    from b24local.rest.v3.errors import V3Error
+    from b24local.rest.v3.query import parse_query
+    from b24local.scopes.timeman import record
+
+    terms: list[list[Any]] = [["userId", "=", user_id]]
+    if since:
+        terms.append(["startTime", ">=", since])
+    if until:
+        terms.append(["startTime", "<", until])
+    params = {"filter": terms, "order": {"startTime": "DESC"}, "pagination": {"limit": limit}}
+    async with store.transaction() as conn:
+        portal = await portal_for(conn, domain)
+        await _user(conn, portal.id, user_id)
+        try:
+            query = parse_query(params, record.RECORD, portal.zone)
+        except V3Error as error:
+            details = "; ".join(v["message"] for v in error.validation or ())
+            raise AdminError(details or error.description) from None
+        days = await workdays.record_page(conn, portal.id, user_id, query)
+        return [record.record_item(day, query.select, now) for day in days]
+
+
 async def workday_history(store: Store, workday_id: int, domain: str | None = None) -> list[dict]:
     async with store.transaction() as conn:
         portal = await portal_for(conn, domain)

@@ -20,6 +20,7 @@ from b24local.rest.dispatch import Dispatcher, RestEndpoint
 from b24local.rest.faults import Faults, known_errors
 from b24local.rest.limits import Limits, NoLimits, PlatformLimits
 from b24local.rest.registry import Registry
+from b24local.rest.v3.endpoint import V3Endpoint
 from b24local.scopes import build_registry
 from b24local.store.engine import Store, create_engine
 
@@ -71,7 +72,13 @@ def create_app(
 
     # Every HTTP method reaches the endpoint, which answers the unsupported ones in
     # the protocol's own form; a bare /rest names no method.
-    routes = [Route("/rest/{path:path}", endpoint), Route("/rest", endpoint)]
+    # REST 3.0 first: its prefix would otherwise read as a method named "api".
+    v3 = V3Endpoint(endpoint)
+    routes = [
+        Route("/rest/api/{path:path}", v3),
+        Route("/rest/{path:path}", endpoint),
+        Route("/rest", endpoint),
+    ]
     oauth = (
         ("/oauth/authorize", authorize),
         ("/oauth/token", token),

@@ -1224,6 +1224,39 @@ def timeman_history(
     _emit(events, as_json, plain)
 
 
+@timeman_app.command("records")
+def timeman_records(
+    user: Annotated[int, typer.Argument(help="Whose records (a user ID).")],
+    since: Annotated[
+        str | None, typer.Option("--since", help="Days started at or after (ISO date or time).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Days started before (ISO date or time).")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many (1-1000).")] = 50,
+    portal: Portal = None,
+    data_dir: DataDir = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """A user's workday records, newest first, as REST 3.0 timeman.record.list shows them:
+    ID, start, end, worked seconds, break seconds, state."""
+    found = _run(
+        _settings(data_dir, db),
+        lambda store: admin.workday_records(
+            store, _now(), user_id=user, since=since, until=until, limit=limit, domain=portal
+        ),
+    )
+    plain = "\n".join(
+        "\t".join(
+            str(r[k]) if r[k] is not None else ""
+            for k in ("id", "startTime", "endTime", "duration", "breakLength", "state")
+        ).rstrip()
+        for r in found
+    )
+    _emit(found, as_json, plain)
+
+
 # --- tls and db ----------------------------------------------------------------------
 
 

@@ -561,3 +561,52 @@ def test_reject_moves_the_start_back(days: Cli, edited: Edited) -> None:
         CLAIMED[3],
         True,
     )
+
+
+# --- workday records (REST 3.0's timeman.record.list) -----------------------------------------
+
+
+def test_timeman_records(cli: Cli) -> None:
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    from b24local import admin
+    from b24local.scopes.timeman.workday import Break, Workday
+    from b24local.store import workdays
+    from b24local.store.engine import sqlite_url
+
+    assert cli.json("timeman", "records", "1") == []
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+
+    async def seed() -> None:
+        store = await admin.open_store(sqlite_url(cli.data_dir))
+        try:
+            async with store.transaction(write=True) as conn:
+                for n in range(3):
+                    begin = start + timedelta(days=n)
+                    pause = Break(begin + timedelta(hours=3), begin + timedelta(hours=4))
+                    day = Workday(begin, 0, finish=begin + timedelta(hours=9), breaks=(pause,))
+                    await workdays.save(conn, 1, 1, day, now=begin)
+        finally:
+            await store.close()
+
+    asyncio.run(seed())
+    records = cli.json("timeman", "records", "1", "--since", "2026-03-03", "--limit", "1")
+    assert records == [
+        {
+            "id": 3,
+            "userId": 1,
+            "startTime": "2026-03-04T09:00:00+00:00",
+            "endTime": "2026-03-04T18:00:00+00:00",
+            "duration": 8 * 3600,
+            "breakLength": 3600,
+            "state": "CLOSED",
+            "isApproved": True,
+        }
+    ]
+    plain = cli.ok("timeman", "records", "1", "--until", "2026-03-03")
+    assert plain == "1\t2026-03-02T09:00:00+00:00\t2026-03-02T18:00:00+00:00\t28800\t3600\tCLOSED\n"
+    assert cli.fails("timeman", "records", "99") == "error: no user 99"
+    assert cli.fails("timeman", "records", "1", "--since", "soon") == (
+        "error: Value of field `startTime` does not fit its type"
+    )

@@ -143,7 +143,7 @@ def problem(case: Case, response: httpx.Response, tolerated: frozenset[str]) -> 
         return brief if status >= 500 and not (status == 503 and tolerated) else None
     if status >= 500:
         body = parsed(case, response)
-        if body is None or body.get("error") not in tolerated:
+        if body is None or error_code(body) not in tolerated:
             return brief
     html = response.headers.get("content-type", "").startswith("text/html")
     if case.kind == "page" and (status in (302, 303) or html):
@@ -152,6 +152,8 @@ def problem(case: Case, response: httpx.Response, tolerated: frozenset[str]) -> 
     body = parsed(case, response)
     if body is None:
         return f"not {'XML' if case.xml else 'JSON'}: {brief}"
+    if case.kind == "rest3":
+        return rest3_problem(body, status, brief)
     if status >= 400:
         if "error" not in body or not body.get("error_description"):
             return f"no Bitrix error body: {brief}"
@@ -162,6 +164,27 @@ def problem(case: Case, response: httpx.Response, tolerated: frozenset[str]) -> 
         return f"a batch command failed on the server: {brief}"
     if case.kind == "oauth" and not ({"result", "access_token"} & body.keys()):
         return f"a success without a token or result: {brief}"
+    return None
+
+
+def error_code(body: dict[str, Any]) -> Any:
+    """The error's code: REST 3.0 nests it in an object."""
+    error = body.get("error")
+    return error.get("code") if isinstance(error, dict) else error
+
+
+def rest3_problem(body: dict[str, Any], status: int, brief: str) -> str | None:
+    """REST 3.0: an error is ``{"error": {"code", "message"}}``; a success carries
+    ``result`` and ``time``, or is the OpenAPI document itself."""
+    if status >= 400:
+        error = body.get("error")
+        if not isinstance(error, dict) or not error.get("code") or not error.get("message"):
+            return f"no REST 3.0 error body: {brief}"
+        return None
+    if "openapi" in body:
+        return None
+    if "result" not in body or "time" not in body:
+        return f"a REST 3.0 success without result and time: {brief}"
     return None
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -57,6 +58,7 @@ from .transport import (
 from .watchdog import Watchdog
 
 log = logging.getLogger("b24local.rest")
+T = TypeVar("T")
 
 #: HTTP methods a call may use (HEAD answers as GET, without the body).
 ACCEPTED_METHODS = ("GET", "HEAD", "POST")
@@ -93,11 +95,13 @@ class Dispatcher:
         conn,
         *,
         client_ip: str = "",
+        rest_v3: bool = False,
     ) -> Outcome:
         started = self.clock.now()
         began = monotonic()
         spec = self.registry.get(method)
-        if spec is None:
+        # Each path answers only the methods its version declares.
+        if spec is None or (spec.v3 is None if rest_v3 else not spec.v2):
             raise ERROR_METHOD_NOT_FOUND()
         if not spec.allowed_for(caller.scopes):
             raise INSUFFICIENT_SCOPE()
@@ -158,7 +162,7 @@ class RestEndpoint:
             if self.require_https and call_request.scheme != "https":
                 raise INVALID_REQUEST()
             if call_request.deferred_body:
-                await self._admit_big_body(call_request)
+                await self.admit_big_body(call_request)
                 await decode_deferred(call_request, self.request_limits)
             outcome = await self._watched(call_request)
             return self._render_outcome(outcome, fmt)
@@ -172,14 +176,18 @@ class RestEndpoint:
             return render(error_body(error), error.status, fmt or requested_format(path))
 
     async def _watched(self, request: CallRequest) -> Outcome:
-        """The call, cancelled if it runs past the time limit."""
+        return await self.watched(self._run, request)
+
+    async def watched(self, run: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """``run(*args)``, cancelled if it runs past the time limit (REST 3.0's
+        path runs its calls through here too)."""
         watchdog = self.watchdog
         task = asyncio.current_task()
         if watchdog is None or task is None:
-            return await self._run(request)
+            return await run(*args)
         watchdog.start(task)
         try:
-            return await self._run(request)
+            return await run(*args)
         except asyncio.CancelledError:
             if not watchdog.overdue(task):
                 raise
@@ -204,7 +212,7 @@ class RestEndpoint:
             log.exception("a method produced a result that cannot be encoded")
             raise ERROR_UNEXPECTED_ANSWER() from None
 
-    async def _admit_big_body(self, request: CallRequest) -> None:
+    async def admit_big_body(self, request: CallRequest) -> None:
         """Authenticate before a big body is decoded, so that decoding megabytes is
         work done for a known caller. A webhook path settles it. A token from the
         query string or a cheap search of the body may yet be overridden by the
@@ -229,9 +237,9 @@ class RestEndpoint:
     async def _check_first(self, request: CallRequest, credentials: Credentials) -> None:
         async with self.store.transaction(write=False) as conn:
             # Remembered: the call itself then finds the caller without a query.
-            await self._caller(conn, request.host, credentials, self.dispatcher.clock.now())
+            await self.caller(conn, request.host, credentials, self.dispatcher.clock.now())
 
-    async def _caller(self, conn, host: str, credentials: Credentials, now: datetime) -> Caller:
+    async def caller(self, conn, host: str, credentials: Credentials, now: datetime) -> Caller:
         # The Host header as sent: other spellings of a host are remembered apart.
         key = (host, credentials)
         caller = self.callers.get(key, now, conn.version)
@@ -248,7 +256,7 @@ class RestEndpoint:
         credentials = presented(request)
         async with self.store.transaction(write=writes) as conn:
             now = self.dispatcher.clock.now()
-            caller = await self._caller(conn, request.host, credentials, now)
+            caller = await self.caller(conn, request.host, credentials, now)
             self.dispatcher.limits.admit_request(caller, now)
             return await self.dispatcher.invoke(
                 caller, request.method, request.params, conn, client_ip=request.client_ip

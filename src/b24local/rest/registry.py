@@ -16,6 +16,7 @@ from .errors import ErrorSpec
 
 if TYPE_CHECKING:
     from .call import Call
+    from .v3.schema import V3Spec
 
 Handler = Callable[["Call"], Awaitable[Any]]
 
@@ -45,6 +46,11 @@ class MethodSpec:
     #: For a method that writes only for some parameters (``batch``): whether this
     #: call does, given its parameters and the registry.
     writes_when: Callable[[dict[str, Any], Registry], bool] | None = field(default=None, repr=False)
+    #: How REST 3.0 (``/rest/api/``) exposes the method; ``None``: it does not.
+    v3: V3Spec | None = field(default=None, repr=False)
+    #: Whether the old path (``/rest/``, and its batch) answers it; False for
+    #: methods that exist only in REST 3.0.
+    v2: bool = True
 
     def allowed_for(self, scopes: frozenset[str]) -> bool:
         return self.scope == BASIC or not self.grants.isdisjoint(scopes)
@@ -77,6 +83,8 @@ class MethodGroup:
         paged: bool = False,
         metered: bool = True,
         writes_when: Callable[[dict[str, Any], Registry], bool] | None = None,
+        v3: V3Spec | None = None,
+        v2: bool = True,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.specs.append(
@@ -92,6 +100,8 @@ class MethodGroup:
                     paged=paged,
                     metered=metered,
                     writes_when=writes_when,
+                    v3=v3,
+                    v2=v2,
                 )
             )
             return handler
@@ -128,4 +138,13 @@ class Registry:
         return list(self._errors)
 
     def available_to(self, scopes: frozenset[str]) -> list[MethodSpec]:
-        return [spec for spec in self if spec.allowed_for(scopes)]
+        """The caller's methods on the old path (what ``methods`` lists)."""
+        return [spec for spec in self.v2_methods() if spec.allowed_for(scopes)]
+
+    def v2_methods(self) -> list[MethodSpec]:
+        """The methods the old path (``/rest/``) answers; REST 3.0-only ones are not."""
+        return [spec for spec in self if spec.v2]
+
+    def v3_methods(self) -> list[MethodSpec]:
+        """The methods REST 3.0 declares, for its path and its OpenAPI document."""
+        return [spec for spec in self if spec.v3 is not None]

@@ -11,17 +11,31 @@ from b24local.rest.registry import MethodGroup, Registry
 
 def all_groups() -> list[MethodGroup]:
     from b24local.rest.batch import methods as batch
+    from b24local.rest.v3.methods import methods as rest_v3
 
     from .common.methods import methods as common
     from .department.methods import methods as department
     from .im.methods import methods as im
     from .timeman.methods import methods as timeman
     from .timeman.networkrange import methods as networkrange
+    from .timeman.record import methods as record
     from .timeman.schedule_methods import methods as schedule
     from .timeman.timecontrol import methods as timecontrol
     from .user.methods import methods as user
 
-    return [batch, common, department, im, timeman, networkrange, schedule, timecontrol, user]
+    return [
+        batch,
+        common,
+        department,
+        im,
+        timeman,
+        networkrange,
+        record,
+        rest_v3,
+        schedule,
+        timecontrol,
+        user,
+    ]
 
 
 def build_registry() -> Registry:

@@ -257,10 +257,16 @@ workdays = Table(
     Column("lat_close", Float, nullable=True),
     Column("lon_close", Float, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Worked and break seconds as of the last change (REST 3.0 timeman.record.*
+    # filters and sorts by them in SQL); a day still open has worked 0 so far.
+    Column("duration", Integer, nullable=False, server_default="0"),
+    Column("break_length", Integer, nullable=False, server_default="0"),
     ForeignKeyConstraint(
         ["portal_id", "user_id"], ["users.portal_id", "users.id"], ondelete="CASCADE"
     ),
     Index(None, "portal_id", "user_id", "started_at"),
+    # REST 3.0 timeman.record.list sorts a user's records by duration.
+    Index(None, "portal_id", "user_id", "duration", "id"),
 )
 
 #: Every transition and edit of a workday: who, when, from what, to what, and why.
@@ -365,4 +371,24 @@ timecontrol_records = Table(
     Column("calendar", Boolean, nullable=False),
     ForeignKeyConstraint(["workday_id"], ["workdays.id"], ondelete="CASCADE"),
     Index(None, "portal_id", "user_id", "started_at"),
+)
+
+# --- REST 3.0 (restv3): Idempotency-Key answers --------------------------------------------
+
+#: The first successful answer to a call made with an ``Idempotency-Key``, kept
+#: until ``expires_at`` so that every process replays the same answer.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("portal_id", Integer, primary_key=True, autoincrement=False),
+    # The webhook or application, and the user: a key is theirs alone.
+    Column("client", String(100), primary_key=True),
+    Column("user_id", Integer, primary_key=True, autoincrement=False),
+    Column("method", String(100), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    # SHA-256 of the call's parameters, to tell a repeat from a reuse.
+    Column("body_hash", String(64), nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index(None, "expires_at"),
 )

@@ -9,13 +9,22 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from b24local.rest.v3.query import Query
 from b24local.scopes.timeman import schedule as schedule_rules
-from b24local.scopes.timeman.workday import Break, Place, Settings, Step, Workday
+from b24local.scopes.timeman.workday import (
+    Break,
+    Place,
+    Settings,
+    Step,
+    Workday,
+    break_length,
+    duration,
+)
 
-from . import schedules
+from . import schedules, v3query
 from .snapshot import cached, prebuilt
 from .tables import timeman_settings, workday_events, workdays
-from .types import from_iso, to_iso
+from .types import from_iso, storable, to_iso
 
 PORTAL_DEFAULTS = 0
 
@@ -59,6 +68,7 @@ def _values(day: Workday) -> dict[str, Any]:
 _DAY_COLUMNS = (
     "started_at", "tz_offset", "zone", "finished_at", "breaks", "active",
     "ip_open", "lat_open", "lon_open", "ip_close", "lat_close", "lon_close", "updated_at",
+    "duration", "break_length",
 )  # fmt: skip
 # Built once, each value a parameter of its own: every transition runs two of these.
 _INSERT_DAY = (
@@ -76,6 +86,15 @@ _RECORD = prebuilt(
         {column.name: bindparam(column.name) for column in workday_events.c if column.name != "id"}
     )
 )
+
+
+def _totals(day: Workday) -> dict[str, int]:
+    """Worked and break seconds as of the day's last change, kept in columns so
+    that REST 3.0 can filter and sort records by them in SQL."""
+    return {
+        "duration": int(duration(day).total_seconds()),
+        "break_length": int(break_length(day).total_seconds()),
+    }
 
 
 def snapshot(day: Workday | None) -> dict[str, Any] | None:
@@ -137,6 +156,18 @@ async def by_id(conn: AsyncConnection, portal_id: int, workday_id: int) -> Store
     return _day(row) if row else None
 
 
+async def record_page(
+    conn: AsyncConnection, portal_id: int, user_id: int, query: Query
+) -> list[StoredDay]:
+    """One page of a user's workdays as REST 3.0 asks for them: filtered, sorted
+    and cut in SQL (the portal, user, start index serves it)."""
+    if not storable(user_id):
+        return []
+    owner = (workdays.c.portal_id == portal_id) & (workdays.c.user_id == user_id)
+    rows = await conn.execute(v3query.apply(workdays, owner, query))
+    return [_day(row) for row in rows]
+
+
 async def save(
     conn: AsyncConnection,
     portal_id: int,
@@ -146,7 +177,7 @@ async def save(
     now: datetime,
     workday_id: int | None = None,
 ) -> int:
-    values = {**_values(day), "updated_at": now}
+    values = {**_values(day), "updated_at": now, **_totals(day)}
     if workday_id is None:
         result = await conn.execute(
             _INSERT_DAY, {"portal_id": portal_id, "user_id": user_id, **values}

@@ -62,11 +62,13 @@ async def profile(call: Call) -> dict[str, Any]:
 async def list_methods(call: Call) -> list[str]:
     params = call.params.upper()
     registry = call.registry
+    # The old path's own methods: REST 3.0-only ones are listed by its OpenAPI document.
+    specs = registry.v2_methods()
     if params.flag("FULL"):
-        return [spec.name for spec in registry]
+        return [spec.name for spec in specs]
     if params.has("SCOPE"):
         scope = params.str("SCOPE") or BASIC
-        return [spec.name for spec in registry if scope in spec.grants or spec.scope == scope]
+        return [spec.name for spec in specs if scope in spec.grants or spec.scope == scope]
     return [spec.name for spec in registry.available_to(call.caller.scopes)]
 
 
@@ -78,6 +80,8 @@ async def list_methods(call: Call) -> list[str]:
 async def method_get(call: Call) -> dict[str, bool]:
     name = call.params.upper().str("NAME").strip().lower()
     spec = call.registry.get(name) if name else None
+    if spec is not None and not spec.v2:
+        spec = None  # REST 3.0 only: the old path does not know it
     return {
         "isExisting": spec is not None,
         "isAvailable": spec is not None and spec.allowed_for(call.caller.scopes),

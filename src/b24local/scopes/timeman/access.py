@@ -71,3 +71,12 @@ async def report_detail(
 def may_report_for(actor: User, target_id: int) -> bool:
     """``report.add``: for oneself, or for anyone as an administrator."""
     return actor.id == target_id or actor.is_admin
+
+
+async def can_read_records(conn: AsyncConnection, actor: User, target: User | None) -> bool:
+    """May the user read someone's workday records (REST 3.0 ``timeman.record.list``)?
+    The same people who may manage the days: the user, an administrator, or a head
+    of one of the user's departments. Nobody reads the records of no one."""
+    if target is None:
+        return False
+    return await can_manage(conn, actor, target)

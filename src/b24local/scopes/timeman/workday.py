@@ -174,6 +174,14 @@ def duration(day: Workday) -> timedelta:
     return day.finish - day.start - leaks(day, day.finish)
 
 
+def break_length(day: Workday) -> timedelta:
+    """Break time as recorded: up to the finish of a closed day; on a day still
+    open, the pauses that ended (one going on counts once it ends)."""
+    if day.finish is not None:
+        return leaks(day, day.finish)
+    return sum((b.end - b.start for b in day.breaks if b.end is not None), ZERO)
+
+
 def finish_default(day: Workday, settings: Settings) -> datetime:
     """A suggested end for an expired day, on the day's own clock.
 
