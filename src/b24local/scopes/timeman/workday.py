@@ -222,7 +222,13 @@ def zone_offset(zone: tzinfo, moment: datetime) -> int:
 
 
 def _paused(day: Workday, moment: datetime) -> Workday:
-    """A break begins; on a closed day the time since closing counts as worked."""
+    """A break begins; on a closed day the time since closing counts as worked.
+
+    A pause at the very instant the last one ended continues it: no work came
+    between, so the day keeps one break, not two touching ones (which would move
+    an expired day's suggested finish to the later of them)."""
+    if day.breaks and day.breaks[-1].end == moment:
+        return replace(day, finish=None, breaks=(*day.breaks[:-1], Break(day.breaks[-1].start)))
     return replace(day, finish=None, breaks=(*day.breaks, Break(moment)))
 
 
