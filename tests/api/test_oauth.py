@@ -890,7 +890,9 @@ def test_a_post_without_the_forms_token_is_refused(server, app):
     # Another site's form: the right login and password, but no token.
     refused(post_form(server, app, {}), REFUSED_FORM)
     token = form_token(server.http, {"client_id": app.client_id})
-    refused(post_form(server, app, {"csrf_token": token[:-1] + "0"}), REFUSED_FORM)
+    # One character changed (a fixed "0" would leave one token in 64 unchanged).
+    tampered = token[:-1] + ("1" if token.endswith("0") else "0")
+    refused(post_form(server, app, {"csrf_token": tampered}), REFUSED_FORM)
     # The token of one browser's cookie is no good with another browser's cookie...
     server.http.cookies.clear()
     server.http.cookies.set("B24LOCAL_CSRF", "A" * 43)
