@@ -313,6 +313,31 @@ def test_bad_queries_get_rest3_errors(server, params, status, code):
 
 
 @sqlite_only
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [["startTime", ">", "2020-01-01"]] * 500,  # an expression too deep for SQLite
+        [{"logic": "or", "conditions": [["userId", "=", 1]] * 1000}],
+        [["userId", "in", list(range(1, 1000))]] * 3,  # too many parameters
+    ],
+    ids=["500-conditions", "or-group-of-1000", "3000-values"],
+)
+def test_a_filter_too_big_for_sql_is_refused(server, extra):
+    response = v3(server, "timeman.record.list", {"filter": [["userId", "=", 1], *extra]})
+    status, code, detail = error(response)
+    assert (status, code) == (400, "BITRIX_REST_V3_EXCEPTION_INVALIDFILTEREXCEPTION")
+    assert "at most 100 conditions" in detail["message"]
+
+
+@sqlite_only
+def test_a_bad_value_is_shown_as_json_in_the_message(server):
+    _, _, detail = error(
+        v3(server, "timeman.record.list", {"filter": [["userId", 1]], "select": [None]})
+    )
+    assert detail["message"] == "Unable to recognize select expression `null`"
+
+
+@sqlite_only
 def test_missing_user_filter_is_named(server):
     _, _, detail = error(v3(server, "timeman.record.list", {"filter": []}))
     assert detail == {

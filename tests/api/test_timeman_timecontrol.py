@@ -142,7 +142,7 @@ def test_an_idle_stretch_in_an_open_day_is_an_absence_as_the_page_shows(active):
         "last_name": "",
         "work_position": "",
         "avatar": "",
-        "personal_gender": "",
+        "personal_gender": "F",  # the real module's answer for anything but "M"
         "last_activity_date": "2026-03-02T10:00:00+00:00",
     }
     (day,) = got["report"]["days"]
@@ -301,7 +301,8 @@ def _absence(server, hook: str | None = None, user_id: int = 1) -> dict:
     server.clock.advance(HOUR)
     call(server, "im.user.status.idle.start", hook, AGO=30)
     call(server, "im.user.status.idle.end", hook)
-    (found,) = absences(one_day(server, hook, USER_ID=user_id))
+    # Read by the administrator: a plain user may have no view of the reports.
+    (found,) = absences(one_day(server, USER_ID=user_id))
     return found
 
 
@@ -350,27 +351,67 @@ def test_only_an_administrator_explains_someone_elses_absence(active):
 # --- rights and the report UI ------------------------------------------------------------------
 
 
-def test_a_plain_user_sees_only_their_own_simplified_report(active):
+METHOD_REFUSED = (
+    400,
+    {"error": "ACCESS_ERROR", "error_description": "You don't have access to this method"},
+)
+USER_REFUSED = (
+    400,
+    {
+        "error": "USER_ACCESS_ERROR",
+        "error_description": "You don't have access to report for this user",
+    },
+)
+
+
+def test_what_the_settings_lists_let_a_plain_user_see(active):
     user_id, hook = member(active)
     _absence(active, hook, user_id)
+    own = {"USER_ID": user_id, "MONTH": 3, "YEAR": 2026}
+    others = {**own, "USER_ID": 1}
+    # On neither list: no report at all, not even one's own.
+    for params in (own, others):
+        response = active.call("timeman.timecontrol.reports.get", params, hook=hook)
+        assert error_of(response) == METHOD_REFUSED
+    # The simple list: one's own days and figures, no records.
+    call(active, "timeman.timecontrol.settings.set", REPORT_SIMPLE_TYPE="user",
+         REPORT_SIMPLE_USERS=[user_id])  # fmt: skip
     day = one_day(active, hook, USER_ID=user_id)
-    (own,) = day["reports"]  # absences only: the workday marks are for managers
-    assert (own["ip_start"], own["ip_start_network"], own["system_text"]) == (None, False, None)
-    assert error_of(
-        active.call(
-            "timeman.timecontrol.reports.get", {"USER_ID": 1, "MONTH": 3, "YEAR": 2026}, hook=hook
-        )
-    ) == (
-        400,
-        {"error": "ACCESS_ERROR", "error_description": "You don't have access to this method"},
-    )
-    call(
-        active,
-        "timeman.timecontrol.settings.set",
-        REPORT_FULL_TYPE="user",
-        REPORT_FULL_USERS=[user_id],
-    )
-    assert report(active, hook)["report"]["days"] == []
+    assert (day["reports"], day["workday_time_leaks_real"]) == ([], 1800)
+    response = active.call("timeman.timecontrol.reports.get", others, hook=hook)
+    assert error_of(response) == USER_REFUSED
+    # The full list: the records, without what only managers see.
+    call(active, "timeman.timecontrol.settings.set", REPORT_FULL_TYPE="all")
+    day = one_day(active, hook, USER_ID=user_id)
+    assert [r["type"] for r in day["reports"]] == ["TM_START", "IDLE"]
+    for record in day["reports"]:
+        assert not {"ip_start", "ip_finish", "ip_start_network", "ip_finish_network",
+                    "system_text"} & set(record)  # fmt: skip
+        assert record["source_start"] in ("TM_EVENT", "IDLE_EVENT")
+    response = active.call("timeman.timecontrol.reports.get", others, hook=hook)
+    assert error_of(response) == USER_REFUSED
+    # The settings' IDLE_MINUTES override is for managers only.
+    day = one_day(active, hook, USER_ID=user_id, IDLE_MINUTES=60)
+    assert day["workday_time_leaks_real"] == 1800
+
+
+def test_a_head_reads_their_own_report_as_a_manager(active):
+    head_id, head_hook = member(active, "Ann")
+    active.run(admin.add_department, active.store, name="Sales", head_id=head_id)
+    _absence(active, head_hook, head_id)
+    day = one_day(active, head_hook, USER_ID=head_id)
+    idle = next(r for r in day["reports"] if r["type"] == "IDLE")
+    assert idle["ip_start"] == "testclient" and idle["ip_start_network"] is not False
+
+
+def test_an_absence_as_long_as_the_allowed_idle_is_not_counted(active):
+    call(active, "timeman.open")
+    active.clock.advance(HOUR)
+    call(active, "im.user.status.idle.start", AGO=15)  # exactly the default 15 minutes
+    call(active, "im.user.status.idle.end")
+    day = one_day(active)
+    assert (absences(day), day["workday_time_leaks_real"]) == ([], 0)
+    assert absences(one_day(active, IDLE_MINUTES=14))[0]["duration"] == 15 * MINUTE
 
 
 def test_a_head_sees_their_people_but_not_their_superiors(active):
@@ -384,12 +425,9 @@ def test_a_head_sees_their_people_but_not_their_superiors(active):
     response = active.call(
         "timeman.timecontrol.reports.get", {"USER_ID": 1, "MONTH": 3, "YEAR": 2026}, hook=head_hook
     )
-    assert error_of(response) == (
-        400,
-        {
-            "error": "USER_ACCESS_ERROR",
-            "error_description": "You don't have access to report for this user",
-        },
+    assert error_of(response) == USER_REFUSED
+    east = active.run(
+        admin.add_department, active.store, name="Sales East", parent_id=department.id
     )
     got = call(active, "timeman.timecontrol.reports.settings.get", head_hook)
     assert got == {
@@ -397,7 +435,11 @@ def test_a_head_sees_their_people_but_not_their_superiors(active):
         "user_id": head_id,
         "user_admin": False,
         "user_head": True,
-        "departments": [{"id": str(department.id), "name": "Sales"}],
+        # The departments headed and every one below them.
+        "departments": [
+            {"id": str(department.id), "name": "Sales"},
+            {"id": str(east.id), "name": "Sales East"},
+        ],
         "minimum_idle_for_report": 15,
         "report_view_type": "head",
     }
@@ -417,6 +459,7 @@ def test_a_head_sees_their_people_but_not_their_superiors(active):
 def test_report_settings_of_an_administrator_and_of_a_plain_user(active):
     got = call(active, "timeman.timecontrol.reports.settings.get")
     assert got["user_admin"] is True and got["report_view_type"] == "head"
+    assert got["user_head"] is True  # an administrator counts as a head, as in the example
     assert got["departments"] == [{"id": "1", "name": "Company"}]
     _, hook = member(active)
     plain = call(active, "timeman.timecontrol.reports.settings.get", hook)

@@ -5,10 +5,12 @@ a :class:`Query`, or a REST 3.0 error. The store turns a Query into SQL."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
+
+import orjson
 
 from .errors import (
     INVALID_FILTER,
@@ -29,6 +31,11 @@ MAX_LIMIT = 1000
 MAX_IN = 1000
 #: How deep ``logic`` groups may nest.
 MAX_DEPTH = 8
+#: Conditions one filter may hold, and values all its conditions together: each
+#: becomes SQL, and the databases refuse expressions and parameter lists past a
+#: size (SQLite: a depth of 1,000, 32,766 parameters).
+MAX_CONDITIONS = 100
+MAX_VALUES = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +69,13 @@ def _unknown(name: str, entity: Entity) -> V3Error:
 
 
 def _show(value: Any) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    return text[:100]
+    """A client's value in an error message, as JSON (the way the client wrote it)."""
+    if isinstance(value, str):
+        return value[:100]
+    try:
+        return orjson.dumps(value).decode()[:100]
+    except (TypeError, orjson.JSONEncodeError):
+        return str(type(value).__name__)
 
 
 # --- select ----------------------------------------------------------------------------
@@ -101,7 +113,22 @@ def parse_filter(raw: Any, entity: Entity, zone: tzinfo = UTC) -> tuple[Conditio
         raw = [raw]
     if not isinstance(raw, list):
         raise VALIDATION.invalid("filter", "Field `filter` must be an array")
-    return tuple(_term(item, entity, zone, 0) for item in raw)
+    terms = tuple(_term(item, entity, zone, 0) for item in raw)
+    conditions = list(_conditions(terms))
+    values = sum(len(c.value) if c.operator == "in" else 1 for c in conditions)
+    if len(conditions) > MAX_CONDITIONS or values > MAX_VALUES:
+        raise INVALID_FILTER(
+            f"A filter may hold at most {MAX_CONDITIONS} conditions and {MAX_VALUES} values"
+        )
+    return terms
+
+
+def _conditions(terms: Iterable[Condition | Group]) -> Iterable[Condition]:
+    for term in terms:
+        if isinstance(term, Group):
+            yield from _conditions(term.terms)
+        else:
+            yield term
 
 
 def _term(raw: Any, entity: Entity, zone: tzinfo, depth: int) -> Condition | Group:

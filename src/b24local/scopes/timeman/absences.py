@@ -311,9 +311,9 @@ def month_bounds(year: int, month: int, zone: tzinfo) -> tuple[datetime, datetim
 
 
 def counted(record: Record, now: datetime, idle_minutes: int) -> bool:
-    """Whether an absence is long enough to be one: idle stretches shorter than the
-    allowed minutes are ordinary work."""
-    return record.seconds(now) >= idle_minutes * 60
+    """Whether an absence is long enough to be one: idle stretches up to the allowed
+    minutes are ordinary work (the setting is the longest absence not counted)."""
+    return record.seconds(now) > idle_minutes * 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,18 +323,21 @@ class DayReport:
     records: tuple[Record, ...] = field(default=())
 
 
+#: What only managers see of a record; the real module drops these keys for the
+#: ``full`` list (``simple`` sees no records at all).
+MANAGER_ONLY = ("ip_start", "ip_finish", "ip_start_network", "ip_finish_network", "system_text")
+
+
 def record_result(
-    record: Record, now: datetime, zone: tzinfo, ranges: Ranges | None
+    record: Record, now: datetime, zone: tzinfo, view: ViewType, ranges: Ranges
 ) -> dict[str, Any]:
-    """One entry of a day's ``reports``. The detailed report (``ranges`` given, the
-    office networks now) shows the addresses and whether they are in the office;
-    in the simplified one the manager-only fields stay empty."""
-    detailed = ranges is not None
+    """One entry of a day's ``reports``. Managers see the addresses and whether they
+    are in the office network (``ranges``: the office networks now)."""
 
     def where(ip: str) -> dict[str, str] | Literal[False]:
-        return check(ranges, ip) if ranges is not None and ip else False
+        return check(ranges, ip) if ip else False
 
-    return {
+    result = {
         "id": str(record.id),
         "user_id": str(record.user_id),
         "type": record.type,
@@ -345,31 +348,42 @@ def record_result(
         "entry_id": str(record.workday_id),
         "report_type": record.report_type,
         "report_text": record.report_text,
-        "system_text": record.system_text if detailed else None,
+        "system_text": record.system_text,
         "source_start": record.source_start,
         "source_finish": record.source_finish if record.finish is not None else None,
-        "ip_start": record.ip_start if detailed else None,
-        "ip_finish": record.ip_finish if detailed else None,
-        "ip_start_network": where(record.ip_start),
-        "ip_finish_network": where(record.ip_finish),
     }
+    if view == "head":
+        result["ip_start"], result["ip_finish"] = record.ip_start, record.ip_finish
+        result["ip_start_network"] = where(record.ip_start)
+        result["ip_finish_network"] = where(record.ip_finish)
+    else:
+        del result["system_text"]
+    return result
+
+
+def workday_hours(asked: int) -> int:
+    """``WORKDAY_HOURS`` as the real module takes it: anything below one hour is one.
+    b24local keeps it within a year's hours so the figures stay 32-bit numbers."""
+    return min(max(asked, 1), 366 * 24)
 
 
 def day_result(
     entry: DayReport,
     now: datetime,
     *,
+    view: ViewType,
     idle_minutes: int,
     workday_hours: int,
     ranges: Ranges | None,
 ) -> dict[str, Any]:
-    """One of ``days``: the workday's figures and the records shown for it."""
-    day, zone, detailed = entry.day, entry.day.display_zone, ranges is not None
+    """One of ``days``: the workday's figures and the records shown for it: all of
+    them to managers and the ``full`` list, none to the ``simple`` one."""
+    day, zone = entry.day, entry.day.display_zone
     until = day.finish or now
     shown = [
         r
         for r in entry.records
-        if (detailed or r.absence) and (not r.absence or counted(r, now, idle_minutes))
+        if view in ("head", "full") and (not r.absence or counted(r, now, idle_minutes))
     ]
     # Time lost to absences nobody explained as work (an explained one is work).
     real = sum(
@@ -393,7 +407,7 @@ def day_result(
         "workday_duration": span,
         "workday_duration_final": final,
         "workday_duration_config": config,
-        "reports": [record_result(r, now, zone, ranges) for r in shown],
+        "reports": [record_result(r, now, zone, view, ranges or []) for r in shown],
         "workday_time_leaks_real": real,
     }
 

@@ -53,19 +53,11 @@ async def report_view(conn: AsyncConnection, actor: User, settings: ControlSetti
     return "none"
 
 
-async def report_detail(
-    conn: AsyncConnection, actor: User, target: User, settings: ControlSettings
-) -> bool | None:
-    """Whose report the actor may read, and how: True for the detailed report,
-    False for the simplified one, None for none at all. Everyone may read their
-    own (simplified, unless granted more): it lists the absences they explain."""
-    if actor.is_admin or (actor.id != target.id and await can_manage(conn, actor, target)):
-        return True
-    if listed(settings.report_full_type, settings.report_full_users, actor.id):
-        return True
-    if listed(settings.report_simple_type, settings.report_simple_users, actor.id):
-        return False
-    return False if actor.id == target.id else None
+async def reads_report_of(conn: AsyncConnection, actor: User, target: User) -> bool:
+    """Whose time control report the actor may ask for: their own, anyone's as an
+    administrator, their people's as a head (the real ``Absence::hasAccessToReport``).
+    The settings' full and simple lists widen what is shown, not whose."""
+    return await can_manage(conn, actor, target)
 
 
 def may_report_for(actor: User, target_id: int) -> bool:
