@@ -32,6 +32,9 @@ _PARAMETERS: dict[str, dict[str, Any]] = {
     },
     "name": {"type": "string"},
     "id": {"type": "integer"},
+    "filterModule": {"type": "string"},
+    "filterController": {"type": "string"},
+    "filterMethod": {"type": "string"},
 }
 
 
