@@ -71,11 +71,12 @@ def scope_map(registry: Registry, wanted: tuple[str | None, ...]) -> dict[str, A
     v3=V3Spec("rest", parameters=_SCOPE_FILTERS),
     v2=False,
 )
-async def scope_list(call: Call) -> dict[str, Any]:
+async def scope_list(call: Call) -> Any:
     wanted: list[str | None] = []
     for name in _SCOPE_FILTERS:
         value = call.params.get(name)
         if value is not None and not isinstance(value, str):
             raise VALIDATION.invalid(name, f"Field `{name}` must be a string")
         wanted.append(value or None)
-    return scope_map(call.registry, tuple(wanted))
+    # Nothing found is PHP's empty array: [].
+    return scope_map(call.registry, tuple(wanted)) or []
