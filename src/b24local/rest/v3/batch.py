@@ -40,9 +40,12 @@ class Command:
 def commands(body: Mapping[str, Any]) -> list[Command]:
     """The calls of a batch body, every one checked before any runs (a batch that
     cannot run whole does not start)."""
-    if len(body) > MAX_COMMANDS:
+    # An ``auth`` beside the calls is a token (the transport takes it out when it
+    # authenticates the call), never a call.
+    calls = [(key, raw) for key, raw in body.items() if key != "auth"]
+    if len(calls) > MAX_COMMANDS:
         raise ERROR_BATCH_LENGTH_EXCEEDED()
-    return [_command(index, key, raw) for index, (key, raw) in enumerate(body.items())]
+    return [_command(index, key, raw) for index, (key, raw) in enumerate(calls)]
 
 
 def _command(index: int, key: str, raw: Any) -> Command:
