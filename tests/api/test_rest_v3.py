@@ -710,3 +710,6 @@ def test_scope_list_maps_every_method_to_its_scope(server):
         server.webhook.replace("/rest/", "/rest/api/") + "documentation"
     ).json()["paths"]
     assert "/rest.scope.list" in paths and "/batch" in paths
+    batch_body = paths["/batch"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert batch_body["type"] == "array"
+    assert batch_body["items"]["required"] == ["method"]

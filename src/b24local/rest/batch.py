@@ -181,7 +181,7 @@ def _php_array(entries: dict[str, Any]) -> Any:
     writes=True,
     writes_when=_writes,
     metered=False,
-    v3=V3Spec("rest"),
+    v3=V3Spec("rest", array_body=True),
 )
 async def batch(call: Call) -> Any:
     if call.rest_v3:

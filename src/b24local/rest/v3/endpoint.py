@@ -35,9 +35,6 @@ from .methods import Document
 
 log = logging.getLogger("b24local.rest.v3")
 
-#: How a body may open, where more than a JSON object is read.
-_OPENINGS = {"batch": (b"{", b"[")}
-
 
 class V3Endpoint:
     def __init__(self, rest: RestEndpoint) -> None:
@@ -96,8 +93,10 @@ class V3Endpoint:
         # Only a JSON object (or, for batch, the array of its calls): form data,
         # and the lists and scalars the old path would read as PHP does, are all
         # refused alike. An array is read as PHP reads it, keyed "0", "1", ...
+        spec = self.rest.dispatcher.registry.get(method)
+        array = spec is not None and spec.v3 is not None and spec.v3.array_body
         opening = body.lstrip()[:1]
-        if not content_type.endswith("json") or opening not in _OPENINGS.get(method, (b"{",)):
+        if not content_type.endswith("json") or opening not in (b"{[" if array else b"{"):
             raise INVALID_JSON()
         if len(body) <= limits.inline_body_bytes:
             call_request.params = decode_json(body, limits)

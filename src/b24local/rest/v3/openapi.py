@@ -37,6 +37,17 @@ _PARAMETERS: dict[str, dict[str, Any]] = {
     "filterMethod": {"type": "string"},
 }
 
+_BATCH_CALL = {
+    "type": "object",
+    "required": ["method"],
+    "properties": {
+        "method": {"type": "string"},
+        "query": {"type": "object"},
+        "as": {"type": "string"},
+        "parallel": {"type": "boolean"},
+    },
+}
+
 
 def _property(field: Field) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": _TYPES[field.kind]}
@@ -65,10 +76,14 @@ def _operation(spec: MethodSpec) -> dict[str, Any]:
             "type": "object",
             "properties": {key: {"type": "array", "items": ref} if v3.listing else ref},
         }
-    body = {
+    body: dict[str, Any] = {
         "type": "object",
         "properties": {name: _PARAMETERS.get(name, {}) for name in v3.parameters},
     }
+    if v3.array_body:
+        # batch: the calls at the root, and their results in order.
+        body = {"type": "array", "items": _BATCH_CALL}
+        content = {"type": "array", "items": {"type": "object"}}
     return {
         "post": {
             "tags": [v3.tag],
