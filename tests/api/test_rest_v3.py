@@ -523,7 +523,7 @@ def batch(server, calls, **kwargs):
 def test_batch_answers_each_result_in_order(server):
     work_day(server, hours=2)
     field = {"method": "timeman.record.field.get", "query": {"name": "duration"}}
-    fields = {"method": "timeman.record.field.list"}  # no query: no parameters
+    fields = {"method": "TimeMan.Record.Field.List"}  # case-blind; no query: no parameters
     answer = result(batch(server, [LIST_MINE, field, fields]))
     assert answer == [
         result(v3(server, "timeman.record.list", LIST_MINE["query"])),

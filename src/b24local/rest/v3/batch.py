@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from b24local.rest.batch import MAX_COMMANDS, _Budget, _lookup, _Missing
+from b24local.rest.batch import MAX_COMMANDS, _Budget, _lookup, _method_name, _Missing
 from b24local.rest.call import Call
 from b24local.rest.errors import ERROR_BATCH_LENGTH_EXCEEDED, ERROR_BATCH_METHOD_NOT_ALLOWED
 
@@ -49,7 +49,9 @@ def commands(body: Mapping[str, Any]) -> list[Command]:
 
 
 def _command(index: int, key: str, raw: Any) -> Command:
-    if not isinstance(raw, dict) or not isinstance(raw.get("method"), str) or not raw["method"]:
+    # Case-blind, a .json ending dropped: as the method in the path ("" if none).
+    method = _method_name(raw) if isinstance(raw, dict) else ""
+    if not method:
         if key.lower() == "cmd":
             raise INVALID_SELECT(
                 "REST 3.0 batch does not read cmd: send a JSON array of {method, query} objects"
@@ -64,7 +66,7 @@ def _command(index: int, key: str, raw: Any) -> Command:
     alias = raw.get("as", key)
     if not isinstance(alias, str) or not alias:
         raise INVALID_SELECT(f"The alias (as) of batch call {index} is not a string")
-    return Command(alias, raw["method"], query)
+    return Command(alias, method, query)
 
 
 def substitute(value: Any, context: Mapping[str, Any], budget: _Budget) -> Any:
