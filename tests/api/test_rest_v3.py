@@ -665,6 +665,24 @@ def test_batch_checks_each_calls_scope_and_reads_app_auth_beside_the_calls(serve
     assert (status, code) == (400, "BITRIX_REST_V3_EXCEPTION_INVALIDJSONEXCEPTION")
 
 
+@sqlite_only
+def test_batch_is_one_request(server_with):
+    fields = {"method": "timeman.record.field.list"}
+    with server_with(limits=True, rate_threshold=5, rate_drain=1) as srv:
+        assert len(result(batch(srv, [fields] * 20))) == 20
+
+
+@sqlite_only
+def test_batch_meters_each_call(server_with):
+    fields = {"method": "timeman.record.field.list"}
+    # A tiny operating limit: one call's own run time passes it.
+    with server_with(limits=True, rate_threshold=1000, operating_limit=0.000001) as srv:
+        status, code, _ = error(batch(srv, [fields, fields]))
+        assert (status, code) == (429, "OPERATION_TIME_LIMIT")
+        # The first call's time was counted: the method stays blocked.
+        assert error(v3(srv, "timeman.record.field.list", {}))[:2] == (429, "OPERATION_TIME_LIMIT")
+
+
 def test_batch_is_all_or_nothing_and_idempotent_as_a_whole(counting):
     add = {"method": "test.counter.add", "query": {"step": 1}}
     failing = {"method": "test.counter.add", "query": {"fail": 1}}
