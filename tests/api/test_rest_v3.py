@@ -508,6 +508,12 @@ def test_big_bodies_are_read_after_their_caller_is_known(server):
     big = {"auth": "wrong", "select": ["x" * 1000] * 1200}
     response = server.http.post("/rest/api/timeman.record.list", json=big)
     assert error(response)[:2] == (401, "NO_AUTH_FOUND")
+    # A batch's big array goes the same way.
+    call = {
+        "method": "timeman.record.list",
+        "query": {"filter": [["userId", 1]], "select": padding},
+    }
+    assert result(v3(server, "batch", [call, call])) == [{"items": []}, {"items": []}]
 
 
 # --- batch --------------------------------------------------------------------------------------
