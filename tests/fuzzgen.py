@@ -827,7 +827,11 @@ V3_TEMPLATES: dict[str, list[dict[str, Any]]] = {
     "timeman.record.field.get": [{"name": "startTime"}, {"name": "id", "select": ["type"]}],
     "rest.documentation.openapi": [{}],
     "documentation": [{}],
+    "rest.scope.list": [{}, {"filterModule": "timeman"}, {"filterController": "record"}],
+    # Its bodies are built by v3_batch_params.
+    "batch": [{}],
 }
+V3_REFS = ["a.items.0.id", "a.items", "0.item.name", "a", "", "nobody.x", "a.items.99.id"]
 V3_KEYS = ["filter", "select", "order", "pagination", "name", "auth", "logic", "conditions"]
 V3_OPERATORS = ["=", "!=", ">", ">=", "<", "<=", "in", "between", "like", "", "IN", None, 1]
 V3_FIELDS = ["id", "userId", "startTime", "endTime", "duration", "state", "nope", "user.name", ""]
@@ -868,6 +872,46 @@ def v3_mutate(rnd: random.Random, params: dict[str, Any]) -> None:
         params[rnd.choice(V3_KEYS + KEYS)] = value(rnd)
 
 
+def v3_reference(rnd: random.Random) -> Any:
+    """A ``$ref``/``$refArray`` marker, well-formed or not."""
+    marker = rnd.choice(["$ref", "$refArray", "$REF", "$ref"])
+    return {marker: rnd.choice([*V3_REFS, "a.userId", value(rnd)])}
+
+
+def v3_batch_params(rnd: random.Random, targets: Targets) -> dict[str, Any]:
+    """A REST 3.0 batch body as the JS SDK spreads it ({"0": call, ...}): mostly
+    calls of REST 3.0 methods, some referring to earlier ones; sometimes hostile
+    (huge, non-object items, the old cmd form, a nested batch)."""
+    roll = rnd.random()
+    if roll < 0.05:
+        return {str(i): None for i in range(rnd.choice([51, 10_000]))}
+    if roll < 0.1:
+        return {"0": {"method": "batch", "query": []}}
+    if roll < 0.15:
+        return {"halt": 0, "cmd": {"a": "timeman.record.field.list"}}
+    names = [m for m in targets.v3_methods if m != "batch"] + ["timeman.status", "batch"]
+    calls: dict[str, Any] = {}
+    for index in range(rnd.randint(0, 6)):
+        if rnd.random() < 0.1:
+            calls[str(index)] = value(rnd)
+            continue
+        method = rnd.choice(names)
+        query: Any = copy.deepcopy(rnd.choice(V3_TEMPLATES.get(method, [{}])))
+        if rnd.random() < 0.3:
+            v3_mutate(rnd, query)
+        if index and rnd.random() < 0.4:
+            key = rnd.choice(["name", "filter"])
+            marker = v3_reference(rnd)
+            query[key] = marker if key == "name" else [["userId", "in", marker]]
+        call: dict[str, Any] = {"method": method, "query": query}
+        if rnd.random() < 0.3:
+            call["as"] = rnd.choice(["a", "b", str(index), value(rnd)])
+        if rnd.random() < 0.1:
+            call[rnd.choice(["method", "query", "parallel"])] = value(rnd)
+        calls[str(index)] = call
+    return calls
+
+
 def rest3_case(rnd: random.Random, targets: Targets, case: Case) -> None:
     """A call on /rest/api/: JSON mostly, sometimes a form or garbage, sometimes
     with an Idempotency-Key (valid or not)."""
@@ -876,13 +920,19 @@ def rest3_case(rnd: random.Random, targets: Targets, case: Case) -> None:
     names = targets.v3_methods
     method = rnd.choice(names) if roll < 0.85 else rnd.choice(targets.methods)
     # A deep copy: mutations must not reach the templates.
-    params: dict[str, Any] = copy.deepcopy(rnd.choice(V3_TEMPLATES.get(method, [{}])))
-    for _ in range(rnd.choice([0, 1, 1, 2, 3])):
-        v3_mutate(rnd, params)
+    params: dict[str, Any]
+    if method == "batch":
+        params = v3_batch_params(rnd, targets)
+    else:
+        params = copy.deepcopy(rnd.choice(V3_TEMPLATES.get(method, [{}])))
+        for _ in range(rnd.choice([0, 1, 1, 2, 3])):
+            v3_mutate(rnd, params)
     prefix, form = rest_prefix(rnd, targets, params)
     path = prefix.replace("/rest/", "/rest/api/", 1) + quote(with_case(rnd, method), safe="%./")
     if rnd.random() < 0.8:
-        case.body = to_json(params)
+        # A batch body is mostly the page's array at the root (then without auth).
+        as_array = method == "batch" and "auth" not in params and rnd.random() < 0.7
+        case.body = to_json(list(params.values()) if as_array else params)
         case.headers = {"Content-Type": "application/json"}
         case.note = f"REST 3.0 {form} {method} as JSON"
         if rnd.random() < 0.1:

@@ -533,3 +533,232 @@ def test_big_bodies_are_read_after_their_caller_is_known(server):
     big = {"auth": "wrong", "select": ["x" * 1000] * 1200}
     response = server.http.post("/rest/api/timeman.record.list", json=big)
     assert error(response)[:2] == (401, "NO_AUTH_FOUND")
+    # A batch's big array goes the same way.
+    call = {
+        "method": "timeman.record.list",
+        "query": {"filter": [["userId", 1]], "select": padding},
+    }
+    assert result(v3(server, "batch", [call, call])) == [{"items": []}, {"items": []}]
+
+
+# --- batch --------------------------------------------------------------------------------------
+
+LIST_MINE = {"method": "timeman.record.list", "query": {"filter": [["userId", "=", 1]]}}
+
+
+def batch(server, calls, **kwargs):
+    return v3(server, "batch", calls, **kwargs)
+
+
+@sqlite_only
+def test_batch_answers_each_result_in_order(server):
+    work_day(server, hours=2)
+    field = {"method": "timeman.record.field.get", "query": {"name": "duration"}}
+    fields = {"method": "TimeMan.Record.Field.List"}  # case-blind; no query: no parameters
+    answer = result(batch(server, [LIST_MINE, field, fields]))
+    assert answer == [
+        result(v3(server, "timeman.record.list", LIST_MINE["query"])),
+        result(v3(server, "timeman.record.field.get", {"name": "duration"})),
+        result(v3(server, "timeman.record.field.list", {})),
+    ]
+    assert answer[0]["items"][0]["duration"] == 2 * HOUR
+    # PHP clients encode empty parameters as [], and an empty batch answers empty.
+    assert result(batch(server, [{"method": "timeman.record.field.list", "query": []}]))
+    assert result(batch(server, [])) == []
+
+
+@sqlite_only
+def test_batch_refers_to_earlier_answers(server):
+    work_day(server, hours=1)
+    work_day(server, hours=3)
+    calls = [
+        {**LIST_MINE, "as": "days"},
+        {
+            "method": "timeman.record.list",
+            "query": {"filter": [["userId", "in", {"$refArray": "days.userId"}]], "select": ["id"]},
+        },
+        # Without "as", a call is referred to by its position.
+        {"method": "timeman.record.field.get", "query": {"name": {"$ref": "1.items.0.id"}}},
+    ]
+    response = batch(server, calls[:2])
+    days, ids = result(response)
+    assert [d["duration"] for d in days["items"]] == [HOUR, 3 * HOUR]
+    assert ids == {"items": [{"id": 1}, {"id": 2}]}
+    # "$ref" substitutes the value as it is: here the number 1, not a field name.
+    status, code, _ = error(batch(server, calls))
+    assert (status, code) == (400, "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION")
+    name = {"method": "timeman.record.field.get", "query": {"name": {"$ref": "f.item.name"}}}
+    first = {"method": "timeman.record.field.get", "query": {"name": "state"}, "as": "f"}
+    assert result(batch(server, [first, name]))[1]["item"]["name"] == "state"
+
+
+@sqlite_only
+@pytest.mark.parametrize(
+    "marker",
+    [
+        {"$ref": "nobody.items"},
+        {"$ref": "days.items.7.id"},
+        {"$ref": ""},
+        {"$ref": ["days"]},
+        {"$refArray": "days"},  # the JS SDK: a path without a field is refused
+        {"$refArray": "days.nothing"},
+        {"$refArray": "f.name"},  # an item, not items
+    ],
+)
+def test_batch_references_that_name_nothing(server, marker):
+    work_day(server, hours=1)
+    calls = [
+        {**LIST_MINE, "as": "days"},
+        {"method": "timeman.record.field.get", "query": {"name": "id"}, "as": "f"},
+        {"method": "timeman.record.list", "query": {"filter": [["userId", "in", marker]]}},
+    ]
+    status, code, detail = error(batch(server, calls))
+    assert (status, code) == (400, "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION")
+    assert detail["message"]
+
+
+@sqlite_only
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        # The previous version's form (the page: INVALIDSELECTEXCEPTION).
+        (
+            {"halt": 0, "cmd": {"a": "timeman.record.field.list"}},
+            400,
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ),
+        (["timeman.record.field.list"], 400, "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION"),
+        ([{"query": {}}], 400, "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION"),
+        ([{"method": 5}], 400, "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION"),
+        (
+            [{"method": "timeman.record.field.list", "query": "name=id"}],
+            400,
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ),
+        (
+            [{"method": "timeman.record.field.list", "query": [1]}],
+            400,
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ),
+        (
+            [{"method": "timeman.record.field.list", "as": {}}],
+            400,
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ),
+        ([{"method": "timeman.record.field.list"}] * 51, 400, "ERROR_BATCH_LENGTH_EXCEEDED"),
+        ([None] * 10_000, 400, "ERROR_BATCH_LENGTH_EXCEEDED"),
+        # Only REST 3.0 methods, and no batch inside a batch.
+        ([{"method": "timeman.status"}], 404, "ERROR_METHOD_NOT_FOUND"),
+        ([{"method": "no.such"}], 404, "ERROR_METHOD_NOT_FOUND"),
+        ([{"method": "batch", "query": []}], 405, "ERROR_BATCH_METHOD_NOT_ALLOWED"),
+        ([{"method": "rest.documentation.openapi"}], 405, "ERROR_BATCH_METHOD_NOT_ALLOWED"),
+        # The first failing call fails the batch with its own error.
+        (
+            [
+                {"method": "timeman.record.field.list"},
+                {"method": "timeman.record.field.get", "query": {"name": "x"}},
+            ],
+            400,
+            "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION",
+        ),
+    ],
+)
+def test_batch_refusals(server, body, status, code):
+    assert error(batch(server, body))[:2] == (status, code)
+
+
+@sqlite_only
+def test_batch_checks_each_calls_scope_and_reads_app_auth_beside_the_calls(server):
+    hook = server.add_webhook(1, ["im"])
+    calls = [{"method": "rest.scope.list", "query": {"filterModule": "rest"}}, LIST_MINE]
+    status, code, _ = error(batch(server, calls, hook=hook))
+    assert (status, code) == (403, "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION")
+    assert len(result(batch(server, calls[:1], hook=hook))) == 1
+    # As the JS SDK sends it for an application: the calls keyed "0", "1", ... with auth.
+    app, _ = server.run(
+        admin.add_app, server.store, server.clock.now(), name="a", scopes=["timeman"]
+    )
+    pair, _ = server.run(
+        admin.issue_app_token, server.store, server.clock.now(), client_id=app.client_id, user_id=1
+    )
+    path = "/rest/api/batch"
+    body = {"0": {"method": "timeman.record.field.list"}, "auth": pair.access_token}
+    assert result(server.http.post(path, json=body))[0]["items"]
+    # A root array is read only by batch.
+    status, code, _ = error(
+        v3(
+            server,
+            "timeman.record.field.list",
+            content=b"[]",
+            headers={"content-type": "application/json"},
+        )
+    )
+    assert (status, code) == (400, "BITRIX_REST_V3_EXCEPTION_INVALIDJSONEXCEPTION")
+
+
+@sqlite_only
+def test_batch_is_one_request(server_with):
+    fields = {"method": "timeman.record.field.list"}
+    with server_with(limits=True, rate_threshold=5, rate_drain=1) as srv:
+        assert len(result(batch(srv, [fields] * 20))) == 20
+
+
+@sqlite_only
+def test_batch_meters_each_call(server_with):
+    fields = {"method": "timeman.record.field.list"}
+    # A tiny operating limit: one call's own run time passes it.
+    with server_with(limits=True, rate_threshold=1000, operating_limit=0.000001) as srv:
+        status, code, _ = error(batch(srv, [fields, fields]))
+        assert (status, code) == (429, "OPERATION_TIME_LIMIT")
+        # The first call's time was counted: the method stays blocked.
+        assert error(v3(srv, "timeman.record.field.list", {}))[:2] == (429, "OPERATION_TIME_LIMIT")
+
+
+def test_batch_is_all_or_nothing_and_idempotent_as_a_whole(counting):
+    add = {"method": "test.counter.add", "query": {"step": 1}}
+    failing = {"method": "test.counter.add", "query": {"fail": 1}}
+    status, code, _ = error(batch(counting, [add, add, failing]))
+    assert (status, code) == (400, "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION")
+    headers = {"Idempotency-Key": "batch-1"}
+    first = batch(counting, [add, add], headers=headers)
+    # The failed batch left nothing: the counter starts at 1.
+    assert result(first) == [{"result": 1}, {"result": 2}]
+    again = batch(counting, [add, add], headers=headers)
+    assert again.content == first.content and again.headers["Idempotent-Replayed"] == "true"
+    assert error(batch(counting, [add], headers=headers))[0] == 422
+    assert result(v3(counting, "test.counter.add", {})) == {"result": 3}
+
+
+# --- rest.scope.list ----------------------------------------------------------------------------
+
+
+@sqlite_only
+def test_scope_list_maps_every_method_to_its_scope(server):
+    tree = result(v3(server, "rest.scope.list"))
+    summary = "An employee's workday records (REST 3.0)"
+    assert tree["timeman"]["record"]["list"] == {
+        "scope": "timeman",
+        "title": summary,
+        "description": summary,
+        "fields": None,
+    }
+    assert tree["timeman"]["record.field"]["get"]["scope"] == "timeman"
+    assert tree["im"]["user.status"]["set"]["scope"] == "im"
+    assert tree["rest"]["scope"]["list"]["scope"] == "basic"
+    only = result(
+        v3(server, "rest.scope.list", {"filterModule": "timeman", "filterMethod": "open"})
+    )
+    assert only == {"timeman": {"": {"open": only["timeman"][""]["open"]}}}
+    assert result(v3(server, "rest.scope.list", {"filterModule": "nothing"})) == []
+    status, code, detail = error(v3(server, "rest.scope.list", {"filterController": ["record"]}))
+    assert (status, code) == (400, "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION")
+    assert detail["validation"][0]["field"] == "filterController"
+    # REST 3.0 only; the OpenAPI document lists it and batch.
+    assert server.call("rest.scope.list").status_code == 404
+    paths = server.http.get(
+        server.webhook.replace("/rest/", "/rest/api/") + "documentation"
+    ).json()["paths"]
+    assert "/rest.scope.list" in paths and "/batch" in paths
+    batch_body = paths["/batch"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert batch_body["type"] == "array"
+    assert batch_body["items"]["required"] == ["method"]

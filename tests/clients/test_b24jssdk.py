@@ -1,6 +1,6 @@
 """The official JS SDK (@bitrix24/b24jssdk, pinned in tests/js/package-lock.json)
 against a real ``b24local serve --tls``: REST 3.0 through ``$b24.actions.v3``
-and one REST 2 call through ``$b24.actions.v2``, unchanged.
+(calls and a batch) and one REST 2 call through ``$b24.actions.v2``, unchanged.
 
 CI installs the SDK (``npm ci`` in tests/js, by .ci/run) and sets
 B24LOCAL_TEST_JS=1: there a missing node_modules fails loudly; elsewhere the
@@ -65,6 +65,20 @@ def test_rest3_and_rest2_through_the_js_sdk(node, live_server) -> None:
         "Error during request object validation. Required field `filter.userId` is not specified"
     ]
     assert seen["oldOnNew"]["ok"] is False
+
+    # batch through actions.v3: named calls, a $refArray, results by name.
+    assert seen["batch"]["ok"], seen["batch"]
+    batched = seen["batch"]["result"]
+    assert batched["days"]["items"] == [{"id": record["id"], "userId": live_server.user_id}]
+    assert batched["mine"]["items"] == [{"id": record["id"]}]
+    assert batched["field"]["item"]["name"] == "duration"
+    # One failing call fails the whole batch; the SDK reports its error.
+    assert seen["batchFails"] == {
+        "ok": False,
+        "code": "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION",
+        "status": 400,
+        "message": "Field `nope` not found",
+    }
 
     assert seen["v2"] == {"ok": True, "result": opened.json()["result"] | seen["v2"]["result"]}
     assert seen["v2"]["result"]["STATUS"] == "OPENED"

@@ -26,6 +26,7 @@ from .errors import (
 from .params import Params, php_str
 from .registry import BASIC, MethodGroup, Registry
 from .transport import RequestLimits, decode_query, split_format
+from .v3.schema import V3Spec
 
 log = logging.getLogger("b24local.rest")
 
@@ -111,8 +112,11 @@ def _cmd(params: Params) -> Any:
 
 def _writes(params: dict[str, Any], registry: Registry) -> bool:
     """A batch writes if any of its commands names a method that writes; a batch of
-    reads runs as a read transaction (on SQLite: no writer lock, no fsync)."""
-    for _key, command in _commands(_cmd(Params(params)))[:MAX_COMMANDS]:
+    reads runs as a read transaction (on SQLite: no writer lock, no fsync). The
+    commands are under ``cmd``, or (REST 3.0) the body's own values."""
+    commands = [command for _key, command in _commands(_cmd(Params(params)))[:MAX_COMMANDS]]
+    commands += list(params.values())[:MAX_COMMANDS]
+    for command in commands:
         spec = registry.get(_method_name(command))
         if spec is not None and spec.writes:
             return True
@@ -177,8 +181,15 @@ def _php_array(entries: dict[str, Any]) -> Any:
     writes=True,
     writes_when=_writes,
     metered=False,
+    v3=V3Spec("rest", array_body=True),
 )
-async def batch(call: Call) -> dict[str, Any]:
+async def batch(call: Call) -> Any:
+    if call.rest_v3:
+        # REST 3.0's batch has its own form; it builds on this module, so it is
+        # imported here rather than at the top (the import would be circular).
+        from .v3.batch import batch_v3
+
+        return await batch_v3(call)
     params = call.params.upper()
     halt = params.flag("HALT")
     found: dict[str, dict[str, Any]] = {

@@ -32,6 +32,9 @@ class Call:
     registry: Registry
     dispatcher: Dispatcher
     client_ip: str = ""
+    #: Whether the call came by REST 3.0 (``/rest/api/``): a batch's sub-calls
+    #: then answer as REST 3.0 methods too.
+    rest_v3: bool = False
 
     @property
     def portal(self) -> Portal:
@@ -44,5 +47,5 @@ class Call:
     async def invoke(self, method: str, params: dict[str, Any]) -> Outcome:
         """Another method for the same caller in the same transaction (for batch)."""
         return await self.dispatcher.invoke(
-            self.caller, method, params, self.conn, client_ip=self.client_ip
+            self.caller, method, params, self.conn, client_ip=self.client_ip, rest_v3=self.rest_v3
         )

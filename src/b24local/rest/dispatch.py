@@ -112,7 +112,15 @@ class Dispatcher:
             self.limits.admit_method(caller, spec.name, started)
 
         call = Call(
-            Params(params), caller, started, conn, self.clock, self.registry, self, client_ip
+            Params(params),
+            caller,
+            started,
+            conn,
+            self.clock,
+            self.registry,
+            self,
+            client_ip,
+            rest_v3,
         )
         try:
             result = await spec.handler(call)

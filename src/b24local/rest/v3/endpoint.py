@@ -90,9 +90,13 @@ class V3Endpoint:
         if not body.strip():
             return call_request
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        # Only a JSON object: form data, and the lists and scalars the old path
-        # would read as PHP does, are all refused alike.
-        if not content_type.endswith("json") or body.lstrip()[:1] != b"{":
+        # Only a JSON object (or, for batch, the array of its calls): form data,
+        # and the lists and scalars the old path would read as PHP does, are all
+        # refused alike. An array is read as PHP reads it, keyed "0", "1", ...
+        spec = self.rest.dispatcher.registry.get(method)
+        array = spec is not None and spec.v3 is not None and spec.v3.array_body
+        opening = body.lstrip()[:1]
+        if not content_type.endswith("json") or opening not in (b"{[" if array else b"{"):
             raise INVALID_JSON()
         if len(body) <= limits.inline_body_bytes:
             call_request.params = decode_json(body, limits)

@@ -32,6 +32,20 @@ _PARAMETERS: dict[str, dict[str, Any]] = {
     },
     "name": {"type": "string"},
     "id": {"type": "integer"},
+    "filterModule": {"type": "string"},
+    "filterController": {"type": "string"},
+    "filterMethod": {"type": "string"},
+}
+
+_BATCH_CALL = {
+    "type": "object",
+    "required": ["method"],
+    "properties": {
+        "method": {"type": "string"},
+        "query": {"type": "object"},
+        "as": {"type": "string"},
+        "parallel": {"type": "boolean"},
+    },
 }
 
 
@@ -62,10 +76,14 @@ def _operation(spec: MethodSpec) -> dict[str, Any]:
             "type": "object",
             "properties": {key: {"type": "array", "items": ref} if v3.listing else ref},
         }
-    body = {
+    body: dict[str, Any] = {
         "type": "object",
         "properties": {name: _PARAMETERS.get(name, {}) for name in v3.parameters},
     }
+    if v3.array_body:
+        # batch: the calls at the root, and their results in order.
+        body = {"type": "array", "items": _BATCH_CALL}
+        content = {"type": "array", "items": {"type": "object"}}
     return {
         "post": {
             "tags": [v3.tag],

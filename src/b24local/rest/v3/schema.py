@@ -61,3 +61,5 @@ class V3Spec:
     parameters: tuple[str, ...] = ()
     #: Whether its answer is a list (``items``) rather than one ``item``.
     listing: bool = False
+    #: Whether its body may be a JSON array at the root (batch: its calls).
+    array_body: bool = False

@@ -143,7 +143,6 @@ def record_item(day: workdays.StoredDay, select: tuple[str, ...], now) -> dict[s
     reference=_PAGES + "timeman-record-list.md",
     v3=V3Spec("timeman", RECORD, ("filter", "select", "order", "pagination"), listing=True),
     v2=False,
-    batchable=False,
 )
 async def record_list(call: Call) -> dict[str, Any]:
     query = parse_query(call.params, RECORD, call.portal.zone)
@@ -165,7 +164,6 @@ def _fits(user_id: int) -> bool:
     reference=_PAGES + "timeman-record-field-list.md",
     v3=V3Spec("timeman", FIELD_DTO, ("select",), listing=True),
     v2=False,
-    batchable=False,
 )
 async def record_field_list(call: Call) -> dict[str, Any]:
     select = _field_select(call.params)
@@ -178,7 +176,6 @@ async def record_field_list(call: Call) -> dict[str, Any]:
     reference=_PAGES + "timeman-record-field-get.md",
     v3=V3Spec("timeman", FIELD_DTO, ("name", "select")),
     v2=False,
-    batchable=False,
 )
 async def record_field_get(call: Call) -> dict[str, Any]:
     name = call.params.get("name")
