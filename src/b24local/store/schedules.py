@@ -69,10 +69,15 @@ def _values(schedule: Schedule) -> dict[str, Any]:
     }
 
 
-async def all_of(conn: AsyncConnection, portal_id: int) -> list[Schedule]:
-    """The portal's schedules, deleted ones included, oldest first."""
-    rows = await conn.execute(_ALL, {"portal_id": portal_id})
-    return [_schedule(row) for row in rows]
+def _schedules(rows: Any) -> tuple[Schedule, ...]:
+    return tuple(_schedule(row) for row in rows)
+
+
+async def all_of(conn: AsyncConnection, portal_id: int) -> tuple[Schedule, ...]:
+    """The portal's schedules, deleted ones included, oldest first. A read builds
+    them once per change of the store (building was most of schedule.get's cost);
+    the schedules are frozen and nobody changes their parts."""
+    return await conn.make(_ALL, {"portal_id": portal_id}, _schedules)
 
 
 async def get(conn: AsyncConnection, portal_id: int, schedule_id: int) -> Schedule | None:
