@@ -6,6 +6,7 @@ from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -69,8 +70,23 @@ def _values(schedule: Schedule) -> dict[str, Any]:
     }
 
 
+#: Schedules built from stored rows, keyed by the rows as one JSON text.
+_BUILT: dict[bytes, tuple[Schedule, ...]] = {}
+_BUILT_MAX = 64
+
+
 def _schedules(rows: Any) -> tuple[Schedule, ...]:
-    return tuple(_schedule(row) for row in rows)
+    # Writes read the list too (every timeman change looks up the user's
+    # schedule), outside the snapshot's cache: building is the cost, so rows seen
+    # before give back the schedules built from them.
+    rows = list(rows)
+    key = orjson.dumps([tuple(row) for row in rows])
+    built = _BUILT.get(key)
+    if built is None:
+        if len(_BUILT) >= _BUILT_MAX:
+            _BUILT.clear()
+        built = _BUILT[key] = tuple(_schedule(row) for row in rows)
+    return built
 
 
 async def all_of(conn: AsyncConnection, portal_id: int) -> tuple[Schedule, ...]:
