@@ -14,6 +14,7 @@ def all_groups() -> list[MethodGroup]:
     from b24local.rest.v3.methods import methods as rest_v3
 
     from .common.methods import methods as common
+    from .common.option_methods import methods as options
     from .department.methods import methods as department
     from .im.methods import methods as im
     from .timeman.methods import methods as timeman
@@ -30,6 +31,7 @@ def all_groups() -> list[MethodGroup]:
         im,
         timeman,
         networkrange,
+        options,
         record,
         rest_v3,
         schedule,

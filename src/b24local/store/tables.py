@@ -392,3 +392,19 @@ idempotency_keys = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Index(None, "expires_at"),
 )
+
+# --- Application options: app.option.* and user.option.* ----------------------------------
+
+#: Each application's options (``user_id`` 0) and each of its users' options,
+#: one JSON object per row, as the real module keeps one PHP array each.
+app_options = Table(
+    "app_options",
+    metadata,
+    Column("portal_id", Integer, primary_key=True, autoincrement=False),
+    Column("app_id", Integer, primary_key=True, autoincrement=False),
+    Column("user_id", Integer, primary_key=True, autoincrement=False),
+    Column("data", Text, nullable=False),
+    ForeignKeyConstraint(
+        ["portal_id", "app_id"], ["apps.portal_id", "apps.id"], ondelete="CASCADE"
+    ),
+)
