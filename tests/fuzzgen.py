@@ -323,6 +323,17 @@ TEMPLATES: dict[str, list[dict[str, Any]]] = {
     "server.time": [{}],
     "profile": [{}],
     "app.info": [{}],
+    "app.option.get": [{}, {"option": "mode"}, {"option": ["mode"]}],
+    "app.option.set": [
+        {"options": {"mode": "on", "n": 5, "deep": {"a": [1, 2]}}},
+        {"options": ["x", "y"]},
+        {"mode": "bare"},
+    ],
+    "user.option.get": [{}, {"option": "theme"}, {"option": 0}],
+    "user.option.set": [
+        {"options": {"theme": "dark", "size": 12.5, "flags": [True, None]}},
+        {"options": {"": "empty name", "x" * 300: "long name"}},
+    ],
 }
 
 
