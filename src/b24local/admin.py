@@ -20,8 +20,10 @@ from b24local.entities import App, Portal, User, Webhook
 from b24local.oauth import issuing
 from b24local.oauth.addresses import parse_public_url
 from b24local.scopes import build_registry
+from b24local.scopes.common import options as app_option_rules
 from b24local.scopes.timeman import absences, approvals, network, workday
 from b24local.store import (
+    app_options,
     apps,
     departments,
     network_ranges,
@@ -622,6 +624,21 @@ async def remove_app(store: Store, client_id: str, domain: str | None = None) ->
         portal = await portal_for(conn, domain)
         if not await apps.remove(conn, portal.id, client_id):
             raise AdminError(f"no application {client_id}")
+
+
+async def app_options_of(
+    store: Store, client_id: str, user_id: int | None = None, domain: str | None = None
+) -> Any:
+    """What ``app.option.get`` (or, for ``user_id``, that user's ``user.option.get``)
+    answers the application with no ``option``."""
+    async with store.transaction() as conn:
+        portal = await portal_for(conn, domain)
+        app = await _app(conn, portal.id, client_id)
+        if user_id is not None:
+            await _user(conn, portal.id, user_id)
+        owner = app_options.APP_WIDE if user_id is None else user_id
+        stored = await app_options.get(conn, portal.id, app.id, owner)
+        return app_option_rules.read(stored, None)
 
 
 async def issue_app_token(

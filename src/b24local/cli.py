@@ -726,6 +726,26 @@ def app_remove(
     _run(_settings(data_dir, db), lambda store: admin.remove_app(store, client_id, portal))
 
 
+@apps_app.command("options")
+def app_options(
+    client_id: Annotated[str, typer.Argument(help="The application's client ID.")],
+    user: Annotated[
+        int | None,
+        typer.Option("--user", help="That user's options (user.option.*) instead of the app's."),
+    ] = None,
+    portal: Portal = None,
+    data_dir: DataDir = None,
+    db: Db = None,
+) -> None:
+    """Print an application's options as JSON, as app.option.get (or the user's
+    user.option.get) answers without a name."""
+    found = _run(
+        _settings(data_dir, db),
+        lambda store: admin.app_options_of(store, client_id, user, portal),
+    )
+    _emit(found, True, "")
+
+
 DevServer = Annotated[
     str | None,
     typer.Option(

@@ -450,6 +450,21 @@ def test_app_remove_kills_its_tokens(cli: Cli) -> None:
     assert "no application" in cli.fails("app", "token", "--client-id", client_id, "--user", "1")
 
 
+def test_app_options_shows_what_the_app_stored(cli: Cli) -> None:
+    client_id, _ = add_app(cli, "--scope", "user")
+    ann = add_user(cli, "Ann")
+    boss = cli.ok("app", "token", "--client-id", client_id, "--user", "1").split()[0]
+    token = cli.ok("app", "token", "--client-id", client_id, "--user", str(ann)).split()[0]
+    assert json.loads(cli.ok("app", "options", client_id)) == []
+    with served(cli) as http:
+        assert result(rest(http, "app.option.set", boss, options={"mode": "on", "n": 2}))
+        assert result(rest(http, "user.option.set", token, options={"theme": "dark"}))
+    assert json.loads(cli.ok("app", "options", client_id)) == {"mode": "on", "n": 2}
+    assert json.loads(cli.ok("app", "options", client_id, "--user", str(ann))) == {"theme": "dark"}
+    assert cli.fails("app", "options", "local.nope") == "error: no application local.nope"
+    assert cli.fails("app", "options", client_id, "--user", "99") == "error: no user 99"
+
+
 # --- user password -------------------------------------------------------------------------
 
 
