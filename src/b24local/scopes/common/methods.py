@@ -14,6 +14,7 @@ from b24local.rest.call import Call
 from b24local.rest.envelope import atom
 from b24local.rest.errors import ErrorSpec
 from b24local.rest.registry import BASIC, MethodGroup
+from b24local.scopes.common.platform import PLATFORM_SCOPES
 
 APP_CONTEXT_REQUIRED = ErrorSpec(
     "ACCESS_DENIED",
@@ -90,14 +91,14 @@ async def method_get(call: Call) -> dict[str, bool]:
 
 @methods.method(
     "scope",
-    summary="Scopes granted to the caller, or every scope the server knows",
+    summary="Scopes granted to the caller, or every scope of the platform",
     reference="common/system/scope.md",
 )
 async def scope(call: Call) -> list[str]:
-    known = call.registry.scopes()
     if call.params.upper().flag("FULL"):
-        return known
-    return [name for name in known if name in call.caller.scopes]
+        # The platform's list, not ours: SDKs check it against the real one.
+        return list(PLATFORM_SCOPES)
+    return [name for name in call.registry.scopes() if name in call.caller.scopes]
 
 
 @methods.method(
