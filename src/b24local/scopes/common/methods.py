@@ -12,19 +12,10 @@ from b24local import plans
 from b24local.oauth.issuing import LOCAL_APP_STATUS
 from b24local.rest.call import Call
 from b24local.rest.envelope import atom
-from b24local.rest.errors import ErrorSpec
 from b24local.rest.registry import BASIC, MethodGroup
 from b24local.scopes.common.platform import PLATFORM_SCOPES
 
-APP_CONTEXT_REQUIRED = ErrorSpec(
-    "ACCESS_DENIED",
-    400,
-    "Access denied! Application context required",
-    "app.info called with a webhook rather than an application's token",
-)
-
 methods = MethodGroup(BASIC)
-methods.errors = (APP_CONTEXT_REQUIRED,)
 
 
 @methods.method(
@@ -98,20 +89,23 @@ async def scope(call: Call) -> list[str]:
     if call.params.upper().flag("FULL"):
         # The platform's list, not ours: SDKs check it against the real one.
         return list(PLATFORM_SCOPES)
-    return [name for name in call.registry.scopes() if name in call.caller.scopes]
+    return call.registry.granted(call.caller.scopes)
 
 
 @methods.method(
     "app.info",
-    summary="The calling application: ID, code, version, status and the portal's plan",
+    summary="The calling application and the portal's plan; for a webhook, its scopes and plan",
     reference="common/system/app-info.md",
 )
 async def app_info(call: Call) -> dict[str, Any]:
     app = call.caller.app
-    if app is None:
-        raise APP_CONTEXT_REQUIRED()
     plan = call.portal.plan
     language = "en"
+    license_ = f"{language}_{plan}"
+    if app is None:
+        # A webhook is no application: the real service answers its scopes and the
+        # plan (the form b24pysdk models as AppInfoWebhook), not ACCESS_DENIED.
+        return {"SCOPE": call.registry.granted(call.caller.scopes), "LICENSE": license_}
     today = call.portal.today(call.now)
     return {
         "ID": app.id,
@@ -122,7 +116,7 @@ async def app_info(call: Call) -> dict[str, Any]:
         "PAYMENT_EXPIRED": "Y" if app.payment_expired(today) else "N",
         "DAYS": app.paid_days_left(today),
         "LANGUAGE_ID": language,
-        "LICENSE": f"{language}_{plan}",
+        "LICENSE": license_,
         "LICENSE_TYPE": plan,
         "LICENSE_FAMILY": plans.FAMILIES.get(plan, plan),
     }
