@@ -14,6 +14,7 @@ def all_groups() -> list[MethodGroup]:
     from b24local.rest.v3.methods import methods as rest_v3
 
     from .common.methods import methods as common
+    from .common.rights import methods as rights
     from .department.methods import methods as department
     from .im.methods import methods as im
     from .timeman.methods import methods as timeman
@@ -32,6 +33,7 @@ def all_groups() -> list[MethodGroup]:
         networkrange,
         record,
         rest_v3,
+        rights,
         schedule,
         timecontrol,
         user,

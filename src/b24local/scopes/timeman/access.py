@@ -72,3 +72,12 @@ async def can_read_records(conn: AsyncConnection, actor: User, target: User | No
     if target is None:
         return False
     return await can_manage(conn, actor, target)
+
+
+# --- the platform's own rights (user.admin, user.access) -----------------------------------
+
+
+def manages_apps(actor: User) -> bool:
+    """``user.admin``: may the user manage applications' settings? Portal administrators
+    may (the real ``CRestUtil::isAdmin``); the same people ``administers`` lets in."""
+    return administers(actor)
