@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from b24local import admin
 
 
@@ -30,3 +32,31 @@ def test_user_admin_answers_for_the_caller(server):
     assert result(server.call("user.admin", {"ID": 1, "ADMIN": "Y"}, hook=hook)) is False
     _, admin_hook = hook_of(server, admin=True)
     assert result(server.call("USER.ADMIN", hook=admin_hook)) is True
+
+
+# --- feature.get ----------------------------------------------------------------------------
+
+
+def feature(server, params):
+    return server.call("feature.get", params)
+
+
+def test_feature_get_follows_the_portal_plan(server):
+    for code in ("rest_offline_extended", "rest_auth_connector"):
+        assert result(feature(server, {"CODE": code})) == {"value": "Y"}
+        assert result(feature(server, {"code": code})) == {"value": "Y"}
+    assert result(feature(server, {"CODE": "no_such_feature"})) == {"value": "N"}
+    # Codes are matched exactly; an array is PHP's "Array", no feature.
+    assert result(feature(server, {"CODE": "REST_AUTH_CONNECTOR"})) == {"value": "N"}
+    assert result(feature(server, {"CODE": ["rest_auth_connector"]})) == {"value": "N"}
+    server.run(admin.update_portal, server.store, None, plan="standard")
+    assert result(feature(server, {"CODE": "rest_auth_connector"})) == {"value": "N"}
+    server.run(admin.update_portal, server.store, None, plan="enterprise")
+    assert result(feature(server, {"CODE": "rest_offline_extended"})) == {"value": "Y"}
+
+
+@pytest.mark.parametrize("params", [{}, {"CODE": ""}, {"CODE": "0"}, {"CODE": None}, {"CODE": []}])
+def test_feature_get_without_a_code(server, params):
+    answer = feature(server, params)
+    assert answer.status_code == 400
+    assert answer.json() == {"error": "CODE_EMPTY", "error_description": "CODE can't be empty"}

@@ -12,10 +12,17 @@ from b24local import plans
 from b24local.oauth.issuing import LOCAL_APP_STATUS
 from b24local.rest.call import Call
 from b24local.rest.envelope import atom
+from b24local.rest.errors import ErrorSpec
+from b24local.rest.params import php_empty
 from b24local.rest.registry import BASIC, MethodGroup
 from b24local.scopes.common.platform import PLATFORM_SCOPES
 
+CODE_EMPTY = ErrorSpec(
+    "CODE_EMPTY", 400, "CODE can't be empty", "feature.get without CODE, or an empty one"
+)
+
 methods = MethodGroup(BASIC)
+methods.errors = (CODE_EMPTY,)
 
 
 @methods.method(
@@ -120,3 +127,15 @@ async def app_info(call: Call) -> dict[str, Any]:
         "LICENSE_TYPE": plan,
         "LICENSE_FAMILY": plans.FAMILIES.get(plan, plan),
     }
+
+
+@methods.method(
+    "feature.get",
+    summary="Whether the portal's plan has a feature (Y/N)",
+    reference="common/system/feature-get.md",
+)
+async def feature_get(call: Call) -> dict[str, str]:
+    params = call.params.upper()
+    if not params.has("CODE") or php_empty(params["CODE"]):
+        raise CODE_EMPTY()
+    return {"value": "Y" if plans.has_feature(call.portal.plan, params.str("CODE")) else "N"}
