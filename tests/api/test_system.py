@@ -60,3 +60,46 @@ def test_feature_get_without_a_code(server, params):
     answer = feature(server, params)
     assert answer.status_code == 400
     assert answer.json() == {"error": "CODE_EMPTY", "error_description": "CODE can't be empty"}
+
+
+# --- access.name ----------------------------------------------------------------------------
+
+
+def add_department(server, name: str, parent_id: int | None = None) -> int:
+    department = server.run(admin.add_department, server.store, name=name, parent_id=parent_id)
+    return department.id
+
+
+def test_access_name_as_the_page_shows(server):
+    assert result(server.call("access.name", {"ACCESS": ["G2", "AU"]})) == {
+        "G2": {"provider": "", "name": "All visitors", "provider_id": "other"},
+        "AU": {"provider": "", "name": "All authorized users", "provider_id": "other"},
+    }
+
+
+def test_access_name_of_users_departments_and_groups(server):
+    ann = server.add_user("Ann", "Lee")
+    sales = add_department(server, "Sales")
+    named = result(
+        server.call("access.name", {"access": [f"U{ann}", f"D{sales}", f"DR{sales}", "G1"]})
+    )
+    assert named == {
+        f"U{ann}": {"provider": "Users", "name": "Ann Lee", "provider_id": "user"},
+        f"D{sales}": {"provider": "Departments", "name": "Sales", "provider_id": "intranet"},
+        f"DR{sales}": {
+            "provider": "Departments",
+            "name": "Sales (with subdepartments)",
+            "provider_id": "intranet",
+        },
+        "G1": {"provider": "User groups", "name": "Administrators", "provider_id": "group"},
+    }
+    # One code alone is a list of one.
+    assert list(result(server.call("access.name", {"ACCESS": "AU"}))) == ["AU"]
+
+
+def test_access_name_leaves_out_what_names_nothing(server):
+    nothing = ["U999999", "D999", "G77", "XX", "u1", "U" + "9" * 40, "DR"]
+    assert result(server.call("access.name", {"ACCESS": nothing})) == []
+    assert result(server.call("access.name", {"ACCESS": [["AU"], {"a": 1}, 5, None]})) == []
+    for empty in ({}, {"ACCESS": []}, {"ACCESS": ""}, {"ACCESS": None}):
+        assert result(server.call("access.name", empty)) is False
