@@ -103,3 +103,34 @@ def test_access_name_leaves_out_what_names_nothing(server):
     assert result(server.call("access.name", {"ACCESS": [["AU"], {"a": 1}, 5, None]})) == []
     for empty in ({}, {"ACCESS": []}, {"ACCESS": ""}, {"ACCESS": None}):
         assert result(server.call("access.name", empty)) is False
+
+
+# --- user.access ----------------------------------------------------------------------------
+
+
+def test_user_access_reads_the_callers_codes(server):
+    company = add_department(server, "Company")
+    sales = add_department(server, "Sales", company)
+    east = add_department(server, "Sales East", sales)
+    support = add_department(server, "Support", company)
+    carl, hook = hook_of(server, department_ids=[east])
+
+    def holds(*codes) -> bool:
+        return result(server.call("user.access", {"ACCESS": list(codes)}, hook=hook))
+
+    for code in ("G2", "AU", f"U{carl}", f"D{east}", f"DR{east}", f"DR{sales}", f"DR{company}"):
+        assert holds(code) is True, code
+    for code in ("G1", "U1", f"D{sales}", f"D{company}", f"DR{support}", f"D{support}", "G3"):
+        assert holds(code) is False, code
+    # Any one of them is enough; codes are compared as written.
+    assert holds("G1", f"D{sales}", f"DR{sales}") is True
+    assert holds(f"u{carl}", f"U0{carl}", "au") is False
+    assert holds() is False
+    assert result(server.call("user.access", {"access": "AU"}, hook=hook)) is True
+    assert result(server.call("user.access", {}, hook=hook)) is False
+    assert result(server.call("user.access", {"ACCESS": [["AU"], 7]}, hook=hook)) is False
+
+
+def test_an_administrator_holds_every_code(server):
+    for params in ({"ACCESS": ["G77"]}, {"ACCESS": []}, {}, {"ACCESS": "XX"}):
+        assert result(server.call("user.access", params)) is True

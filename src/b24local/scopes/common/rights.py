@@ -25,6 +25,17 @@ async def user_admin(call: Call) -> bool:
 
 
 @methods.method(
+    "user.access",
+    summary="Whether the caller holds any of the given access codes (an admin holds all)",
+    reference="common/users/user-access.md",
+)
+async def user_access(call: Call) -> bool:
+    params = call.params.upper()
+    codes = access_codes.requested(params["ACCESS"]) if params.has("ACCESS") else []
+    return await access.holds_any(call.conn, call.user, codes)
+
+
+@methods.method(
     "access.name",
     summary="Names of access codes (G2, AU, G1, U<id>, D<id>, DR<id>) that name something",
     reference="common/system/access-name.md",
