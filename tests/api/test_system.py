@@ -7,6 +7,10 @@ import pytest
 from b24local import admin
 
 
+# Where the store plays no part, SQLite alone.
+sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
 def result(response):
     assert response.status_code == 200, response.text
     assert set(response.json()) == {"result", "time"}
@@ -24,6 +28,7 @@ def hook_of(server, **fields) -> tuple[int, str]:
 # --- user.admin -----------------------------------------------------------------------------
 
 
+@sqlite_only
 def test_user_admin_answers_for_the_caller(server):
     assert result(server.call("user.admin")) is True
     _, hook = hook_of(server)
@@ -70,6 +75,7 @@ def add_department(server, name: str, parent_id: int | None = None) -> int:
     return department.id
 
 
+@sqlite_only
 def test_access_name_as_the_page_shows(server):
     assert result(server.call("access.name", {"ACCESS": ["G2", "AU"]})) == {
         "G2": {"provider": "", "name": "All visitors", "provider_id": "other"},
@@ -134,3 +140,17 @@ def test_user_access_reads_the_callers_codes(server):
 def test_an_administrator_holds_every_code(server):
     for params in ({"ACCESS": ["G77"]}, {"ACCESS": []}, {}, {"ACCESS": "XX"}):
         assert result(server.call("user.access", params)) is True
+
+
+# --- introspection --------------------------------------------------------------------------
+
+
+@sqlite_only
+def test_the_new_methods_are_basic_and_listed(server):
+    _, hook = hook_of(server)
+    listed = result(server.call("methods", hook=hook))
+    basic = result(server.call("methods", {"scope": ""}, hook=hook))
+    for name in ("user.admin", "user.access", "access.name", "feature.get"):
+        assert name in listed and name in basic
+        found = result(server.call("method.get", {"name": name}, hook=hook))
+        assert found == {"isExisting": True, "isAvailable": True}
