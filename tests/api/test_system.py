@@ -6,7 +6,6 @@ import pytest
 
 from b24local import admin
 
-
 # Where the store plays no part, SQLite alone.
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
