@@ -263,10 +263,10 @@ def test_app_info_with_a_token_and_with_a_webhook(live_server, installed) -> Non
     assert raw["result"]["PAYMENT_EXPIRED"] == "N"
 
     # A webhook gets the SDK's webhook form: its scopes and the plan.
-    hooked = webhook_client(live_server).app.info().result
-    assert set(hooked) == {"SCOPE", "LICENSE"}
-    parsed = AppInfoWebhook.from_bitrix(hooked)
-    assert parsed.license == "en_professional" and "im" in parsed.scope
+    hooked = webhook_client(live_server).app.info()
+    assert set(hooked.result) == {"SCOPE", "LICENSE"}
+    assert isinstance(hooked.value, AppInfoWebhook)
+    assert hooked.value.license == "en_professional" and "im" in hooked.value.scope
 
 
 def test_the_sdk_exchanges_a_code_at_the_local_token_endpoint(
