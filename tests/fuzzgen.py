@@ -254,6 +254,8 @@ KEYS = [
     "scope",
     "full",
     "name",
+    "ACCESS",
+    "CODE",
     "halt",
     "cmd",
     "auth",
@@ -334,6 +336,10 @@ TEMPLATES: dict[str, list[dict[str, Any]]] = {
         {"options": {"theme": "dark", "size": 12.5, "flags": [True, None]}},
         {"options": {"": "empty name", "x" * 300: "long name"}},
     ],
+    "user.admin": [{}],
+    "user.access": [{"ACCESS": ["G2", "AU"]}, {"ACCESS": ["U1", "D1", "DR1", "G1"]}],
+    "access.name": [{"ACCESS": ["G2", "AU", "U1", "D1", "DR1"]}, {"ACCESS": []}],
+    "feature.get": [{"CODE": "rest_offline_extended"}, {"CODE": "rest_auth_connector"}],
 }
 
 

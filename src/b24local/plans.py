@@ -18,3 +18,16 @@ DEFAULT = PROFESSIONAL
 NON_COMMERCIAL = frozenset({FREE})
 #: ``LICENSE_FAMILY`` of ``app.info``: the plan's short name without a size suffix.
 FAMILIES = {STANDARD: "std", PROFESSIONAL: "pro", ENTERPRISE: "ent"}
+
+#: What ``feature.get`` answers for the codes its page names. Both come with the
+#: Professional plan and above: the offline-events page says so of ``auth_connector``
+#: and only "certain plans" of the extended (confirmed) queue mode.
+FEATURES: dict[str, frozenset[str]] = {
+    "rest_offline_extended": frozenset({PROFESSIONAL, ENTERPRISE}),
+    "rest_auth_connector": frozenset({PROFESSIONAL, ENTERPRISE}),
+}
+
+
+def has_feature(plan: str, code: str) -> bool:
+    """Whether a portal on ``plan`` has the feature; an unknown code is no feature."""
+    return plan in FEATURES.get(code, frozenset())

@@ -331,13 +331,11 @@ def test_app_info_and_scope_answer_for_the_app(server, app):
         "LICENSE_FAMILY": "pro",
     }
     assert call(server, "scope", pair["access_token"]).json()["result"] == ["im", "timeman"]
-    # A webhook is no application.
-    hooked = server.call("app.info")
-    assert hooked.status_code == 400
-    assert hooked.json() == {
-        "error": "ACCESS_DENIED",
-        "error_description": "Access denied! Application context required",
-    }
+    # A webhook is no application: it is told its scopes and the plan.
+    hook = server.add_webhook(server.add_user(), ["timeman", "im"])
+    hooked = server.call("app.info", hook=hook)
+    assert hooked.status_code == 200
+    assert hooked.json()["result"] == {"SCOPE": ["im", "timeman"], "LICENSE": "en_professional"}
 
 
 def test_auth_in_query_string_and_form_data(server, app):

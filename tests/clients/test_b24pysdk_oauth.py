@@ -24,13 +24,12 @@ from b24pysdk.api.requesters.bitrix_oauth_requester import BitrixOAuthRequester
 from b24pysdk.constants import B24AppStatus
 from b24pysdk.credentials import RenewedOAuth
 from b24pysdk.errors import (
-    BitrixAPIAccessDenied,
     BitrixAPIError,
     BitrixAPIExpiredToken,
     BitrixAPIUnauthorized,
 )
 from b24pysdk.errors.oauth import BitrixOAuthInvalidGrant, BitrixOAuthNoAuthFound
-from b24pysdk.schemas.app import AppInfoApplication
+from b24pysdk.schemas.app import AppInfoApplication, AppInfoWebhook
 
 from loginform import post_login
 
@@ -243,7 +242,7 @@ def test_timeman_status_and_a_day_with_a_token(
     assert webhook_client(live_server).timeman.status().result == {"STATUS": "CLOSED"}
 
 
-def test_app_info_with_a_token_and_refused_to_a_webhook(live_server, installed) -> None:
+def test_app_info_with_a_token_and_with_a_webhook(live_server, installed) -> None:
     pair = cli_pair(live_server, installed, 1)
     token = token_of(live_server, pair, app_of(installed))
 
@@ -263,11 +262,11 @@ def test_app_info_with_a_token_and_refused_to_a_webhook(live_server, installed) 
     assert raw["result"]["STATUS"] == "L"
     assert raw["result"]["PAYMENT_EXPIRED"] == "N"
 
-    with pytest.raises(BitrixAPIAccessDenied) as raised:
-        webhook_client(live_server).app.info().result  # noqa: B018
-    assert raised.value.status_code == 400
-    assert raised.value.error == "ACCESS_DENIED"
-    assert raised.value.error_description == "Access denied! Application context required"
+    # A webhook gets the SDK's webhook form: its scopes and the plan.
+    hooked = webhook_client(live_server).app.info()
+    assert set(hooked.result) == {"SCOPE", "LICENSE"}
+    assert isinstance(hooked.value, AppInfoWebhook)
+    assert hooked.value.license == "en_professional" and "im" in hooked.value.scope
 
 
 def test_the_sdk_exchanges_a_code_at_the_local_token_endpoint(

@@ -74,6 +74,13 @@ def php_truthy(value: Any) -> bool:
     return bool(value)
 
 
+def php_empty(value: Any) -> bool:
+    """PHP's ``empty()``: unlike :func:`php_truthy`, ``"N"`` or ``"false"`` are not empty."""
+    if isinstance(value, str):
+        return value in ("", "0")
+    return not value
+
+
 def php_str(value: Any) -> str:
     if value is None:
         return ""

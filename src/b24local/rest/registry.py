@@ -133,6 +133,10 @@ class Registry:
         """Every grantable scope, sorted; ``basic`` is implied and not listed."""
         return sorted({g for spec in self._methods.values() for g in spec.grants} - {BASIC})
 
+    def granted(self, scopes: frozenset[str]) -> list[str]:
+        """The given scopes b24local implements, sorted: ``scope``, a webhook's ``app.info``."""
+        return [name for name in self.scopes() if name in scopes]
+
     def errors(self) -> list[ErrorSpec]:
         """Method-specific errors of every group, for the docs."""
         return list(self._errors)

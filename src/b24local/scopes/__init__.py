@@ -15,6 +15,7 @@ def all_groups() -> list[MethodGroup]:
 
     from .common.methods import methods as common
     from .common.option_methods import methods as options
+    from .common.rights import methods as rights
     from .department.methods import methods as department
     from .im.methods import methods as im
     from .timeman.methods import methods as timeman
@@ -34,6 +35,7 @@ def all_groups() -> list[MethodGroup]:
         options,
         record,
         rest_v3,
+        rights,
         schedule,
         timecontrol,
         user,

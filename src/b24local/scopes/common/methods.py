@@ -13,17 +13,16 @@ from b24local.oauth.issuing import LOCAL_APP_STATUS
 from b24local.rest.call import Call
 from b24local.rest.envelope import atom
 from b24local.rest.errors import ErrorSpec
+from b24local.rest.params import php_empty
 from b24local.rest.registry import BASIC, MethodGroup
+from b24local.scopes.common.platform import PLATFORM_SCOPES
 
-APP_CONTEXT_REQUIRED = ErrorSpec(
-    "ACCESS_DENIED",
-    400,
-    "Access denied! Application context required",
-    "app.info called with a webhook rather than an application's token",
+CODE_EMPTY = ErrorSpec(
+    "CODE_EMPTY", 400, "CODE can't be empty", "feature.get without CODE, or an empty one"
 )
 
 methods = MethodGroup(BASIC)
-methods.errors = (APP_CONTEXT_REQUIRED,)
+methods.errors = (CODE_EMPTY,)
 
 
 @methods.method(
@@ -90,27 +89,30 @@ async def method_get(call: Call) -> dict[str, bool]:
 
 @methods.method(
     "scope",
-    summary="Scopes granted to the caller, or every scope the server knows",
+    summary="Scopes granted to the caller, or every scope of the platform",
     reference="common/system/scope.md",
 )
 async def scope(call: Call) -> list[str]:
-    known = call.registry.scopes()
     if call.params.upper().flag("FULL"):
-        return known
-    return [name for name in known if name in call.caller.scopes]
+        # The platform's list, not ours: SDKs check it against the real one.
+        return list(PLATFORM_SCOPES)
+    return call.registry.granted(call.caller.scopes)
 
 
 @methods.method(
     "app.info",
-    summary="The calling application: ID, code, version, status and the portal's plan",
+    summary="The calling application and the portal's plan; for a webhook, its scopes and plan",
     reference="common/system/app-info.md",
 )
 async def app_info(call: Call) -> dict[str, Any]:
     app = call.caller.app
-    if app is None:
-        raise APP_CONTEXT_REQUIRED()
     plan = call.portal.plan
     language = "en"
+    license_ = f"{language}_{plan}"
+    if app is None:
+        # A webhook is no application: the real service answers its scopes and the
+        # plan (the form b24pysdk models as AppInfoWebhook), not ACCESS_DENIED.
+        return {"SCOPE": call.registry.granted(call.caller.scopes), "LICENSE": license_}
     today = call.portal.today(call.now)
     return {
         "ID": app.id,
@@ -121,7 +123,19 @@ async def app_info(call: Call) -> dict[str, Any]:
         "PAYMENT_EXPIRED": "Y" if app.payment_expired(today) else "N",
         "DAYS": app.paid_days_left(today),
         "LANGUAGE_ID": language,
-        "LICENSE": f"{language}_{plan}",
+        "LICENSE": license_,
         "LICENSE_TYPE": plan,
         "LICENSE_FAMILY": plans.FAMILIES.get(plan, plan),
     }
+
+
+@methods.method(
+    "feature.get",
+    summary="Whether the portal's plan has a feature (Y/N)",
+    reference="common/system/feature-get.md",
+)
+async def feature_get(call: Call) -> dict[str, str]:
+    params = call.params.upper()
+    if not params.has("CODE") or php_empty(params["CODE"]):
+        raise CODE_EMPTY()
+    return {"value": "Y" if plans.has_feature(call.portal.plan, params.str("CODE")) else "N"}

@@ -13,7 +13,6 @@ from b24local.rest.registry import BASIC, MethodGroup
 from b24local.store import app_options
 
 from . import options
-from .methods import APP_CONTEXT_REQUIRED
 
 methods = MethodGroup(BASIC)
 
@@ -41,7 +40,19 @@ OPTIONS_TOO_LARGE = ErrorSpec(
     f"Options too large: at most {options.MAX_BYTES} bytes of JSON are kept",
     "app.option.set, user.option.set: the options would exceed 256 KiB of JSON",
 )
-methods.errors = (ADMIN_REQUIRED, OPTIONS_EMPTY, TOO_MANY_OPTIONS, OPTIONS_TOO_LARGE)
+APP_CONTEXT_REQUIRED = ErrorSpec(
+    "ACCESS_DENIED",
+    400,
+    "Access denied! Application context required",
+    "app.option.*, user.option.*: called with a webhook rather than an application's token",
+)
+methods.errors = (
+    APP_CONTEXT_REQUIRED,
+    ADMIN_REQUIRED,
+    OPTIONS_EMPTY,
+    TOO_MANY_OPTIONS,
+    OPTIONS_TOO_LARGE,
+)
 
 _PAGES = "common/settings/"
 _REFUSALS = {"empty": OPTIONS_EMPTY, "too_many": TOO_MANY_OPTIONS, "too_large": OPTIONS_TOO_LARGE}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from b24local import access_codes
 from b24local.entities import User
 from b24local.scopes.timeman.schedule import Schedule
 from b24local.store import departments
@@ -72,3 +73,23 @@ async def can_read_records(conn: AsyncConnection, actor: User, target: User | No
     if target is None:
         return False
     return await can_manage(conn, actor, target)
+
+
+# --- the platform's own rights (user.admin, user.access) -----------------------------------
+
+
+def manages_apps(actor: User) -> bool:
+    """``user.admin``: may the user manage applications' settings? Portal administrators
+    may (the real ``CRestUtil::isAdmin``); the same people ``administers`` lets in."""
+    return administers(actor)
+
+
+async def holds_any(conn: AsyncConnection, actor: User, codes: list[str]) -> bool:
+    """``user.access``: does the user hold any of the access codes? An administrator
+    holds them all, as the page says; others hold what their departments give."""
+    if manages_apps(actor):
+        return True
+    if not codes:
+        return False
+    tree = await departments.tree(conn, actor.portal_id)
+    return access_codes.holds_any(access_codes.user_codes(actor, tree), codes)
