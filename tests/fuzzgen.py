@@ -338,7 +338,11 @@ TEMPLATES: dict[str, list[dict[str, Any]]] = {
     ],
     "user.admin": [{}],
     "user.access": [{"ACCESS": ["G2", "AU"]}, {"ACCESS": ["U1", "D1", "DR1", "G1"]}],
-    "access.name": [{"ACCESS": ["G2", "AU", "U1", "D1", "DR1"]}, {"ACCESS": []}],
+    "access.name": [
+        {"ACCESS": ["G2", "AU", "U1", "D1", "DR1"]},
+        {"ACCESS": []},
+        {"ACCESS": ["U" + "9" * 5000, "DR0001"]},
+    ],
     "feature.get": [{"CODE": "rest_offline_extended"}, {"CODE": "rest_auth_connector"}],
 }
 

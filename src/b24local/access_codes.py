@@ -17,6 +17,7 @@ from typing import Any
 
 from b24local.entities import User
 from b24local.store.departments import Department, ancestry
+from b24local.store.types import INTEGER_MAX, storable
 
 EVERYONE = "G2"
 AUTHORIZED = "AU"
@@ -66,7 +67,14 @@ class Numbered:
 def parse(code: str) -> Numbered | None:
     """``U12`` → (U, 12); ``AU``, ``G2`` and anything unknown → None."""
     match = _NUMBERED.fullmatch(code)
-    return Numbered(match[1], int(match[2])) if match else None
+    if match is None:
+        return None
+    # An ID no row can hold names nobody; counting digits first keeps int() from
+    # a client's ten-thousand-digit number (Python refuses past 4,300 digits).
+    digits = match[2].lstrip("0") or "0"
+    if len(digits) > len(str(INTEGER_MAX)) or not storable(int(digits)):
+        return None
+    return Numbered(match[1], int(digits))
 
 
 def user_ids(codes: Iterable[str]) -> set[int]:

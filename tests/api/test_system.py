@@ -103,7 +103,8 @@ def test_access_name_of_users_departments_and_groups(server):
 
 
 def test_access_name_leaves_out_what_names_nothing(server):
-    nothing = ["U999999", "D999", "G77", "XX", "u1", "U" + "9" * 40, "DR"]
+    nothing = ["U999999", "D999", "G77", "XX", "u1", "U" + "9" * 40, "DR", "U" + "9" * 5000]
+    nothing += ["D" + "0" * 5000 + "7", "DR" + "9" * 4301, "U2147483648"]
     assert result(server.call("access.name", {"ACCESS": nothing})) == []
     assert result(server.call("access.name", {"ACCESS": [["AU"], {"a": 1}, 5, None]})) == []
     for empty in ({}, {"ACCESS": []}, {"ACCESS": ""}, {"ACCESS": None}):
@@ -111,6 +112,12 @@ def test_access_name_leaves_out_what_names_nothing(server):
 
 
 # --- user.access ----------------------------------------------------------------------------
+
+
+def test_user_access_with_numbers_no_row_can_hold(server):
+    codes = ["U" + "9" * 5000, "DR" + "1" * 5000, "U2147483648"]
+    assert result(server.call("user.access", {"ACCESS": codes}, hook=server.add_webhook(
+        server.add_user("Plain"), ["user"]))) is False  # fmt: skip
 
 
 def test_user_access_reads_the_callers_codes(server):
