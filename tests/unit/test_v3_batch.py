@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from b24local.rest.batch import MAX_COMMANDS, _Budget
+from b24local.rest.batch import MAX_COMMANDS, ReferenceBudget
 from b24local.rest.errors import RestError
 from b24local.rest.v3.batch import REF, REF_ARRAY, commands, substitute
 
@@ -52,7 +52,7 @@ def test_calls_keep_their_order_alias_and_query() -> None:
 
 @given(json_values, st.dictionaries(names, json_values, max_size=3))
 def test_values_without_markers_are_left_alone(value: Any, context: dict[str, Any]) -> None:
-    assert substitute(value, context, _Budget()) == value
+    assert substitute(value, context, ReferenceBudget()) == value
 
 
 @given(names, st.lists(names, max_size=3), json_values)
@@ -62,13 +62,13 @@ def test_a_ref_takes_the_value_it_names_as_it_is(alias: str, path: list[str], le
         answer = {key: answer}
     context = {alias: {"item": answer}}
     marker = {REF: ".".join([alias, "item", *path])}
-    assert substitute({"q": [marker]}, context, _Budget()) == {"q": [leaf]}
+    assert substitute({"q": [marker]}, context, ReferenceBudget()) == {"q": [leaf]}
 
 
 @given(names, names, st.lists(json_values, max_size=5))
 def test_a_ref_array_takes_the_field_of_each_item(alias: str, field: str, values: list) -> None:
     context = {alias: {"items": [{field: v, "other": 0} for v in values]}}
-    assert substitute({REF_ARRAY: f"{alias}.{field}"}, context, _Budget()) == values
+    assert substitute({REF_ARRAY: f"{alias}.{field}"}, context, ReferenceBudget()) == values
 
 
 @pytest.mark.parametrize(
@@ -77,5 +77,5 @@ def test_a_ref_array_takes_the_field_of_each_item(alias: str, field: str, values
 )
 def test_markers_naming_nothing_are_invalid_select(marker: dict[str, Any]) -> None:
     with pytest.raises(RestError) as caught:
-        substitute(marker, {"a": {"item": {"id": 1}}}, _Budget())
+        substitute(marker, {"a": {"item": {"id": 1}}}, ReferenceBudget())
     assert caught.value.code == "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION"

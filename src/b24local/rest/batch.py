@@ -38,7 +38,7 @@ _LIMITS = RequestLimits()
 
 
 @dataclass(slots=True)
-class _Budget:
+class ReferenceBudget:
     """What the commands of one batch may hold together: as many parameters as one
     request, and as many ``$result`` references. Each command's share is spent
     before the work, so 50 commands cannot make 50 requests' worth of it."""
@@ -69,7 +69,7 @@ methods.errors = (ERROR_BATCH_REFERENCE,)
 _REFERENCE = re.compile(r"\$(result|result_total|result_next)((?:\[[^\[\]]*\])+)")
 
 
-class _Missing(Exception):
+class MissingPath(Exception):
     pass
 
 
@@ -82,7 +82,7 @@ def _commands(raw: Any) -> list[tuple[str, Any]]:
     return []
 
 
-def _parse(command: Any, budget: _Budget) -> tuple[str, dict[str, Any]]:
+def _parse(command: Any, budget: ReferenceBudget) -> tuple[str, dict[str, Any]]:
     """``"method?a=1&b[]=2"`` (or ``{"method": ..., "params": {...}}``) → name, params."""
     if isinstance(command, dict) and isinstance(command.get("method"), str):
         params = command.get("params")
@@ -95,7 +95,7 @@ def _parse(command: Any, budget: _Budget) -> tuple[str, dict[str, Any]]:
     return split_format(name.strip())[0], decode_query(query, _LIMITS)
 
 
-def _method_name(command: Any) -> str:
+def method_name(command: Any) -> str:
     """The method a command names, without decoding its parameters."""
     if isinstance(command, dict):
         name = command.get("method")
@@ -117,13 +117,13 @@ def _writes(params: dict[str, Any], registry: Registry) -> bool:
     commands = [command for _key, command in _commands(_cmd(Params(params)))[:MAX_COMMANDS]]
     commands += list(params.values())[:MAX_COMMANDS]
     for command in commands:
-        spec = registry.get(_method_name(command))
+        spec = registry.get(method_name(command))
         if spec is not None and spec.writes:
             return True
     return False
 
 
-def _lookup(store: dict[str, Any], path: list[str]) -> Any:
+def lookup_path(store: dict[str, Any], path: list[str]) -> Any:
     value: Any = store
     for key in path:
         if isinstance(value, dict) and key in value:
@@ -131,14 +131,14 @@ def _lookup(store: dict[str, Any], path: list[str]) -> Any:
         elif isinstance(value, list) and key.isascii() and key.isdigit() and len(key) < 19:
             # A list index: plain digits, and short (no list is 10**18 long).
             if int(key) >= len(value):
-                raise _Missing
+                raise MissingPath
             value = value[int(key)]
         else:
-            raise _Missing
+            raise MissingPath
     return value
 
 
-def _substitute(value: Any, found: dict[str, dict[str, Any]], budget: _Budget) -> Any:
+def _substitute(value: Any, found: dict[str, dict[str, Any]], budget: ReferenceBudget) -> Any:
     """Replace ``$result[...]`` references in every string of the parameters."""
     if isinstance(value, dict):
         return {k: _substitute(v, found, budget) for k, v in value.items()}
@@ -151,8 +151,8 @@ def _substitute(value: Any, found: dict[str, dict[str, Any]], budget: _Budget) -
     def resolve(match: re.Match[str]) -> Any:
         path = re.findall(r"\[([^\[\]]*)\]", match.group(2))
         try:
-            return _lookup(found[match.group(1)], path)
-        except _Missing:
+            return lookup_path(found[match.group(1)], path)
+        except MissingPath:
             raise ERROR_BATCH_REFERENCE(
                 f"The command refers to {match.group(0)}, which does not exist"
             ) from None
@@ -202,7 +202,7 @@ async def batch(call: Call) -> Any:
     # Where one failed statement spoils the rest of the transaction (PostgreSQL's
     # do), reads need a savepoint of their own too.
     guard_reads = call.conn.failures_abort
-    budget = _Budget()
+    budget = ReferenceBudget()
 
     for index, (key, command) in enumerate(_commands(_cmd(params))):
         try:

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from b24local.rest.batch import MAX_COMMANDS, _Budget, _lookup, _method_name, _Missing
+from b24local.rest.batch import MAX_COMMANDS, MissingPath, ReferenceBudget, lookup_path, method_name
 from b24local.rest.call import Call
 from b24local.rest.errors import ERROR_BATCH_LENGTH_EXCEEDED, ERROR_BATCH_METHOD_NOT_ALLOWED
 
@@ -50,7 +50,7 @@ def commands(body: Mapping[str, Any]) -> list[Command]:
 
 def _command(index: int, key: str, raw: Any) -> Command:
     # Case-blind, a .json ending dropped: as the method in the path ("" if none).
-    method = _method_name(raw) if isinstance(raw, dict) else ""
+    method = method_name(raw) if isinstance(raw, dict) else ""
     if not method:
         if key.lower() == "cmd":
             raise INVALID_SELECT(
@@ -69,7 +69,7 @@ def _command(index: int, key: str, raw: Any) -> Command:
     return Command(alias, method, query)
 
 
-def substitute(value: Any, context: Mapping[str, Any], budget: _Budget) -> Any:
+def substitute(value: Any, context: Mapping[str, Any], budget: ReferenceBudget) -> Any:
     """The parameters with every ``$ref``/``$refArray`` marker replaced by the
     value it names, as that value is (a list stays a list)."""
     if isinstance(value, dict):
@@ -102,8 +102,8 @@ def _entry(marker: str, path: Any, context: Mapping[str, Any]) -> tuple[Any, lis
 def _ref(path: Any, context: Mapping[str, Any]) -> Any:
     answer, rest = _entry(REF, path, context)
     try:
-        return _lookup(answer, rest)
-    except _Missing:
+        return lookup_path(answer, rest)
+    except MissingPath:
         raise INVALID_SELECT(f"{REF} {path[:200]} names no value") from None
 
 
@@ -116,8 +116,8 @@ def _ref_array(path: Any, context: Mapping[str, Any]) -> list[Any]:
     if not isinstance(items, list):
         raise INVALID_SELECT(f"{REF_ARRAY} {path[:200]} names an answer without items")
     try:
-        return [_lookup(item, rest) for item in items]
-    except _Missing:
+        return [lookup_path(item, rest) for item in items]
+    except MissingPath:
         raise INVALID_SELECT(f"{REF_ARRAY} {path[:200]} names no value in an item") from None
 
 
@@ -136,7 +136,7 @@ async def batch_v3(call: Call) -> Any:
             raise ERROR_BATCH_METHOD_NOT_ALLOWED()
     context: dict[str, Any] = {}
     results: list[Any] = []
-    budget = _Budget()
+    budget = ReferenceBudget()
     for command in planned:
         query = substitute(command.query, context, budget)
         # Any error leaves the handler: the batch fails whole and rolls back.
