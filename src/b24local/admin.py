@@ -15,10 +15,11 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from b24local import plans
+from b24local import people, plans
 from b24local.entities import App, Portal, User, Webhook
 from b24local.oauth import issuing
 from b24local.oauth.addresses import parse_public_url
+from b24local.rest.errors import RestError
 from b24local.scopes import build_registry
 from b24local.scopes.common import options as app_option_rules
 from b24local.scopes.timeman import absences, approvals, network, workday
@@ -179,6 +180,18 @@ async def first_start_webhook(store: Store, now: datetime) -> tuple[Webhook, str
         return issued
 
 
+def _changes(**fields: Any) -> people.Changes:
+    """The CLI's options as the REST fields people.read_fields checks."""
+    try:
+        return people.read_fields({k: v for k, v in fields.items() if v is not None})
+    except RestError as error:
+        raise _refused(error) from None
+
+
+def _refused(error: RestError) -> AdminError:
+    return AdminError(error.description.removesuffix("<br>") or "refused")
+
+
 async def add_user(
     store: Store,
     now: datetime,
@@ -192,22 +205,22 @@ async def add_user(
     department_ids: Sequence[int] = (),
     domain: str | None = None,
 ) -> User:
+    changes = _changes(
+        NAME=name,
+        LAST_NAME=last_name,
+        EMAIL=email,
+        TIME_ZONE=time_zone,
+        WORK_POSITION=position,
+        UF_DEPARTMENT=list(department_ids) or [ROOT_DEPARTMENT_ID],
+    )
     async with store.transaction(write=True) as conn:
         portal = await portal_for(conn, domain)
-        wanted = list(department_ids) or [ROOT_DEPARTMENT_ID]
-        await _check_departments(conn, portal.id, wanted)
-        return await users.add(
-            conn,
-            portal.id,
-            now=now,
-            name=name,
-            last_name=last_name,
-            email=email,
-            is_admin=admin,
-            time_zone=time_zone,
-            work_position=position,
-            department_ids=wanted,
-        )
+        try:
+            return await people.invite(
+                conn, portal, changes, now=now, admin=admin, invitation=False
+            )
+        except RestError as error:
+            raise _refused(error) from None
 
 
 async def _check_departments(conn: AsyncConnection, portal_id: int, ids: Sequence[int]) -> None:
@@ -236,24 +249,19 @@ async def update_user(
     domain: str | None = None,
 ) -> User:
     """Change what is given and leave the rest."""
+    changes = _changes(
+        TIME_ZONE=time_zone,
+        WORK_POSITION=position,
+        ACTIVE=None if active is None else ("Y" if active else "N"),
+        UF_DEPARTMENT=None if department_ids is None else list(department_ids),
+    )
     async with store.transaction(write=True) as conn:
         portal = await portal_for(conn, domain)
-        await _user(conn, portal.id, user_id)
-        changes = {
-            key: value
-            for key, value in (
-                ("is_admin", admin),
-                ("active", active),
-                ("time_zone", time_zone),
-                ("work_position", position),
-            )
-            if value is not None
-        }
-        await users.update_fields(conn, portal.id, user_id, now=now, **changes)
-        if department_ids is not None:
-            await _check_departments(conn, portal.id, department_ids)
-            await departments.set_membership(conn, portal.id, user_id, department_ids)
-        return await _user(conn, portal.id, user_id)
+        user = await _user(conn, portal.id, user_id)
+        try:
+            return await people.change(conn, portal, user, changes, now=now, admin=admin)
+        except RestError as error:
+            raise _refused(error) from None
 
 
 async def add_department(

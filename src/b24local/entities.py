@@ -55,7 +55,13 @@ class User:
     date_register: datetime | None = None
     last_login: datetime | None = None
     timestamp_x: datetime | None = None
+    #: The other profile fields that were given, as (FIELD, value) pairs in field order.
+    profile: tuple[tuple[str, str], ...] = ()
     departments: tuple[int, ...] = field(default=())
+
+    def profile_value(self, name: str) -> str | None:
+        """A profile field (``"WORK_COMPANY"``) if it was ever given."""
+        return dict(self.profile).get(name)
 
     @property
     def full_name(self) -> str:

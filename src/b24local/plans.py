@@ -19,6 +19,10 @@ NON_COMMERCIAL = frozenset({FREE})
 #: ``LICENSE_FAMILY`` of ``app.info``: the plan's short name without a size suffix.
 FAMILIES = {STANDARD: "std", PROFESSIONAL: "pro", ENTERPRISE: "ent"}
 
+#: How many active employees ``user.add`` may bring a portal to (None: no limit); the
+#: sizes of the real plans: Free is unlimited, the others 50, 100 and 250.
+USER_LIMITS: dict[str, int | None] = {FREE: None, STANDARD: 50, PROFESSIONAL: 100, ENTERPRISE: 250}
+
 #: What ``feature.get`` answers for the codes its page names. Both come with the
 #: Professional plan and above: the offline-events page says so of ``auth_connector``
 #: and only "certain plans" of the extended (confirmed) queue mode.

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .call import Call
-from .envelope import ListPage
+from .envelope import ListPage, error_body
 from .errors import (
     ERROR_BATCH_LENGTH_EXCEEDED,
     ERROR_BATCH_METHOD_NOT_ALLOWED,
@@ -222,10 +222,10 @@ async def batch(call: Call) -> Any:
             else:
                 outcome = await call.invoke(name, sub_params)
         except RestError as error:
-            errors[key] = _error_entry(error)
+            errors[key] = error_body(error)
         except Exception:
             log.exception("unexpected failure in batch command %r", key)
-            errors[key] = _error_entry(INTERNAL_SERVER_ERROR())
+            errors[key] = error_body(INTERNAL_SERVER_ERROR())
         else:
             result = outcome.result
             if isinstance(result, ListPage):
@@ -248,7 +248,3 @@ async def batch(call: Call) -> Any:
         "result_next": _php_array(found["result_next"]),
         "result_time": _php_array(times),
     }
-
-
-def _error_entry(error: RestError) -> dict[str, str]:
-    return {"error": error.code, "error_description": error.description}

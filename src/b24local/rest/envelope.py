@@ -92,7 +92,7 @@ def success_body(result: Any, time: dict[str, Any]) -> dict[str, Any]:
 
 
 def error_body(error: RestError) -> dict[str, Any]:
-    return {"error": error.code, "error_description": error.description}
+    return {"error": error.code, "error_description": error.description, **error.extra}
 
 
 def render(body: dict[str, Any], status: int, fmt: ResponseFormat) -> Response:

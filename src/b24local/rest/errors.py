@@ -20,19 +20,28 @@ class ErrorSpec:
     #: True for the system errors listed in the reference's catalogue table.
     system: bool = False
 
-    def __call__(self, description: str | None = None) -> RestError:
-        """Make a raisable error, optionally with a more specific description."""
-        return RestError(self.code, description or self.description, self.status)
+    def __call__(self, description: str | None = None, **extra: str) -> RestError:
+        """Make a raisable error, optionally with a more specific description and the
+        extra keys some real errors carry (``argument`` of an ArgumentException)."""
+        return RestError(self.code, description or self.description, self.status, extra)
 
 
 class RestError(Exception):
     """An error answer: raised anywhere along the call path, rendered once."""
 
-    def __init__(self, code: str, description: str, status: int = 400) -> None:
+    def __init__(
+        self,
+        code: str,
+        description: str,
+        status: int = 400,
+        extra: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(f"{code}: {description}")
         self.code = code
         self.description = description
         self.status = status
+        #: Keys rendered after the two every error has.
+        self.extra = extra or {}
 
 
 def _system(code: str, status: int, description: str, meaning: str) -> ErrorSpec:

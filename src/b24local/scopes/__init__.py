@@ -23,6 +23,7 @@ def all_groups() -> list[MethodGroup]:
     from .timeman.record import methods as record
     from .timeman.schedule_methods import methods as schedule
     from .timeman.timecontrol import methods as timecontrol
+    from .user.changes import methods as user_changes
     from .user.methods import methods as user
 
     return [
@@ -39,6 +40,7 @@ def all_groups() -> list[MethodGroup]:
         schedule,
         timecontrol,
         user,
+        user_changes,
     ]
 
 

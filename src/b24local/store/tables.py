@@ -78,6 +78,9 @@ users = Table(
     Column("date_register", UTCDateTime, nullable=False),
     Column("last_login", UTCDateTime, nullable=True),
     Column("timestamp_x", UTCDateTime, nullable=False),
+    # The rest of the profile user.add and user.update accept ({"WORK_COMPANY": ...});
+    # a field never given is absent, and user.get leaves it out as the real one does.
+    Column("profile", JSON, nullable=False, server_default="{}"),
     # scrypt of the user's password for the OAuth login page; None: cannot log in.
     Column("password_hash", String(255), nullable=True),
     ForeignKeyConstraint(["portal_id"], ["portals.id"], ondelete="CASCADE"),

@@ -24,9 +24,21 @@ from .types import storable
 _SELECTED = [users.c[f.name] for f in fields(User) if f.name != "departments"]
 
 
+_PROFILE_AT = [f.name for f in fields(User)].index("profile")
+
+
 def _user(row: Any, department_ids: Sequence[int]) -> User:
     """A user from a row that starts with :data:`_SELECTED`."""
-    return User(*row[: len(_SELECTED)], departments=tuple(department_ids))
+    values = list(row[: len(_SELECTED)])
+    values[_PROFILE_AT] = profile_pairs(values[_PROFILE_AT])
+    return User(*values, departments=tuple(department_ids))
+
+
+def profile_pairs(stored: Any) -> tuple[tuple[str, str], ...]:
+    """The stored profile object as sorted pairs (a hashable, comparable value)."""
+    if not isinstance(stored, dict):
+        return ()
+    return tuple(sorted((str(k), str(v)) for k, v in stored.items()))
 
 
 async def _departments_of(
@@ -149,6 +161,7 @@ async def add(
         User(portal_id=portal_id, id=user_id, active=True, is_admin=False, name="", last_name="")
     )
     defaults.pop("departments")
+    defaults["profile"] = {}
     values = {
         **defaults,
         **fields,
@@ -227,3 +240,27 @@ async def login_account(
         )
     ).first()
     return None if row is None else (row.id, row.password_hash)
+
+
+async def email_taken(
+    conn: AsyncConnection, portal_id: int, email: str, *, except_id: int | None = None
+) -> bool:
+    """Whether another user of the portal has this e-mail (in any case)."""
+    query = select(users.c.id).where(
+        users.c.portal_id == portal_id, func.lower(users.c.email) == email.lower()
+    )
+    if except_id is not None:
+        query = query.where(users.c.id != except_id)
+    return (await conn.execute(query.limit(1))).first() is not None
+
+
+async def count_active(conn: AsyncConnection, portal_id: int, user_type: str) -> int:
+    """Active users of one type (``employee``, ``extranet``) in the portal."""
+    found = await conn.execute(
+        select(func.count()).where(
+            users.c.portal_id == portal_id,
+            users.c.active.is_(True),
+            users.c.user_type == user_type,
+        )
+    )
+    return int(found.scalar() or 0)

@@ -75,6 +75,20 @@ async def can_read_records(conn: AsyncConnection, actor: User, target: User | No
     return await can_manage(conn, actor, target)
 
 
+# --- people (user.add, user.update) -----------------------------------------------------------
+
+
+def manages_people(actor: User) -> bool:
+    """May the user invite people, deactivate them and move them between departments?
+    Portal administrators may (the real ``edit_all_users`` / ``bitrix24_invite``)."""
+    return administers(actor)
+
+
+def edits_profile_of(actor: User, target_id: int) -> bool:
+    """``user.update``: a profile is changed by its owner or by an administrator."""
+    return actor.id == target_id or manages_people(actor)
+
+
 # --- the platform's own rights (user.admin, user.access) -----------------------------------
 
 

@@ -13,17 +13,86 @@ from b24local.entities import User
 from b24local.rest.envelope import atom
 from b24local.scopes.im.presence import Presence, is_online
 
-#: Fields in the order the reference's examples show them.
-ALL_FIELDS = (
+#: Every field with the title ``user.fields`` gives it, in the order of the page's
+#: example (the real module's own order). The example's portal has no UF_FACEBOOK
+#: field, so neither does b24local's.
+TITLES: dict[str, str] = {
+    "ID": "ID",
+    "XML_ID": "External code",
+    "ACTIVE": "Activity",
+    "NAME": "First Name",
+    "LAST_NAME": "Last Name",
+    "SECOND_NAME": "Middle Name",
+    "TITLE": "User List",
+    "EMAIL": "E-Mail",
+    "LAST_LOGIN": "Last Authorization",
+    "DATE_REGISTER": "Registration Date",
+    "TIME_ZONE": "TIME_ZONE",
+    "IS_ONLINE": "IS_ONLINE",
+    "TIMESTAMP_X": "TIMESTAMP_X",
+    "LAST_ACTIVITY_DATE": "LAST_ACTIVITY_DATE",
+    "PERSONAL_GENDER": "Gender",
+    "PERSONAL_PROFESSION": "Profession",
+    "PERSONAL_WWW": "Homepage",
+    "PERSONAL_BIRTHDAY": "Date of Birth",
+    "PERSONAL_PHOTO": "Photo",
+    "PERSONAL_ICQ": "ICQ",
+    "PERSONAL_PHONE": "Personal Phone",
+    "PERSONAL_FAX": "Fax",
+    "PERSONAL_MOBILE": "Personal Mobile",
+    "PERSONAL_PAGER": "Pager",
+    "PERSONAL_STREET": "Residential Street",
+    "PERSONAL_CITY": "Residential City",
+    "PERSONAL_STATE": "State / Region",
+    "PERSONAL_ZIP": "Zip Code",
+    "PERSONAL_COUNTRY": "Country",
+    "PERSONAL_MAILBOX": "P.O. Box",
+    "PERSONAL_NOTES": "Additional Notes",
+    "WORK_PHONE": "Company Phone",
+    "WORK_COMPANY": "Company",
+    "WORK_POSITION": "Job Title",
+    "WORK_DEPARTMENT": "Department",
+    "WORK_WWW": "Company Website",
+    "WORK_FAX": "WORK_FAX",
+    "WORK_PAGER": "WORK_PAGER",
+    "WORK_STREET": "WORK_STREET",
+    "WORK_MAILBOX": "WORK_MAILBOX",
+    "WORK_CITY": "Work City",
+    "WORK_STATE": "WORK_STATE",
+    "WORK_ZIP": "WORK_ZIP",
+    "WORK_COUNTRY": "WORK_COUNTRY",
+    "WORK_PROFILE": "WORK_PROFILE",
+    "WORK_LOGO": "WORK_LOGO",
+    "WORK_NOTES": "WORK_NOTES",
+    "UF_SKYPE_LINK": "Skype Chat Link",
+    "UF_ZOOM": "Zoom",
+    "UF_EMPLOYMENT_DATE": "Hire Date",
+    "UF_TIMEMAN": "Time Tracking",
+    "UF_DEPARTMENT": "Units",
+    "UF_INTERESTS": "Interests",
+    "UF_SKILLS": "Skills",
+    "UF_WEB_SITES": "Other Websites",
+    "UF_XING": "Xing",
+    "UF_LINKEDIN": "LinkedIn",
+    "UF_TWITTER": "Twitter",
+    "UF_SKYPE": "Skype",
+    "UF_DISTRICT": "District",
+    "UF_PHONE_INNER": "Extension",
+    "USER_TYPE": "USER_TYPE",
+}
+ALL_FIELDS = tuple(TITLES)
+
+#: The fields every user has a value for; the others (``WORK_COMPANY``, ...) appear in
+#: ``user.get`` only once set, as the real module leaves out what is NULL.
+ALWAYS_SHOWN = frozenset({
     "ID", "XML_ID", "ACTIVE", "NAME", "LAST_NAME", "SECOND_NAME", "EMAIL", "LAST_LOGIN",
     "DATE_REGISTER", "TIME_ZONE", "IS_ONLINE", "TIMESTAMP_X", "LAST_ACTIVITY_DATE",
     "PERSONAL_GENDER", "PERSONAL_WWW", "PERSONAL_BIRTHDAY", "PERSONAL_MOBILE", "PERSONAL_CITY",
     "WORK_PHONE", "WORK_POSITION", "UF_EMPLOYMENT_DATE", "UF_DEPARTMENT", "UF_PHONE_INNER",
     "USER_TYPE",
-)  # fmt: skip
+})  # fmt: skip
 
-#: The two columns of ``user/user-scope.md``, name for name. Those b24local does not
-#: keep (TITLE, PERSONAL_PHOTO, WORK_WWW, ...) are never shown to any scope.
+#: The two columns of ``user/user-scope.md``, name for name, in the page's order.
 USER_BASIC_COLUMN = (
     "ID", "XML_ID", "ACTIVE", "NAME", "LAST_NAME", "SECOND_NAME", "TITLE", "EMAIL",
     "PERSONAL_PHONE", "WORK_PHONE", "WORK_POSITION", "WORK_COMPANY", "IS_ONLINE", "TIME_ZONE",
@@ -52,6 +121,15 @@ BRIEF_FIELDS = FULL_FIELDS & frozenset(USER_BRIEF_COLUMN)
 
 #: What each user scope lets a caller read.
 FIELDS_BY_SCOPE = {"user": FULL_FIELDS, "user_basic": BASIC_FIELDS, "user_brief": BRIEF_FIELDS}
+
+
+def field_titles(scopes: frozenset[str]) -> dict[str, str]:
+    """``user.fields``: the fields the widest of the caller's user scopes reads, titled."""
+    for scope, column in (("user", ALL_FIELDS), ("user_basic", USER_BASIC_COLUMN),
+                          ("user_brief", USER_BRIEF_COLUMN)):  # fmt: skip
+        if scope in scopes:
+            return {name: TITLES[name] for name in column if name in TITLES}
+    return {}
 
 
 def visible_fields(scopes: frozenset[str]) -> frozenset[str]:
@@ -140,4 +218,10 @@ def user_fields(
         "UF_PHONE_INNER": lambda: user.inner_phone,
         "USER_TYPE": lambda: user.user_type,
     }
-    return {name: values[name]() for name in fields}
+    shown: dict[str, Any] = {}
+    for name in fields:
+        if name in values:
+            shown[name] = values[name]()
+        elif (given := user.profile_value(name)) is not None:
+            shown[name] = given
+    return shown

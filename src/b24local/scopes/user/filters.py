@@ -1,8 +1,11 @@
-"""``user.get`` filters: Bitrix's prefixed keys translated to SQL conditions.
+"""``user.get`` and ``user.search`` filters: Bitrix's prefixed keys translated to SQL.
 
 ``{">=ID": 5, "%LAST_NAME": "son", "@UF_DEPARTMENT": [1, 3]}`` — the prefix says
-how to compare, the rest names the field. Unknown fields are ignored, as the
-real service does.
+how to compare, the rest names the field. Unknown fields, and fields the caller's
+scope does not let it read, are ignored, as the real service ignores them.
+``user.search`` reads the same filters, and besides takes ``FIND`` and
+``UF_DEPARTMENT_NAME``, and matches the name fields by how they begin (the real
+method's "right LIKE" on its search index): ``{"NAME": "jo"}`` finds John.
 """
 
 from __future__ import annotations
@@ -11,13 +14,14 @@ from collections.abc import Sequence
 from datetime import MAXYEAR, UTC, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, not_, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement as Column
 
+from b24local.people import PROFILE_FIELDS
 from b24local.rest.params import php_int, php_str, php_truthy
 from b24local.scopes.filtering import compare, values_of
 from b24local.scopes.im.presence import ONLINE_WINDOW
-from b24local.store.tables import presence, users
+from b24local.store.tables import departments, presence, user_departments, users
 from b24local.store.users import in_department
 
 # Longest first, so "!=%" is not read as "!".
@@ -38,6 +42,8 @@ TEXT_COLUMNS: dict[str, Column] = {
     "UF_PHONE_INNER": users.c.inner_phone,
     "TIME_ZONE": users.c.time_zone,
     "USER_TYPE": users.c.user_type,
+    # A profile field never given compares as the empty text.
+    **{name: func.coalesce(users.c.profile[name].as_string(), "") for name in PROFILE_FIELDS},
 }
 DATE_COLUMNS: dict[str, Column] = {
     "DATE_REGISTER": users.c.date_register,
@@ -51,9 +57,14 @@ SORTABLE: dict[str, Column] = {
     **TEXT_COLUMNS,
     **DATE_COLUMNS,
 }
-#: Fields ``NAME_SEARCH`` looks in.
+#: Fields ``FIND`` and ``NAME_SEARCH`` look in (and the names of the user's departments).
 SEARCHED = (users.c.name, users.c.last_name, users.c.second_name, users.c.email,
             users.c.work_position)  # fmt: skip
+#: What ``user.search`` matches loosely rather than exactly.
+LOOSE = ("NAME", "LAST_NAME", "SECOND_NAME", "WORK_POSITION")
+#: Filter names no scope hides.
+ALWAYS_FILTERABLE = frozenset({"NAME_SEARCH", "IS_ONLINE", "HAS_DEPARTAMENT"})
+SEARCH_ONLY = frozenset({"FIND", "UF_DEPARTMENT_NAME"})
 
 
 def split_prefix(key: str) -> tuple[str, str]:
@@ -124,34 +135,97 @@ def _flag(value: Any) -> bool:
     return php_truthy(value)
 
 
-def conditions(filter_: dict[str, Any], now: datetime, zone: tzinfo) -> list[ColumnElement[bool]]:
+def _starts(column: Any, text: str) -> ColumnElement[bool]:
+    """The text begins the value, or one of its words."""
+    return or_(column.ilike(f"{text}%"), column.ilike(f"% {text}%"))
+
+
+def _in_department_named(text: str) -> ColumnElement[bool]:
+    """Users in a department whose name, or a word of it, begins with the text."""
+    return users.c.id.in_(
+        select(user_departments.c.user_id)
+        .join(
+            departments,
+            and_(
+                departments.c.portal_id == user_departments.c.portal_id,
+                departments.c.id == user_departments.c.department_id,
+            ),
+        )
+        .where(user_departments.c.portal_id == users.c.portal_id, _starts(departments.c.name, text))
+    )
+
+
+def _members_of_any() -> Any:
+    return select(user_departments.c.user_id).where(
+        user_departments.c.portal_id == users.c.portal_id
+    )
+
+
+def _find(value: Any) -> list[ColumnElement[bool]]:
+    """``FIND`` / ``NAME_SEARCH``: every word begins a name, the e-mail, the position
+    or the name of one of the user's departments (or a word of one)."""
+    return [
+        or_(*(_starts(column, word) for column in SEARCHED), _in_department_named(word))
+        for word in php_str(value).split()
+    ]
+
+
+def conditions(
+    filter_: dict[str, Any],
+    now: datetime,
+    zone: tzinfo,
+    visible: frozenset[str],
+    *,
+    search: bool = False,
+) -> list[ColumnElement[bool]]:
+    """The filter's conditions for a caller who reads ``visible`` fields; ``search``
+    for ``user.search``."""
     found: list[ColumnElement[bool]] = []
+    named = {split_prefix(str(key))[1].upper() for key in filter_}
+    loose = search and not ({"FIND", "NAME_SEARCH"} & named)
     for raw_key, value in filter_.items():
         op, name = split_prefix(str(raw_key))
         name = name.upper()
-        if name == "ID":
-            found.append(compare(users.c.id, op, value, php_int))
-        elif name == "ACTIVE":
-            found.append(compare(users.c.active, op, value, _flag))
-        elif name in TEXT_COLUMNS:
-            found.append(compare(TEXT_COLUMNS[name], op, value, php_str))
-        elif name in DATE_COLUMNS:
-            found.append(_date_condition(name, DATE_COLUMNS[name], op, value, zone))
-        elif name == "UF_DEPARTMENT":
-            ids = [php_int(v) for v in values_of(value)]
-            member = in_department(ids)
-            found.append(not_(member) if op in ("!", "!=", "!@") else member)
-        elif name == "NAME_SEARCH":
-            words = php_str(value).split()
-            found.extend(or_(*(c.ilike(f"%{word}%") for c in SEARCHED)) for word in words)
-        elif name == "IS_ONLINE":
-            found.append(_online_condition(op, value, now))
-        elif name == "LAST_ACTIVITY_DATE":
-            found.append(_activity_condition(op, value, zone))
-        elif name == "UF_EMPLOYMENT_DATE":
-            # Never set here, so no value compares with it (as with NULL in SQL).
-            found.append(false())
+        allowed = name in visible or name in ALWAYS_FILTERABLE or (search and name in SEARCH_ONLY)
+        if not allowed:
+            continue
+        if name in ("NAME_SEARCH", "FIND"):
+            found.extend(_find(value))
+        elif loose and name in LOOSE:
+            found.append(_starts(TEXT_COLUMNS[name], php_str(value).strip()))
+        elif name == "UF_DEPARTMENT_NAME":
+            if loose:
+                found.append(_in_department_named(php_str(value).strip()))
+        elif name == "HAS_DEPARTAMENT":
+            if php_str(value) == "Y":
+                found.append(users.c.id.in_(_members_of_any()))
+        elif (condition := _field_condition(name, op, value, now, zone)) is not None:
+            found.append(condition)
     return found
+
+
+def _field_condition(
+    name: str, op: str, value: Any, now: datetime, zone: tzinfo
+) -> ColumnElement[bool] | None:
+    if name == "ID":
+        return compare(users.c.id, op, value, php_int)
+    if name == "ACTIVE":
+        return compare(users.c.active, op, value, _flag)
+    if name in TEXT_COLUMNS:
+        return compare(TEXT_COLUMNS[name], op, value, php_str)
+    if name in DATE_COLUMNS:
+        return _date_condition(name, DATE_COLUMNS[name], op, value, zone)
+    if name == "UF_DEPARTMENT":
+        member = in_department([php_int(v) for v in values_of(value)])
+        return not_(member) if op in ("!", "!=", "!@") else member
+    if name == "IS_ONLINE":
+        return _online_condition(op, value, now)
+    if name == "LAST_ACTIVITY_DATE":
+        return _activity_condition(op, value, zone)
+    if name == "UF_EMPLOYMENT_DATE":
+        # Never set here, so no value compares with it (as with NULL in SQL).
+        return false()
+    return None
 
 
 def order(sort: str, direction: str) -> Sequence[Any]:

@@ -1,4 +1,4 @@
-"""``user.current`` and ``user.get``."""
+"""``user.current``, ``user.get``, ``user.search`` and ``user.fields``: reading people."""
 
 from __future__ import annotations
 
@@ -38,13 +38,38 @@ async def user_current(call: Call) -> dict[str, Any]:
 
 
 @methods.method(
+    "user.fields",
+    summary="The user fields the caller's scope reads, with their titles",
+    reference="user/user-fields.md",
+)
+async def user_fields(call: Call) -> dict[str, str]:
+    return fields.field_titles(call.caller.scopes)
+
+
+@methods.method(
     "user.get",
     summary="Users by filter, sorted and paged",
     reference="user/user-get.md",
     paged=True,
 )
 async def user_get(call: Call) -> ListPage:
+    return await _users(call, search=False)
+
+
+@methods.method(
+    "user.search",
+    summary="Users found by how their names, position or departments begin (FIND), paged",
+    reference="user/user-search.md",
+    paged=True,
+)
+async def user_search(call: Call) -> ListPage:
+    return await _users(call, search=True)
+
+
+async def _users(call: Call, *, search: bool) -> ListPage:
+    """One engine for both lists: user.search is user.get with its search filters."""
     params = call.params.upper()
+    visible = fields.visible_fields(call.caller.scopes)
     raw_filter = params.get("FILTER")
     if isinstance(raw_filter, dict):
         wanted = raw_filter
@@ -55,16 +80,14 @@ async def user_get(call: Call) -> ListPage:
     found, total = await user_store.search(
         call.conn,
         call.portal.id,
-        filters.conditions(wanted, call.now, call.portal.zone),
+        filters.conditions(wanted, call.now, call.portal.zone, visible, search=search),
         filters.order(params.str("SORT", "ID"), params.str("ORDER", "ASC")),
         offset=start or 0,
         limit=PAGE_SIZE,
         count=start is not None,
     )
     states = await presence_store.get_many(call.conn, call.portal.id, [u.id for u in found])
-    selected = fields.selected_fields(
-        params.get("SELECT"), fields.visible_fields(call.caller.scopes)
-    )
+    selected = fields.selected_fields(params.get("SELECT"), visible)
     items = [
         fields.user_fields(
             user,

@@ -1,0 +1,311 @@
+"""People: inviting users and changing their profiles, the one place either happens.
+
+``user.add``, ``user.update`` and the CLI's ``user add`` / ``user update`` all come
+here, so an event about a new or changed user is raised in one place. Values arrive
+named as REST names them (``WORK_POSITION``, ``UF_DEPARTMENT``); :func:`read_fields`
+checks them the way the real module does (``Bitrix\\Rest\\Api\\User`` and ``CUser``),
+and :func:`invite` / :func:`change` store them. Refusals are the real ones
+(:class:`~b24local.rest.errors.RestError`); the CLI shows their text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+from zoneinfo import available_timezones
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from b24local import plans
+from b24local.entities import Portal, User
+from b24local.rest.errors import ErrorSpec, RestError
+from b24local.rest.params import php_int, php_str
+from b24local.store import departments, users
+from b24local.store.tables import users as user_table
+from b24local.store.types import storable
+
+#: REST fields kept in a column of their own, and the column.
+COLUMN_OF = {
+    "XML_ID": "xml_id",
+    "NAME": "name",
+    "LAST_NAME": "last_name",
+    "SECOND_NAME": "second_name",
+    "EMAIL": "email",
+    "TIME_ZONE": "time_zone",
+    "PERSONAL_GENDER": "gender",
+    "PERSONAL_WWW": "website",
+    "PERSONAL_MOBILE": "personal_mobile",
+    "PERSONAL_CITY": "personal_city",
+    "WORK_PHONE": "work_phone",
+    "WORK_POSITION": "work_position",
+    "UF_PHONE_INNER": "inner_phone",
+}
+#: Text fields of the profile without a column of their own (the ``profile`` object).
+#: UF_FACEBOOK is not among them: the portal of user.fields' example has no such
+#: field, and the real service passes over a field a portal does not have.
+PROFILE_FIELDS = (
+    "TITLE", "PERSONAL_PROFESSION", "PERSONAL_ICQ", "PERSONAL_PHONE", "PERSONAL_FAX",
+    "PERSONAL_PAGER", "PERSONAL_STREET", "PERSONAL_STATE", "PERSONAL_ZIP", "PERSONAL_COUNTRY",
+    "PERSONAL_MAILBOX", "PERSONAL_NOTES", "WORK_COMPANY", "WORK_DEPARTMENT", "WORK_WWW",
+    "WORK_FAX", "WORK_PAGER", "WORK_STREET", "WORK_MAILBOX", "WORK_CITY", "WORK_STATE",
+    "WORK_ZIP", "WORK_COUNTRY", "WORK_PROFILE", "WORK_NOTES", "UF_SKYPE_LINK", "UF_ZOOM",
+    "UF_INTERESTS", "UF_SKILLS", "UF_WEB_SITES", "UF_XING", "UF_LINKEDIN", "UF_TWITTER",
+    "UF_SKYPE", "UF_DISTRICT",
+)  # fmt: skip
+#: Profile fields that hold prose rather than a line.
+LONG_FIELDS = frozenset({"PERSONAL_NOTES", "WORK_PROFILE", "WORK_NOTES", "UF_INTERESTS",
+                         "UF_SKILLS", "UF_WEB_SITES"})  # fmt: skip
+LINE_LENGTH = 255
+PROSE_LENGTH = 4000
+#: Files in the real service (a picture upload); b24local keeps no files and lets
+#: them pass unread, as documented in docs/compat.md.
+FILE_FIELDS = frozenset({"PERSONAL_PHOTO", "WORK_LOGO"})
+GENDERS = ("", "M", "F")
+
+# What PHP's check_email accepts, near enough: one @, a dotted domain, no spaces.
+_EMAIL = re.compile(r"^[^@\s\"<>,;:]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$")
+
+
+# The real module's refusals. An ERROR_ARGUMENT (its ArgumentException) names the
+# argument at fault, "" for none; an ERROR_CORE carries CUser's LAST_ERROR text.
+WRONG_EMAIL = ErrorSpec(
+    "ERROR_ARGUMENT", 400, "wrong_email", "user.add: EMAIL missing or not an e-mail address"
+)
+EMAIL_TAKEN = ErrorSpec(
+    "ERROR_ARGUMENT",
+    400,
+    "A user with this email already exists",
+    "user.add: another user of the portal has the e-mail",
+)
+USER_COUNT_EXCEEDED = ErrorSpec(
+    "ERROR_ARGUMENT",
+    400,
+    "user_count_exceeded",
+    "user.add: the portal's plan has no room for another active employee",
+)
+NO_EXTRANET_FIELD = ErrorSpec(
+    "ERROR_ARGUMENT",
+    400,
+    "no_extranet_field",
+    "user.add: an employee (not EXTRANET=Y) without UF_DEPARTMENT",
+)
+NO_SONET_GROUP = ErrorSpec(
+    "ERROR_ARGUMENT",
+    400,
+    "no_sonet_group_for_extranet",
+    "user.add: EXTRANET=Y without SONET_GROUP_ID",
+)
+INVALID_TYPE_FIELD = ErrorSpec(
+    "ERROR_ARGUMENT",
+    400,
+    "invalid_type_field",
+    "user.add, user.update: a WORK_* or PERSONAL_* field (or any text field) not given as text",
+)
+PROFILE_REFUSED = ErrorSpec(
+    "ERROR_CORE",
+    400,
+    "",
+    "user.add, user.update: a value the profile cannot take (no such department, an e-mail"
+    " already taken, an unknown time zone, too long a text); the text says which",
+)
+ERRORS = (
+    WRONG_EMAIL,
+    EMAIL_TAKEN,
+    USER_COUNT_EXCEEDED,
+    NO_EXTRANET_FIELD,
+    NO_SONET_GROUP,
+    INVALID_TYPE_FIELD,
+    PROFILE_REFUSED,
+)
+
+
+def _core(message: str) -> RestError:
+    # CUser's LAST_ERROR: each message ends with a line break, as the real one does.
+    return PROFILE_REFUSED(f"{message}<br>")
+
+
+def _argument(spec: ErrorSpec, argument: str = "") -> RestError:
+    return spec(argument=argument)
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What a call asks to set: columns by name, profile fields (None clears one),
+    whether the user is active, and the departments (None: leave them)."""
+
+    columns: dict[str, Any] = field(default_factory=dict)
+    profile: dict[str, str | None] = field(default_factory=dict)
+    active: bool | None = None
+    departments: tuple[int, ...] | None = None
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def valid_email(text: str) -> bool:
+    return len(text) <= LINE_LENGTH and bool(_EMAIL.match(text))
+
+
+def _text(name: str, value: Any) -> str:
+    """A text field's value: WORK_* and PERSONAL_* must come as strings (the real
+    ``checkTypeFields``); others may be any scalar, read as PHP reads it."""
+    if isinstance(value, str):
+        return value.strip() if name == "EMAIL" else value
+    if name.startswith(("WORK_", "PERSONAL_")) or isinstance(value, (list, dict)):
+        raise _argument(INVALID_TYPE_FIELD, name)
+    return php_str(value)
+
+
+def _limit(name: str) -> int:
+    column = COLUMN_OF.get(name)
+    if column is not None:
+        return user_table.c[column].type.length  # type: ignore[attr-defined]
+    return PROSE_LENGTH if name in LONG_FIELDS else LINE_LENGTH
+
+
+def _birthday(value: Any) -> date | None:
+    """``CRestUtil::unConvertDate``: an ISO date or date-time; anything else clears it."""
+    text = php_str(value).strip() if not isinstance(value, (list, dict)) else ""
+    try:
+        return datetime.fromisoformat(text).date() if len(text) > 10 else date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _department_ids(value: Any) -> tuple[int, ...]:
+    listed = list(value.values()) if isinstance(value, dict) else value
+    if not isinstance(listed, list):
+        listed = [] if value in ("", None) else [value]
+    return tuple(dict.fromkeys(php_int(v) for v in listed if not isinstance(v, (list, dict))))
+
+
+def read_fields(raw: Mapping[str, Any]) -> Changes:
+    """The fields of a ``user.add`` / ``user.update`` call, checked; names the real
+    service does not let a call set (``ID``, ``DATE_REGISTER``, ``IS_ONLINE``, …) are
+    passed over, as it passes over them."""
+    columns: dict[str, Any] = {}
+    profile: dict[str, str | None] = {}
+    active: bool | None = None
+    member_of: tuple[int, ...] | None = None
+    for key, value in raw.items():
+        name = str(key).upper()
+        if name == "ACTIVE":
+            active = bool(value) and value not in ("N", "0") and not isinstance(value, list)
+        elif name == "UF_DEPARTMENT":
+            member_of = _department_ids(value)
+        elif name == "PERSONAL_BIRTHDAY":
+            if isinstance(value, (list, dict)):
+                raise _argument(INVALID_TYPE_FIELD, name)
+            columns["birthday"] = _birthday(value)
+        elif name in COLUMN_OF or name in PROFILE_FIELDS:
+            text = _text(name, value)
+            if len(text) > _limit(name):
+                raise _core(f"{name} is longer than {_limit(name)} characters.")
+            if name in COLUMN_OF:
+                columns[COLUMN_OF[name]] = text
+            else:
+                profile[name] = text
+    _check_values(columns)
+    return Changes(columns, profile, active, member_of)
+
+
+def _check_values(columns: dict[str, Any]) -> None:
+    if columns.get("gender", "") not in GENDERS:
+        raise _core("PERSONAL_GENDER must be M, F or empty.")
+    zone = columns.get("time_zone", "")
+    if zone and zone not in _zones():
+        raise _core(f"Unknown time zone {zone[:64]!r}.")
+
+
+async def _check_departments(conn: AsyncConnection, portal_id: int, ids: tuple[int, ...]) -> None:
+    for department_id in ids:
+        if not storable(department_id) or (
+            await departments.get(conn, portal_id, department_id) is None
+        ):
+            raise _core("Department not found.")
+
+
+async def _check_email(
+    conn: AsyncConnection, portal_id: int, email: str, user_id: int | None, error: RestError
+) -> None:
+    if email and await users.email_taken(conn, portal_id, email, except_id=user_id):
+        raise error
+
+
+async def invite(
+    conn: AsyncConnection,
+    portal: Portal,
+    changes: Changes,
+    *,
+    now: datetime,
+    extranet: bool = False,
+    admin: bool = False,
+    invitation: bool = True,
+) -> User:
+    """Add a user: an employee of the given departments, or an extranet user of none.
+    An ``invitation`` (``user.add``) needs an e-mail to go to and room in the plan;
+    the CLI, the administrator's own tool, creates the account directly."""
+    email = changes.columns.get("email", "")
+    if (invitation or email) and not valid_email(email):
+        raise _argument(WRONG_EMAIL)
+    if invitation and not extranet:
+        limit = plans.USER_LIMITS.get(portal.plan)
+        if limit is not None and await users.count_active(conn, portal.id, "employee") >= limit:
+            raise _argument(USER_COUNT_EXCEEDED)
+    member_of = () if extranet else (changes.departments or ())
+    if not extranet and not member_of:
+        raise _argument(NO_EXTRANET_FIELD)
+    await _check_email(conn, portal.id, email, None, _argument(EMAIL_TAKEN))
+    await _check_departments(conn, portal.id, member_of)
+    columns = {"name": "", "last_name": "", **changes.columns}
+    return await users.add(
+        conn,
+        portal.id,
+        now=now,
+        department_ids=member_of,
+        active=True if changes.active is None else changes.active,
+        is_admin=admin,
+        user_type="extranet" if extranet else "employee",
+        profile={k: v for k, v in changes.profile.items() if v is not None},
+        **columns,
+    )
+
+
+async def change(
+    conn: AsyncConnection,
+    portal: Portal,
+    user: User,
+    changes: Changes,
+    *,
+    now: datetime,
+    admin: bool | None = None,
+) -> User:
+    """Change what is given and leave the rest. Deactivating a user takes effect on
+    the next call: authentication reads ``active`` with the user."""
+    await users.lock(conn, portal.id, user.id)
+    email = changes.columns.get("email")
+    if email is not None and email != "" and not valid_email(email):
+        raise _core("Incorrect e-mail address.")
+    if email:
+        await _check_email(conn, portal.id, email, user.id, _core(EMAIL_TAKEN.description + "."))
+    values = dict(changes.columns)
+    if changes.active is not None:
+        values["active"] = changes.active
+    if admin is not None:
+        values["is_admin"] = admin
+    if changes.profile:
+        merged = dict(user.profile) | changes.profile
+        values["profile"] = {k: v for k, v in merged.items() if v is not None}
+    await users.update_fields(conn, portal.id, user.id, now=now, **values)
+    if changes.departments is not None:
+        await _check_departments(conn, portal.id, changes.departments)
+        await departments.set_membership(conn, portal.id, user.id, changes.departments)
+    changed = await users.get(conn, portal.id, user.id)
+    assert changed is not None
+    return changed
