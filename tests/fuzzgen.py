@@ -318,6 +318,18 @@ TEMPLATES: dict[str, list[dict[str, Any]]] = {
     ],
     "user.get": [{}, {"FILTER": {"ID": 1}}, {"sort": "ID", "order": "DESC", "start": 0}],
     "user.current": [{}],
+    "user.fields": [{}],
+    "user.search": [{"FIND": "adm"}, {"FILTER": {"NAME": "Ad", "UF_DEPARTMENT_NAME": "Co"}}],
+    "user.add": [
+        {"EMAIL": "fuzz@example.com", "UF_DEPARTMENT": [1], "PERSONAL_BIRTHDAY": "1990-01-31"},
+        {"EMAIL": "guest@example.com", "EXTRANET": "Y", "SONET_GROUP_ID": [1]},
+    ],
+    "user.update": [
+        # User 2, never the administrator behind the webhook, and never ACTIVE: a
+        # dismissed caller would turn the rest of the run into refusals.
+        {"ID": 2, "WORK_COMPANY": "Acme", "TIME_ZONE": "Europe/Berlin", "UF_DEPARTMENT": 1},
+        {"ID": 2, "PERSONAL_BIRTHDAY": "2000-02-29", "PERSONAL_GENDER": "F", "UF_SKILLS": "x"},
+    ],
     "department.get": [{}, {"ID": 1}, {"sort": "NAME", "order": "DESC", "PARENT": 1}],
     "methods": [{}, {"full": True}, {"scope": "im"}],
     "method.get": [{"name": "im.user.get"}],
@@ -352,6 +364,11 @@ def params_for(rnd: random.Random, method: str) -> dict[str, Any]:
     params = dict(rnd.choice(TEMPLATES.get(method, [{}])))
     for _ in range(rnd.choice([0, 1, 1, 2, 2, 3, 4])):
         mutate(rnd, params)
+    if method == "user.update" and any(str(k).upper() == "ACTIVE" for k in params):
+        # Whatever else is mangled, a dismissal lands on user 2, never on the caller.
+        for key in [k for k in params if str(k).upper() == "ID"]:
+            del params[key]
+        params["ID"] = 2
     return params
 
 

@@ -7,7 +7,7 @@ CLI can print them and tests can assert on them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -180,10 +180,12 @@ async def first_start_webhook(store: Store, now: datetime) -> tuple[Webhook, str
         return issued
 
 
-def _changes(**fields: Any) -> people.Changes:
-    """The CLI's options as the REST fields people.read_fields checks."""
+def _changes(fields: Mapping[str, str] | None, **options: Any) -> people.Changes:
+    """The CLI's options as the REST fields people.read_fields checks; an option
+    given wins over the same field among ``fields``."""
+    fields = {**(fields or {}), **{k: v for k, v in options.items() if v is not None}}
     try:
-        return people.read_fields({k: v for k, v in fields.items() if v is not None})
+        return people.read_fields(fields)
     except RestError as error:
         raise _refused(error) from None
 
@@ -203,9 +205,13 @@ async def add_user(
     time_zone: str = "",
     position: str = "",
     department_ids: Sequence[int] = (),
+    fields: Mapping[str, str] | None = None,
     domain: str | None = None,
 ) -> User:
+    """Create an account at once (no invitation, no plan limit); ``fields`` are more
+    profile fields as ``user.add`` names them."""
     changes = _changes(
+        fields,
         NAME=name,
         LAST_NAME=last_name,
         EMAIL=email,
@@ -246,10 +252,12 @@ async def update_user(
     active: bool | None = None,
     time_zone: str | None = None,
     position: str | None = None,
+    fields: Mapping[str, str] | None = None,
     domain: str | None = None,
 ) -> User:
-    """Change what is given and leave the rest."""
+    """Change what is given and leave the rest; ``fields`` as ``user.update`` names them."""
     changes = _changes(
+        fields,
         TIME_ZONE=time_zone,
         WORK_POSITION=position,
         ACTIVE=None if active is None else ("Y" if active else "N"),

@@ -77,6 +77,24 @@ Departments = Annotated[
 Portal = Annotated[
     str | None, typer.Option("--portal", help="The portal's domain (default portal if omitted).")
 ]
+ProfileFields = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--field",
+        help="A profile field as user.add names it, FIELD=VALUE (repeatable), e.g."
+        " WORK_COMPANY=Acme or PERSONAL_BIRTHDAY=1990-05-17.",
+    ),
+]
+
+
+def _profile_fields(given: list[str] | None) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for item in given or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"{item!r}: give FIELD=VALUE", param_hint="--field")
+        fields[name.strip().upper()] = value
+    return fields
 
 
 def _settings(data_dir: Path | None, db: str | None, **extra: Any) -> Settings:
@@ -399,6 +417,7 @@ def _user_record(user) -> dict[str, Any]:
         "time_zone": user.time_zone,
         "position": user.work_position,
         "departments": list(user.departments),
+        "profile": dict(user.profile),
     }
 
 
@@ -411,6 +430,7 @@ def user_add(
     tz: Annotated[str, typer.Option("--tz", help="Time zone, e.g. Europe/Berlin.")] = "",
     position: Annotated[str, typer.Option(help="Job title.")] = "",
     department: Departments = None,
+    field: ProfileFields = None,
     portal: Portal = None,
     data_dir: DataDir = None,
     db: Db = None,
@@ -418,6 +438,7 @@ def user_add(
 ) -> None:
     """Add a user; prints the new user's ID."""
     _check_zone(tz)
+    profile = _profile_fields(field)
     settings = _settings(data_dir, db)
     user = _run(
         settings,
@@ -431,6 +452,7 @@ def user_add(
             time_zone=tz,
             position=position,
             department_ids=department or (),
+            fields=profile,
             domain=portal,
         ),
     )
@@ -476,6 +498,10 @@ def user_update(
     ] = None,
     tz: Annotated[str | None, typer.Option("--tz", help="Time zone, e.g. Europe/Berlin.")] = None,
     position: Annotated[str | None, typer.Option(help="Job title.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="First name.")] = None,
+    last_name: Annotated[str | None, typer.Option("--last-name", help="Last name.")] = None,
+    email: Annotated[str | None, typer.Option(help="E-mail address.")] = None,
+    field: ProfileFields = None,
     portal: Portal = None,
     data_dir: DataDir = None,
     db: Db = None,
@@ -483,6 +509,9 @@ def user_update(
 ) -> None:
     """Change a user; only the options given change. Prints the user's ID."""
     _check_zone(tz)
+    profile = _profile_fields(field)
+    named = {"NAME": name, "LAST_NAME": last_name, "EMAIL": email}
+    profile |= {key: value for key, value in named.items() if value is not None}
     user = _run(
         _settings(data_dir, db),
         lambda store: admin.update_user(
@@ -494,6 +523,7 @@ def user_update(
             active=active,
             time_zone=tz,
             position=position,
+            fields=profile,
             domain=portal,
         ),
     )

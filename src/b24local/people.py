@@ -66,8 +66,11 @@ PROSE_LENGTH = 4000
 FILE_FIELDS = frozenset({"PERSONAL_PHOTO", "WORK_LOGO"})
 GENDERS = ("", "M", "F")
 
-# What PHP's check_email accepts, near enough: one @, a dotted domain, no spaces.
-_EMAIL = re.compile(r"^[^@\s\"<>,;:]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$")
+# What Bitrix's check_email accepts: a dotted domain with a top level of 2-20
+# letters or digits (so "admin@localhost" is no address to invite).
+_EMAIL = re.compile(
+    r"^[=_.0-9a-z+~'!$&*^`|#%/?{}-]+@(?:[-0-9a-z_]+\.)+[a-z0-9-]{2,20}$", re.IGNORECASE
+)
 
 
 # The real module's refusals. An ERROR_ARGUMENT (its ArgumentException) names the

@@ -154,6 +154,34 @@ def test_user_add_bad_time_zone(cli: Cli, zone: str) -> None:
     assert [r["id"] for r in json.loads(cli.ok("user", "list", "--json"))] == [1]
 
 
+def test_profile_fields_through_the_same_checks_as_user_add(cli: Cli) -> None:
+    record = json.loads(
+        cli.ok(
+            "user", "add", "--name", "Ann", "--last-name", "Lee", "--json",
+            "--field", "WORK_COMPANY=Acme", "--field", "personal_birthday=1990-05-17",
+        )
+    )  # fmt: skip
+    assert record["profile"] == {"WORK_COMPANY": "Acme"}
+    changed = json.loads(
+        cli.ok(
+            "user", "update", "2", "--json", "--email", "ann@example.com",
+            "--field", "WORK_COMPANY=", "--field", "TITLE=Dr", "--last-name", "Li",
+        )
+    )  # fmt: skip
+    assert changed["profile"] == {"TITLE": "Dr", "WORK_COMPANY": ""}
+    assert (changed["email"], changed["last_name"]) == ("ann@example.com", "Li")
+    # The refusals user.update gives, in the CLI's words.
+    refused = cli("user", "update", "2", "--field", "PERSONAL_GENDER=X")
+    assert (refused.returncode, refused.stdout) == (1, "")
+    assert "PERSONAL_GENDER must be M, F or empty" in refused.stderr
+    taken = cli("user", "add", "--name", "Bo", "--last-name", "Lee", "--email", "ANN@example.com")
+    assert taken.returncode == 1
+    assert "already exists" in taken.stderr
+    malformed = cli("user", "update", "2", "--field", "WORK_COMPANY")
+    assert malformed.returncode != 0
+    assert "FIELD=VALUE" in malformed.stderr
+
+
 @sqlite_only  # refused while reading the arguments, before any database
 def test_user_add_needs_a_name(cli: Cli) -> None:
     result = cli("user", "add", "--last-name", "Doe")

@@ -155,8 +155,12 @@ def problem(case: Case, response: httpx.Response, tolerated: frozenset[str]) -> 
     if case.kind == "rest3":
         return rest3_problem(body, status, brief)
     if status >= 400:
-        if "error" not in body or not body.get("error_description"):
+        if "error" not in body or "error_description" not in body:
             return f"no Bitrix error body: {brief}"
+        # Only an ERROR_CORE may come without a text: user.update's pages show one for
+        # an ID no user has (CUser's LAST_ERROR is empty then).
+        if not body["error_description"] and body["error"] != "ERROR_CORE":
+            return f"an error without a description: {brief}"
         return None
     if case.kind == "rest" and "result" not in body:
         return f"a success without result: {brief}"
