@@ -256,9 +256,21 @@ async def update_user(
         return await _user(conn, portal.id, user_id)
 
 
+_STRUCTURE_REFUSALS = {
+    structure.Refusal.NO_NAME: "a department needs a name",
+    structure.Refusal.NOT_FOUND: "no department {}",
+    structure.Refusal.BAD_PARENT: "no department {}",
+    structure.Refusal.INSIDE_ITSELF: "department {} is the department itself or one below it",
+    structure.Refusal.SECOND_ROOT: "there can be only one top-level department",
+    structure.Refusal.ROOT_DELETE: "the top-level department cannot be removed",
+    structure.Refusal.NO_USER: "no user {}",
+    structure.Refusal.ID_TAKEN: "department {} exists already",
+    structure.Refusal.BAD_ID: "a department ID is a whole number from 1 to 2147483647, not {}",
+}
+
+
 def _structure_error(error: structure.StructureError) -> AdminError:
-    subject = f" {error.subject}" if error.subject is not None else ""
-    return AdminError(f"{error.refusal.value}{subject}")
+    return AdminError(_STRUCTURE_REFUSALS[error.refusal].format(error.subject))
 
 
 async def add_department(

@@ -25,20 +25,20 @@ NAME_LENGTH = 255
 class Refusal(enum.Enum):
     """Why the structure refuses a change; REST and the CLI word each their own way."""
 
-    NO_NAME = "no name"
-    NOT_FOUND = "no such department"
-    BAD_PARENT = "no such parent department"
-    INSIDE_ITSELF = "a department cannot move inside itself"
-    SECOND_ROOT = "there can be only one top-level department"
-    ROOT_DELETE = "the top-level department cannot be deleted"
-    NO_USER = "no such user"
-    ID_TAKEN = "a department with that ID exists"
-    BAD_ID = "a department ID is a whole number from 1 to 2147483647"
+    NO_NAME = enum.auto()
+    NOT_FOUND = enum.auto()
+    BAD_PARENT = enum.auto()
+    INSIDE_ITSELF = enum.auto()
+    SECOND_ROOT = enum.auto()
+    ROOT_DELETE = enum.auto()
+    NO_USER = enum.auto()
+    ID_TAKEN = enum.auto()
+    BAD_ID = enum.auto()
 
 
 class StructureError(Exception):
     def __init__(self, refusal: Refusal, subject: int | None = None) -> None:
-        super().__init__(refusal.value)
+        super().__init__(refusal.name)
         self.refusal = refusal
         self.subject = subject
 

@@ -542,9 +542,9 @@ def test_a_chosen_id_and_automatic_ids_after_it(server):
 @pytest.mark.parametrize(
     ("chosen", "message"),
     [
-        (1, "a department with that ID exists 1"),
-        (0, "a department ID is a whole number from 1 to 2147483647 0"),
-        (2**31, "a department ID is a whole number from 1 to 2147483647 2147483648"),
+        (1, "department 1 exists already"),
+        (0, "a department ID is a whole number from 1 to 2147483647, not 0"),
+        (2**31, "a department ID is a whole number from 1 to 2147483647, not 2147483648"),
     ],
 )
 def test_refused_chosen_ids(server, chosen, message):
