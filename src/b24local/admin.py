@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from b24local import people, plans
+from b24local import people, plans, structure
 from b24local.entities import App, Portal, User, Webhook
 from b24local.oauth import issuing
 from b24local.oauth.addresses import parse_public_url
@@ -79,7 +79,7 @@ async def _create_portal(
     portal = await portals.create(
         conn, domain=domain, now=now, plan=plan, time_zone=time_zone, is_default=is_default
     )
-    department = (await departments.add(conn, portal.id, name=ROOT_DEPARTMENT)).id
+    department = (await structure.add(conn, portal.id, name=ROOT_DEPARTMENT, parent_id=None)).id
     admin = await users.add(
         conn,
         portal.id,
@@ -90,7 +90,7 @@ async def _create_portal(
         email=f"admin@{domain}",
         department_ids=[department],
     )
-    await departments.set_head(conn, portal.id, department, admin.id)
+    await structure.update(conn, portal.id, department, structure.Changes(head_id=admin.id))
     return Bootstrap(portal, admin)
 
 
@@ -229,12 +229,6 @@ async def add_user(
             raise _refused(error) from None
 
 
-async def _check_departments(conn: AsyncConnection, portal_id: int, ids: Sequence[int]) -> None:
-    for department_id in ids:
-        if await departments.get(conn, portal_id, department_id) is None:
-            raise AdminError(f"no department {department_id}")
-
-
 async def _user(conn: AsyncConnection, portal_id: int, user_id: int) -> User:
     user = await users.get(conn, portal_id, user_id)
     if user is None:
@@ -272,38 +266,78 @@ async def update_user(
             raise _refused(error) from None
 
 
+_STRUCTURE_REFUSALS = {
+    structure.Refusal.NO_NAME: "a department needs a name",
+    structure.Refusal.NOT_FOUND: "no department {}",
+    structure.Refusal.BAD_PARENT: "no department {}",
+    structure.Refusal.INSIDE_ITSELF: "department {} is the department itself or one below it",
+    structure.Refusal.SECOND_ROOT: "there can be only one top-level department",
+    structure.Refusal.ROOT_DELETE: "the top-level department cannot be removed",
+    structure.Refusal.NO_USER: "no user {}",
+    structure.Refusal.ID_TAKEN: "department {} exists already",
+    structure.Refusal.BAD_ID: "a department ID is a whole number from 1 to 2147483647, not {}",
+}
+
+
+def _structure_error(error: structure.StructureError) -> AdminError:
+    return AdminError(_STRUCTURE_REFUSALS[error.refusal].format(error.subject))
+
+
 async def add_department(
     store: Store,
     *,
     name: str,
     parent_id: int | None = None,
     head_id: int | None = None,
-    sort: int = 500,
+    sort: int = structure.DEFAULT_SORT,
+    department_id: int | None = None,
+    domain: str | None = None,
+) -> departments.Department:
+    """Add a department under ``parent_id`` (the root by default); ``department_id``
+    chooses its ID, for fixtures that must match a real portal's."""
+    async with store.transaction(write=True) as conn:
+        portal = await portal_for(conn, domain)
+        try:
+            return await structure.add(
+                conn,
+                portal.id,
+                name=name,
+                parent_id=parent_id if parent_id is not None else ROOT_DEPARTMENT_ID,
+                head_id=head_id,
+                sort=sort,
+                department_id=department_id,
+            )
+        except structure.StructureError as error:
+            raise _structure_error(error) from None
+
+
+async def update_department(
+    store: Store,
+    department_id: int,
+    changes: structure.Changes,
     domain: str | None = None,
 ) -> departments.Department:
     async with store.transaction(write=True) as conn:
         portal = await portal_for(conn, domain)
-        parent = parent_id if parent_id is not None else ROOT_DEPARTMENT_ID
-        await _check_departments(conn, portal.id, [parent])
-        if head_id is not None:
-            await _user(conn, portal.id, head_id)
-        return await departments.add(
-            conn, portal.id, name=name, parent_id=parent, head_user_id=head_id, sort=sort
-        )
+        try:
+            return await structure.update(conn, portal.id, department_id, changes)
+        except structure.StructureError as error:
+            raise _structure_error(error) from None
 
 
 async def set_department_head(
     store: Store, department_id: int, head_id: int | None, domain: str | None = None
 ) -> departments.Department:
+    return await update_department(store, department_id, structure.Changes(head_id=head_id), domain)
+
+
+async def remove_department(store: Store, department_id: int, domain: str | None = None) -> None:
     async with store.transaction(write=True) as conn:
         portal = await portal_for(conn, domain)
-        await _check_departments(conn, portal.id, [department_id])
-        if head_id is not None:
-            await _user(conn, portal.id, head_id)
-        await departments.set_head(conn, portal.id, department_id, head_id)
-        found = await departments.get(conn, portal.id, department_id)
-        assert found is not None
-        return found
+        try:
+            await structure.delete(conn, portal.id, department_id)
+        except structure.StructureError as error:
+            raise _structure_error(error) from None
 
 
 async def list_departments(store: Store, domain: str | None = None) -> list[departments.Department]:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import typer
 import uvicorn
 
-from b24local import __version__, admin, plans
+from b24local import __version__, admin, plans, structure
 from b24local.accepting import Acceptor
 from b24local.clock import SystemClock
 from b24local.config import DEFAULT_HOST, DEFAULT_PORT, Settings, default_data_dir
@@ -972,6 +972,14 @@ def department_add(
     parent: Annotated[int | None, typer.Option(help="Parent department (default: 1).")] = None,
     head: Annotated[int | None, typer.Option(help="The head's user ID.")] = None,
     sort: Annotated[int, typer.Option(help="Sort order.")] = 500,
+    department_id: Annotated[
+        int | None,
+        typer.Option(
+            "--id",
+            help="Choose the new department's ID (e.g. to match a real portal's in test "
+            "fixtures); later automatic IDs continue past it.",
+        ),
+    ] = None,
     portal: Portal = None,
     data_dir: DataDir = None,
     db: Db = None,
@@ -981,10 +989,63 @@ def department_add(
     found = _run(
         _settings(data_dir, db),
         lambda store: admin.add_department(
-            store, name=name, parent_id=parent, head_id=head, sort=sort, domain=portal
+            store,
+            name=name,
+            parent_id=parent,
+            head_id=head,
+            sort=sort,
+            department_id=department_id,
+            domain=portal,
         ),
     )
     _emit(_department_record(found), as_json, str(found.id))
+
+
+@department_app.command("update")
+def department_update(
+    department_id: Annotated[int, typer.Argument(help="The department's ID.")],
+    name: Annotated[str | None, typer.Option("--name", help="A new name.")] = None,
+    parent: Annotated[
+        int | None, typer.Option(help="Move it (with everything below) under this department.")
+    ] = None,
+    head: Annotated[int | None, typer.Option("--head", help="The new head's user ID.")] = None,
+    no_head: Annotated[bool, typer.Option("--no-head", help="Leave it without a head.")] = False,
+    sort: Annotated[int | None, typer.Option(help="Sort order.")] = None,
+    portal: Portal = None,
+    data_dir: DataDir = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Change a department's name, parent, head or sort; prints its ID."""
+    if no_head and head is not None:
+        typer.echo("error: give --head or --no-head, not both", err=True)
+        raise typer.Exit(1)
+    keep = structure.KEEP
+    changes = structure.Changes(
+        name=name if name is not None else keep,
+        parent_id=parent if parent is not None else keep,
+        head_id=None if no_head else head if head is not None else keep,
+        sort=sort if sort is not None else keep,
+    )
+    found = _run(
+        _settings(data_dir, db),
+        lambda store: admin.update_department(store, department_id, changes, portal),
+    )
+    _emit(_department_record(found), as_json, str(found.id))
+
+
+@department_app.command("remove")
+def department_remove(
+    department_id: Annotated[int, typer.Argument(help="The department's ID.")],
+    portal: Portal = None,
+    data_dir: DataDir = None,
+    db: Db = None,
+) -> None:
+    """Delete a department; its people and sub-departments move up to its parent."""
+    _run(
+        _settings(data_dir, db),
+        lambda store: admin.remove_department(store, department_id, portal),
+    )
 
 
 @department_app.command("head")

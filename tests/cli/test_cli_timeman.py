@@ -125,6 +125,77 @@ def test_department_add_head_and_list(cli: Cli) -> None:
     ]
 
 
+def test_department_add_with_a_chosen_id(cli: Cli) -> None:
+    assert cli.ok("department", "add", "--name", "Fixture", "--id", "67") == "67\n"
+    # Automatic IDs continue past a chosen one, and never take it.
+    assert cli.ok("department", "add", "--name", "Next", "--parent", "67") == "68\n"
+    assert cli.ok("department", "add", "--name", "Low", "--id", "10") == "10\n"
+    assert cli.ok("department", "add", "--name", "Then") == "69\n"
+    assert cli.fails("department", "add", "--name", "Twin", "--id", "67") == (
+        "error: department 67 exists already"
+    )
+    assert cli.fails("department", "add", "--name", "Zero", "--id", "0") == (
+        "error: a department ID is a whole number from 1 to 2147483647, not 0"
+    )
+    assert [d["id"] for d in cli.json("department", "list")] == [1, 10, 67, 68, 69]
+
+
+def test_department_update(cli: Cli) -> None:
+    cli.ok("department", "add", "--name", "Sales")  # 2
+    cli.ok("department", "add", "--name", "East", "--parent", "2")  # 3
+    cli.ok("department", "add", "--name", "Support")  # 4
+    cli.ok("user", "add", "--name", "Bea", "--last-name", "Boss")  # 2
+    moved = cli.json(
+        "department",
+        "update",
+        "2",
+        "--name",
+        "Sales EU",
+        "--parent",
+        "4",
+        "--head",
+        "2",
+        "--sort",
+        "20",
+    )
+    assert moved == {"id": 2, "name": "Sales EU", "parent_id": 4, "head_id": 2, "sort": 20}
+    # East came along under Sales EU; --no-head clears the head, the rest stays.
+    assert cli.ok("department", "update", "2", "--no-head") == "2\n"
+    assert cli.json("department", "list")[1:3] == [
+        {"id": 2, "name": "Sales EU", "parent_id": 4, "head_id": None, "sort": 20},
+        {"id": 3, "name": "East", "parent_id": 2, "head_id": None, "sort": 500},
+    ]
+    assert cli.fails("department", "update", "4", "--parent", "3") == (
+        "error: department 3 is the department itself or one below it"
+    )
+    assert cli.fails("department", "update", "9", "--name", "X") == "error: no department 9"
+    assert cli.fails("department", "update", "2", "--head", "99") == "error: no user 99"
+    assert cli.fails("department", "update", "2", "--name", "") == (
+        "error: a department needs a name"
+    )
+    assert cli.fails("department", "update", "2", "--head", "2", "--no-head") == (
+        "error: give --head or --no-head, not both"
+    )
+
+
+def test_department_remove(cli: Cli) -> None:
+    cli.ok("department", "add", "--name", "Sales")  # 2
+    cli.ok("department", "add", "--name", "East", "--parent", "2")  # 3
+    cli.ok("user", "add", "--name", "Ann", "--last-name", "A", "--department", "2")  # 2
+    assert cli.ok("department", "remove", "2") == ""
+    # East and Ann moved up to the root.
+    assert cli.json("department", "list") == [
+        {"id": 1, "name": "Company", "parent_id": None, "head_id": 1, "sort": 500},
+        {"id": 3, "name": "East", "parent_id": 1, "head_id": None, "sort": 500},
+    ]
+    ann = next(u for u in cli.json("user", "list") if u["id"] == 2)
+    assert ann["departments"] == [1]
+    assert cli.fails("department", "remove", "2") == "error: no department 2"
+    assert cli.fails("department", "remove", "1") == (
+        "error: the top-level department cannot be removed"
+    )
+
+
 def test_department_errors(cli: Cli) -> None:
     assert cli.fails("department", "add", "--name", "Lost", "--parent", "9") == (
         "error: no department 9"

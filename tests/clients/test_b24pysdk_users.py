@@ -59,7 +59,7 @@ def test_invite_change_find_and_dismiss(live_server, admin) -> None:
 
 
 def test_refusals_reach_the_sdk_as_the_pages_give_them(live_server, admin) -> None:
-    live_server.cli("user", "add", "--name", "Tom", "--last-name", "Lee", "--email", "t@example.com")
+    live_server.cli("user", "add", "--name", "Tom", "--last-name", "L", "--email", "t@example.com")
     taken = refusal(admin.user.add({"EMAIL": "T@example.com", "UF_DEPARTMENT": [1]}))
     assert (taken.status_code, taken.error) == (400, "ERROR_ARGUMENT")
     assert taken.error_description == "A user with this email already exists"

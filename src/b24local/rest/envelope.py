@@ -102,7 +102,14 @@ def render(body: dict[str, Any], status: int, fmt: ResponseFormat) -> Response:
 
 
 def encode_json(body: Any) -> bytes:
-    return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+    """JSON as the real service writes it: PHP's ``JSON_HEX_TAG`` turns ``<`` and ``>``
+    into ``\\u003C`` and ``\\u003E`` (the reference's "Department name not
+    provided.\\u003Cbr\\u003E"). Outside strings JSON has no ``<`` or ``>``, so
+    replacing the bytes touches string contents only."""
+    out = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+    if b"<" in out or b">" in out:
+        out = out.replace(b"<", b"\\u003C").replace(b">", b"\\u003E")
+    return out
 
 
 def render_error(error: RestError, fmt: ResponseFormat = "json") -> Response:

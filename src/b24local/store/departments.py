@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from . import portals as portal_store
 from .tables import departments, user_departments
 
 
@@ -30,12 +29,13 @@ async def add(
     conn: AsyncConnection,
     portal_id: int,
     *,
+    department_id: int,
     name: str,
     parent_id: int | None = None,
     head_user_id: int | None = None,
     sort: int = 500,
 ) -> Department:
-    department_id = await portal_store.next_id(conn, portal_id, "last_department_id")
+    """Store a department; the rules and the ID are :mod:`b24local.structure`'s."""
     await conn.execute(
         departments.insert().values(
             portal_id=portal_id,
@@ -60,13 +60,47 @@ async def get(conn: AsyncConnection, portal_id: int, department_id: int) -> Depa
     return _department(row) if row else None
 
 
-async def set_head(
-    conn: AsyncConnection, portal_id: int, department_id: int, user_id: int | None
-) -> None:
+async def change(conn: AsyncConnection, portal_id: int, department_id: int, **values: Any) -> None:
     await conn.execute(
         update(departments)
         .where(departments.c.portal_id == portal_id, departments.c.id == department_id)
-        .values(head_user_id=user_id)
+        .values(**values)
+    )
+
+
+async def remove(
+    conn: AsyncConnection, portal_id: int, department_id: int, *, heir_id: int
+) -> None:
+    """Delete a department; its members and child departments pass to ``heir_id``."""
+    members = select(user_departments.c.user_id).where(
+        user_departments.c.portal_id == portal_id,
+        user_departments.c.department_id == department_id,
+    )
+    already = select(user_departments.c.user_id).where(
+        user_departments.c.portal_id == portal_id, user_departments.c.department_id == heir_id
+    )
+    moving = [row.user_id for row in await conn.execute(members.except_(already))]
+    for user_id in moving:
+        await conn.execute(
+            user_departments.insert().values(
+                portal_id=portal_id, user_id=user_id, department_id=heir_id
+            )
+        )
+    await conn.execute(
+        delete(user_departments).where(
+            user_departments.c.portal_id == portal_id,
+            user_departments.c.department_id == department_id,
+        )
+    )
+    await conn.execute(
+        update(departments)
+        .where(departments.c.portal_id == portal_id, departments.c.parent_id == department_id)
+        .values(parent_id=heir_id)
+    )
+    await conn.execute(
+        delete(departments).where(
+            departments.c.portal_id == portal_id, departments.c.id == department_id
+        )
     )
 
 

@@ -112,3 +112,14 @@ async def next_id(conn: AsyncConnection, portal_id: int, counter: str) -> int:
         .returning(column)
     )
     return result.scalar_one()
+
+
+async def raise_counter(conn: AsyncConnection, portal_id: int, counter: str, at_least: int) -> None:
+    """Move a per-portal counter up to ``at_least`` (an ID chosen by hand), so that
+    :func:`next_id` never hands it out again."""
+    column = portals.c[counter]
+    await conn.execute(
+        update(portals)
+        .where(portals.c.id == portal_id, column < at_least)
+        .values({column: at_least})
+    )

@@ -107,3 +107,13 @@ async def holds_any(conn: AsyncConnection, actor: User, codes: list[str]) -> boo
         return False
     tree = await departments.tree(conn, actor.portal_id)
     return access_codes.holds_any(access_codes.user_codes(actor, tree), codes)
+
+
+# --- the company structure (department.*) ---------------------------------------------------
+
+
+def edits_structure(actor: User) -> bool:
+    """``department.add/update/delete``: may the user change the company structure?
+    The real methods ask for write access to the structure, which portal
+    administrators hold; nobody else does on a portal as b24local sets it up."""
+    return administers(actor)
