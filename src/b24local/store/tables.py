@@ -180,6 +180,8 @@ apps = Table(
     Column("created_at", UTCDateTime, nullable=False),
     # The last day of a paid or trial period; None: no such period (a local app).
     Column("paid_until", Date, nullable=True),
+    # What events carry as auth[application_token], so a handler knows the sender.
+    Column("application_token", String(32), nullable=True),
     ForeignKeyConstraint(["portal_id"], ["portals.id"], ondelete="CASCADE"),
 )
 
@@ -410,4 +412,100 @@ app_options = Table(
     ForeignKeyConstraint(
         ["portal_id", "app_id"], ["apps.portal_id", "apps.id"], ondelete="CASCADE"
     ),
+)
+
+# --- Events: handlers, outgoing webhooks, the delivery outbox, offline queues -------------
+
+#: Outgoing webhooks: a handler URL subscribed to events from the portal's settings
+#: (the CLI here), with the application token it receives.
+outgoing_webhooks = Table(
+    "outgoing_webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("portal_id", Integer, nullable=False),
+    Column("user_id", Integer, nullable=False),
+    Column("handler", Text, nullable=False),
+    Column("application_token", String(32), nullable=False),
+    Column("title", String(255), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    ForeignKeyConstraint(["portal_id"], ["portals.id"], ondelete="CASCADE"),
+)
+
+#: Who hears an event: an application's ``event.bind`` (``app_id``) or an outgoing
+#: webhook (``hook_id``). ``auth_type`` 0 means the user whose action raised it.
+event_handlers = Table(
+    "event_handlers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("portal_id", Integer, nullable=False),
+    Column("app_id", Integer, nullable=True),
+    Column("hook_id", Integer, nullable=True),
+    Column("event", String(255), nullable=False),
+    Column("handler", Text, nullable=False),
+    Column("auth_type", Integer, nullable=False),
+    # The user who bound it: a non-administrator sees and unbinds only their own.
+    Column("user_id", Integer, nullable=False),
+    Column("offline", Boolean, nullable=False),
+    Column("connector", String(255), nullable=False),
+    Column("options", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    ForeignKeyConstraint(["portal_id"], ["portals.id"], ondelete="CASCADE"),
+    ForeignKeyConstraint(
+        ["portal_id", "app_id"], ["apps.portal_id", "apps.id"], ondelete="CASCADE"
+    ),
+    ForeignKeyConstraint(["hook_id"], ["outgoing_webhooks.id"], ondelete="CASCADE"),
+    Index(None, "portal_id", "event"),
+)
+
+#: The outbox: one row per online event and handler, written in the transaction of
+#: the change it reports and sent after that commits. Rows stay as the record of
+#: what was sent, answered and retried (the dev API lists them).
+event_deliveries = Table(
+    "event_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("portal_id", Integer, nullable=False),
+    Column("handler_id", Integer, nullable=True),
+    Column("app_id", Integer, nullable=True),
+    Column("hook_id", Integer, nullable=True),
+    Column("event", String(255), nullable=False),
+    Column("handler_url", Text, nullable=False),
+    Column("data", JSON, nullable=False),
+    # Whose token goes in ``auth``; None: none (an outgoing webhook, or no user).
+    Column("auth_user_id", Integer, nullable=True),
+    Column("raised_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    # pending, delivered, failed (gave up)
+    Column("state", String(16), nullable=False),
+    Column("last_status", Integer, nullable=True),
+    Column("last_answer", Text, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    # The form body last sent, decoded, for the dev API.
+    Column("payload", JSON, nullable=True),
+    ForeignKeyConstraint(["portal_id"], ["portals.id"], ondelete="CASCADE"),
+    Index(None, "state", "due_at"),
+    Index(None, "portal_id", "id"),
+)
+
+#: Offline events: queued per application until it reads them (event.offline.*).
+offline_events = Table(
+    "offline_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("portal_id", Integer, nullable=False),
+    Column("app_id", Integer, nullable=False),
+    Column("event", String(255), nullable=False),
+    Column("data", JSON, nullable=False),
+    # The auth_connector of the call that raised it ("" for none).
+    Column("connector", String(255), nullable=False),
+    Column("message_id", String(32), nullable=False),
+    Column("process_id", String(32), nullable=True),
+    Column("error", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    ForeignKeyConstraint(
+        ["portal_id", "app_id"], ["apps.portal_id", "apps.id"], ondelete="CASCADE"
+    ),
+    Index(None, "portal_id", "app_id", "id"),
 )
