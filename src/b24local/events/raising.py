@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local.store import events as store
+
+from . import offline
 
 
 async def raise_event(
@@ -29,25 +30,16 @@ async def raise_event(
     does not hear about its own changes.
     """
     handlers = await store.handlers_for(conn, portal_id, name)
-    queued_apps: set[int] = set()
-    message_id = secrets.token_hex(16)
+    # One row per application and connector queue, however many handlers lead there.
+    queued: set[tuple[int, str]] = set()
     for handler in handlers:
         if handler.offline:
-            if handler.app_id is None or handler.app_id in queued_apps:
+            if handler.app_id is None or (handler.app_id, handler.connector) in queued:
                 continue
             if handler.connector and handler.connector == connector:
                 continue
-            queued_apps.add(handler.app_id)
-            await store.queue_offline(
-                conn,
-                portal_id,
-                app_id=handler.app_id,
-                event=name,
-                data=data,
-                connector=connector,
-                message_id=message_id,
-                now=now,
-            )
+            queued.add((handler.app_id, handler.connector))
+            await offline.queue(conn, handler, name, data, now=now, actor_id=actor_id)
             continue
         auth_user = None
         if handler.app_id is not None:
@@ -64,3 +56,6 @@ async def raise_event(
             hook_id=handler.hook_id,
             auth_user_id=auth_user,
         )
+    if queued:
+        apps = {app_id for app_id, _connector in queued}
+        await offline.notify(conn, portal_id, apps, now=now, actor_id=actor_id)

@@ -504,6 +504,8 @@ offline_events = Table(
     Column("process_id", String(32), nullable=True),
     Column("error", Boolean, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # Whose action raised it (EVENT_ADDITIONAL.user_id); None: no user's.
+    Column("user_id", Integer, nullable=True),
     ForeignKeyConstraint(
         ["portal_id", "app_id"], ["apps.portal_id", "apps.id"], ondelete="CASCADE"
     ),
