@@ -14,6 +14,7 @@ def all_groups() -> list[MethodGroup]:
     from b24local.rest.v3.methods import methods as rest_v3
 
     from .common.methods import methods as common
+    from .common.offline_methods import methods as offline_events
     from .common.option_methods import methods as options
     from .common.rights import methods as rights
     from .department.methods import methods as department
@@ -31,6 +32,7 @@ def all_groups() -> list[MethodGroup]:
         common,
         department,
         im,
+        offline_events,
         timeman,
         networkrange,
         options,

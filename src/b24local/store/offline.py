@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import UnaryExpression
 
 from .tables import offline_events as table
+from .types import storable
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +162,10 @@ async def clear(
     """Delete a process's rows: all of them, or those with the IDs or message IDs."""
     query = delete(table).where(*queue.rows(), held_by(process_id))
     if ids is not None:
-        query = query.where(table.c.id.in_(list(ids)))
+        kept = [i for i in ids if storable(i)]  # an ID past the column's range is no row's
+        if not kept:
+            return
+        query = query.where(table.c.id.in_(kept))
     if message_ids is not None:
         query = query.where(table.c.message_id.in_(list(message_ids)))
     await conn.execute(query)

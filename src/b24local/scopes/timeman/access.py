@@ -117,3 +117,12 @@ def edits_structure(actor: User) -> bool:
     The real methods ask for write access to the structure, which portal
     administrators hold; nobody else does on a portal as b24local sets it up."""
     return administers(actor)
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+def reads_offline_events(actor: User) -> bool:
+    """``event.offline.*``: may the user read and clear the application's offline queue?
+    The real methods ask ``CRestUtil::isAdmin``, the right ``manages_apps`` decides."""
+    return manages_apps(actor)
