@@ -369,6 +369,30 @@ TEMPLATES: dict[str, list[dict[str, Any]]] = {
         {"ACCESS": ["U" + "9" * 5000, "DR0001"]},
     ],
     "feature.get": [{"CODE": "rest_offline_extended"}, {"CODE": "rest_auth_connector"}],
+    "event.offline.get": [
+        {},
+        {"clear": 0, "limit": 5, "error": 1, "auth_connector": "sync"},
+        {
+            "filter": {">=ID": 1, "EVENT_NAME": "ONUSERADD", "<TIMESTAMP_X": DATES[0]},
+            "order": {"TIMESTAMP_X": "DESC", "ID": "ASC"},
+        },
+        {"process_id": "a" * 32, "clear": 1, "order": ["MESSAGE_ID"]},
+        {"filter": {"@ID": [1, 2], "%MESSAGE_ID": "ab"}, "limit": "9" * 30},
+    ],
+    "event.offline.list": [
+        {},
+        {"start": 50, "auth_connector": "sync"},
+        {"filter": {"PROCESS_ID": "", "ERROR": 1, "@ID": [1, 2]}, "order": {"ERROR": "DESC"}},
+    ],
+    "event.offline.clear": [
+        {"process_id": "a" * 32},
+        {"process_id": "a" * 32, "id": [1, "2", 2**40]},
+        {"process_id": "", "message_id": ["0" * 32, " " + "f" * 32]},
+    ],
+    "event.offline.error": [
+        {"process_id": "a" * 32, "message_id": ["0" * 32]},
+        {"process_id": "p", "message_id": {"a": "x", "b": ["nested"]}, "auth_connector": "c"},
+    ],
 }
 
 

@@ -326,6 +326,21 @@ def test_reserving_needs_the_extended_mode(server, app):
     assert names(ok(call(server, app, "event.offline.get"))["events"]) == ["1"]
 
 
+def test_a_reservation_nobody_clears_is_dropped_after_its_lifetime(server, app):
+    queue_users(server, 2)
+    held = ok(call(server, app, "event.offline.get", {"clear": 0, "limit": 1}))["process_id"]
+    server.clock.advance(2_952_000)
+    later = token(server, app, server.admin_id)
+    assert len(ok(call(server, app, "event.offline.list", auth=later))) == 2
+    server.clock.advance(1)
+    later = token(server, app, server.admin_id)
+    assert names(ok(call(server, app, "event.offline.list", auth=later))) == ["2"]
+    assert len(offline_rows(server)) == 2  # until the queue is next written to
+    gone = ok(call(server, app, "event.offline.get", {"process_id": held}, auth=later))
+    assert gone == {"process_id": held, "events": []}
+    assert len(offline_rows(server)) == 1
+
+
 # --- event.offline.list -------------------------------------------------------------------
 
 

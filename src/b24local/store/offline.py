@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, insert, select, update
@@ -20,6 +20,10 @@ from sqlalchemy.sql.elements import UnaryExpression
 
 from .tables import offline_events as table
 from .types import storable
+
+#: The real ``PROCESS_ID_LIFETIME`` (2,952,000 s, some 34 days; the pages say 30):
+#: how long a reserved row waits for its process before the clean-up drops it.
+RESERVATION_LIFETIME = timedelta(seconds=2_952_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,3 +194,13 @@ async def mark_error(
         )
     )
     await conn.execute(update(table).where(*marked).values(error=True, process_id=None))
+
+
+def abandoned(now: datetime) -> ColumnElement[bool]:
+    """Rows reserved so long ago that the real clean-up agent would have dropped them."""
+    return table.c.process_id.is_not(None) & (table.c.created_at < now - RESERVATION_LIFETIME)
+
+
+async def drop_abandoned(conn: AsyncConnection, queue: Queue, now: datetime) -> None:
+    """The clean-up, done for a queue when it is next written to rather than by a timer."""
+    await conn.execute(delete(table).where(*queue.rows(), abandoned(now)))

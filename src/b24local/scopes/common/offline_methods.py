@@ -85,6 +85,13 @@ def _license(feature: str) -> Any:
     return WRONG_LICENSE(f"This feature is not enabled for the current license: {feature}")
 
 
+async def _written_queue(call: Call) -> queues.Queue:
+    """The caller's queue for a method that changes it, without abandoned reservations."""
+    queue = _queue(call)
+    await queues.drop_abandoned(call.conn, queue, call.now)
+    return queue
+
+
 def _queue(call: Call) -> queues.Queue:
     """The caller's queue, after the checks every method makes."""
     app: App | None = call.caller.app
@@ -131,7 +138,7 @@ def _event(call: Call, row: queues.Queued, *, listed: bool) -> dict[str, Any]:
     writes=True,
 )
 async def event_offline_get(call: Call) -> dict[str, Any]:
-    queue = _queue(call)
+    queue = await _written_queue(call)
     params = _lower(call)
     clear = php_int(params["clear"]) if _given(params, "clear") else 1
     given_process = params.get("process_id")
@@ -179,6 +186,7 @@ async def event_offline_list(call: Call) -> ListPage:
     fields = offline_filter.LIST_FIELDS
     filter_ = params["filter"] if _given(params, "filter") else {}
     conditions = offline_filter.conditions(filter_, fields, call.portal.zone)
+    conditions.append(~queues.abandoned(call.now))  # gone, for a reader
     order = offline_filter.order_by(
         params["order"] if _given(params, "order") else {"ID": "ASC"}, fields
     )
@@ -216,7 +224,7 @@ def _array(value: Any) -> list[Any] | None:
     writes=True,
 )
 async def event_offline_clear(call: Call) -> bool:
-    queue = _queue(call)
+    queue = await _written_queue(call)
     params = _lower(call)
     process_id = _process_id(params)
     if _given(params, "message_id"):
@@ -248,7 +256,7 @@ async def event_offline_clear(call: Call) -> bool:
     writes=True,
 )
 async def event_offline_error(call: Call) -> bool:
-    queue = _queue(call)
+    queue = await _written_queue(call)
     params = _lower(call)
     process_id = _process_id(params)
     given = _array(params.get("message_id"))
