@@ -3,15 +3,19 @@ clear and error reading it, through HTTP; ONOFFLINEEVENT notifications on the cl
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from tests.eventrows import deliveries, offline_rows
 
 from b24local import admin, plans
 from b24local.events.raising import raise_event
 from b24local.store import events as event_store
+from b24local.store import offline
+from b24local.store.tables import offline_events
 
 OTHER_HOST = "other.localhost"
 METHODS = ("event.offline.get", "event.offline.list", "event.offline.clear", "event.offline.error")
@@ -249,6 +253,40 @@ def test_get_with_clear_0_reserves_rows_for_one_process(server, app):
     done = ok(call(server, app, "event.offline.get", {"process_id": process}))
     assert done["process_id"] == process and names(done["events"]) == ["1", "2"]
     assert names(ok(call(server, app, "event.offline.list"))) == ["3"]
+
+
+async def _until_someone_waits_for_a_lock(store) -> None:
+    for _ in range(1000):
+        async with store.transaction() as conn:
+            waiting = await conn.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            )
+            if waiting.scalar():
+                return
+        await asyncio.sleep(0.005)
+
+
+def test_parallel_readers_never_get_the_same_row(server, app, db_url):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one writing transaction at a time")
+    queue_users(server, 3)
+    queue = offline.Queue(app.portal_id, app.id, "")
+    order = [offline_events.c.id.asc()]
+
+    async def race(store) -> None:
+        async def second() -> None:
+            async with store.transaction(write=True) as conn:
+                await offline.reserve(conn, queue, "b" * 32, [], order, 3)
+
+        async with store.transaction(write=True) as conn:
+            await offline.reserve(conn, queue, "a" * 32, [], order, 3)
+            # The second reader has seen the rows unreserved and now waits for them.
+            later = asyncio.create_task(second())
+            await _until_someone_waits_for_a_lock(store)
+        await later
+
+    server.run(race, server.store)
+    assert {row["process_id"] for row in offline_rows(server)} == {"a" * 32}
 
 
 def test_a_repeat_of_a_reserved_event_is_queued_anew(server, app):

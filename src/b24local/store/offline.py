@@ -130,7 +130,10 @@ async def reserve(
     )
     ids = [row.id for row in await conn.execute(chosen)]
     if ids:
-        await conn.execute(update(table).where(table.c.id.in_(ids)).values(process_id=process_id))
+        # Re-checked under the row locks: a parallel reader that took a row first keeps
+        # it, so two readers never hand out the same row.
+        taken = update(table).where(table.c.id.in_(ids), held_by(""))
+        await conn.execute(taken.values(process_id=process_id))
 
 
 async def find(

@@ -487,6 +487,8 @@ event_deliveries = Table(
     ForeignKeyConstraint(["portal_id"], ["portals.id"], ondelete="CASCADE"),
     Index(None, "state", "due_at"),
     Index(None, "portal_id", "id"),
+    # ONOFFLINEEVENT's minTimeout: when was this handler last notified?
+    Index(None, "handler_id", "raised_at"),
 )
 
 #: Offline events: queued per application until it reads them (event.offline.*).

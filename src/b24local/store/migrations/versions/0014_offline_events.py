@@ -1,4 +1,4 @@
-"""offline events: who raised each queued event (EVENT_ADDITIONAL.user_id)
+"""offline events: who raised each queued event (EVENT_ADDITIONAL.user_id); deliveries by handler and time (ONOFFLINEEVENT's minTimeout)
 
 Revision ID: 0014
 Revises: 0013
@@ -17,8 +17,16 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("offline_events") as batch:
         batch.add_column(sa.Column("user_id", sa.Integer(), nullable=True))
+    with op.batch_alter_table("event_deliveries") as batch:
+        batch.create_index(
+            batch.f("ix_event_deliveries_handler_id_raised_at"),
+            ["handler_id", "raised_at"],
+            unique=False,
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("event_deliveries") as batch:
+        batch.drop_index(batch.f("ix_event_deliveries_handler_id_raised_at"))
     with op.batch_alter_table("offline_events") as batch:
         batch.drop_column("user_id")
