@@ -252,16 +252,15 @@ async def invite(
     extranet: bool = False,
     admin: bool = False,
     invitation: bool = True,
-    actor_id: int | None = None,
-    connector: str = "",
+    origin: sources.Origin = sources.NO_ONE,
 ) -> User:
     """Add a user: an employee of the given departments, or an extranet user of none.
     An ``invitation`` (``user.add``) needs an e-mail to go to and room in the plan;
     the CLI, the administrator's own tool, creates the account directly.
 
     Raises ``ONUSERADD`` now: the real one waits for the invited user's first login,
-    a step b24local has no counterpart of (docs/compat.md). ``actor_id`` is the user
-    who invites (None for the CLI); ``connector`` the call's ``auth_connector``."""
+    a step b24local has no counterpart of (docs/compat.md). ``origin`` says who
+    invites: a REST call's user and application, or the CLI (no one)."""
     email = changes.columns.get("email", "")
     if (invitation or email) and not valid_email(email):
         raise _argument(WRONG_EMAIL)
@@ -288,7 +287,7 @@ async def invite(
     )
     await raise_event(
         conn, portal.id, "ONUSERADD", sources.user_added(user, portal.zone), now=now,
-        actor_id=actor_id, connector=connector,
+        actor_id=origin.actor_id, app_id=origin.app_id, connector=origin.connector,
     )  # fmt: skip
     return user
 

@@ -207,51 +207,83 @@ def test_another_portals_handlers_hear_nothing(server):
 # --- offline handlers and auth_connector ------------------------------------------------
 
 
-def test_an_offline_handler_gets_one_row_without_a_token(server):
+def token_of(server, app_id: int, user_id: int | None = None) -> str:
+    client_id = next(
+        a.client_id for a in server.run(admin.list_apps, server.store) if a.id == app_id
+    )
+    pair, _portal = server.run(
+        admin.issue_app_token, server.store, server.clock.now(), client_id=client_id,
+        user_id=user_id or server.admin_id,
+    )  # fmt: skip
+    return pair.access_token
+
+
+def add_by_app(server, token: str, email: str, **params: Any) -> int:
+    body = {"auth": token, "EMAIL": email, "UF_DEPARTMENT": [1], **params}
+    return result(server.http.post("/rest/user.add", json=body))
+
+
+def test_an_offline_handler_gets_one_row(server):
     app_id = install(server)
     bind(server, app_id, handler="", offline=True)
     new_id = result(server.call("user.add", {"EMAIL": "g@example.com", "UF_DEPARTMENT": [1]}))
     assert raised(server) == []
     [row] = queued(server)
-    assert (row["app_id"], row["data"], row["connector"]) == (app_id, expected_data(new_id) | {
-        "EMAIL": "g@example.com"}, "")  # fmt: skip
+    assert row["app_id"] == app_id
+    assert row["data"] == expected_data(new_id, EMAIL="g@example.com")
 
 
-def test_the_changing_calls_connector_keeps_its_own_change_out_of_its_queue(server):
+def test_the_app_that_made_the_change_with_the_connector_does_not_queue_it(server):
+    app_id, other = install(server), install(server, "Other")
+    bind(server, app_id, handler="", offline=True, connector="sync")
+    bind(server, other, handler="", offline=True, connector="sync")
+    add_by_app(server, token_of(server, app_id), "h@example.com", auth_connector="sync")
+    # Only the other application hears it: the connector names a channel of one app.
+    assert [row["app_id"] for row in queued(server)] == [other]
+
+
+def test_without_the_matching_connector_the_apps_own_change_is_queued(server):
     app_id = install(server)
     bind(server, app_id, handler="", offline=True, connector="sync")
-    add = {"UF_DEPARTMENT": [1]}
-    result(server.call("user.add", {**add, "EMAIL": "h@example.com", "auth_connector": "sync"}))
-    assert queued(server) == []
-    result(server.call("user.add", {**add, "EMAIL": "i@example.com", "auth_connector": "crm"}))
-    result(server.call("user.add", {**add, "EMAIL": "j@example.com"}))
-    assert [row["connector"] for row in queued(server)] == ["crm", ""]
+    token = token_of(server, app_id)
+    add_by_app(server, token, "i@example.com", auth_connector="crm")
+    add_by_app(server, token, "j@example.com")
+    assert len(queued(server)) == 2
 
 
-def test_below_professional_the_connector_is_not_heeded(server):
-    server.run(admin.update_portal, server.store, None, plan=plans.STANDARD)
+def test_an_apps_own_change_reaches_its_queue_without_a_connector(server):
+    # offline-events.md's cycle: with no connector on either side, nothing breaks it.
+    app_id = install(server)
+    bind(server, app_id, handler="", offline=True)
+    add_by_app(server, token_of(server, app_id), "n@example.com")
+    assert [row["app_id"] for row in queued(server)] == [app_id]
+
+
+def test_a_webhooks_connector_is_ignored(server):
     bind(server, install(server), handler="", offline=True, connector="sync")
     result(
         server.call(
             "user.add", {"EMAIL": "k@example.com", "UF_DEPARTMENT": [1], "auth_connector": "sync"}
         )
     )
-    assert [row["connector"] for row in queued(server)] == [""]
+    assert len(queued(server)) == 1
+
+
+def test_below_professional_the_connector_is_not_heeded(server):
+    server.run(admin.update_portal, server.store, None, plan=plans.STANDARD)
+    app_id = install(server)
+    bind(server, app_id, handler="", offline=True, connector="sync")
+    add_by_app(server, token_of(server, app_id), "l@example.com", auth_connector="sync")
+    assert len(queued(server)) == 1
 
 
 @pytest.mark.parametrize(
-    "connector",
-    [["sync"], {"a": "sync"}, "x" * 5000, 12],
-    ids=["list", "dict", "huge", "number"],
+    ("connector", "heard"),
+    [(["sync"], 1), ({"a": "sync"}, 1), ("x" * 5000, 1), (12, 1), ("sync" + "x" * 300, 1)],
+    ids=["list", "dict", "huge", "number", "long"],
 )
-def test_a_malformed_connector_is_taken_as_text_or_none(server, connector):
-    bind(server, install(server), handler="", offline=True, connector="sync")
-    result(
-        server.call(
-            "user.add",
-            {"EMAIL": "l@example.com", "UF_DEPARTMENT": [1], "auth_connector": connector},
-        )
-    )
-    [row] = queued(server)
-    expected = {"list": "", "dict": ""}.get(type(connector).__name__, str(connector)[:255])
-    assert row["connector"] == expected
+def test_a_malformed_connector_is_no_connector_or_text(server, connector, heard):
+    app_id = install(server)
+    bind(server, app_id, handler="", offline=True, connector="sync")
+    add_by_app(server, token_of(server, app_id), "m@example.com", auth_connector=connector)
+    assert len(queued(server)) == heard

@@ -1,12 +1,14 @@
 """What the events b24local raises carry, and who raised them.
 
 Each builder turns the changed object into the ``data`` the real service posts for
-the event; :func:`connector_of` reads the ``auth_connector`` a changing call names, so
-that an offline handler bound with it does not hear about its own change.
+the event; :class:`Origin` says who made the change: the user whose token a handler
+gets, and the application and ``auth_connector`` of the call, so that an offline
+handler of that application bound with that connector does not hear of it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
@@ -42,10 +44,31 @@ def user_added(user: User, zone: tzinfo) -> dict[str, Any]:
     return data
 
 
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Who made a change. The default is the administrator's own tools (the CLI,
+    seed files): no user acted, so a handler gets no token unless bound with one."""
+
+    actor_id: int | None = None
+    #: The application whose OAuth call made the change.
+    app_id: int | None = None
+    connector: str = ""
+
+
+#: A change made by the administrator's own tools.
+NO_ONE = Origin()
+
+
+def origin_of(call: Call) -> Origin:
+    app = call.caller.app
+    return Origin(call.user.id, app.id if app else None, connector_of(call))
+
+
 def connector_of(call: Call) -> str:
-    """The call's ``auth_connector``: a parameter beside ``auth``, heeded only on the
-    plans that have the feature (Professional and above, as offline-events.md says)."""
-    if not plans.has_feature(call.portal.plan, "rest_auth_connector"):
+    """The call's ``auth_connector``: a parameter beside ``auth`` that the real service
+    reads with an application's token only (a webhook's is ignored), and on the plans
+    that have the feature (Professional and above, as offline-events.md says)."""
+    if call.caller.app is None or not plans.has_feature(call.portal.plan, "rest_auth_connector"):
         return ""
     value = call.params.get("auth_connector")
     if isinstance(value, (list, dict)):

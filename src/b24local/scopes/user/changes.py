@@ -43,7 +43,7 @@ async def user_add(call: Call) -> int:
     changes = people.read_fields(params.raw())
     user = await people.invite(
         call.conn, call.portal, changes, now=call.now, extranet=extranet,
-        actor_id=call.user.id, connector=sources.connector_of(call),
+        origin=sources.origin_of(call),
     )  # fmt: skip
     return user.id
 
