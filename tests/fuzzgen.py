@@ -323,6 +323,8 @@ TEMPLATES: dict[str, list[dict[str, Any]]] = {
     "user.add": [
         {"EMAIL": "fuzz@example.com", "UF_DEPARTMENT": [1], "PERSONAL_BIRTHDAY": "1990-01-31"},
         {"EMAIL": "guest@example.com", "EXTRANET": "Y", "SONET_GROUP_ID": [1]},
+        # The source key of a change, heard by offline handlers bound with another one.
+        {"EMAIL": "sync@example.com", "UF_DEPARTMENT": [1], "auth_connector": "sync"},
     ],
     "user.update": [
         # User 2, never the administrator behind the webhook, and never ACTIVE: a

@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local import plans
 from b24local.entities import Portal, User
+from b24local.events import sources
+from b24local.events.raising import raise_event
 from b24local.rest.errors import ErrorSpec, RestError
 from b24local.rest.params import php_int, php_str
 from b24local.store import departments, users
@@ -250,10 +252,15 @@ async def invite(
     extranet: bool = False,
     admin: bool = False,
     invitation: bool = True,
+    origin: sources.Origin = sources.NO_ONE,
 ) -> User:
     """Add a user: an employee of the given departments, or an extranet user of none.
     An ``invitation`` (``user.add``) needs an e-mail to go to and room in the plan;
-    the CLI, the administrator's own tool, creates the account directly."""
+    the CLI, the administrator's own tool, creates the account directly.
+
+    Raises ``ONUSERADD`` now: the real one waits for the invited user's first login,
+    a step b24local has no counterpart of (docs/compat.md). ``origin`` says who
+    invites: a REST call's user and application, or the CLI (no one)."""
     email = changes.columns.get("email", "")
     if (invitation or email) and not valid_email(email):
         raise _argument(WRONG_EMAIL)
@@ -267,7 +274,7 @@ async def invite(
     await _check_email(conn, portal.id, email, None, _argument(EMAIL_TAKEN))
     await _check_departments(conn, portal.id, member_of)
     columns = {"name": "", "last_name": "", **changes.columns}
-    return await users.add(
+    user = await users.add(
         conn,
         portal.id,
         now=now,
@@ -278,6 +285,11 @@ async def invite(
         profile={k: v for k, v in changes.profile.items() if v is not None},
         **columns,
     )
+    await raise_event(
+        conn, portal.id, "ONUSERADD", sources.user_added(user, portal.zone), now=now,
+        actor_id=origin.actor_id, app_id=origin.app_id, connector=origin.connector,
+    )  # fmt: skip
+    return user
 
 
 async def change(
