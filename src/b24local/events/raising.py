@@ -26,10 +26,10 @@ async def raise_event(
     """Record the event for every handler bound to it, in the caller's transaction.
 
     ``actor_id`` is the user whose action raised it: an online handler without an
-    ``auth_type`` gets a token for that user. ``connector`` is the ``auth_connector``
-    of the call that made the change; an offline handler bound with that connector
-    does not hear about its own changes: those its application (``app_id``, when
-    known) made with that connector, as the real ``ProviderOffline`` decides.
+    ``auth_type`` gets a token for that user. ``app_id`` and ``connector`` are the
+    application and ``auth_connector`` of the call that made the change: an offline
+    handler does not hear its own application's changes made through its own
+    connector; without a connector nothing breaks that cycle (offline-events.md).
     """
     handlers = await store.handlers_for(conn, portal_id, name)
     # One row per application and connector queue, however many handlers lead there.
@@ -38,8 +38,7 @@ async def raise_event(
         if handler.offline:
             if handler.app_id is None or (handler.app_id, handler.connector) in queued:
                 continue
-            own = app_id in (None, handler.app_id)
-            if own and handler.connector and handler.connector == connector:
+            if app_id == handler.app_id and handler.connector and handler.connector == connector:
                 continue
             queued.add((handler.app_id, handler.connector))
             await offline.queue(conn, handler, name, data, now=now, actor_id=actor_id)
