@@ -72,12 +72,14 @@ def bind_notification(server, app: App, url: str = "http://127.0.0.1:9/n", **opt
 
 
 def fire(server, name: str, data: dict, *, portal_id: int = 1, actor: int | None = 1,
-         connector: str = "") -> None:  # fmt: skip
+         connector: str = "", by_app: int | None = None) -> None:  # fmt: skip
+    """Raise ``name``; ``by_app`` and ``connector`` say which application's call made it."""
+
     async def go(store):
         async with store.transaction(write=True) as conn:
             await raise_event(
                 conn, portal_id, name, data, now=server.clock.now(), actor_id=actor,
-                connector=connector,
+                connector=connector, app_id=by_app,
             )  # fmt: skip
 
     server.run(go, server.store)
@@ -147,7 +149,7 @@ def test_each_connector_has_its_own_queue(server):
     bind_offline(server, made)
     bind_offline(server, made, connector="sync")
     fire(server, "ONUSERADD", {"FIELDS": {"ID": "1"}})  # both queues
-    fire(server, "ONUSERADD", {"FIELDS": {"ID": "2"}}, connector="sync")  # not sync's own
+    fire(server, "ONUSERADD", {"FIELDS": {"ID": "2"}}, connector="sync", by_app=made.id)
     assert sorted((r["connector"], r["data"]["FIELDS"]["ID"]) for r in offline_rows(server)) == [
         ("", "1"), ("", "2"), ("sync", "1"),
     ]  # fmt: skip
@@ -183,8 +185,8 @@ def test_a_webhook_gets_the_wrong_auth_type(server, app):
 
 
 def test_only_administrators_may_read_the_queue(server, app):
+    someone = server.add_user("Ann", "Lee")  # itself an ONUSERADD: one row
     fire(server, "ONUSERADD", {"FIELDS": {"ID": "1"}})
-    someone = server.add_user("Ann", "Lee")
     theirs = token(server, app, someone)
     for method in METHODS:
         answer = call(server, app, method, {"process_id": "x", "message_id": []}, auth=theirs)
@@ -192,7 +194,7 @@ def test_only_administrators_may_read_the_queue(server, app):
             "error": "ACCESS_DENIED",
             "error_description": "Access denied!",
         }, method
-    assert len(offline_rows(server)) == 1
+    assert len(offline_rows(server)) == 2
 
 
 def test_an_application_sees_only_its_own_queue_in_its_own_portal(server, app):
@@ -566,6 +568,6 @@ def test_onofflineevent_only_for_the_application_whose_queue_grew(server, app):
     bind_offline(server, synced, connector="own")
     bind_notification(server, synced, url="http://127.0.0.1:9/s", minTimeout=0)
     server.clock.advance(100)
-    fire(server, "ONUSERADD", {"FIELDS": {"ID": "2"}}, connector="own")
+    fire(server, "ONUSERADD", {"FIELDS": {"ID": "2"}}, connector="own", by_app=synced.id)
     assert "http://127.0.0.1:9/s" not in [d["handler_url"] for d in notifications(server)]
     assert "http://127.0.0.1:9/h" not in [d["handler_url"] for d in notifications(server)[2:]]
