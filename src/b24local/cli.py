@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import typer
 import uvicorn
 
-from b24local import __version__, admin, plans, structure
+from b24local import __version__, admin, people, plans, structure
 from b24local.accepting import Acceptor
 from b24local.clock import SystemClock
 from b24local.config import DEFAULT_HOST, DEFAULT_PORT, Settings, default_data_dir
@@ -91,9 +91,16 @@ def _profile_fields(given: list[str] | None) -> dict[str, str]:
     fields: dict[str, str] = {}
     for item in given or ():
         name, sep, value = item.partition("=")
-        if not sep or not name.strip():
+        name = name.strip().upper()
+        if not sep or not name:
             raise typer.BadParameter(f"{item!r}: give FIELD=VALUE", param_hint="--field")
-        fields[name.strip().upper()] = value
+        if name not in people.PROFILE_NAMES:
+            raise typer.BadParameter(
+                f"{name} is not a profile field (see `user.fields`; standing and departments"
+                " have options of their own)",
+                param_hint="--field",
+            )
+        fields[name] = value
     return fields
 
 

@@ -40,6 +40,7 @@ async def user_add(call: Call) -> int:
     extranet = params.str("EXTRANET") == "Y"
     if extranet and php_empty(params.get("SONET_GROUP_ID")):
         raise people.NO_SONET_GROUP(argument="")
+    people.check_types(params.raw())
     changes = people.read_fields(params.raw())
     user = await people.invite(
         call.conn, call.portal, changes, now=call.now, extranet=extranet,
