@@ -640,7 +640,8 @@ def test_removing_an_app_is_one_portals_business(server, world):
             client_id=world.acme_app.client_id,
             user_id=1,
         )
-    server.run(admin.remove_app, server.store, world.acme_app.client_id, ACME, now=server.clock.now())
+    now = server.clock.now()
+    server.run(admin.remove_app, server.store, world.acme_app.client_id, ACME, now=now)
     assert error_of(with_token(server, world.bob_token, "user.current", host=ACME_HOST)) == (
         401,
         "NO_AUTH_FOUND",
