@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from b24local.entities import App
 from b24local.events import catalogue
 from b24local.rest.call import Call
-from b24local.rest.errors import ErrorSpec, RestError
+from b24local.rest.errors import ErrorSpec
 from b24local.rest.params import Params, php_empty, php_int, php_str
 from b24local.rest.registry import BASIC, MethodGroup
 from b24local.scopes.timeman import access
@@ -71,11 +71,17 @@ AUTH_TYPE_UNBIND_DENIED = ErrorSpec(
     "Access denied! Event unbinding with AUTH_TYPE requires administrator access rights",
     "event.unbind: auth_type of another user by someone other than an administrator",
 )
-ARGUMENT_EMPTY = ErrorSpec(
+EVENT_EMPTY = ErrorSpec(
     "ERROR_ARGUMENT",
     400,
-    "Argument '{}' is null or empty",
-    "event.bind, event.unbind: event, or handler of an online binding, missing",
+    "Argument 'EVENT' is null or empty",
+    "event.bind, event.unbind: no event given",
+)
+HANDLER_EMPTY = ErrorSpec(
+    "ERROR_ARGUMENT",
+    400,
+    "Argument 'HANDLER' is null or empty",
+    "event.bind, event.unbind: no handler given for an online binding",
 )
 WRONG_EVENT_TYPE = ErrorSpec(
     "ERROR_ARGUMENT",
@@ -126,7 +132,8 @@ methods.errors = (
     AUTH_TYPE_BIND_DENIED,
     OFFLINE_UNBIND_DENIED,
     AUTH_TYPE_UNBIND_DENIED,
-    ARGUMENT_EMPTY,
+    EVENT_EMPTY,
+    HANDLER_EMPTY,
     WRONG_EVENT_TYPE,
     WRONG_HANDLER_URL,
     UNSUPPORTED_PROTOCOL,
@@ -143,10 +150,6 @@ def _app(call: Call) -> App:
     if call.caller.app is None:
         raise WRONG_AUTH_TYPE()
     return call.caller.app
-
-
-def _empty(argument: str) -> RestError:
-    return ARGUMENT_EMPTY(ARGUMENT_EMPTY.description.format(argument), argument=argument)
 
 
 def _event_type(params: Params) -> str:
@@ -213,7 +216,7 @@ async def event_bind(call: Call) -> bool:
     else:
         auth_type = 0
     if not event:
-        raise _empty("EVENT")
+        raise EVENT_EMPTY(argument="EVENT")
     event_type = _event_type(params)
     offline = event_type == "offline"
     if offline:
@@ -221,7 +224,7 @@ async def event_bind(call: Call) -> bool:
             raise OFFLINE_BIND_DENIED()
         handler, auth_type = "", 0
     elif not handler:
-        raise _empty("HANDLER")
+        raise HANDLER_EMPTY(argument="HANDLER")
     if handler:
         _check_handler(handler)
     if event not in catalogue.events_of(call.caller.scopes):
@@ -267,14 +270,14 @@ async def event_unbind(call: Call) -> dict[str, int]:
     event = php_str(params.get("EVENT")).upper()
     handler = php_str(params.get("HANDLER"))
     if not event:
-        raise _empty("EVENT")
+        raise EVENT_EMPTY(argument="EVENT")
     offline = _event_type(params) == "offline"
     if offline:
         if not access.manages_events(call.user):
             raise OFFLINE_UNBIND_DENIED()
         handler = ""
     elif not handler:
-        raise _empty("HANDLER")
+        raise HANDLER_EMPTY(argument="HANDLER")
     # Which authorisation's handlers: the one named, else all (an administrator) or
     # the caller's own. Offline handlers are told apart by connector instead.
     auth_type: int | None = None
