@@ -137,6 +137,7 @@ def empty(argument: str) -> dict:
         ({"handler": "not a url"}, WRONG_URL),
         ({"handler": "/relative/path"}, WRONG_URL),
         ({"handler": "http://[::1"}, WRONG_URL),
+        ({"handler": "http://app.example:99999/"}, WRONG_URL),
         ({"handler": {"a": 1}}, WRONG_URL),
         (
             {"handler": "ftp://app.example/h"},

@@ -171,6 +171,7 @@ def _check_handler(url: str) -> None:
     try:
         parts = urlsplit(url)
         host = parts.hostname
+        parts.port  # noqa: B018 -- PHP's parse_url fails on a port out of range too
     except ValueError:
         raise WRONG_HANDLER_URL() from None
     if not host or any(c.isspace() or not c.isprintable() for c in url):
