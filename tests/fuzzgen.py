@@ -285,6 +285,14 @@ KEYS = [
     "REGISTER_IDLE",
     "REPORT_FULL_TYPE",
     "REPORT_FULL_USERS",
+    "event",
+    "handler",
+    "auth_type",
+    "event_type",
+    "auth_connector",
+    "options",
+    "SCOPE",
+    "FULL",
 ]
 
 #: A valid call of each method: a starting point to mutate.
@@ -395,6 +403,20 @@ TEMPLATES: dict[str, list[dict[str, Any]]] = {
         {"process_id": "a" * 32, "message_id": ["0" * 32]},
         {"process_id": "p", "message_id": {"a": "x", "b": ["nested"]}, "auth_connector": "c"},
     ],
+    "event.bind": [
+        {"event": "ONUSERADD", "handler": "http://127.0.0.1:9/h"},
+        {"event": "onAppUninstall", "handler": "https://app.example/h", "auth_type": 1},
+        {"event": "ONUSERADD", "event_type": "offline", "auth_connector": "sync"},
+        {"event": "ONOFFLINEEVENT", "handler": "http://localhost/o", "options": {"minTimeout": 5}},
+        {"event": "ONUSERADD", "handler": "ftp://x.example/", "auth_type": "9" * 40},
+    ],
+    "event.unbind": [
+        {"event": "ONUSERADD", "handler": "http://127.0.0.1:9/h"},
+        {"event": "ONUSERADD", "handler": "http://127.0.0.1:9/h", "auth_type": 0},
+        {"event": "ONUSERADD", "event_type": "offline", "auth_connector": "sync"},
+    ],
+    "event.get": [{}],
+    "events": [{}, {"SCOPE": "user"}, {"FULL": True}, {"SCOPE": ["user"], "FULL": "N"}],
 }
 
 

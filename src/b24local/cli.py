@@ -645,6 +645,16 @@ def _app_line(found) -> str:
     ).rstrip("\t")
 
 
+By = Annotated[
+    int | None,
+    typer.Option(
+        "--by",
+        help="The administrator who acts (whose token the app's event carries); "
+        "by default the portal's first.",
+    ),
+]
+
+
 @apps_app.command("add")
 def app_add(
     name: Annotated[str, typer.Option("--name", help="The application's name.")],
@@ -659,12 +669,14 @@ def app_add(
         list[int] | None,
         typer.Option("--user", help="Restrict the app to this user (repeatable)."),
     ] = None,
+    by: By = None,
     portal: Portal = None,
     data_dir: DataDir = None,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
-    """Install an application; prints CLIENT_ID CLIENT_SECRET (the secret only now)."""
+    """Install an application; prints CLIENT_ID CLIENT_SECRET (the secret only now).
+    Its handler, if any, hears ONAPPINSTALL."""
     installed, secret = _run(
         _settings(data_dir, db),
         lambda store: admin.add_app(
@@ -675,6 +687,7 @@ def app_add(
             redirect_uri=redirect_uri,
             handler=handler,
             allowed_users=user or (),
+            installer_id=by,
             domain=portal,
         ),
     )
@@ -723,6 +736,15 @@ def app_set(
     paid: Annotated[
         bool, typer.Option("--paid", help="Paid for good: no end to the paid period.")
     ] = False,
+    version: Annotated[
+        int | None,
+        typer.Option(
+            "--version",
+            help="A new, higher version: the app hears ONAPPUPDATE and its event "
+            "handlers are removed.",
+        ),
+    ] = None,
+    by: By = None,
     portal: Portal = None,
     data_dir: DataDir = None,
     db: Db = None,
@@ -743,6 +765,9 @@ def app_set(
             all_users=all_users,
             paid_until=paid_until.date() if paid_until else None,
             paid=paid,
+            version=version,
+            by=by,
+            now=_now(),
             domain=portal,
         ),
     )
@@ -755,12 +780,20 @@ ClientId = Annotated[str, typer.Option("--client-id", help="The application's cl
 @apps_app.command("remove")
 def app_remove(
     client_id: Annotated[str, typer.Argument(help="The application's client ID.")],
+    clean: Annotated[
+        bool,
+        typer.Option("--clean", help="Tell the app its data is to be cleared (CLEAN=1)."),
+    ] = False,
     portal: Portal = None,
     data_dir: DataDir = None,
     db: Db = None,
 ) -> None:
-    """Uninstall an application; its tokens stop working at once."""
-    _run(_settings(data_dir, db), lambda store: admin.remove_app(store, client_id, portal))
+    """Uninstall an application; its tokens stop working at once and its handler
+    hears ONAPPUNINSTALL."""
+    _run(
+        _settings(data_dir, db),
+        lambda store: admin.remove_app(store, client_id, portal, now=_now(), clean=clean),
+    )
 
 
 @apps_app.command("options")
