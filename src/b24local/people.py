@@ -262,7 +262,7 @@ async def _check_departments(conn: AsyncConnection, portal_id: int, ids: tuple[i
         if not storable(department_id) or (
             await departments.get(conn, portal_id, department_id) is None
         ):
-            raise _core("Department not found.")
+            raise _core(f"Department {department_id} not found.")
 
 
 async def _check_email(

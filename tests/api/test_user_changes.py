@@ -153,7 +153,7 @@ def test_user_add_an_extranet_user_needs_a_group_and_belongs_to_no_department(se
         ({"EMAIL": "new@example.com", "UF_DEPARTMENT": []}, argument_error("no_extranet_field")),
         (
             {"EMAIL": "new@example.com", "UF_DEPARTMENT": [999]},
-            core_error("Department not found.<br>"),
+            core_error("Department 999 not found.<br>"),
         ),
         (
             {"EMAIL": "new@example.com", "UF_DEPARTMENT": [1], "PERSONAL_MOBILE": 5551234},

@@ -204,7 +204,7 @@ def test_department_errors(cli: Cli) -> None:
     assert cli.fails("department", "head", "9", "--user", "1") == "error: no department 9"
     assert cli.fails("department", "head", "1", "--user", "99") == "error: no user 99"
     assert cli.fails("user", "add", "--name", "X", "--last-name", "Y", "--department", "9") == (
-        "error: no department 9"
+        "error: Department 9 not found."
     )
     # Nothing was created or changed by the refusals.
     assert cli.json("department", "list") == [
@@ -249,7 +249,7 @@ def test_user_update_errors_change_nothing(cli: Cli) -> None:
     # A refused update changes nothing, not even the options that were valid.
     assert cli.fails(
         "user", "update", "2", "--department", "7", "--tz", "Asia/Tokyo", "--admin"
-    ) == ("error: no department 7")
+    ) == ("error: Department 7 not found.")
     assert cli.fails("user", "update", "99", "--admin") == "error: no user 99"
     assert "unknown time zone" in cli.fails("user", "update", "2", "--tz", "Mars/Olympus")
     user = {u["id"]: u for u in cli.json("user", "list")}[2]

@@ -8,6 +8,8 @@ Create Date: 2026-12-06 09:20:00.000000
 import sqlalchemy as sa
 from alembic import op
 
+from b24local.store.migrate import drop_column
+
 revision = "0012"
 down_revision = "0011"
 branch_labels = None
@@ -20,5 +22,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("profile")
+    drop_column("users", "profile")
