@@ -10,6 +10,8 @@ import secrets
 import sqlalchemy as sa
 from alembic import op
 
+from b24local.store.migrate import drop_column
+
 revision = "0013"
 down_revision = "0012"
 branch_labels = None
@@ -155,8 +157,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("apps", schema=None) as batch_op:
-        batch_op.drop_column("application_token")
+    # Natively: a batch rebuild of apps would take its options with it (CASCADE).
+    drop_column("apps", "application_token")
 
     with op.batch_alter_table("offline_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_offline_events_portal_id_app_id_id"))

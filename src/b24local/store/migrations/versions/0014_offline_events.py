@@ -8,6 +8,8 @@ Create Date: 2026-12-06 09:40:00.000000
 import sqlalchemy as sa
 from alembic import op
 
+from b24local.store.migrate import drop_column
+
 revision = "0014"
 down_revision = "0013"
 branch_labels = None
@@ -28,5 +30,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("event_deliveries") as batch:
         batch.drop_index(batch.f("ix_event_deliveries_handler_id_raised_at"))
-    with op.batch_alter_table("offline_events") as batch:
-        batch.drop_column("user_id")
+    drop_column("offline_events", "user_id")
