@@ -27,6 +27,7 @@ import httpx
 
 from b24local.clock import Clock
 from b24local.config import Settings
+from b24local.entities import Portal
 from b24local.oauth.addresses import ServerAddresses
 from b24local.store import outbox, portals
 from b24local.store.engine import Store
@@ -53,6 +54,10 @@ CLAIM_MARGIN = timedelta(seconds=60)
 def backoff(attempts: int) -> timedelta:
     """The wait after the ``attempts``-th failed attempt: 10 s, 20 s, 40 s, ..."""
     return min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** min(attempts - 1, 20))
+
+
+#: Why a row whose subscriber was removed before it was sent fails.
+GONE = "the subscriber (application or outgoing webhook) no longer exists"
 
 
 class Refused(Exception):
@@ -172,6 +177,14 @@ class Sender:
 
     # --- picking rows -----------------------------------------------------------------
 
+    def _blocked(self, now: datetime, *, everything: bool) -> set[str]:
+        """Handler URLs no row may go to now: every slot taken, or paused."""
+        full = {url for url, count in self._urls.items() if count >= self.per_url}
+        if everything:
+            return full
+        paused = {u for u, p in self._pace.items() if p.paused_until and p.paused_until > now}
+        return full | paused
+
     async def dispatch(self, *, everything: bool = False) -> list[asyncio.Task]:
         """Start an attempt for each due row a slot is free for. ``everything``: every
         pending row, due or not, paused handler or not (the dev API's "run now")."""
@@ -183,26 +196,58 @@ class Sender:
         if room <= 0:
             return []
         async with store.transaction() as conn:
-            rows = await outbox.due(conn, None if everything else now, limit=room * 4)
-        started = []
+            rows = await outbox.due(
+                conn, None if everything else now, limit=room * 2,
+                skip_urls=self._blocked(now, everything=everything),
+            )  # fmt: skip
+        taken: dict[str, int] = {}
+        picked = []
         for row in rows:
-            if len(self._tasks) >= self.max_in_flight:
+            slots = self.per_url - self._urls.get(row.handler_url, 0)
+            if row.id in self._tasks or taken.get(row.handler_url, 0) >= slots:
+                continue
+            taken[row.handler_url] = taken.get(row.handler_url, 0) + 1
+            picked.append(row)
+            if len(picked) >= room:
                 break
-            if row.id in self._tasks or self._urls.get(row.handler_url, 0) >= self.per_url:
-                continue
-            pace = self._pace.get(row.handler_url)
-            if not everything and pace and pace.paused_until and pace.paused_until > now:
-                continue
-            until = now + timedelta(seconds=self._settings.event_timeout) + CLAIM_MARGIN
-            async with store.transaction(write=True) as conn:
-                if not await outbox.claim(conn, row, until=until):
-                    continue
+        if not picked:
+            return []
+        ready = await self._claim(store, picked, now)
+        started = []
+        for row, form in ready:
             self._urls[row.handler_url] = self._urls.get(row.handler_url, 0) + 1
-            task = asyncio.create_task(self._guarded(store, row))
+            task = asyncio.create_task(self._guarded(store, row, form))
             self._tasks[row.id] = task
             task.add_done_callback(lambda _t, row=row: self._done(row))
             started.append(task)
         return started
+
+    async def _claim(
+        self, store: Store, rows: list[Delivery], now: datetime
+    ) -> list[tuple[Delivery, list[tuple[str, str]] | Refused]]:
+        """Claim the rows and build their forms in one write transaction (tokens are
+        issued there, on the clock's now): the sender's writes stay few beside the
+        changes it reports."""
+        until = now + timedelta(seconds=self._settings.event_timeout) + CLAIM_MARGIN
+        ready: list[tuple[Delivery, list[tuple[str, str]] | Refused]] = []
+        portals_by_id: dict[int, Portal | None] = {}
+        async with store.transaction(write=True) as conn:
+            for row in rows:
+                if not await outbox.claim(conn, row, until=until):
+                    continue
+                if row.portal_id not in portals_by_id:
+                    portals_by_id[row.portal_id] = await portals.by_id(conn, row.portal_id)
+                portal = portals_by_id[row.portal_id]
+                auth = (
+                    await payload.auth_block(conn, row, portal, self._addresses, now=now)
+                    if portal is not None
+                    else None
+                )
+                if auth is None:
+                    ready.append((row, Refused(GONE)))
+                    continue
+                ready.append((row, list(payload.php_pairs(payload.body(row, auth, now=now)))))
+        return ready
 
     def _done(self, row: Delivery) -> None:
         self._tasks.pop(row.id, None)
@@ -223,25 +268,30 @@ class Sender:
 
     # --- one attempt ------------------------------------------------------------------
 
-    async def _guarded(self, store: Store, row: Delivery) -> None:
+    async def _guarded(
+        self, store: Store, row: Delivery, pairs: list[tuple[str, str]] | Refused
+    ) -> None:
         try:
-            await self._attempt(store, row)
+            await self._attempt(store, row, pairs)
         except asyncio.CancelledError:
             raise
         except Exception:  # the row stays claimed and is tried again when that runs out
             log.exception("event delivery %s failed unexpectedly", row.id)
 
-    async def _attempt(self, store: Store, row: Delivery) -> None:
+    async def _attempt(
+        self, store: Store, row: Delivery, pairs: list[tuple[str, str]] | Refused
+    ) -> None:
         attempts = row.attempts + 1
-        form: dict | None = None
         try:
+            if isinstance(pairs, Refused):
+                raise pairs
             await check_address(
                 row.handler_url, forbid_private=self._settings.forbid_private_handlers
             )
-            pairs, form = await self._build(store, row)
         except Refused as refused:
             await self._record(store, row.id, state="failed", error=str(refused))
             return
+        form = payload.decoded(pairs)
         assert self._client is not None
         began = time.monotonic()
         try:
@@ -266,21 +316,6 @@ class Sender:
             store, row, attempts, form, status=answer.status_code, answer=text,
             error=f"the handler answered HTTP {answer.status_code}",
         )  # fmt: skip
-
-    async def _build(self, store: Store, row: Delivery) -> tuple[list[tuple[str, str]], dict]:
-        """The form for this attempt: tokens are issued now, on the clock's now."""
-        now = self._clock.now()
-        async with store.transaction(write=True) as conn:
-            portal = await portals.by_id(conn, row.portal_id)
-            auth = (
-                await payload.auth_block(conn, row, portal, self._addresses, now=now)
-                if portal is not None
-                else None
-            )
-        if auth is None:
-            raise Refused("the subscriber (application or outgoing webhook) no longer exists")
-        pairs = list(payload.php_pairs(payload.body(row, auth, now=now)))
-        return pairs, payload.decoded(pairs)
 
     async def _failed(
         self,

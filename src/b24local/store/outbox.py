@@ -5,6 +5,7 @@ only in memory, so a restart loses none."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -56,9 +57,18 @@ def _delivery(row: Any) -> Delivery:
     )
 
 
-async def due(conn: AsyncConnection, now: datetime | None, *, limit: int) -> list[Delivery]:
-    """Pending rows due at ``now`` (every pending row with None), oldest due first."""
+async def due(
+    conn: AsyncConnection,
+    now: datetime | None,
+    *,
+    limit: int,
+    skip_urls: Collection[str] = (),
+) -> list[Delivery]:
+    """Pending rows due at ``now`` (every pending row with None), oldest due first,
+    but none for the handler URLs in ``skip_urls`` (busy or paused)."""
     query = select(event_deliveries).where(event_deliveries.c.state == "pending")
+    if skip_urls:
+        query = query.where(event_deliveries.c.handler_url.not_in(list(skip_urls)))
     if now is not None:
         query = query.where(event_deliveries.c.due_at <= now)
     query = query.order_by(event_deliveries.c.due_at, event_deliveries.c.id).limit(limit)
