@@ -30,6 +30,7 @@ async def raise_event(
     """
     handlers = await store.handlers_for(conn, portal_id, name)
     queued_apps: set[int] = set()
+    online: list[dict[str, Any]] = []
     message_id = secrets.token_hex(16)
     for handler in handlers:
         if handler.offline:
@@ -52,15 +53,17 @@ async def raise_event(
         auth_user = None
         if handler.app_id is not None:
             auth_user = handler.auth_type or actor_id
-        await store.enqueue(
-            conn,
-            portal_id,
-            event=name,
-            handler_url=handler.handler,
-            data=data,
-            now=now,
-            handler_id=handler.id,
-            app_id=handler.app_id,
-            hook_id=handler.hook_id,
-            auth_user_id=auth_user,
+        online.append(
+            store.delivery_row(
+                portal_id,
+                event=name,
+                handler_url=handler.handler,
+                data=data,
+                now=now,
+                handler_id=handler.id,
+                app_id=handler.app_id,
+                hook_id=handler.hook_id,
+                auth_user_id=auth_user,
+            )
         )
+    await store.enqueue_many(conn, online)
