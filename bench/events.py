@@ -5,7 +5,7 @@ with no handler bound; with handlers for every event the catalogue names, on a
 local handler that answers at once; and with the same handlers on an address
 that accepts connections but never answers. Raising writes outbox rows in the
 change's transaction; sending happens beside it and must not hold the writes up
-(docs/benchmarks.md, "Events").
+(docs/benchmarks.md, "Events"). Each run has a database of its own.
 
 Each user needs an e-mail of its own, so the wrk script makes them up as it goes
 (a prefix per wrk run, a counter per request). The users are extranet users: the
@@ -22,13 +22,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from sqlalchemy import delete
-
 from b24local import admin
 from b24local.events import catalogue
 from b24local.store import events as event_store
 from b24local.store.engine import Store
-from b24local.store.tables import event_deliveries, event_handlers, outgoing_webhooks
 
 from .scenarios import Scenario
 from .seed import Seeded
@@ -94,13 +91,8 @@ def silent_handler() -> Iterator[str]:
 
 async def bind_everything(store: Store, url: str | None) -> int:
     """Handlers at ``url`` for every event: an outgoing webhook for those it may hear,
-    and an application for all of them. None: unbind all (and empty the outbox).
-    Returns the handlers bound."""
+    and an application for all of them (none with ``url`` None). Returns how many."""
     now = datetime.now(UTC)
-    async with store.transaction(write=True) as conn:
-        await conn.execute(delete(event_handlers))
-        await conn.execute(delete(outgoing_webhooks))
-        await conn.execute(delete(event_deliveries))
     if url is None:
         return 0
     names = catalogue.events_of(None)

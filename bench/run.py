@@ -267,28 +267,34 @@ class Runner:
         note = f"{loop} event loop" if loop else ""
         self.measure_together(start, parts, section, group=group, note=note)
 
-    def events_group(self, db: Database, section: report.Section) -> None:
+    def events_group(
+        self, new_db: Callable[[str], Database], section: report.Section
+    ) -> None:
         """user.add with no handler, with handlers that answer, and with handlers that
-        never answer (see bench/events.py)."""
-        seeded = seed.Seeded()
-        print(f"[{db.backend}] seeding the events scenario", flush=True)
-        _seed(db, lambda store: seed.base(store, seeded))
-        start = self.b24local(db, f"{db.backend}-events.log")
+        never answer (see bench/events.py), each on a fresh database so that none
+        runs on the users the one before added."""
         runs = (
             ("events_none", "no handler bound", contextlib.nullcontext(None)),
             ("events_bound", "handlers that answer", events.answering_handler()),
             ("events_dead", "handlers that never answer", events.silent_handler()),
         )
         for key, how, handler in runs:
+            db = new_db(key)
+            seeded = seed.Seeded()
             with handler as url:
                 bound: list[int] = []
 
-                async def bind(store: Store, url: str | None = url, bound=bound) -> None:
+                async def fill(store: Store, url: str | None = url, bound=bound) -> None:
+                    await seed.base(store, seeded)
                     bound.append(await events.bind_everything(store, url))
 
-                _seed(db, bind)
+                print(f"[{db.backend}] seeding {key}", flush=True)
+                _seed(db, fill)
+                start = self.b24local(db, f"{db.backend}-{key}.log")
                 scenario = events.user_adds(seeded, key, how)
-                self.measure(start, scenario, section, group="events", note=f"{bound[0]} handlers")
+                self.measure(
+                    start, scenario, section, group="events", note=f"{bound[0]} handlers"
+                )
 
     def growth_group(self, db: Database, section: report.Section) -> None:
         seeded = seed.Seeded()
@@ -327,12 +333,18 @@ def run_backend(runner: Runner, backend: str, pg_url: str | None) -> report.Sect
             dbs.append(main_db)
             growth_db = databases.postgresql(pg_url, runner.workdir / "pg-growth")
             dbs.append(growth_db)
-            events_db = databases.postgresql(pg_url, runner.workdir / "pg-events")
-            dbs.append(events_db)
+
+            def events_db(key: str) -> Database:
+                assert pg_url is not None
+                made = databases.postgresql(pg_url, runner.workdir / f"pg-{key}")
+                dbs.append(made)
+                return made
         else:
             main_db = databases.sqlite(runner.workdir / "sqlite-main")
             growth_db = databases.sqlite(runner.workdir / "sqlite-growth")
-            events_db = databases.sqlite(runner.workdir / "sqlite-events")
+
+            def events_db(key: str) -> Database:
+                return databases.sqlite(runner.workdir / f"sqlite-{key}")
         section = report.Section(backend, plan.mode, machine=report.machine(extra))
         before = report.src_fingerprint()
         runner.main_group(main_db, section)
