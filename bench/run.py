@@ -267,9 +267,7 @@ class Runner:
         note = f"{loop} event loop" if loop else ""
         self.measure_together(start, parts, section, group=group, note=note)
 
-    def events_group(
-        self, new_db: Callable[[str], Database], section: report.Section
-    ) -> None:
+    def events_group(self, new_db: Callable[[str], Database], section: report.Section) -> None:
         """user.add with no handler, with handlers that answer, and with handlers that
         never answer (see bench/events.py), each on a fresh database so that none
         runs on the users the one before added."""
@@ -284,7 +282,9 @@ class Runner:
             with handler as url:
                 bound: list[int] = []
 
-                async def fill(store: Store, url: str | None = url, bound=bound) -> None:
+                async def fill(
+                    store: Store, url: str | None = url, bound=bound, seeded=seeded
+                ) -> None:
                     await seed.base(store, seeded)
                     bound.append(await events.bind_everything(store, url))
 
@@ -292,9 +292,7 @@ class Runner:
                 _seed(db, fill)
                 start = self.b24local(db, f"{db.backend}-{key}.log")
                 scenario = events.user_adds(seeded, key, how)
-                self.measure(
-                    start, scenario, section, group="events", note=f"{bound[0]} handlers"
-                )
+                self.measure(start, scenario, section, group="events", note=f"{bound[0]} handlers")
 
     def growth_group(self, db: Database, section: report.Section) -> None:
         seeded = seed.Seeded()
@@ -345,6 +343,7 @@ def run_backend(runner: Runner, backend: str, pg_url: str | None) -> report.Sect
 
             def events_db(key: str) -> Database:
                 return databases.sqlite(runner.workdir / f"sqlite-{key}")
+
         section = report.Section(backend, plan.mode, machine=report.machine(extra))
         before = report.src_fingerprint()
         runner.main_group(main_db, section)
