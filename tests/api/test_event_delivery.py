@@ -255,7 +255,7 @@ def test_a_failing_handler_is_retried_with_backoff_then_given_up(server, handler
         server.clock.advance(pause - 1)
         assert run_now(server) == 0
         server.clock.advance(1)
-        assert run_now(server) == 1
+        run_now(server)
         assert len(handler.on("/hook")) == attempts + 1
     (row,) = listed(server)
     assert row["state"] == "failed" and row["attempts"] == 5
@@ -271,7 +271,7 @@ def test_a_handler_that_recovers_gets_the_retry(server, handler):
     wait(server)
     handler.status["/hook"] = 200
     server.clock.advance(10)
-    assert run_now(server) == 1
+    run_now(server)
     (row,) = listed(server, state="delivered")
     assert row["attempts"] == 2 and row["last_error"] is None
     assert row["delivered_at"] == server.clock.now().isoformat()
@@ -313,7 +313,9 @@ def test_a_slow_handler_is_called_less_often(db_url, clock, tmp_path, handler):
         fire(server)  # due now, but its handler is paused
         assert run_now(server) == 0
         clock.advance(5)
-        assert run_now(server) == 1  # the new event; the retry is due at +10 s
+        run_now(server)
+        # The new event only: the timed-out one's retry is due at +10 s.
+        assert len(handler.on("/slow")) == 2
         assert sender.paused_until(handler.url("/slow")) is None
 
 
@@ -360,7 +362,7 @@ def test_deliveries_survive_a_restart(db_url, clock, tmp_path, handler):
         assert run_now(server) == 0
         assert handler.received == []
         clock.advance(65)
-        assert run_now(server) == 1
+        run_now(server)
         (got,) = handler.on("/hook")
         assert got["data"] == {"ID": "1"}
         (row,) = listed(server)

@@ -133,6 +133,8 @@ class Sender:
         self._wake = asyncio.Event()
         #: Set (and replaced) after every recorded attempt: the dev API waits on it.
         self.attempted = asyncio.Event()
+        #: Attempts recorded since start.
+        self.finished = 0
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -260,11 +262,14 @@ class Sender:
         self._wake.set()
 
     async def run_now(self, *, everything: bool = False) -> int:
-        """Attempt what is due (or everything pending) and wait for those attempts."""
-        tasks = await self.dispatch(everything=everything)
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        return len(tasks)
+        """Attempt what is due (or everything pending), wait until no attempt is in
+        flight, and say how many attempts ended meanwhile (those the polling loop
+        had started included: a caller cannot tell who took a row first)."""
+        before = self.finished
+        await self.dispatch(everything=everything)
+        while self._tasks:
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        return self.finished - before
 
     # --- one attempt ------------------------------------------------------------------
 
@@ -338,6 +343,7 @@ class Sender:
     async def _record(self, store: Store, delivery_id: int, **outcome) -> None:
         async with store.transaction(write=True) as conn:
             await outbox.record(conn, delivery_id, **outcome)
+        self.finished += 1
         attempted, self.attempted = self.attempted, asyncio.Event()
         attempted.set()
 
