@@ -285,6 +285,14 @@ KEYS = [
     "REGISTER_IDLE",
     "REPORT_FULL_TYPE",
     "REPORT_FULL_USERS",
+    "event",
+    "handler",
+    "auth_type",
+    "event_type",
+    "auth_connector",
+    "options",
+    "SCOPE",
+    "FULL",
 ]
 
 #: A valid call of each method: a starting point to mutate.
@@ -323,6 +331,8 @@ TEMPLATES: dict[str, list[dict[str, Any]]] = {
     "user.add": [
         {"EMAIL": "fuzz@example.com", "UF_DEPARTMENT": [1], "PERSONAL_BIRTHDAY": "1990-01-31"},
         {"EMAIL": "guest@example.com", "EXTRANET": "Y", "SONET_GROUP_ID": [1]},
+        # The source key of a change, heard by offline handlers bound with another one.
+        {"EMAIL": "sync@example.com", "UF_DEPARTMENT": [1], "auth_connector": "sync"},
     ],
     "user.update": [
         # User 2, never the administrator behind the webhook, and never ACTIVE: a
@@ -369,6 +379,44 @@ TEMPLATES: dict[str, list[dict[str, Any]]] = {
         {"ACCESS": ["U" + "9" * 5000, "DR0001"]},
     ],
     "feature.get": [{"CODE": "rest_offline_extended"}, {"CODE": "rest_auth_connector"}],
+    "event.offline.get": [
+        {},
+        {"clear": 0, "limit": 5, "error": 1, "auth_connector": "sync"},
+        {
+            "filter": {">=ID": 1, "EVENT_NAME": "ONUSERADD", "<TIMESTAMP_X": DATES[0]},
+            "order": {"TIMESTAMP_X": "DESC", "ID": "ASC"},
+        },
+        {"process_id": "a" * 32, "clear": 1, "order": ["MESSAGE_ID"]},
+        {"filter": {"@ID": [1, 2], "%MESSAGE_ID": "ab"}, "limit": "9" * 30},
+    ],
+    "event.offline.list": [
+        {},
+        {"start": 50, "auth_connector": "sync"},
+        {"filter": {"PROCESS_ID": "", "ERROR": 1, "@ID": [1, 2]}, "order": {"ERROR": "DESC"}},
+    ],
+    "event.offline.clear": [
+        {"process_id": "a" * 32},
+        {"process_id": "a" * 32, "id": [1, "2", 2**40]},
+        {"process_id": "", "message_id": ["0" * 32, " " + "f" * 32]},
+    ],
+    "event.offline.error": [
+        {"process_id": "a" * 32, "message_id": ["0" * 32]},
+        {"process_id": "p", "message_id": {"a": "x", "b": ["nested"]}, "auth_connector": "c"},
+    ],
+    "event.bind": [
+        {"event": "ONUSERADD", "handler": "http://127.0.0.1:9/h"},
+        {"event": "onAppUninstall", "handler": "https://app.example/h", "auth_type": 1},
+        {"event": "ONUSERADD", "event_type": "offline", "auth_connector": "sync"},
+        {"event": "ONOFFLINEEVENT", "handler": "http://localhost/o", "options": {"minTimeout": 5}},
+        {"event": "ONUSERADD", "handler": "ftp://x.example/", "auth_type": "9" * 40},
+    ],
+    "event.unbind": [
+        {"event": "ONUSERADD", "handler": "http://127.0.0.1:9/h"},
+        {"event": "ONUSERADD", "handler": "http://127.0.0.1:9/h", "auth_type": 0},
+        {"event": "ONUSERADD", "event_type": "offline", "auth_connector": "sync"},
+    ],
+    "event.get": [{}],
+    "events": [{}, {"SCOPE": "user"}, {"FULL": True}, {"SCOPE": ["user"], "FULL": "N"}],
 }
 
 

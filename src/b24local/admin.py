@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local import people, plans, structure
 from b24local.entities import App, Portal, User, Webhook
-from b24local.events import catalogue
+from b24local.events import catalogue, lifecycle
 from b24local.oauth import issuing
 from b24local.oauth.addresses import parse_public_url
 from b24local.rest.errors import RestError
@@ -598,9 +598,12 @@ async def add_app(
     redirect_uri: str = "",
     handler: str = "",
     allowed_users: Sequence[int] = (),
+    installer_id: int | None = None,
     domain: str | None = None,
 ) -> tuple[App, str]:
-    """Install a local application; returns it with its client secret."""
+    """Install a local application; returns it with its client secret. Its handler
+    hears ONAPPINSTALL, authorised as ``installer_id`` (an administrator; by default
+    the portal's first)."""
     wanted = _check_scopes(scopes)
     name = _app_name(name)
     redirect_uri = _app_url(redirect_uri, "redirect URI")
@@ -609,7 +612,8 @@ async def add_app(
         portal = await portal_for(conn, domain)
         for user_id in allowed_users:
             await _user(conn, portal.id, user_id)
-        return await apps.add(
+        installer = await _administrator(conn, portal.id, installer_id)
+        installed, secret = await apps.add(
             conn,
             portal.id,
             name=name,
@@ -619,6 +623,19 @@ async def add_app(
             handler=handler,
             allowed_users=allowed_users or None,
         )
+        await lifecycle.installed(conn, installed, now=now, installer_id=installer)
+        return installed, secret
+
+
+async def _administrator(conn: AsyncConnection, portal_id: int, user_id: int | None) -> int | None:
+    """Who acts for an application's lifecycle: the administrator named, or the
+    portal's first active one (None if it has none)."""
+    if user_id is None:
+        return await users.first_admin(conn, portal_id)
+    user = await _user(conn, portal_id, user_id)
+    if not (user.active and user.is_admin):
+        raise AdminError(f"user {user_id} is not an active administrator")
+    return user.id
 
 
 async def update_app(
@@ -633,13 +650,18 @@ async def update_app(
     all_users: bool = False,
     paid_until: date | None = None,
     paid: bool = False,
+    version: int | None = None,
+    by: int | None = None,
+    now: datetime | None = None,
     domain: str | None = None,
 ) -> App:
     """Change an installed application; what is not given stays. ``allowed_users``
     limits it to those users, ``all_users`` opens it to every user again. Tokens
     already issued follow at once: narrower scopes narrow them, and a user left out
     meets ``user_access_error``. ``paid_until`` is the last day of a paid or trial
-    period, after which no tokens are issued; ``paid`` ends such a period."""
+    period, after which no tokens are issued; ``paid`` ends such a period.
+    A higher ``version`` is an update: ONAPPUPDATE (authorised as ``by``, an
+    administrator) at ``now``, and the app's event handlers are removed."""
     if allowed_users is not None and all_users:
         raise AdminError("limit the application to some users or open it to all, not both")
     if paid_until is not None and paid:
@@ -657,13 +679,27 @@ async def update_app(
         changes["allowed_users"] = allowed_users
     if paid_until is not None or paid:
         changes["paid_until"] = paid_until
+    if version is not None:
+        if version < 1:
+            raise AdminError(f"the version is a positive number, not {version}")
+        if now is None:
+            raise AdminError("a version change needs the time it happens")
     async with store.transaction(write=True) as conn:
         portal = await portal_for(conn, domain)
-        await _app(conn, portal.id, client_id)
+        before = await _app(conn, portal.id, client_id)
         for user_id in allowed_users or ():
             await _user(conn, portal.id, user_id)
+        actor = await _administrator(conn, portal.id, by)
+        upgraded = version is not None and version != before.version
+        if upgraded and version < before.version:
+            raise AdminError(f"the version only goes up: {client_id} is at {before.version}")
+        if upgraded:
+            changes["version"] = version
         await apps.change(conn, portal.id, client_id, **changes)
-        return await _app(conn, portal.id, client_id)
+        after = await _app(conn, portal.id, client_id)
+        if upgraded and now is not None:
+            await lifecycle.updated(conn, after, before.version, now=now, actor_id=actor)
+        return after
 
 
 async def list_apps(store: Store, domain: str | None = None) -> list[App]:
@@ -671,11 +707,21 @@ async def list_apps(store: Store, domain: str | None = None) -> list[App]:
         return await apps.list_all(conn, (await portal_for(conn, domain)).id)
 
 
-async def remove_app(store: Store, client_id: str, domain: str | None = None) -> None:
+async def remove_app(
+    store: Store,
+    client_id: str,
+    domain: str | None = None,
+    *,
+    now: datetime,
+    clean: bool = False,
+) -> None:
+    """Uninstall an application: ONAPPUNINSTALL (with ``CLEAN`` as asked) to its
+    handlers, then it goes with its tokens and event handlers."""
     async with store.transaction(write=True) as conn:
         portal = await portal_for(conn, domain)
-        if not await apps.remove(conn, portal.id, client_id):
-            raise AdminError(f"no application {client_id}")
+        app = await _app(conn, portal.id, client_id)
+        await lifecycle.uninstalled(conn, app, now=now, clean=clean)
+        await apps.remove(conn, portal.id, client_id)
 
 
 async def app_options_of(

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import typer
 import uvicorn
 
-from b24local import __version__, admin, plans, structure
+from b24local import __version__, admin, people, plans, structure
 from b24local.accepting import Acceptor
 from b24local.clock import SystemClock
 from b24local.config import DEFAULT_HOST, DEFAULT_PORT, Settings, default_data_dir
@@ -91,9 +91,16 @@ def _profile_fields(given: list[str] | None) -> dict[str, str]:
     fields: dict[str, str] = {}
     for item in given or ():
         name, sep, value = item.partition("=")
-        if not sep or not name.strip():
+        name = name.strip().upper()
+        if not sep or not name:
             raise typer.BadParameter(f"{item!r}: give FIELD=VALUE", param_hint="--field")
-        fields[name.strip().upper()] = value
+        if name not in people.PROFILE_NAMES:
+            raise typer.BadParameter(
+                f"{name} is not a profile field (see `user.fields`; standing and departments"
+                " have options of their own)",
+                param_hint="--field",
+            )
+        fields[name] = value
     return fields
 
 
@@ -660,6 +667,16 @@ def _app_line(found) -> str:
     ).rstrip("\t")
 
 
+By = Annotated[
+    int | None,
+    typer.Option(
+        "--by",
+        help="The administrator who acts (whose token the app's event carries); "
+        "by default the portal's first.",
+    ),
+]
+
+
 @apps_app.command("add")
 def app_add(
     name: Annotated[str, typer.Option("--name", help="The application's name.")],
@@ -674,12 +691,14 @@ def app_add(
         list[int] | None,
         typer.Option("--user", help="Restrict the app to this user (repeatable)."),
     ] = None,
+    by: By = None,
     portal: Portal = None,
     data_dir: DataDir = None,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
-    """Install an application; prints CLIENT_ID CLIENT_SECRET (the secret only now)."""
+    """Install an application; prints CLIENT_ID CLIENT_SECRET (the secret only now).
+    Its handler, if any, hears ONAPPINSTALL."""
     installed, secret = _run(
         _settings(data_dir, db),
         lambda store: admin.add_app(
@@ -690,6 +709,7 @@ def app_add(
             redirect_uri=redirect_uri,
             handler=handler,
             allowed_users=user or (),
+            installer_id=by,
             domain=portal,
         ),
     )
@@ -738,6 +758,15 @@ def app_set(
     paid: Annotated[
         bool, typer.Option("--paid", help="Paid for good: no end to the paid period.")
     ] = False,
+    version: Annotated[
+        int | None,
+        typer.Option(
+            "--version",
+            help="A new, higher version: the app hears ONAPPUPDATE and its event "
+            "handlers are removed.",
+        ),
+    ] = None,
+    by: By = None,
     portal: Portal = None,
     data_dir: DataDir = None,
     db: Db = None,
@@ -758,6 +787,9 @@ def app_set(
             all_users=all_users,
             paid_until=paid_until.date() if paid_until else None,
             paid=paid,
+            version=version,
+            by=by,
+            now=_now(),
             domain=portal,
         ),
     )
@@ -770,12 +802,20 @@ ClientId = Annotated[str, typer.Option("--client-id", help="The application's cl
 @apps_app.command("remove")
 def app_remove(
     client_id: Annotated[str, typer.Argument(help="The application's client ID.")],
+    clean: Annotated[
+        bool,
+        typer.Option("--clean", help="Tell the app its data is to be cleared (CLEAN=1)."),
+    ] = False,
     portal: Portal = None,
     data_dir: DataDir = None,
     db: Db = None,
 ) -> None:
-    """Uninstall an application; its tokens stop working at once."""
-    _run(_settings(data_dir, db), lambda store: admin.remove_app(store, client_id, portal))
+    """Uninstall an application; its tokens stop working at once and its handler
+    hears ONAPPUNINSTALL."""
+    _run(
+        _settings(data_dir, db),
+        lambda store: admin.remove_app(store, client_id, portal, now=_now(), clean=clean),
+    )
 
 
 @apps_app.command("options")

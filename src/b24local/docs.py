@@ -39,7 +39,14 @@ def methods_table(registry: Registry) -> str:
 
 
 def _error_rows(errors: list[ErrorSpec]) -> list[str]:
-    return [f"| `{e.code}` | {e.status} | {e.description} | {e.meaning} |" for e in errors]
+    # A bar in a text (``{online|offline}``) would split the table's cell.
+    return [
+        f"| `{e.code}` | {e.status} | {_cell(e.description)} | {_cell(e.meaning)} |" for e in errors
+    ]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
 
 
 def errors_table(registry: Registry) -> str:

@@ -97,6 +97,8 @@ class App:
     created_at: datetime
     #: The last day of the app's paid or trial period; None: it has none.
     paid_until: date | None = None
+    #: What the app's events carry as ``auth[application_token]``.
+    application_token: str | None = None
 
     def admits(self, user_id: int) -> bool:
         return self.allowed_users is None or user_id in self.allowed_users

@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local import plans
 from b24local.entities import Portal, User
+from b24local.events import sources
+from b24local.events.raising import raise_event
 from b24local.rest.errors import ErrorSpec, RestError
 from b24local.rest.params import php_int, php_str
 from b24local.store import departments, users
@@ -56,6 +58,9 @@ PROFILE_FIELDS = (
     "UF_INTERESTS", "UF_SKILLS", "UF_WEB_SITES", "UF_XING", "UF_LINKEDIN", "UF_TWITTER",
     "UF_SKYPE", "UF_DISTRICT",
 )  # fmt: skip
+#: Every field a profile edit may name, beside ACTIVE and UF_DEPARTMENT (the CLI's
+#: ``--field``).
+PROFILE_NAMES = frozenset({*COLUMN_OF, *PROFILE_FIELDS, "PERSONAL_BIRTHDAY"})
 #: Profile fields that hold prose rather than a line.
 LONG_FIELDS = frozenset({"PERSONAL_NOTES", "WORK_PROFILE", "WORK_NOTES", "UF_INTERESTS",
                          "UF_SKILLS", "UF_WEB_SITES"})  # fmt: skip
@@ -69,7 +74,8 @@ GENDERS = ("", "M", "F")
 # What Bitrix's check_email accepts: a dotted domain with a top level of 2-20
 # letters or digits (so "admin@localhost" is no address to invite).
 _EMAIL = re.compile(
-    r"^[=_.0-9a-z+~'!$&*^`|#%/?{}-]+@(?:[-0-9a-z_]+\.)+[a-z0-9-]{2,20}$", re.IGNORECASE
+    r"^[=_.0-9a-z+~'!$&*^`|#%/?{}-]+@(?:[-0-9a-z_]+\.)+[a-z0-9-]{2,20}$",
+    re.IGNORECASE | re.ASCII,
 )
 
 
@@ -106,7 +112,8 @@ INVALID_TYPE_FIELD = ErrorSpec(
     "ERROR_ARGUMENT",
     400,
     "invalid_type_field",
-    "user.add, user.update: a WORK_* or PERSONAL_* field (or any text field) not given as text",
+    "user.add: a WORK_* or PERSONAL_* field not given as text; user.add, user.update: a"
+    " list or object for a text field",
 )
 PROFILE_REFUSED = ErrorSpec(
     "ERROR_CORE",
@@ -155,14 +162,27 @@ def valid_email(text: str) -> bool:
     return len(text) <= LINE_LENGTH and bool(_EMAIL.match(text))
 
 
+def must_be_text(key: str) -> bool:
+    """The real ``checkTypeFields`` of ``user.add``: a key containing ``WORK_``, or
+    ``PERSONAL_`` other than the photo, needs a string (PHP's ``&&`` binding tighter
+    than ``||`` leaves ``WORK_LOGO`` in)."""
+    return "WORK_" in key or ("PERSONAL_" in key and key != "PERSONAL_PHOTO")
+
+
+def check_types(raw: Mapping[str, Any]) -> None:
+    """``user.add``'s type check, before anything else is looked at."""
+    for key, value in raw.items():
+        name = str(key).upper()
+        if must_be_text(name) and not isinstance(value, str):
+            raise _argument(INVALID_TYPE_FIELD, name)
+
+
 def _text(name: str, value: Any) -> str:
-    """A text field's value: WORK_* and PERSONAL_* must come as strings (the real
-    ``checkTypeFields``); others may be any scalar, read as PHP reads it."""
-    if isinstance(value, str):
-        return value.strip() if name == "EMAIL" else value
-    if name.startswith(("WORK_", "PERSONAL_")) or isinstance(value, (list, dict)):
+    """A text field's value as PHP reads a scalar; a list or object is no text."""
+    if isinstance(value, (list, dict)):
         raise _argument(INVALID_TYPE_FIELD, name)
-    return php_str(value)
+    text = php_str(value)
+    return text.strip() if name == "EMAIL" else text
 
 
 def _limit(name: str) -> int:
@@ -188,10 +208,18 @@ def _department_ids(value: Any) -> tuple[int, ...]:
     return tuple(dict.fromkeys(php_int(v) for v in listed if not isinstance(v, (list, dict))))
 
 
+def _flag(value: Any) -> bool:
+    """``($v && $v != 'N') ? 'Y' : 'N'``: a non-empty list is true, as in PHP."""
+    if isinstance(value, str):
+        return value not in ("", "0", "N")
+    return bool(value)
+
+
 def read_fields(raw: Mapping[str, Any]) -> Changes:
-    """The fields of a ``user.add`` / ``user.update`` call, checked; names the real
+    """The fields of a ``user.add`` / ``user.update`` call, read; names the real
     service does not let a call set (``ID``, ``DATE_REGISTER``, ``IS_ONLINE``, …) are
-    passed over, as it passes over them."""
+    passed over, as it passes over them. What CUser would refuse is checked later,
+    by :func:`check_values`, in the order the real service checks."""
     columns: dict[str, Any] = {}
     profile: dict[str, str | None] = {}
     active: bool | None = None
@@ -199,29 +227,32 @@ def read_fields(raw: Mapping[str, Any]) -> Changes:
     for key, value in raw.items():
         name = str(key).upper()
         if name == "ACTIVE":
-            active = bool(value) and value not in ("N", "0") and not isinstance(value, list)
+            active = _flag(value)
         elif name == "UF_DEPARTMENT":
             member_of = _department_ids(value)
         elif name == "PERSONAL_BIRTHDAY":
             if isinstance(value, (list, dict)):
                 raise _argument(INVALID_TYPE_FIELD, name)
             columns["birthday"] = _birthday(value)
-        elif name in COLUMN_OF or name in PROFILE_FIELDS:
-            text = _text(name, value)
-            if len(text) > _limit(name):
-                raise _core(f"{name} is longer than {_limit(name)} characters.")
-            if name in COLUMN_OF:
-                columns[COLUMN_OF[name]] = text
-            else:
-                profile[name] = text
-    _check_values(columns)
+        elif name in COLUMN_OF:
+            columns[COLUMN_OF[name]] = _text(name, value)
+        elif name in PROFILE_FIELDS:
+            profile[name] = _text(name, value)
     return Changes(columns, profile, active, member_of)
 
 
-def _check_values(columns: dict[str, Any]) -> None:
-    if columns.get("gender", "") not in GENDERS:
+_NAME_OF = {column: name for name, column in COLUMN_OF.items()}
+
+
+def check_values(changes: Changes) -> None:
+    """What CUser refuses: too long a text, an unknown gender or time zone."""
+    texts = [(_NAME_OF[c], v) for c, v in changes.columns.items() if c in _NAME_OF]
+    for name, text in [*texts, *changes.profile.items()]:
+        if text is not None and len(text) > _limit(name):
+            raise _core(f"{name} is longer than {_limit(name)} characters.")
+    if changes.columns.get("gender", "") not in GENDERS:
         raise _core("PERSONAL_GENDER must be M, F or empty.")
-    zone = columns.get("time_zone", "")
+    zone = changes.columns.get("time_zone", "")
     if zone and zone not in _zones():
         raise _core(f"Unknown time zone {zone[:64]!r}.")
 
@@ -250,10 +281,15 @@ async def invite(
     extranet: bool = False,
     admin: bool = False,
     invitation: bool = True,
+    origin: sources.Origin = sources.NO_ONE,
 ) -> User:
     """Add a user: an employee of the given departments, or an extranet user of none.
     An ``invitation`` (``user.add``) needs an e-mail to go to and room in the plan;
-    the CLI, the administrator's own tool, creates the account directly."""
+    the CLI, the administrator's own tool, creates the account directly.
+
+    Raises ``ONUSERADD`` now: the real one waits for the invited user's first login,
+    a step b24local has no counterpart of (docs/compat.md). ``origin`` says who
+    invites: a REST call's user and application, or the CLI (no one)."""
     email = changes.columns.get("email", "")
     if (invitation or email) and not valid_email(email):
         raise _argument(WRONG_EMAIL)
@@ -265,9 +301,10 @@ async def invite(
     if not extranet and not member_of:
         raise _argument(NO_EXTRANET_FIELD)
     await _check_email(conn, portal.id, email, None, _argument(EMAIL_TAKEN))
+    check_values(changes)
     await _check_departments(conn, portal.id, member_of)
     columns = {"name": "", "last_name": "", **changes.columns}
-    return await users.add(
+    user = await users.add(
         conn,
         portal.id,
         now=now,
@@ -278,6 +315,11 @@ async def invite(
         profile={k: v for k, v in changes.profile.items() if v is not None},
         **columns,
     )
+    await raise_event(
+        conn, portal.id, "ONUSERADD", sources.user_added(user, portal.zone), now=now,
+        actor_id=origin.actor_id, app_id=origin.app_id, connector=origin.connector,
+    )  # fmt: skip
+    return user
 
 
 async def change(
@@ -292,6 +334,7 @@ async def change(
     """Change what is given and leave the rest. Deactivating a user takes effect on
     the next call: authentication reads ``active`` with the user."""
     await users.lock(conn, portal.id, user.id)
+    check_values(changes)
     email = changes.columns.get("email")
     if email is not None and email != "" and not valid_email(email):
         raise _core("Incorrect e-mail address.")
@@ -309,6 +352,10 @@ async def change(
     if changes.departments is not None:
         await _check_departments(conn, portal.id, changes.departments)
         await departments.set_membership(conn, portal.id, user.id, changes.departments)
+        if user.user_type in ("employee", "extranet"):
+            # As the real intranet UserTable derives it: no department, no employee.
+            kind = "employee" if changes.departments else "extranet"
+            await users.update_fields(conn, portal.id, user.id, now=now, user_type=kind)
     changed = await users.get(conn, portal.id, user.id)
     assert changed is not None
     return changed

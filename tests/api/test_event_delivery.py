@@ -426,3 +426,29 @@ def test_the_dev_api_lists_by_event_and_state(server, handler):
     assert [r["event"] for r in listed(server, state="delivered")] == ["ONUSERADD"]
     assert listed(server, after=first["id"], event="ONUSERADD") == []
     assert listed(server, state="pending")[0]["handler_url"] == handler.url("/bad")
+
+
+# --- the application lifecycle, end to end ----------------------------------------------------
+
+
+def test_install_and_uninstall_reach_the_app_handler_with_one_token(server, handler):
+    made, _secret = server.run(
+        admin.add_app, server.store, server.clock.now(), name="CRest", scopes=["user"],
+        redirect_uri="https://app.example/cb", handler=handler.url("/install"),
+    )  # fmt: skip
+    installed = wait(server, "ONAPPINSTALL")
+    assert installed["state"] == "delivered"
+    (install,) = handler.on("/install")
+    assert install["event"] == "ONAPPINSTALL" and "event_handler_id" not in install
+    assert "refresh_token" in install["auth"] and install["auth"]["status"] == "L"
+
+    server.run(admin.remove_app, server.store, made.client_id, now=server.clock.now(), clean=True)
+    removed = wait(server, "ONAPPUNINSTALL")
+    assert removed["state"] == "delivered", removed
+    uninstall = handler.on("/install")[1]
+    assert uninstall["data"] == {"LANGUAGE_ID": "en", "CLEAN": "1"}
+    # No tokens for an app that is gone; the token it got at install proves the sender.
+    assert list(uninstall["auth"]) == [
+        "domain", "server_endpoint", "client_endpoint", "member_id", "application_token",
+    ]  # fmt: skip
+    assert uninstall["auth"]["application_token"] == install["auth"]["application_token"]

@@ -66,8 +66,9 @@ def test_an_offline_handler_does_not_hear_its_own_connector(server):
                 conn, 1, event="ONUSERADD", handler="", now=now, user_id=1, app_id=made.id,
                 offline=True, connector="sync",
             )  # fmt: skip
-            await raise_event(conn, 1, "ONUSERADD", {}, now=now, connector="sync")
-            await raise_event(conn, 1, "ONUSERADD", {}, now=now, connector="other")
+            mine = {"now": now, "app_id": made.id}
+            await raise_event(conn, 1, "ONUSERADD", {}, connector="sync", **mine)
+            await raise_event(conn, 1, "ONUSERADD", {}, connector="other", **mine)
         return await _counts(store)
 
     assert server.run(scenario, server.store) == (0, 1)

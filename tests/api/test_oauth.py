@@ -524,7 +524,7 @@ def test_the_paid_period_ends_at_midnight_in_the_portals_zone(server, app):
 
 def test_removing_the_app_kills_its_tokens(server, app):
     pair = tokens(server, app)
-    server.run(admin.remove_app, server.store, app.client_id)
+    server.run(admin.remove_app, server.store, app.client_id, now=server.clock.now())
     assert error_of(call(server, "im.user.status.get", pair["access_token"])) == (
         401,
         "NO_AUTH_FOUND",

@@ -624,7 +624,7 @@ def test_a_refresh_token_is_renewed_only_by_its_own_app(server, world):
 
 def test_removing_an_app_is_one_portals_business(server, world):
     with pytest.raises(admin.AdminError, match="no application"):
-        server.run(admin.remove_app, server.store, world.acme_app.client_id)
+        server.run(admin.remove_app, server.store, world.acme_app.client_id, now=server.clock.now())
     assert result(with_token(server, world.bob_token, "user.current", host=ACME_HOST))
     assert [a.client_id for a in server.run(admin.list_apps, server.store)] == [
         world.local_app.client_id
@@ -640,7 +640,8 @@ def test_removing_an_app_is_one_portals_business(server, world):
             client_id=world.acme_app.client_id,
             user_id=1,
         )
-    server.run(admin.remove_app, server.store, world.acme_app.client_id, ACME)
+    now = server.clock.now()
+    server.run(admin.remove_app, server.store, world.acme_app.client_id, ACME, now=now)
     assert error_of(with_token(server, world.bob_token, "user.current", host=ACME_HOST)) == (
         401,
         "NO_AUTH_FOUND",

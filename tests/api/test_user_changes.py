@@ -415,3 +415,71 @@ def test_a_profile_field_filters_and_sorts(server):
     assert ids(call(server, "user.get", FILTER={"%WORK_COMPANY": "lph"})) == {b}
     ordered = call(server, "user.get", SORT="WORK_COMPANY", ORDER="DESC")
     assert [int(u["ID"]) for u in ordered] == [a, b, 1]
+
+
+# --- what a review found ------------------------------------------------------------------------
+
+
+def test_user_search_keeps_the_meaning_of_prefixed_name_keys(server, staff):
+    everyone_else = {1, staff["johanna"], staff["mary"]}
+    assert ids(call(server, "user.search", FILTER={"!NAME": "John"})) == everyone_else
+    assert ids(call(server, "user.search", FILTER={">=NAME": "Jo"})) == {
+        staff["john"], staff["johanna"], staff["mary"]
+    }  # fmt: skip
+
+
+def test_find_does_not_look_at_e_mails(server):
+    server.add_user("Jane", "Roe", email="zebra@example.com")
+    brief = server.add_webhook(server.admin_id, ["user_brief"])
+    for hook in (None, brief):
+        assert call(server, "user.search", hook, FIND="zebra") == []
+        assert call(server, "user.get", hook, NAME_SEARCH="zebra") == []
+
+
+def test_search_folds_case_beyond_ascii_and_takes_wildcards_literally(server):
+    ivan = server.add_user("Иван", "Élodie")
+    server.add_user("Percent", "User")
+    assert ids(call(server, "user.search", FIND="иван")) == {ivan}
+    assert ids(call(server, "user.search", FILTER={"LAST_NAME": "élo"})) == {ivan}
+    assert ids(call(server, "user.get", FILTER={"%NAME": "иВа"})) == {ivan}
+    assert call(server, "user.search", FIND="%") == []
+    assert call(server, "user.search", FIND="_") == []
+
+
+def test_huge_searches_answer_and_never_fail(server):
+    words = " ".join(f"w{number}" for number in range(3000))
+    assert call(server, "user.search", FIND=words) == []
+    assert call(server, "user.search", FILTER={"UF_DEPARTMENT_NAME": "x" * 60_000}) == []
+    assert call(server, "user.get", FILTER={"%WORK_COMPANY": "x" * 60_000}) == []
+    shallow = call(server, "user.get", FILTER={"!%NAME": [f"b{n}" for n in range(900)]})
+    assert ids(shallow) == {1}
+    response = server.call("user.get", {"FILTER": {"%NAME": [f"a{n}" for n in range(1001)]}})
+    assert response.status_code == 400
+    assert response.json()["error"] == "ERROR_ARGUMENT"
+
+
+def test_user_type_follows_the_departments(server):
+    guest = result(add(server, EMAIL="guest@example.com", EXTRANET="Y", SONET_GROUP_ID=1))
+    result(server.call("user.update", {"ID": guest, "UF_DEPARTMENT": [1]}))
+    assert user_of(server, guest)["USER_TYPE"] == "employee"
+    result(server.call("user.update", {"ID": guest, "UF_DEPARTMENT": []}))
+    assert user_of(server, guest)["USER_TYPE"] == "extranet"
+
+
+def test_type_rules_differ_between_add_and_update(server):
+    # user.add's checkTypeFields: WORK_LOGO too must be text; user.update has no such check.
+    response = add(server, EMAIL="n@example.com", UF_DEPARTMENT=[1], WORK_LOGO=5)
+    assert error_of(response) == argument_error("invalid_type_field", "WORK_LOGO")
+    assert result(server.call("user.update", {"ID": 1, "WORK_PHONE": 5551234})) is True
+    assert user_of(server, 1)["WORK_PHONE"] == "5551234"
+    # A non-empty list is true to PHP, so ACTIVE=["Y"] leaves the user active.
+    new_id = admin_added(server, ACTIVE=["Y"])
+    assert user_of(server, new_id)["ACTIVE"] is True
+
+
+def test_user_add_checks_in_the_real_order(server):
+    # The invitation's own checks come before what CUser would refuse.
+    response = add(server, UF_DEPARTMENT=[1], PERSONAL_GENDER="X")
+    assert error_of(response) == argument_error("wrong_email")
+    response = add(server, EMAIL="n@example.com", TIME_ZONE="Nope/Zone")
+    assert error_of(response) == argument_error("no_extranet_field")

@@ -180,6 +180,10 @@ def test_profile_fields_through_the_same_checks_as_user_add(cli: Cli) -> None:
     malformed = cli("user", "update", "2", "--field", "WORK_COMPANY")
     assert malformed.returncode != 0
     assert "FIELD=VALUE" in malformed.stderr
+    for wrong in ("WORK_COMPNAY=Acme", "ACTIVE=N", "UF_DEPARTMENT=2"):
+        refused = cli("user", "update", "2", "--field", wrong)
+        assert refused.returncode != 0
+        assert "not a profile field" in refused.stderr
 
 
 @sqlite_only  # refused while reading the arguments, before any database

@@ -603,3 +603,54 @@ def test_portal_set_refuses_a_public_url_that_is_no_http_address(cli: Cli, url: 
     assert result.returncode == 2, result.stderr
     assert "--public-url" in result.stderr
     assert cli.json("portal", "list")[0]["public_url"] is None
+
+
+# --- the application's own events --------------------------------------------------------
+
+
+def outbox(cli: Cli) -> list[dict[str, Any]]:
+    """The outbox rows the CLI's commands wrote, oldest first."""
+    import asyncio
+
+    from sqlalchemy import select
+
+    from b24local import admin
+    from b24local.store.tables import event_deliveries
+
+    async def read() -> list[dict[str, Any]]:
+        store = await admin.open_store(Settings(data_dir=cli.data_dir, db=cli.db).db_url)
+        try:
+            async with store.transaction() as conn:
+                rows = await conn.execute(select(event_deliveries).order_by(event_deliveries.c.id))
+                return [dict(row._mapping) for row in rows]
+        finally:
+            await store.close()
+
+    return asyncio.run(read())
+
+
+def test_app_add_remove_and_version_raise_the_apps_events(cli: Cli) -> None:
+    handler = "http://127.0.0.1:9/install"
+    grace = add_user(cli, "Grace", "--admin")
+    client_id, _secret = add_app(cli, "--scope", "user", "--handler", handler, "--by", str(grace))
+    cli.ok("app", "set", client_id, "--version", "2")
+    cli.ok("app", "remove", client_id, "--clean")
+    rows = [(r["event"], r["handler_url"], r["auth_user_id"], r["data"]) for r in outbox(cli)]
+    assert rows == [
+        ("ONAPPINSTALL", handler, grace,
+         {"VERSION": "1", "ACTIVE": "Y", "INSTALLED": "Y", "LANGUAGE_ID": "en"}),
+        ("ONAPPUPDATE", handler, 1, {"VERSION": "2", "PREVIOUS_VERSION": "1", "LANGUAGE_ID": "en"}),
+        ("ONAPPUNINSTALL", handler, None, {"LANGUAGE_ID": "en", "CLEAN": 1}),
+    ]  # fmt: skip
+
+
+def test_app_events_refusals(cli: Cli) -> None:
+    emily = add_user(cli, "Emily")
+    assert "not an active administrator" in cli.fails(
+        "app", "add", "--name", "X", "--handler", "http://127.0.0.1:9/h", "--by", str(emily)
+    )
+    client_id, _secret = add_app(cli, "--scope", "user")
+    cli.ok("app", "set", client_id, "--version", "3")
+    assert "only goes up" in cli.fails("app", "set", client_id, "--version", "2")
+    # No handler: nothing to tell.
+    assert outbox(cli) == []

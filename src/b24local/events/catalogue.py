@@ -14,9 +14,15 @@ BASIC_EVENTS = (
     "ONOFFLINEEVENT",
 )
 
-#: Events by scope, for the scopes b24local implements.
+#: Events by scope, for the scopes b24local implements: what the real modules declare
+#: to REST (``CRestUtil::EVENTS`` of their ``onRestServiceBuildDescription``). The user
+#: module offers ``OnUserAdd`` in all three user scopes; the intranet (``department``),
+#: timeman and im modules declare no event for their scopes, so none is listed for
+#: them (docs/compat.md, "Events: what raises them").
 BY_SCOPE: dict[str, tuple[str, ...]] = {
     "user": ("ONUSERADD",),
+    "user_brief": ("ONUSERADD",),
+    "user_basic": ("ONUSERADD",),
 }
 
 #: Events an outgoing webhook cannot subscribe to: they concern an application.

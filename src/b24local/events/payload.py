@@ -64,8 +64,8 @@ async def auth_block(
     server_endpoint = addresses.server(portal) + SERVER_REST_PATH
     client_endpoint = base + "/rest/"
     domain = netloc_of(base)
-    if delivery.app_id is None:
-        token = await outbox.hook_token(conn, delivery.hook_id) if delivery.hook_id else None
+    if delivery.hook_id is not None:
+        token = await outbox.hook_token(conn, delivery.hook_id)
         if token is None:
             return None
         # The order the events page shows for an outgoing webhook.
@@ -73,6 +73,19 @@ async def auth_block(
             "domain": domain,
             "client_endpoint": client_endpoint,
             "server_endpoint": server_endpoint,
+            "member_id": portal.member_id,
+            "application_token": token,
+        }
+    if delivery.app_id is None:
+        # An uninstalled application: its row is gone, the delivery kept its token
+        # (events/lifecycle.py); no access token, as on-app-uninstall.md shows.
+        token = _kept_token(delivery.payload)
+        if token is None:
+            return None
+        return {
+            "domain": domain,
+            "server_endpoint": server_endpoint,
+            "client_endpoint": client_endpoint,
             "member_id": portal.member_id,
             "application_token": token,
         }
@@ -110,6 +123,12 @@ async def auth_block(
         "application_token": application_token,
     }
     return block
+
+
+def _kept_token(kept: Any) -> str | None:
+    auth = kept.get("auth") if isinstance(kept, dict) else None
+    token = auth.get("application_token") if isinstance(auth, dict) else None
+    return token if isinstance(token, str) and token else None
 
 
 def body(delivery: Delivery, auth: dict[str, Any], *, now: datetime) -> dict[str, Any]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local.store import events as store
+
+from . import offline
 
 
 async def raise_event(
@@ -20,35 +21,28 @@ async def raise_event(
     now: datetime,
     actor_id: int | None = None,
     connector: str = "",
+    app_id: int | None = None,
 ) -> None:
     """Record the event for every handler bound to it, in the caller's transaction.
 
     ``actor_id`` is the user whose action raised it: an online handler without an
-    ``auth_type`` gets a token for that user. ``connector`` is the ``auth_connector``
-    of the call that made the change; an offline handler bound with that connector
-    does not hear about its own changes.
+    ``auth_type`` gets a token for that user. ``app_id`` and ``connector`` are the
+    application and ``auth_connector`` of the call that made the change: an offline
+    handler does not hear its own application's changes made through its own
+    connector; without a connector nothing breaks that cycle (offline-events.md).
     """
     handlers = await store.handlers_for(conn, portal_id, name)
-    queued_apps: set[int] = set()
+    # One row per application and connector queue, however many handlers lead there.
+    queued: set[tuple[int, str]] = set()
     online: list[dict[str, Any]] = []
-    message_id = secrets.token_hex(16)
     for handler in handlers:
         if handler.offline:
-            if handler.app_id is None or handler.app_id in queued_apps:
+            if handler.app_id is None or (handler.app_id, handler.connector) in queued:
                 continue
-            if handler.connector and handler.connector == connector:
+            if app_id == handler.app_id and handler.connector and handler.connector == connector:
                 continue
-            queued_apps.add(handler.app_id)
-            await store.queue_offline(
-                conn,
-                portal_id,
-                app_id=handler.app_id,
-                event=name,
-                data=data,
-                connector=connector,
-                message_id=message_id,
-                now=now,
-            )
+            queued.add((handler.app_id, handler.connector))
+            await offline.queue(conn, handler, name, data, now=now, actor_id=actor_id)
             continue
         auth_user = None
         if handler.app_id is not None:
@@ -67,3 +61,6 @@ async def raise_event(
             )
         )
     await store.enqueue_many(conn, online)
+    if queued:
+        apps = {app_id for app_id, _connector in queued}
+        await offline.notify(conn, portal_id, apps, now=now, actor_id=actor_id)

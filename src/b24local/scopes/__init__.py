@@ -13,7 +13,9 @@ def all_groups() -> list[MethodGroup]:
     from b24local.rest.batch import methods as batch
     from b24local.rest.v3.methods import methods as rest_v3
 
+    from .common.event_methods import methods as event_methods
     from .common.methods import methods as common
+    from .common.offline_methods import methods as offline_events
     from .common.option_methods import methods as options
     from .common.rights import methods as rights
     from .department.methods import methods as department
@@ -30,7 +32,9 @@ def all_groups() -> list[MethodGroup]:
         batch,
         common,
         department,
+        event_methods,
         im,
+        offline_events,
         timeman,
         networkrange,
         options,

@@ -15,12 +15,30 @@ from typing import Any
 
 from sqlalchemy import Boolean, ColumnElement, Integer, String, and_, cast, false, not_, or_, true
 from sqlalchemy.sql.elements import ColumnElement as Column
+from sqlalchemy.sql.elements import Grouping
 
+from b24local.rest.errors import ErrorSpec
 from b24local.rest.params import php_str
 from b24local.store.idlists import any_of
 from b24local.store.types import INTEGER_MAX, storable
 
 EQUAL = ("", "=", "@")
+#: Longer than any text b24local stores: a pattern this long matches nothing (and
+#: SQLite refuses LIKE patterns past 50,000 bytes).
+MAX_PATTERN = 4096
+#: Distinct patterns one field's filter may compare with: each is a LIKE of its own.
+MAX_PATTERNS = 1000
+#: Terms per parenthesised group: SQLite nests a chain of ORs one level per term and
+#: stops at 1,000 levels, so long chains are built as a shallow tree of groups.
+GROUP = 32
+
+TOO_MANY_PATTERNS = ErrorSpec(
+    "ERROR_ARGUMENT",
+    400,
+    f"Too many values to match in one filter field: at most {MAX_PATTERNS}",
+    "user.get, user.search, department.get: a %-style filter with more distinct patterns"
+    " than a query can hold",
+)
 NOT_EQUAL = ("!", "!=", "!@")
 ORDER = (">", ">=", "<", "<=")
 
@@ -73,13 +91,30 @@ def compare(
             "<": column < single,
             "<=": column <= single,
         }[op]
-    if op in ("%", "=%", "%="):
-        wrap = op == "%"
-        return or_(*(_as_text(column).ilike(_like_pattern(v, wrap)) for v in many))
-    if op in ("!%", "!=%", "!%="):
-        wrap = op == "!%"
-        return and_(*(not_(_as_text(column).ilike(_like_pattern(v, wrap))) for v in many))
+    if op in ("%", "=%", "%=", "!%", "!=%", "!%="):
+        negated = op.startswith("!")
+        patterns = _patterns(many, wrap=op in ("%", "!%"))
+        if negated:
+            return shallow(and_, [not_(_as_text(column).ilike(p)) for p in patterns], true())
+        return shallow(or_, [_as_text(column).ilike(p) for p in patterns], false())
     return true()
+
+
+def _patterns(values: list[Any], *, wrap: bool) -> list[str]:
+    """Distinct LIKE patterns; one longer than any stored text matches nothing."""
+    patterns = list(dict.fromkeys(_like_pattern(v, wrap) for v in values))
+    if len(patterns) > MAX_PATTERNS:
+        raise TOO_MANY_PATTERNS()
+    return [p for p in patterns if len(p) <= MAX_PATTERN]
+
+
+def shallow(join: Callable[..., Any], terms: list[Any], empty: Any) -> ColumnElement[bool]:
+    """``join(*terms)`` as nested groups of :data:`GROUP`, however many terms there are."""
+    if not terms:
+        return empty
+    while len(terms) > GROUP:
+        terms = [Grouping(join(*terms[i : i + GROUP])) for i in range(0, len(terms), GROUP)]
+    return join(*terms)
 
 
 def _as_text(column: Column) -> ColumnElement[Any]:

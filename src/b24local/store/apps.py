@@ -30,6 +30,7 @@ def _app(row) -> App:
         allowed_users=None if allowed is None else frozenset(int(u) for u in allowed),
         created_at=row.created_at,
         paid_until=row.paid_until,
+        application_token=row.application_token,
     )
 
 
@@ -66,6 +67,8 @@ async def add(
             version=1,
             allowed_users=None if allowed_users is None else sorted(set(allowed_users)),
             created_at=now,
+            # Every installation gets its token, which its events carry.
+            application_token=secrets.token_hex(16),
         )
         .returning(*apps.c)
     )

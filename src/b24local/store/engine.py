@@ -97,6 +97,10 @@ def inline_engine(engine: AsyncEngine) -> Engine:
     return inline
 
 
+def _unicode_lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 def _tune_sqlite(engine: Engine, *, emit_begin: bool = True) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record) -> None:
@@ -108,6 +112,9 @@ def _tune_sqlite(engine: Engine, *, emit_begin: bool = True) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+        # SQLite's own lower() folds ASCII only; case-insensitive matching (ILIKE is
+        # lower() LIKE lower() here) must find "Иван" by "иван" as PostgreSQL does.
+        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
 
     if not emit_begin:
         return

@@ -147,9 +147,11 @@ async def enqueue(
     app_id: int | None = None,
     hook_id: int | None = None,
     auth_user_id: int | None = None,
+    payload: dict[str, Any] | None = None,
 ) -> int:
     """One delivery, due at once; it becomes visible to the sender when the caller's
-    transaction commits, and not at all if it rolls back."""
+    transaction commits, and not at all if it rolls back. ``payload`` seeds what the
+    sender cannot look up later (an uninstalled app's ``auth``)."""
     row = (
         await conn.execute(
             insert(event_deliveries)
@@ -166,6 +168,7 @@ async def enqueue(
                 due_at=now,
                 attempts=0,
                 state="pending",
+                payload=payload,
             )
             .returning(event_deliveries.c.id)
         )

@@ -37,6 +37,8 @@ class Delivery:
     due_at: datetime
     attempts: int
     state: str
+    #: What the row was written with (an uninstalled app's token), then the form sent.
+    payload: Any = None
 
 
 def _delivery(row: Any) -> Delivery:
@@ -54,6 +56,7 @@ def _delivery(row: Any) -> Delivery:
         row.due_at,
         row.attempts,
         row.state,
+        row.payload,
     )
 
 

@@ -487,6 +487,8 @@ event_deliveries = Table(
     ForeignKeyConstraint(["portal_id"], ["portals.id"], ondelete="CASCADE"),
     Index(None, "state", "due_at"),
     Index(None, "portal_id", "id"),
+    # ONOFFLINEEVENT's minTimeout: when was this handler last notified?
+    Index(None, "handler_id", "raised_at"),
 )
 
 #: Offline events: queued per application until it reads them (event.offline.*).
@@ -504,6 +506,8 @@ offline_events = Table(
     Column("process_id", String(32), nullable=True),
     Column("error", Boolean, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # Whose action raised it (EVENT_ADDITIONAL.user_id); None: no user's.
+    Column("user_id", Integer, nullable=True),
     ForeignKeyConstraint(
         ["portal_id", "app_id"], ["apps.portal_id", "apps.id"], ondelete="CASCADE"
     ),

@@ -264,3 +264,14 @@ async def count_active(conn: AsyncConnection, portal_id: int, user_type: str) ->
         )
     )
     return int(found.scalar() or 0)
+
+
+async def first_admin(conn: AsyncConnection, portal_id: int) -> int | None:
+    """The lowest ID among the portal's active administrators (who installs apps
+    when nobody is named)."""
+    found = await conn.execute(
+        select(func.min(users.c.id)).where(
+            users.c.portal_id == portal_id, users.c.is_admin.is_(True), users.c.active.is_(True)
+        )
+    )
+    return found.scalar()

@@ -117,3 +117,35 @@ def edits_structure(actor: User) -> bool:
     The real methods ask for write access to the structure, which portal
     administrators hold; nobody else does on a portal as b24local sets it up."""
     return administers(actor)
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+def reads_offline_events(actor: User) -> bool:
+    """``event.offline.*``: may the user read and clear the application's offline queue?
+    The real methods ask ``CRestUtil::isAdmin``, the right ``manages_apps`` decides."""
+    return manages_apps(actor)
+
+
+# --- event handlers (event.bind, event.unbind, event.get) -----------------------------------
+
+
+def manages_events(actor: User) -> bool:
+    """May the user bind offline handlers, or handlers authorised as someone else, and
+    see every handler of the application? Administrators may (the real
+    ``CRestUtil::isAdmin``), the same people who manage applications."""
+    return manages_apps(actor)
+
+
+def binds_as(actor: User, auth_type: int) -> bool:
+    """May the user bind (or unbind) a handler authorised as ``auth_type``? As
+    themselves always; as someone else (or as whoever raises the event, 0) only
+    as an administrator."""
+    return auth_type == actor.id or manages_events(actor)
+
+
+def sees_handler(actor: User, auth_type: int) -> bool:
+    """``event.get``: an administrator sees every handler of the application, anyone
+    else those authorised as them (which is what their own bindings are)."""
+    return manages_events(actor) or auth_type == actor.id

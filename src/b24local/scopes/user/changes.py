@@ -4,6 +4,7 @@ narrower ``user_basic`` and ``user_brief`` read people, never change them)."""
 from __future__ import annotations
 
 from b24local import people
+from b24local.events import sources
 from b24local.rest.call import Call
 from b24local.rest.errors import ErrorSpec
 from b24local.rest.params import php_empty
@@ -39,8 +40,12 @@ async def user_add(call: Call) -> int:
     extranet = params.str("EXTRANET") == "Y"
     if extranet and php_empty(params.get("SONET_GROUP_ID")):
         raise people.NO_SONET_GROUP(argument="")
+    people.check_types(params.raw())
     changes = people.read_fields(params.raw())
-    user = await people.invite(call.conn, call.portal, changes, now=call.now, extranet=extranet)
+    user = await people.invite(
+        call.conn, call.portal, changes, now=call.now, extranet=extranet,
+        origin=sources.origin_of(call),
+    )  # fmt: skip
     return user.id
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement as Column
 
 from b24local.people import PROFILE_FIELDS
 from b24local.rest.params import php_int, php_str, php_truthy
-from b24local.scopes.filtering import compare, values_of
+from b24local.scopes.filtering import MAX_PATTERN, compare, values_of
 from b24local.scopes.im.presence import ONLINE_WINDOW
 from b24local.store.tables import departments, presence, user_departments, users
 from b24local.store.users import in_department
@@ -57,9 +57,12 @@ SORTABLE: dict[str, Column] = {
     **TEXT_COLUMNS,
     **DATE_COLUMNS,
 }
-#: Fields ``FIND`` and ``NAME_SEARCH`` look in (and the names of the user's departments).
-SEARCHED = (users.c.name, users.c.last_name, users.c.second_name, users.c.email,
-            users.c.work_position)  # fmt: skip
+#: Fields ``FIND`` and ``NAME_SEARCH`` look in (and the names of the user's departments):
+#: the page's list. Not the e-mail, which a narrow scope may not even read.
+SEARCHED = (users.c.name, users.c.last_name, users.c.second_name, users.c.work_position)
+#: More distinct words than this find nobody: each must begin one of a person's few
+#: names, so no one matches that many, and each costs the query a dozen comparisons.
+MAX_WORDS = 16
 #: What ``user.search`` matches loosely rather than exactly.
 LOOSE = ("NAME", "LAST_NAME", "SECOND_NAME", "WORK_POSITION")
 #: Filter names no scope hides.
@@ -136,8 +139,12 @@ def _flag(value: Any) -> bool:
 
 
 def _starts(column: Any, text: str) -> ColumnElement[bool]:
-    """The text begins the value, or one of its words."""
-    return or_(column.ilike(f"{text}%"), column.ilike(f"% {text}%"))
+    """The text begins the value, or one of its words: plain text, so ``%`` and ``_``
+    are themselves. Text longer than any stored value begins none."""
+    if len(text) > MAX_PATTERN:
+        return false()
+    plain = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return or_(column.ilike(f"{plain}%", escape="\\"), column.ilike(f"% {plain}%", escape="\\"))
 
 
 def _in_department_named(text: str) -> ColumnElement[bool]:
@@ -164,9 +171,12 @@ def _members_of_any() -> Any:
 def _find(value: Any) -> list[ColumnElement[bool]]:
     """``FIND`` / ``NAME_SEARCH``: every word begins a name, the e-mail, the position
     or the name of one of the user's departments (or a word of one)."""
+    words = list(dict.fromkeys(php_str(value).lower().split()))
+    if len(words) > MAX_WORDS:
+        return [false()]
     return [
         or_(*(_starts(column, word) for column in SEARCHED), _in_department_named(word))
-        for word in php_str(value).split()
+        for word in words
     ]
 
 
@@ -191,11 +201,14 @@ def conditions(
             continue
         if name in ("NAME_SEARCH", "FIND"):
             found.extend(_find(value))
-        elif loose and name in LOOSE:
-            found.append(_starts(TEXT_COLUMNS[name], php_str(value).strip()))
+        elif loose and name in LOOSE and op == "":
+            # Only the bare key: "!NAME" or ">=NAME" keep their meaning, as in the real
+            # method, which takes just the bare keys out for its search.
+            if text := php_str(value).strip():
+                found.append(_starts(TEXT_COLUMNS[name], text))
         elif name == "UF_DEPARTMENT_NAME":
-            if loose:
-                found.append(_in_department_named(php_str(value).strip()))
+            if loose and op == "" and (text := php_str(value).strip()):
+                found.append(_in_department_named(text))
         elif name == "HAS_DEPARTAMENT":
             if php_str(value) == "Y":
                 found.append(users.c.id.in_(_members_of_any()))

@@ -8,12 +8,14 @@ from b24local.rest.call import Call
 from b24local.rest.envelope import ListPage
 from b24local.rest.paging import PAGE_SIZE, page, page_start
 from b24local.rest.registry import MethodGroup
+from b24local.scopes.filtering import TOO_MANY_PATTERNS
 from b24local.store import presence as presence_store
 from b24local.store import users as user_store
 
 from . import fields, filters
 
 methods = MethodGroup("user", grants=("user", "user_basic", "user_brief"))
+methods.errors = (TOO_MANY_PATTERNS,)
 
 #: Top-level ``user.get`` parameters that are not filter fields.
 RESERVED = frozenset({"SORT", "ORDER", "FILTER", "START", "SELECT", "ADMIN_MODE", "IMAGE_RESIZE"})
