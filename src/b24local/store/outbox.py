@@ -68,15 +68,21 @@ async def due(
     skip_urls: Collection[str] = (),
 ) -> list[Delivery]:
     """Pending rows due at ``now`` (every pending row with None), oldest due first,
-    but none for the handler URLs in ``skip_urls`` (busy or paused)."""
-    query = select(event_deliveries).where(event_deliveries.c.state == "pending")
-    if skip_urls:
-        query = query.where(event_deliveries.c.handler_url.not_in(list(skip_urls)))
+    but none for the handler URLs in ``skip_urls`` (busy or paused). The rows are
+    chosen from the (state, due_at, handler_url) index alone: a handler that never
+    answers may leave thousands due, and reading each of them to skip it would
+    cost every poll that much."""
+    c = event_deliveries.c
+    chosen = select(c.id).where(c.state == "pending")
     if now is not None:
-        query = query.where(event_deliveries.c.due_at <= now)
-    query = query.order_by(event_deliveries.c.due_at, event_deliveries.c.id).limit(limit)
-    rows = await conn.execute(query)
-    return [_delivery(row) for row in rows]
+        chosen = chosen.where(c.due_at <= now)
+    if skip_urls:
+        chosen = chosen.where(c.handler_url.not_in(list(skip_urls)))
+    ids = list((await conn.execute(chosen.order_by(c.due_at, c.id).limit(limit))).scalars())
+    if not ids:
+        return []
+    rows = await conn.execute(select(event_deliveries).where(c.id.in_(ids)))
+    return sorted((_delivery(row) for row in rows), key=lambda d: (d.due_at, d.id))
 
 
 async def claim(conn: AsyncConnection, delivery: Delivery, *, until: datetime) -> bool:
