@@ -194,6 +194,8 @@ def targets(section: Section) -> list[Target]:
         if reads and writes:
             found.append(_mixed_target(reads, writes))
 
+    found.extend(_events_targets(section))
+
     paced = section.get("paced", "paced")
     if paced:
         text = (
@@ -228,6 +230,26 @@ def targets(section: Section) -> list[Target]:
                 peak < 200,
             )
         )
+    return found
+
+
+def _events_targets(section: Section) -> list[Target]:
+    """Raising events costs the write path at most 10%; a handler that never answers
+    costs it nothing more (within 5%, the noise of one run)."""
+    plain = section.get("events_none", "events")
+    if plain is None or not plain.measured.rps:
+        return []
+    found = []
+    for key, goal, name in (
+        ("events_bound", 0.9, "user.add with handlers bound ≥ 90% of it without"),
+        ("events_dead", 0.95, "…with handlers that never answer ≥ 95% of it without"),
+    ):
+        row = section.get(key, "events")
+        if row is None:
+            continue
+        share = row.measured.rps / plain.measured.rps
+        text = f"{_percent(share)} ({row.measured.rps:,.0f} of {plain.measured.rps:,.0f} req/s)"
+        found.append(Target(name, text, share >= goal))
     return found
 
 

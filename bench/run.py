@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import shutil
 import tempfile
@@ -20,7 +21,7 @@ from pathlib import Path
 from b24local import admin
 from b24local.store.engine import Store
 
-from . import databases, profile, report, scenarios, seed, server, wrk
+from . import databases, events, profile, report, scenarios, seed, server, wrk
 from .databases import Database
 from .scenarios import Scenario
 
@@ -147,6 +148,7 @@ class Runner:
                     wrk.Load(load.connections, self.plan.warmup, load.rate),
                     self.workdir,
                     name + "-warmup",
+                    scenario.lua(name + "-warmup") if scenario.lua else None,
                 )
                 for (scenario, load), name in zip(parts, names, strict=True)
             ]
@@ -158,7 +160,14 @@ class Runner:
                 raw = self.workdir / f"{names[0]}.profile.txt"
                 sampler = profile.start(proc.pid, parts[0][1].seconds, raw)
             runs = [
-                wrk.start(proc.base, scenario.calls, load, self.workdir, name)
+                wrk.start(
+                    proc.base,
+                    scenario.calls,
+                    load,
+                    self.workdir,
+                    name,
+                    scenario.lua(name) if scenario.lua else None,
+                )
                 for (scenario, load), name in zip(parts, names, strict=True)
             ]
             measured = [wrk.finish(running) for running in runs]
@@ -258,6 +267,33 @@ class Runner:
         note = f"{loop} event loop" if loop else ""
         self.measure_together(start, parts, section, group=group, note=note)
 
+    def events_group(self, new_db: Callable[[str], Database], section: report.Section) -> None:
+        """user.add with no handler, with handlers that answer, and with handlers that
+        never answer (see bench/events.py), each on a fresh database so that none
+        runs on the users the one before added."""
+        runs = (
+            ("events_none", "no handler bound", contextlib.nullcontext(None)),
+            ("events_bound", "handlers that answer", events.answering_handler()),
+            ("events_dead", "handlers that never answer", events.silent_handler()),
+        )
+        for key, how, handler in runs:
+            db = new_db(key)
+            seeded = seed.Seeded()
+            with handler as url:
+                bound: list[int] = []
+
+                async def fill(
+                    store: Store, url: str | None = url, bound=bound, seeded=seeded
+                ) -> None:
+                    await seed.base(store, seeded)
+                    bound.append(await events.bind_everything(store, url))
+
+                print(f"[{db.backend}] seeding {key}", flush=True)
+                _seed(db, fill)
+                start = self.b24local(db, f"{db.backend}-{key}.log")
+                scenario = events.user_adds(seeded, key, how)
+                self.measure(start, scenario, section, group="events", note=f"{bound[0]} handlers")
+
     def growth_group(self, db: Database, section: report.Section) -> None:
         seeded = seed.Seeded()
         start = self.b24local(db, f"{db.backend}-growth.log")
@@ -295,12 +331,24 @@ def run_backend(runner: Runner, backend: str, pg_url: str | None) -> report.Sect
             dbs.append(main_db)
             growth_db = databases.postgresql(pg_url, runner.workdir / "pg-growth")
             dbs.append(growth_db)
+
+            def events_db(key: str) -> Database:
+                assert pg_url is not None
+                made = databases.postgresql(pg_url, runner.workdir / f"pg-{key}")
+                dbs.append(made)
+                return made
         else:
             main_db = databases.sqlite(runner.workdir / "sqlite-main")
             growth_db = databases.sqlite(runner.workdir / "sqlite-growth")
+
+            def events_db(key: str) -> Database:
+                return databases.sqlite(runner.workdir / f"sqlite-{key}")
+
         section = report.Section(backend, plan.mode, machine=report.machine(extra))
         before = report.src_fingerprint()
         runner.main_group(main_db, section)
+        if plan.runs("events"):
+            runner.events_group(events_db, section)
         if plan.runs("growth"):
             runner.growth_group(growth_db, section)
         if report.src_fingerprint() != before:

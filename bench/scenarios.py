@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -21,6 +22,9 @@ class Scenario:
     key: str
     title: str
     calls: list[Call]
+    #: A wrk script of its own, from the wrk run's name (unique per run), for calls
+    #: that cannot repeat; ``calls[0]`` is still the one checked by hand first.
+    lua: Callable[[str], str] | None = None
 
 
 def _hook(seeded: Seeded, user_id: int) -> str:

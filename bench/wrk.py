@@ -73,6 +73,19 @@ def _lua_string(text: str) -> str:
     return f"[==[{text}]==]"
 
 
+#: wrk's ``done`` hook: the figures :func:`finish` reads, on one marked line.
+DONE = f"""
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{MARKER}{{"requests": %d, "duration_us": %d, "errors": %d, "non_2xx": %d, '
+    .. '"p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d}}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end
+"""
+
+
 def script(calls: list[Call], pause_ms: int = 0) -> str:
     """A wrk script sending ``calls`` in order, round and round.
 
@@ -106,16 +119,7 @@ request = function()
   return prepared[n]
 end
 {"delay = function() return " + str(pause_ms) + " end" if pause_ms else ""}
-
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    '{MARKER}{{"requests": %d, "duration_us": %d, "errors": %d, "non_2xx": %d, '
-    .. '"p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d}}\\n',
-    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
-end
-"""
+{DONE}"""
 
 
 @dataclass
@@ -126,17 +130,25 @@ class Running:
     output: Path
 
 
-def start(base_url: str, calls: list[Call], load: Load, workdir: Path, name: str) -> Running:
+def start(
+    base_url: str,
+    calls: list[Call],
+    load: Load,
+    workdir: Path,
+    name: str,
+    lua: str | None = None,
+) -> Running:
     """Start wrk against ``base_url``; with ``load.rate`` and wrk2 installed, wrk2
     holds that rate; with plain wrk each connection pauses ``connections / rate``
     seconds after each answer, so the rate reached is a little lower (report it,
-    do not assume it)."""
+    do not assume it). ``lua``: a script of the scenario's own instead of ``calls``
+    (for calls that cannot repeat, such as adding users)."""
     wrk2 = find_wrk2() if load.rate else None
     pause_ms = 0
     if load.rate and not wrk2:
         pause_ms = max(1, round(1000 * load.connections / load.rate))
-    lua = workdir / f"{name}.lua"
-    lua.write_text(script(calls, pause_ms))
+    path = workdir / f"{name}.lua"
+    path.write_text(lua if lua is not None else script(calls, pause_ms))
     command = [
         wrk2 or find_wrk(),
         "-t1",
@@ -145,7 +157,7 @@ def start(base_url: str, calls: list[Call], load: Load, workdir: Path, name: str
         "--timeout",
         "10s",
         "-s",
-        str(lua),
+        str(path),
     ]
     if wrk2 and load.rate:
         command += ["-R", str(round(load.rate))]

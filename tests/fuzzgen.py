@@ -840,7 +840,26 @@ DEV_PATHS = [
     "/_b24local/faults",
     "/_b24local/tokens",
     "/_b24local/nothing",
+    "/_b24local/events/deliveries",
+    "/_b24local/events/deliveries/wait",
+    "/_b24local/events/run",
 ]
+
+#: Query strings of the deliveries listing and wait (a wait always names a short
+#: timeout: the default would hold the fuzz run for seconds).
+DELIVERY_QUERIES = [
+    "",
+    "event=ONUSERADD",
+    "event=%00&state=pending",
+    "state=delivered&after=0",
+    "state=nope",
+    "state[]=1",
+    "after=-1",
+    "after=1e300",
+    "after=99999999999999999999",
+    "event[x]=1&after=",
+]
+WAIT_TIMEOUTS = ["0", "0.01", "-1", "nan", "inf", "1e400", "x", "61"]
 
 
 def dev_body(rnd: random.Random, path: str, targets: Targets) -> Any:
@@ -848,6 +867,8 @@ def dev_body(rnd: random.Random, path: str, targets: Targets) -> Any:
         return {"now": rnd.choice([*DATES, 0, None, [1]]), "freeze": value(rnd)}
     if path.endswith("/advance"):
         return {"seconds": rnd.choice([*NUMBERS, "abc", None, [1], int(HUGE_DIGITS[:400])])}
+    if path.endswith("/run"):
+        return {"all": rnd.choice([True, False, "yes", 1, None, [1], {"a": 1}])}
     if path.endswith("/faults"):
         return {
             # Only errors below 500: a forced 5xx would be no finding.
@@ -880,7 +901,12 @@ def dev_case(rnd: random.Random, targets: Targets, case: Case) -> None:
     case.http_method = (
         "POST" if roll < 0.6 else "GET" if roll < 0.8 else rnd.choice(("PUT", "DELETE", "PATCH"))
     )
-    case.raw_path = raw(path, "")
+    query = ""
+    if "/events/deliveries" in path:
+        query = rnd.choice(DELIVERY_QUERIES)
+        if path.endswith("/wait"):
+            query = "&".join(filter(None, [query, "timeout=" + rnd.choice(WAIT_TIMEOUTS)]))
+    case.raw_path = raw(path, query)
     case.headers = headers
     case.body = data
     case.note = f"dev {path} {'with' if token == targets.dev_token else 'without'} token"

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local import people, plans, structure
 from b24local.entities import App, Portal, User, Webhook
-from b24local.events import lifecycle
+from b24local.events import catalogue, lifecycle
 from b24local.oauth import issuing
 from b24local.oauth.addresses import parse_public_url
 from b24local.rest.errors import RestError
@@ -29,6 +29,7 @@ from b24local.store import (
     apps,
     departments,
     network_ranges,
+    outgoing,
     portals,
     settings,
     timecontrol,
@@ -756,3 +757,64 @@ async def issue_app_token(
                 f"payment required: the paid period of {client_id} ended on {app.paid_until}"
             )
         return await issuing.issue_pair(conn, app, user_id, app.scopes, now), portal
+
+
+# --- outgoing webhooks --------------------------------------------------------------------
+
+
+def _check_outgoing(handler: str, event_names: Sequence[str]) -> list[str]:
+    parts = urlsplit(handler)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise AdminError(f"the handler {handler!r} is not an absolute http:// or https:// URL")
+    if not event_names:
+        raise AdminError("give at least one --event")
+    names = [name.strip().upper() for name in event_names]
+    for name in names:
+        if not catalogue.known(name):
+            raise AdminError(f"unknown event {name!r}")
+        if name in catalogue.APPLICATION_ONLY:
+            raise AdminError(f"{name} concerns an application: an outgoing webhook cannot hear it")
+    return names
+
+
+async def add_outgoing_webhook(
+    store: Store,
+    now: datetime,
+    *,
+    handler: str,
+    event_names: Sequence[str],
+    user_id: int | None = None,
+    title: str = "",
+    domain: str | None = None,
+) -> outgoing.OutgoingWebhook:
+    """An outgoing webhook on behalf of ``user_id`` (default: the portal's first
+    administrator), with its application token."""
+    names = _check_outgoing(handler, event_names)
+    async with store.transaction(write=True) as conn:
+        portal = await portal_for(conn, domain)
+        if user_id is None:
+            admins = [u for u in await users.all_users(conn, portal.id) if u.is_admin]
+            if not admins:
+                raise AdminError("the portal has no administrator; give --user")
+            user_id = min(u.id for u in admins)
+        else:
+            await _user(conn, portal.id, user_id)
+        return await outgoing.add(
+            conn, portal.id, user_id=user_id, handler=handler, event_names=names, now=now,
+            title=title,
+        )  # fmt: skip
+
+
+async def list_outgoing_webhooks(
+    store: Store, domain: str | None = None
+) -> list[outgoing.OutgoingWebhook]:
+    async with store.transaction() as conn:
+        portal = await portal_for(conn, domain)
+        return await outgoing.list_all(conn, portal.id)
+
+
+async def remove_outgoing_webhook(store: Store, hook_id: int, domain: str | None = None) -> None:
+    async with store.transaction(write=True) as conn:
+        portal = await portal_for(conn, domain)
+        if not await outgoing.remove(conn, portal.id, hook_id):
+            raise AdminError(f"no outgoing webhook {hook_id}")

@@ -14,6 +14,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from b24local.clock import AdjustableClock, Clock, SystemClock
 from b24local.config import Settings
 from b24local.devapi import dev_routes
+from b24local.events.delivery import Sender
 from b24local.fallback import HANDLERS
 from b24local.oauth.endpoints import SERVER_REST_PATH, authorize, server_app_info, token
 from b24local.rest.dispatch import Dispatcher, RestEndpoint
@@ -34,6 +35,8 @@ class Runtime:
     registry: Registry
     dev_token: str | None = None
     faults: Faults | None = None
+    #: Posts the event outbox; runs while the app does (its lifespan).
+    sender: Sender | None = None
 
 
 def limits_for(settings: Settings) -> Limits:
@@ -61,6 +64,7 @@ def create_app(
     runtime = Runtime(settings, clock, store, limits or limits_for(settings), registry, dev_token)
     faults = Faults(known_errors(tuple(registry.errors()))) if settings.dev else None
     runtime.faults = faults
+    runtime.sender = Sender(lambda: runtime.store, clock, settings)
     dispatcher = Dispatcher(registry, clock, runtime.limits, faults)
     endpoint = RestEndpoint(
         _LazyStore(runtime),  # type: ignore[arg-type]
@@ -97,9 +101,12 @@ def create_app(
         owned = runtime.store is None
         if owned:
             runtime.store = Store(create_engine(settings.db_url))
+        assert runtime.sender is not None
+        await runtime.sender.start()
         try:
             yield
         finally:
+            await runtime.sender.stop()
             if owned and runtime.store is not None:
                 await runtime.store.close()
 

@@ -248,6 +248,25 @@ def serve(
         ),
     ] = ConnectionLimits.max_connections,
     log_level: Annotated[str, typer.Option(help="Server log level.")] = "info",
+    forbid_private_handlers: Annotated[
+        bool,
+        typer.Option(
+            "--forbid-private-handlers",
+            envvar="B24LOCAL_FORBID_PRIVATE_HANDLERS",
+            help="Refuse event handlers on loopback and private addresses.",
+        ),
+    ] = False,
+    event_timeout: Annotated[
+        float,
+        typer.Option(help="Seconds an event handler has to answer.", callback=_positive),
+    ] = 5.0,
+    event_attempts: Annotated[
+        int,
+        typer.Option(
+            help="Attempts of one event delivery before it is given up (1: no retries).",
+            callback=_positive,
+        ),
+    ] = 5,
 ) -> None:
     """Start the server. On first start, creates a portal, an admin and a webhook."""
     from b24local.app import create_app
@@ -277,6 +296,9 @@ def serve(
         rate_drain=rate_drain,
         operating_limit=operating_limit,
         time_limit=time_limit,
+        forbid_private_handlers=forbid_private_handlers,
+        event_timeout=event_timeout,
+        event_attempts=event_attempts,
     )
     ssl: dict[str, str] = {}
     if settings.tls:
@@ -1436,4 +1458,5 @@ def main() -> None:
     app()
 
 
+import b24local.cli_outgoing  # noqa: E402  (registers `b24local outgoing-webhook`)
 import b24local.cli_schedule  # noqa: E402, F401  (registers `b24local schedule`)

@@ -20,6 +20,10 @@ def default_data_dir() -> Path:
     return Path(configured) if configured else Path(user_data_dir("b24local", appauthor=False))
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
@@ -48,6 +52,15 @@ class Settings:
     operating_limit: float = 480.0
     #: One call may run this many seconds; then it is cancelled and rolled back.
     time_limit: float = 60.0
+    #: Refuse event handlers on loopback and private addresses (a self-hosted server
+    #: that must not be made to call into its own network).
+    forbid_private_handlers: bool = field(
+        default_factory=lambda: _flag("B24LOCAL_FORBID_PRIVATE_HANDLERS")
+    )
+    #: Seconds an event handler has to answer one delivery.
+    event_timeout: float = 5.0
+    #: Attempts of one delivery before it is given up (``failed``).
+    event_attempts: int = 5
 
     @property
     def db_url(self) -> str:

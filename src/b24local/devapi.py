@@ -7,6 +7,8 @@ token printed at start (``Authorization: Bearer TOKEN``).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -23,10 +25,12 @@ from b24local.oauth.issuing import pair_record
 from b24local.rest.envelope import encode_json
 from b24local.rest.errors import ErrorSpec
 from b24local.rest.faults import Faults
+from b24local.store import outbox
 from b24local.store.types import INTEGER_MAX
 
 DEV_UNAUTHORIZED = ErrorSpec("NO_AUTH_FOUND", 401, "Wrong or missing dev token")
 DEV_BAD_REQUEST = ErrorSpec("ERROR_ARGUMENT", 400, "Bad clock request")
+DEV_WAIT_TIMEOUT = ErrorSpec("TIMEOUT", 408, "No delivery came in time")
 
 
 def _answer(body: dict, status: int = 200) -> Response:
@@ -170,11 +174,110 @@ def dev_routes(clock: AdjustableClock, faults: Faults, token: str) -> list[Route
         return _answer(pair_record(pair, portal, now))
 
     return [
+        *delivery_routes(authorized),
         _route("/_b24local/tokens", POST=issue_token),
         _route("/_b24local/faults", GET=read_faults, POST=add_fault, DELETE=clear_faults),
         _route("/_b24local/clock", GET=read_clock, POST=set_clock, PUT=set_clock),
         _route("/_b24local/clock/advance", POST=advance_clock),
     ]
+
+
+#: The longest a dev API wait may hold a request.
+MAX_WAIT = 60.0
+DELIVERY_STATES = ("pending", "delivered", "failed")
+
+
+def _delivery_record(row: dict) -> dict:
+    """A row as the dev API shows it; times in ISO 8601."""
+    return {
+        key: value.isoformat() if isinstance(value, datetime) else value
+        for key, value in row.items()
+    }
+
+
+def _delivery_filters(request: Request) -> dict[str, Any]:
+    query = request.query_params
+    state = query.get("state") or None
+    if state is not None and state not in DELIVERY_STATES:
+        raise ValueError(f"state is one of {', '.join(DELIVERY_STATES)}")
+    return {
+        "event": query.get("event") or None,
+        "state": state,
+        "after": whole_number(query.get("after", "0"), "after", low=0, high=INTEGER_MAX),
+    }
+
+
+def delivery_routes(authorized: Callable[[Request], bool]) -> list[Route]:
+    """The event outbox for tests: what was sent, answered and retried; waiting for a
+    delivery; sending due rows now instead of on their schedule."""
+
+    async def list_deliveries(request: Request) -> Response:
+        """``?event=ONUSERADD&state=delivered&after=ID``: rows oldest first."""
+        if not authorized(request):
+            return _error(DEV_UNAUTHORIZED)
+        try:
+            filters = _delivery_filters(request)
+        except ValueError as exc:
+            return _error(DEV_BAD_REQUEST, f"Bad deliveries request: {exc}")
+        async with request.app.state.runtime.store.transaction() as conn:
+            rows = await outbox.listing(conn, **filters)
+        return _answer({"deliveries": [_delivery_record(row) for row in rows]})
+
+    async def wait_delivery(request: Request) -> Response:
+        """``?event=...&after=ID&timeout=S``: the first row after ``after`` (of
+        ``event``) whose attempt is over, delivered or not; 408 if none in time."""
+        if not authorized(request):
+            return _error(DEV_UNAUTHORIZED)
+        try:
+            filters = _delivery_filters(request)
+            timeout = float(request.query_params.get("timeout", "10"))
+            if not 0 <= timeout <= MAX_WAIT:
+                raise ValueError(f"timeout is from 0 to {MAX_WAIT:g} seconds")
+        except ValueError as exc:
+            return _error(DEV_BAD_REQUEST, f"Bad wait request: {exc}")
+        runtime = request.app.state.runtime
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            attempted = runtime.sender.attempted
+            async with runtime.store.transaction() as conn:
+                rows = await outbox.listing(conn, **filters, attempted=True, limit=1)
+            if rows:
+                return _answer({"delivery": _delivery_record(rows[0])})
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return _error(DEV_WAIT_TIMEOUT)
+            # Woken by this process's next attempt; polled for other processes'.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(attempted.wait(), min(left, 0.25))
+
+    async def run_deliveries(request: Request) -> Response:
+        """``{"all": true}`` also sends rows not yet due and handlers in their pause."""
+        if not authorized(request):
+            return _error(DEV_UNAUTHORIZED)
+        try:
+            everything = (await body_of_json(request)).get("all", False)
+            if not isinstance(everything, bool):
+                raise ValueError("all is true or false")
+        except (ValueError, orjson.JSONDecodeError) as exc:
+            return _error(DEV_BAD_REQUEST, f"Bad run request: {exc}")
+        sent = await request.app.state.runtime.sender.run_now(everything=everything)
+        return _answer({"attempted": sent})
+
+    return [
+        _route("/_b24local/events/deliveries", GET=list_deliveries),
+        _route("/_b24local/events/deliveries/wait", GET=wait_delivery),
+        _route("/_b24local/events/run", POST=run_deliveries),
+    ]
+
+
+async def body_of_json(request: Request) -> dict:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    value = orjson.loads(raw)
+    if not isinstance(value, dict):
+        raise ValueError("a JSON object is expected")
+    return value
 
 
 def _route(path: str, **handlers: Callable[[Request], Awaitable[Response]]) -> Route:

@@ -34,6 +34,7 @@ async def raise_event(
     handlers = await store.handlers_for(conn, portal_id, name)
     # One row per application and connector queue, however many handlers lead there.
     queued: set[tuple[int, str]] = set()
+    online: list[dict[str, Any]] = []
     for handler in handlers:
         if handler.offline:
             if handler.app_id is None or (handler.app_id, handler.connector) in queued:
@@ -46,18 +47,20 @@ async def raise_event(
         auth_user = None
         if handler.app_id is not None:
             auth_user = handler.auth_type or actor_id
-        await store.enqueue(
-            conn,
-            portal_id,
-            event=name,
-            handler_url=handler.handler,
-            data=data,
-            now=now,
-            handler_id=handler.id,
-            app_id=handler.app_id,
-            hook_id=handler.hook_id,
-            auth_user_id=auth_user,
+        online.append(
+            store.delivery_row(
+                portal_id,
+                event=name,
+                handler_url=handler.handler,
+                data=data,
+                now=now,
+                handler_id=handler.id,
+                app_id=handler.app_id,
+                hook_id=handler.hook_id,
+                auth_user_id=auth_user,
+            )
         )
+    await store.enqueue_many(conn, online)
     if queued:
         apps = {app_id for app_id, _connector in queued}
         await offline.notify(conn, portal_id, apps, now=now, actor_id=actor_id)

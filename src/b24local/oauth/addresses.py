@@ -76,3 +76,27 @@ class Addresses:
         return frozenset(
             origin_of(url) for url in (self.requested, self.server, self.portal(portal))
         )
+
+
+class ServerAddresses:
+    """The addresses a message the server sends on its own gives out (an event): no
+    request names a host, so the server's public URL, else the address it listens
+    on, stands in for ``Host``."""
+
+    def __init__(self, public_url: str | None, listening: str) -> None:
+        self._public = public_url
+        self._listening = listening
+
+    def server(self, portal: Portal) -> str:
+        return self._public or portal.public_url or self._listening
+
+    def portal(self, portal: Portal) -> str:
+        """As :meth:`Addresses.portal` with the default portal as the one reached."""
+        if portal.public_url:
+            return portal.public_url
+        base = self._public or self._listening
+        if portal.is_default:
+            return base
+        parts = urlsplit(base)
+        port = parts.netloc[len(host_name(parts.netloc)) :]
+        return parts._replace(netloc=portal.domain + port).geturl()

@@ -47,9 +47,10 @@ async def issue_code(
     )
 
 
-async def issue_pair(
+async def issue_access(
     conn: AsyncConnection, app: App, user_id: int, scopes: frozenset[str], now: datetime
-) -> TokenPair:
+) -> tuple[str, datetime]:
+    """An access token alone (most events carry no refresh token); with its expiry."""
     expires_at = now + ACCESS_LIFETIME
     access = await tokens.issue(
         conn,
@@ -60,6 +61,13 @@ async def issue_pair(
         expires_at=expires_at,
         client_id=app.client_id,
     )
+    return access, expires_at
+
+
+async def issue_pair(
+    conn: AsyncConnection, app: App, user_id: int, scopes: frozenset[str], now: datetime
+) -> TokenPair:
+    access, expires_at = await issue_access(conn, app, user_id, scopes, now)
     refresh = await grants.issue(
         conn,
         "refresh",

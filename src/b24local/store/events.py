@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .tables import event_deliveries, event_handlers, offline_events
@@ -84,13 +84,21 @@ async def add_handler(
     return _handler(row)
 
 
+#: Built once: every write that raises an event runs it (building a statement per
+#: call costs more than running it).
+_HANDLERS_FOR = (
+    select(event_handlers)
+    .where(
+        event_handlers.c.portal_id == bindparam("portal_id"),
+        event_handlers.c.event == bindparam("event"),
+    )
+    .order_by(event_handlers.c.id)
+)
+
+
 async def handlers_for(conn: AsyncConnection, portal_id: int, event: str) -> list[Handler]:
     """Every handler of the event in the portal, oldest first."""
-    rows = await conn.execute(
-        select(event_handlers)
-        .where(event_handlers.c.portal_id == portal_id, event_handlers.c.event == event.upper())
-        .order_by(event_handlers.c.id)
-    )
+    rows = await conn.execute(_HANDLERS_FOR, {"portal_id": portal_id, "event": event.upper()})
     return [_handler(row) for row in rows]
 
 
@@ -166,6 +174,51 @@ async def enqueue(
         )
     ).one()
     return int(row.id)
+
+
+#: One statement for all of an event's deliveries (executemany), built once.
+_ENQUEUE = insert(event_deliveries)
+
+
+def delivery_row(
+    portal_id: int,
+    *,
+    event: str,
+    handler_url: str,
+    data: dict[str, Any],
+    now: datetime,
+    handler_id: int | None = None,
+    app_id: int | None = None,
+    hook_id: int | None = None,
+    auth_user_id: int | None = None,
+) -> dict[str, Any]:
+    """The values of one pending delivery, due at once, for :func:`enqueue_many`."""
+    return {
+        "portal_id": portal_id,
+        "handler_id": handler_id,
+        "app_id": app_id,
+        "hook_id": hook_id,
+        "event": event.upper(),
+        "handler_url": handler_url,
+        "data": data,
+        "auth_user_id": auth_user_id,
+        "raised_at": now,
+        "due_at": now,
+        "attempts": 0,
+        "state": "pending",
+        "last_status": None,
+        "last_answer": None,
+        "last_error": None,
+        "delivered_at": None,
+        "payload": None,
+    }
+
+
+async def enqueue_many(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Several deliveries (:func:`delivery_row`) in one statement: what raising an
+    event with many handlers costs stays about one insert."""
+    if rows:
+        await conn.execute(_ENQUEUE, list(rows))
 
 
 # --- offline queues -----------------------------------------------------------------------

@@ -485,7 +485,8 @@ event_deliveries = Table(
     # The form body last sent, decoded, for the dev API.
     Column("payload", JSON, nullable=True),
     ForeignKeyConstraint(["portal_id"], ["portals.id"], ondelete="CASCADE"),
-    Index(None, "state", "due_at"),
+    # The sender's: due rows of free handlers, found in the index alone.
+    Index(None, "state", "due_at", "handler_url"),
     Index(None, "portal_id", "id"),
     # ONOFFLINEEVENT's minTimeout: when was this handler last notified?
     Index(None, "handler_id", "raised_at"),
