@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from b24local import people, plans, structure
 from b24local.entities import App, Portal, User, Webhook
 from b24local.events import catalogue, lifecycle
+from b24local.events import urls as event_urls
 from b24local.oauth import issuing
 from b24local.oauth.addresses import parse_public_url
 from b24local.rest.errors import RestError
@@ -38,6 +39,7 @@ from b24local.store import (
     workdays,
 )
 from b24local.store.engine import Store
+from b24local.store.types import storable
 
 ROOT_DEPARTMENT = "Company"
 ROOT_DEPARTMENT_ID = 1
@@ -573,6 +575,11 @@ def _app_url(url: str, what: str) -> str:
             f"the {what} must be an absolute http:// or https:// URL without a fragment, "
             f"not {url!r}"
         )
+    if what == "handler" and event_urls.handler_problem(url) is not None:
+        raise AdminError(
+            f"the handler must be a URL events can be posted to, at most"
+            f" {event_urls.MAX_LENGTH} bytes, not {url[:200]!r}"
+        )
     return url
 
 
@@ -762,10 +769,18 @@ async def issue_app_token(
 # --- outgoing webhooks --------------------------------------------------------------------
 
 
-def _check_outgoing(handler: str, event_names: Sequence[str]) -> list[str]:
-    parts = urlsplit(handler)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise AdminError(f"the handler {handler!r} is not an absolute http:// or https:// URL")
+#: The width of outgoing_webhooks.title.
+OUTGOING_TITLE_LENGTH = 255
+
+
+def _check_outgoing(handler: str, event_names: Sequence[str], title: str) -> list[str]:
+    if event_urls.handler_problem(handler) is not None:
+        raise AdminError(
+            f"the handler {handler[:200]!r} is not an absolute http:// or https:// URL"
+            f" events can be posted to (at most {event_urls.MAX_LENGTH} bytes)"
+        )
+    if len(title) > OUTGOING_TITLE_LENGTH:
+        raise AdminError(f"the title is longer than {OUTGOING_TITLE_LENGTH} characters")
     if not event_names:
         raise AdminError("give at least one --event")
     names = [name.strip().upper() for name in event_names]
@@ -789,7 +804,7 @@ async def add_outgoing_webhook(
 ) -> outgoing.OutgoingWebhook:
     """An outgoing webhook on behalf of ``user_id`` (default: the portal's first
     administrator), with its application token."""
-    names = _check_outgoing(handler, event_names)
+    names = _check_outgoing(handler, event_names, title)
     async with store.transaction(write=True) as conn:
         portal = await portal_for(conn, domain)
         if user_id is None:
@@ -814,6 +829,8 @@ async def list_outgoing_webhooks(
 
 
 async def remove_outgoing_webhook(store: Store, hook_id: int, domain: str | None = None) -> None:
+    if not storable(hook_id):
+        raise AdminError(f"no outgoing webhook {hook_id}")
     async with store.transaction(write=True) as conn:
         portal = await portal_for(conn, domain)
         if not await outgoing.remove(conn, portal.id, hook_id):

@@ -138,6 +138,11 @@ def empty(argument: str) -> dict:
         ({"handler": "/relative/path"}, WRONG_URL),
         ({"handler": "http://[::1"}, WRONG_URL),
         ({"handler": "http://app.example:99999/"}, WRONG_URL),
+        # Too long for the outbox's index on PostgreSQL, and for any server.
+        ({"handler": "http://127.0.0.1:9/" + "a" * 2100}, WRONG_URL),
+        # Hosts no IDNA encoding takes: the sender could never post to them.
+        ({"handler": "http://é..x/"}, WRONG_URL),
+        ({"handler": "http://xn--a/"}, WRONG_URL),
         ({"handler": {"a": 1}}, WRONG_URL),
         (
             {"handler": "ftp://app.example/h"},

@@ -426,6 +426,21 @@ def test_clear_deletes_a_process_rows(server, app):
     assert names(ok(call(server, app, "event.offline.list"))) == ["4"]
 
 
+def test_clear_and_error_take_lists_longer_than_a_query_holds(server, app):
+    # PostgreSQL takes 32,767 arguments a query: the lists go in parts.
+    queue_users(server, 2)
+    held = ok(call(server, app, "event.offline.get", {"clear": 0, "limit": 2}))
+    process, events = held["process_id"], held["events"]
+    many = [f"{n:032x}" for n in range(33_000)]
+    marked = {"process_id": process, "message_id": [*many, events[0]["MESSAGE_ID"]]}
+    assert ok(call(server, app, "event.offline.error", marked)) is True
+    ids = {"process_id": process, "id": [*range(100_000, 133_000), int(events[1]["ID"])]}
+    assert ok(call(server, app, "event.offline.clear", ids)) is True
+    by_message = {"process_id": process, "message_id": many}
+    assert ok(call(server, app, "event.offline.clear", by_message)) is True
+    assert [e["ERROR"] for e in ok(call(server, app, "event.offline.list"))] == ["1"]
+
+
 @pytest.mark.parametrize(
     ("params", "description", "argument"),
     [

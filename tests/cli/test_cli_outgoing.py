@@ -106,6 +106,7 @@ def test_list_and_remove(cli: Cli):
     cli.ok("outgoing-webhook", "remove", str(hook["id"]))
     assert json.loads(cli.ok("outgoing-webhook", "list", "--json")) == []
     assert "no outgoing webhook" in cli.refused("outgoing-webhook", "remove", str(hook["id"]))
+    assert "no outgoing webhook" in cli.refused("outgoing-webhook", "remove", "9" * 20)
 
 
 @pytest.mark.parametrize(
@@ -114,6 +115,12 @@ def test_list_and_remove(cli: Cli):
         (["--handler", "https://h.example/", "--event", "ONAPPINSTALL"], "cannot hear it"),
         (["--handler", "https://h.example/", "--event", "ONNOTHING"], "unknown event"),
         (["--handler", "ftp://h.example/", "--event", "ONUSERADD"], "not an absolute"),
+        (["--handler", "http://[::1/", "--event", "ONUSERADD"], "not an absolute"),
+        (["--handler", "http://127.0.0.1:99999/", "--event", "ONUSERADD"], "not an absolute"),
+        (
+            ["--handler", "https://h.example/", "--event", "ONUSERADD", "--title", "t" * 300],
+            "longer than 255",
+        ),
         (["--handler", "https://h.example/"], "at least one --event"),
         (["--handler", "https://h.example/", "--event", "ONUSERADD", "--user", "99"], "no user"),
     ],

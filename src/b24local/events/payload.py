@@ -25,7 +25,7 @@ from b24local.store import outbox, users
 from b24local.store.outbox import Delivery
 
 #: The events that carry a refresh token: they grant lasting access (events/index.md).
-WITH_REFRESH = frozenset({"ONAPPINSTALL", "ONOFFLINEEVENT"})
+WITH_REFRESH = frozenset({"ONAPPINSTALL", "ONAPPUPDATE", "ONOFFLINEEVENT"})
 
 
 def php_pairs(value: Any, prefix: str = "") -> Iterator[tuple[str, str]]:

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import UnaryExpression
 
+from .idlists import any_of, chunks
 from .tables import offline_events as table
 from .types import storable
 
@@ -169,13 +170,17 @@ async def clear(
     """Delete a process's rows: all of them, or those with the IDs or message IDs."""
     query = delete(table).where(*queue.rows(), held_by(process_id))
     if ids is not None:
-        kept = [i for i in ids if storable(i)]  # an ID past the column's range is no row's
+        # An ID past the column's range is no row's; integers go inline when many.
+        kept = list(dict.fromkeys(i for i in ids if storable(i)))
         if not kept:
             return
-        query = query.where(table.c.id.in_(kept))
-    if message_ids is not None:
-        query = query.where(table.c.message_id.in_(list(message_ids)))
-    await conn.execute(query)
+        query = query.where(any_of(table.c.id, kept))
+    if message_ids is None:
+        await conn.execute(query)
+        return
+    # A query takes at most 32,767 arguments on PostgreSQL: long lists go in parts.
+    for part in chunks(list(dict.fromkeys(message_ids))):
+        await conn.execute(query.where(table.c.message_id.in_(part)))
 
 
 async def mark_error(
@@ -183,7 +188,15 @@ async def mark_error(
 ) -> None:
     """What the real ``markError`` does with these message IDs: the process's rows become
     error rows, unreserved again; other non-error rows with them (a newer unreserved
-    repeat, another process's copy) are dropped; existing error rows stay."""
+    repeat, another process's copy) are dropped; existing error rows stay. Each
+    message is handled on its own, so a long list goes in parts."""
+    for part in chunks(list(dict.fromkeys(message_ids))):
+        await _mark_error(conn, queue, process_id, part)
+
+
+async def _mark_error(
+    conn: AsyncConnection, queue: Queue, process_id: str, message_ids: Sequence[str]
+) -> None:
     same = [*queue.rows(), table.c.message_id.in_(list(message_ids))]
     others = func.coalesce(table.c.process_id, "") != process_id
     await conn.execute(delete(table).where(*same, table.c.error.is_(False), others))

@@ -8,10 +8,9 @@ Only an application's token has the context they need; a webhook gets the real
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from b24local.entities import App
-from b24local.events import catalogue
+from b24local.events import catalogue, urls
 from b24local.rest.call import Call
 from b24local.rest.errors import ErrorSpec
 from b24local.rest.params import Params, php_empty, php_int, php_str
@@ -168,16 +167,11 @@ def connector(call: Call) -> str:
 def _check_handler(url: str) -> None:
     """The real ``HandlerHelper::checkCallback``, less its demand for a dot in the
     host: handlers on ``localhost`` are the point of a local server."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        parts.port  # noqa: B018 -- PHP's parse_url fails on a port out of range too
-    except ValueError:
-        raise WRONG_HANDLER_URL() from None
-    if not host or any(c.isspace() or not c.isprintable() for c in url):
-        raise WRONG_HANDLER_URL()
-    if parts.scheme.lower() not in ("http", "https"):
+    problem = urls.handler_problem(url)
+    if problem == "protocol":
         raise UNSUPPORTED_PROTOCOL()
+    if problem is not None:
+        raise WRONG_HANDLER_URL()
 
 
 def _options(event: str, given: Any) -> dict[str, Any]:
