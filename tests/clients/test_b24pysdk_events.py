@@ -4,32 +4,15 @@ SDK's own event objects built from ``event.get``."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from b24pysdk import BitrixApp, BitrixToken, BitrixWebhook, Client
+from b24pysdk import BitrixApp, BitrixWebhook, Client
 from b24pysdk.errors import BitrixAPIError
+
+from sdkhooks import app_client, trust_local_ca  # noqa: F401 (an autouse fixture)
 
 pytestmark = pytest.mark.process
 
 HANDLER = "https://app.example/handler/"
-
-
-@pytest.fixture(autouse=True)
-def trust_local_ca(monkeypatch: pytest.MonkeyPatch, live_server) -> None:
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(live_server.ca_path))
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
-
-def app_client(live_server, app: BitrixApp, user: int) -> Client:
-    """A client with an access token of the app for ``user``, issued by the server."""
-    server = ["--server", live_server.base_url, "--dev-token", live_server.dev_token]
-    printed = live_server.cli(
-        "app", "token", "--client-id", app.client_id, "--user", str(user), *server, "--json"
-    )
-    access = json.loads(printed)["access_token"]
-    return Client(BitrixToken(domain=live_server.domain, auth_token=access, bitrix_app=app))
 
 
 def test_events_through_the_sdk(live_server) -> None:

@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import datetime
 
 import pytest
-from b24pysdk import BitrixApp, BitrixToken, BitrixWebhook, Client
+from b24pysdk import BitrixApp, BitrixWebhook, Client
 from b24pysdk.errors import BitrixAPIError
 
 from b24local import admin
@@ -16,24 +15,9 @@ from b24local.events.raising import raise_event
 from b24local.store import apps
 from b24local.store import events as event_store
 from b24local.store.engine import sqlite_url
+from sdkhooks import app_client, trust_local_ca  # noqa: F401 (an autouse fixture)
 
 pytestmark = pytest.mark.process
-
-
-@pytest.fixture(autouse=True)
-def trust_local_ca(monkeypatch: pytest.MonkeyPatch, live_server) -> None:
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(live_server.ca_path))
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
-
-def app_client(live_server, app: BitrixApp, user: int) -> Client:
-    server = ["--server", live_server.base_url, "--dev-token", live_server.dev_token]
-    printed = live_server.cli(
-        "app", "token", "--client-id", app.client_id, "--user", str(user), *server, "--json"
-    )
-    access = json.loads(printed)["access_token"]
-    return Client(BitrixToken(domain=live_server.domain, auth_token=access, bitrix_app=app))
 
 
 async def _queue_users(url: str, client_id: str, now: datetime, ids: list[str]) -> None:

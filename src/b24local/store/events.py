@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .tables import event_deliveries, event_handlers, offline_events
+from .tables import event_deliveries, event_handlers
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,37 +219,3 @@ async def enqueue_many(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) ->
     event with many handlers costs stays about one insert."""
     if rows:
         await conn.execute(_ENQUEUE, list(rows))
-
-
-# --- offline queues -----------------------------------------------------------------------
-
-
-async def queue_offline(
-    conn: AsyncConnection,
-    portal_id: int,
-    *,
-    app_id: int,
-    event: str,
-    data: dict[str, Any],
-    connector: str,
-    message_id: str,
-    now: datetime,
-) -> int:
-    row = (
-        await conn.execute(
-            insert(offline_events)
-            .values(
-                portal_id=portal_id,
-                app_id=app_id,
-                event=event.upper(),
-                data=data,
-                connector=connector,
-                message_id=message_id,
-                process_id=None,
-                error=False,
-                created_at=now,
-            )
-            .returning(offline_events.c.id)
-        )
-    ).one()
-    return int(row.id)
