@@ -23,8 +23,9 @@ from b24local import admin
 from b24local.clock import AdjustableClock
 from b24local.oauth.issuing import pair_record
 from b24local.rest.envelope import encode_json
-from b24local.rest.errors import ErrorSpec
+from b24local.rest.errors import ERROR_NUL_CHARACTER, ErrorSpec
 from b24local.rest.faults import Faults
+from b24local.rest.phpkeys import holds_nul
 from b24local.store import outbox
 from b24local.store.types import INTEGER_MAX
 
@@ -79,13 +80,9 @@ def dev_routes(clock: AdjustableClock, faults: Faults, token: str) -> list[Route
         return value
 
     async def read_clock(request: Request) -> Response:
-        if not authorized(request):
-            return _error(DEV_UNAUTHORIZED)
         return _answer(clock_state(clock))
 
     async def set_clock(request: Request) -> Response:
-        if not authorized(request):
-            return _error(DEV_UNAUTHORIZED)
         try:
             body = await body_of(request)
             moment = datetime.fromisoformat(str(body["now"])) if "now" in body else None
@@ -101,8 +98,6 @@ def dev_routes(clock: AdjustableClock, faults: Faults, token: str) -> list[Route
         return _answer(clock_state(clock))
 
     async def advance_clock(request: Request) -> Response:
-        if not authorized(request):
-            return _error(DEV_UNAUTHORIZED)
         try:
             body = await body_of(request)
             clock.advance(float(body.get("seconds", 0)))
@@ -119,13 +114,9 @@ def dev_routes(clock: AdjustableClock, faults: Faults, token: str) -> list[Route
         }
 
     async def read_faults(request: Request) -> Response:
-        if not authorized(request):
-            return _error(DEV_UNAUTHORIZED)
         return _answer(fault_list())
 
     async def add_fault(request: Request) -> Response:
-        if not authorized(request):
-            return _error(DEV_UNAUTHORIZED)
         try:
             body = await body_of(request)
             method = body.get("method")
@@ -141,16 +132,12 @@ def dev_routes(clock: AdjustableClock, faults: Faults, token: str) -> list[Route
         return _answer(fault_list())
 
     async def clear_faults(request: Request) -> Response:
-        if not authorized(request):
-            return _error(DEV_UNAUTHORIZED)
         faults.clear()
         return _answer(fault_list())
 
     async def issue_token(request: Request) -> Response:
         """A pair as ``b24local app token`` issues it, but stamped by this server's
         clock, which the CLI cannot read: ``{"client_id", "user_id", "portal"?}``."""
-        if not authorized(request):
-            return _error(DEV_UNAUTHORIZED)
         try:
             body = await body_of(request)
             client_id = str(body["client_id"])
@@ -175,16 +162,21 @@ def dev_routes(clock: AdjustableClock, faults: Faults, token: str) -> list[Route
 
     return [
         *delivery_routes(authorized),
-        _route("/_b24local/tokens", POST=issue_token),
-        _route("/_b24local/faults", GET=read_faults, POST=add_fault, DELETE=clear_faults),
-        _route("/_b24local/clock", GET=read_clock, POST=set_clock, PUT=set_clock),
-        _route("/_b24local/clock/advance", POST=advance_clock),
+        _route("/_b24local/tokens", authorized, POST=issue_token),
+        _route(
+            "/_b24local/faults", authorized, GET=read_faults, POST=add_fault, DELETE=clear_faults
+        ),
+        _route("/_b24local/clock", authorized, GET=read_clock, POST=set_clock, PUT=set_clock),
+        _route("/_b24local/clock/advance", authorized, POST=advance_clock),
     ]
 
 
 #: The longest a dev API wait may hold a request.
 MAX_WAIT = 60.0
 DELIVERY_STATES = ("pending", "delivered", "failed")
+#: Rows one listing gives at most (``limit``), and by default.
+LIST_MAX = 1000
+LIST_DEFAULT = 500
 
 
 def _delivery_record(row: dict) -> dict:
@@ -212,22 +204,28 @@ def delivery_routes(authorized: Callable[[Request], bool]) -> list[Route]:
     delivery; sending due rows now instead of on their schedule."""
 
     async def list_deliveries(request: Request) -> Response:
-        """``?event=ONUSERADD&state=delivered&after=ID``: rows oldest first."""
-        if not authorized(request):
-            return _error(DEV_UNAUTHORIZED)
+        """``?event=ONUSERADD&state=delivered&after=ID&limit=N``: rows oldest first;
+        ``next`` is the ``after`` that gives the following page (null: no more)."""
         try:
             filters = _delivery_filters(request)
+            limit = whole_number(
+                request.query_params.get("limit", str(LIST_DEFAULT)), "limit", low=1,
+                high=LIST_MAX,
+            )  # fmt: skip
         except ValueError as exc:
             return _error(DEV_BAD_REQUEST, f"Bad deliveries request: {exc}")
         async with request.app.state.runtime.store.transaction() as conn:
-            rows = await outbox.listing(conn, **filters)
-        return _answer({"deliveries": [_delivery_record(row) for row in rows]})
+            rows = await outbox.listing(conn, **filters, limit=limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return _answer({
+            "deliveries": [_delivery_record(row) for row in rows],
+            "next": rows[-1]["id"] if more else None,
+        })  # fmt: skip
 
     async def wait_delivery(request: Request) -> Response:
         """``?event=...&after=ID&timeout=S``: the first row after ``after`` (of
         ``event``) whose attempt is over, delivered or not; 408 if none in time."""
-        if not authorized(request):
-            return _error(DEV_UNAUTHORIZED)
         try:
             filters = _delivery_filters(request)
             timeout = float(request.query_params.get("timeout", "10"))
@@ -252,8 +250,6 @@ def delivery_routes(authorized: Callable[[Request], bool]) -> list[Route]:
 
     async def run_deliveries(request: Request) -> Response:
         """``{"all": true}`` also sends rows not yet due and handlers in their pause."""
-        if not authorized(request):
-            return _error(DEV_UNAUTHORIZED)
         try:
             everything = (await body_of_json(request)).get("all", False)
             if not isinstance(everything, bool):
@@ -264,9 +260,9 @@ def delivery_routes(authorized: Callable[[Request], bool]) -> list[Route]:
         return _answer({"attempted": sent})
 
     return [
-        _route("/_b24local/events/deliveries", GET=list_deliveries),
-        _route("/_b24local/events/deliveries/wait", GET=wait_delivery),
-        _route("/_b24local/events/run", POST=run_deliveries),
+        _route("/_b24local/events/deliveries", authorized, GET=list_deliveries),
+        _route("/_b24local/events/deliveries/wait", authorized, GET=wait_delivery),
+        _route("/_b24local/events/run", authorized, POST=run_deliveries),
     ]
 
 
@@ -280,11 +276,35 @@ async def body_of_json(request: Request) -> dict:
     return value
 
 
-def _route(path: str, **handlers: Callable[[Request], Awaitable[Response]]) -> Route:
+async def _holds_nul(request: Request) -> bool:
+    """Whether a query parameter or the JSON body carries a NUL, which no text
+    column of PostgreSQL can hold (the JSON decoder already refuses lone
+    surrogates, and the query's decoding replaces bad bytes)."""
+    if any("\x00" in key or "\x00" in value for key, value in request.query_params.multi_items()):
+        return True
+    raw = await request.body()  # kept by the request for the handler's own read
+    if b"\\u0000" not in raw:
+        return False
+    with contextlib.suppress(orjson.JSONDecodeError):
+        return holds_nul(orjson.loads(raw))
+    return False
+
+
+def _route(
+    path: str,
+    authorized: Callable[[Request], bool],
+    **handlers: Callable[[Request], Awaitable[Response]],
+) -> Route:
     """One route per address, so that a wrong HTTP method is told every right one in
-    ``Allow`` (a route per method would name only the first route's)."""
+    ``Allow`` (a route per method would name only the first route's). Every call
+    needs the dev token, and no text may carry a NUL (refused as the REST layer
+    refuses it)."""
 
     async def endpoint(request: Request) -> Response:
+        if not authorized(request):
+            return _error(DEV_UNAUTHORIZED)
+        if await _holds_nul(request):
+            return _error(ERROR_NUL_CHARACTER)
         # The route admitted only these methods, and HEAD only where GET is.
         return await handlers["GET" if request.method == "HEAD" else request.method](request)
 

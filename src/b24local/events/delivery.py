@@ -7,8 +7,11 @@ alone and a process that dies mid-send leaves it due again. Due times, backoff
 and the slow-handler pause are read on the injected clock; only the polling loop
 sleeps in real time.
 
-Concurrency: many deliveries in flight, at most :attr:`Sender.per_url` per
-handler URL, so one slow handler holds its own slots and nobody else's.
+Concurrency: at most :attr:`Sender.max_in_flight` attempts in flight, at most
+:attr:`Sender.per_url` per handler URL, and handlers not known to answer promptly
+(new since start, or slow) share at most :attr:`Sender.shy_share` of the slots,
+so handlers that do answer always keep the rest. Each attempt, request and
+answer together, ends within the event timeout.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -49,6 +53,9 @@ SLOW_PAUSE_CAP = timedelta(minutes=5)
 #: How long past its deadline a claimed row waits before it is due again (a
 #: process died while sending it).
 CLAIM_MARGIN = timedelta(seconds=60)
+#: The most of an answer read: more is not waited for (a handler may stream
+#: forever); the row keeps the first 2,000 characters.
+ANSWER_READ = 64 * 1024
 
 
 def backoff(attempts: int) -> timedelta:
@@ -62,6 +69,10 @@ GONE = "the subscriber (application or outgoing webhook) no longer exists"
 
 class Refused(Exception):
     """The handler's address may not be called: the row fails without a request."""
+
+
+class Broken(Exception):
+    """Building the attempt failed: the attempt fails (and is retried) unsent."""
 
 
 def _blocked(address: str) -> bool:
@@ -80,6 +91,10 @@ async def check_address(url: str, *, forbid_private: bool) -> None:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise Refused(f"the handler {url!r} has an invalid port") from None
+    try:
+        httpx.URL(url)  # what the client will make of it; a bad one never works
+    except (httpx.InvalidURL, ValueError) as error:
+        raise Refused(f"the handler {url!r} is not a usable URL: {error}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Refused(f"the handler {url!r} is not an absolute http(s) URL")
     if not forbid_private:
@@ -114,7 +129,8 @@ class Sender:
         *,
         poll: float = 0.2,
         per_url: int = 2,
-        in_flight: int = 64,
+        in_flight: int = 256,
+        shy_share: int = 192,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._store = store
@@ -124,12 +140,18 @@ class Sender:
         self.poll = poll
         self.per_url = per_url
         self.max_in_flight = in_flight
+        self.shy_share = shy_share
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.Task | None = None
         self._tasks: dict[int, asyncio.Task] = {}
         self._urls: dict[str, int] = {}
         self._pace: dict[str, _Pace] = {}
+        #: URLs whose last answer came promptly: the slots beyond the shy share are theirs.
+        self._proven: set[str] = set()
+        #: One dispatch at a time, so that two (the loop and run_now) cannot both
+        #: take a URL's free slots before either counts them.
+        self._dispatching = asyncio.Lock()
         self._wake = asyncio.Event()
         #: Set (and replaced) after every recorded attempt: the dev API waits on it.
         self.attempted = asyncio.Event()
@@ -141,6 +163,8 @@ class Sender:
     async def start(self) -> None:
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(self._settings.event_timeout),
+            # The sender's own caps bound the connections, not the pool's default 100.
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=32),
             follow_redirects=False,
             transport=self._transport,
             headers={"user-agent": "Bitrix24 Webhook Engine"},
@@ -190,25 +214,39 @@ class Sender:
     async def dispatch(self, *, everything: bool = False) -> list[asyncio.Task]:
         """Start an attempt for each due row a slot is free for. ``everything``: every
         pending row, due or not, paused handler or not (the dev API's "run now")."""
+        async with self._dispatching:
+            return await self._dispatch(everything=everything)
+
+    def _shy_in_flight(self) -> int:
+        return sum(n for url, n in self._urls.items() if url not in self._proven)
+
+    async def _dispatch(self, *, everything: bool) -> list[asyncio.Task]:
         store = self._store()
         if store is None or self._client is None:
             return []
         now = self._clock.now()
         room = self.max_in_flight - len(self._tasks)
+        shy_room = self.shy_share - self._shy_in_flight()
         if room <= 0:
             return []
         async with store.transaction() as conn:
             rows = await outbox.due(
                 conn, None if everything else now, limit=room * 2,
                 skip_urls=self._blocked(now, everything=everything),
+                only_urls=None if shy_room > 0 else self._proven,
             )  # fmt: skip
         taken: dict[str, int] = {}
         picked = []
         for row in rows:
-            slots = self.per_url - self._urls.get(row.handler_url, 0)
-            if row.id in self._tasks or taken.get(row.handler_url, 0) >= slots:
+            url = row.handler_url
+            slots = self.per_url - self._urls.get(url, 0)
+            if row.id in self._tasks or taken.get(url, 0) >= slots:
                 continue
-            taken[row.handler_url] = taken.get(row.handler_url, 0) + 1
+            if url not in self._proven:
+                if shy_room <= 0:
+                    continue
+                shy_room -= 1
+            taken[url] = taken.get(url, 0) + 1
             picked.append(row)
             if len(picked) >= room:
                 break
@@ -226,12 +264,12 @@ class Sender:
 
     async def _claim(
         self, store: Store, rows: list[Delivery], now: datetime
-    ) -> list[tuple[Delivery, list[tuple[str, str]] | Refused]]:
+    ) -> list[tuple[Delivery, list[tuple[str, str]] | Exception]]:
         """Claim the rows and build their forms in one write transaction (tokens are
         issued there, on the clock's now): the sender's writes stay few beside the
         changes it reports."""
         until = now + timedelta(seconds=self._settings.event_timeout) + CLAIM_MARGIN
-        ready: list[tuple[Delivery, list[tuple[str, str]] | Refused]] = []
+        ready: list[tuple[Delivery, list[tuple[str, str]] | Exception]] = []
         portals_by_id: dict[int, Portal | None] = {}
         async with store.transaction(write=True) as conn:
             for row in rows:
@@ -240,16 +278,24 @@ class Sender:
                 if row.portal_id not in portals_by_id:
                     portals_by_id[row.portal_id] = await portals.by_id(conn, row.portal_id)
                 portal = portals_by_id[row.portal_id]
-                auth = (
-                    await payload.auth_block(conn, row, portal, self._addresses, now=now)
-                    if portal is not None
-                    else None
-                )
-                if auth is None:
-                    ready.append((row, Refused(GONE)))
-                    continue
-                ready.append((row, list(payload.php_pairs(payload.body(row, auth, now=now)))))
+                try:
+                    ready.append((row, await self._form(conn, row, portal, now)))
+                except Exception as error:  # a failed attempt like any other, not a stuck row
+                    log.exception("event delivery %s: building the request failed", row.id)
+                    ready.append((row, Broken(f"building the request failed: {_named(error)}")))
         return ready
+
+    async def _form(
+        self, conn: Any, row: Delivery, portal: Portal | None, now: datetime
+    ) -> list[tuple[str, str]] | Exception:
+        auth = (
+            await payload.auth_block(conn, row, portal, self._addresses, now=now)
+            if portal is not None
+            else None
+        )
+        if auth is None:
+            return Refused(GONE)
+        return list(payload.php_pairs(payload.body(row, auth, now=now)))
 
     def _done(self, row: Delivery) -> None:
         self._tasks.pop(row.id, None)
@@ -274,21 +320,21 @@ class Sender:
     # --- one attempt ------------------------------------------------------------------
 
     async def _guarded(
-        self, store: Store, row: Delivery, pairs: list[tuple[str, str]] | Refused
+        self, store: Store, row: Delivery, pairs: list[tuple[str, str]] | Exception
     ) -> None:
         try:
             await self._attempt(store, row, pairs)
         except asyncio.CancelledError:
             raise
-        except Exception:  # the row stays claimed and is tried again when that runs out
+        except Exception:  # recording failed: the row is tried again when its claim runs out
             log.exception("event delivery %s failed unexpectedly", row.id)
 
     async def _attempt(
-        self, store: Store, row: Delivery, pairs: list[tuple[str, str]] | Refused
+        self, store: Store, row: Delivery, pairs: list[tuple[str, str]] | Exception
     ) -> None:
         attempts = row.attempts + 1
         try:
-            if isinstance(pairs, Refused):
+            if isinstance(pairs, Exception) and not isinstance(pairs, Broken):
                 raise pairs
             await check_address(
                 row.handler_url, forbid_private=self._settings.forbid_private_handlers
@@ -296,31 +342,53 @@ class Sender:
         except Refused as refused:
             await self._record(store, row.id, state="failed", error=str(refused))
             return
-        form = payload.decoded(pairs)
-        assert self._client is not None
+        if isinstance(pairs, Broken):
+            await self._failed(store, row, attempts, None, error=str(pairs))
+            return
+        form = _kept(payload.decoded(pairs))
         began = time.monotonic()
         try:
-            answer = await self._client.post(
-                row.handler_url,
-                content=urlencode(pairs).encode(),
-                headers={"content-type": "application/x-www-form-urlencoded"},
-            )
-        except httpx.HTTPError as error:
-            self._paced(row.handler_url, slow=isinstance(error, httpx.TimeoutException))
-            await self._failed(store, row, attempts, form, error=_describe(error))
+            async with asyncio.timeout(self._settings.event_timeout):
+                status, text = await self._post(row.handler_url, pairs)
+        except (TimeoutError, httpx.TimeoutException) as error:
+            self._paced(row.handler_url, slow=True)
+            await self._failed(store, row, attempts, form, error=_late(error))
+            return
+        except Exception as error:  # whatever the URL or the network did: a failed attempt
+            self._paced(row.handler_url, slow=False, prompt=False)
+            await self._failed(store, row, attempts, form, error=_named(error))
             return
         self._paced(row.handler_url, slow=time.monotonic() - began > SLOW_ANSWER)
-        text = answer.text
-        if answer.is_success:
+        if 200 <= status < 300:
             await self._record(
-                store, row.id, state="delivered", status=answer.status_code, answer=text,
+                store, row.id, state="delivered", status=status, answer=text,
                 delivered_at=self._clock.now(), payload=form,
             )  # fmt: skip
             return
         await self._failed(
-            store, row, attempts, form, status=answer.status_code, answer=text,
-            error=f"the handler answered HTTP {answer.status_code}",
+            store, row, attempts, form, status=status, answer=text,
+            error=f"the handler answered HTTP {status}",
         )  # fmt: skip
+
+    async def _post(self, url: str, pairs: list[tuple[str, str]]) -> tuple[int, str]:
+        """Post the form; the status and the start of the answer, read no further
+        than :data:`ANSWER_READ` bytes."""
+        assert self._client is not None
+        request = self._client.build_request(
+            "POST", url, content=urlencode(pairs).encode(),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )  # fmt: skip
+        answer = await self._client.send(request, stream=True)
+        try:
+            body = bytearray()
+            async for chunk in answer.aiter_raw():
+                body += chunk
+                if len(body) >= ANSWER_READ:
+                    break
+        finally:
+            await answer.aclose()
+        text = bytes(body[:ANSWER_READ]).decode(answer.encoding or "utf-8", errors="replace")
+        return answer.status_code, text
 
     async def _failed(
         self,
@@ -347,12 +415,20 @@ class Sender:
         attempted, self.attempted = self.attempted, asyncio.Event()
         attempted.set()
 
-    def _paced(self, url: str, *, slow: bool) -> None:
+    def _paced(self, url: str, *, slow: bool, prompt: bool = True) -> None:
         """The real queue calls a slow handler less often: each slow answer in a row
-        doubles a pause before the handler's next delivery; a prompt one ends it."""
+        doubles a pause before the handler's next delivery; a prompt one ends it.
+        Only a prompt answer proves the URL (no connection proves nothing)."""
         if not slow:
             self._pace.pop(url, None)
+            if not prompt:
+                self._proven.discard(url)
+                return
+            if len(self._proven) >= 100_000:  # bounded: forget, and let them prove again
+                self._proven.clear()
+            self._proven.add(url)
             return
+        self._proven.discard(url)
         pace = self._pace.setdefault(url, _Pace())
         pace.slow_in_row += 1
         pause = min(SLOW_PAUSE_CAP, SLOW_PAUSE_FIRST * 2 ** min(pace.slow_in_row - 1, 20))
@@ -363,7 +439,26 @@ class Sender:
         return pace.paused_until if pace else None
 
 
-def _describe(error: httpx.HTTPError) -> str:
+#: Tokens a row does not keep: they are live credentials, and rows are not pruned.
+#: The application token stays (its app's row holds it too; an uninstalled app's
+#: retry is built from it).
+SECRET_KEYS = ("access_token", "refresh_token")
+
+
+def _kept(form: dict[str, Any]) -> dict[str, Any]:
+    """The form as the row keeps it: the same shape, the tokens blanked."""
+    auth = form.get("auth")
+    if not isinstance(auth, dict):
+        return form
+    blanked = {k: "***" if k in SECRET_KEYS else v for k, v in auth.items()}
+    return {**form, "auth": blanked}
+
+
+def _late(error: Exception) -> str:
     if isinstance(error, httpx.TimeoutException):
         return f"no answer in time ({type(error).__name__})"
+    return "no answer in time (the event timeout ran out)"
+
+
+def _named(error: Exception) -> str:
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__

@@ -66,9 +66,11 @@ async def due(
     *,
     limit: int,
     skip_urls: Collection[str] = (),
+    only_urls: Collection[str] | None = None,
 ) -> list[Delivery]:
     """Pending rows due at ``now`` (every pending row with None), oldest due first,
-    but none for the handler URLs in ``skip_urls`` (busy or paused). The rows are
+    but none for the handler URLs in ``skip_urls`` (busy or paused), and (given
+    ``only_urls``) only for those URLs. The rows are
     chosen from the (state, due_at, handler_url) index alone: a handler that never
     answers may leave thousands due, and reading each of them to skip it would
     cost every poll that much."""
@@ -78,6 +80,10 @@ async def due(
         chosen = chosen.where(c.due_at <= now)
     if skip_urls:
         chosen = chosen.where(c.handler_url.not_in(list(skip_urls)))
+    if only_urls is not None:
+        if not only_urls:
+            return []
+        chosen = chosen.where(c.handler_url.in_(list(only_urls)))
     ids = list((await conn.execute(chosen.order_by(c.due_at, c.id).limit(limit))).scalars())
     if not ids:
         return []
@@ -118,8 +124,8 @@ async def record(
     values: dict[str, Any] = {
         "state": state,
         "last_status": status,
-        "last_answer": None if answer is None else answer[:ANSWER_LIMIT],
-        "last_error": error,
+        "last_answer": None if answer is None else _text(answer[:ANSWER_LIMIT]),
+        "last_error": None if error is None else _text(error),
         "delivered_at": delivered_at,
     }
     if due_at is not None:
@@ -129,6 +135,12 @@ async def record(
     await conn.execute(
         update(event_deliveries).where(event_deliveries.c.id == delivery_id).values(**values)
     )
+
+
+def _text(value: str) -> str:
+    """A handler's answer (or an error quoting it) as a text column can hold it:
+    PostgreSQL refuses NUL."""
+    return value.replace("\x00", "\ufffd")
 
 
 async def listing(
