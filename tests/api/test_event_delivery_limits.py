@@ -150,6 +150,17 @@ def test_a_url_that_fails_when_sent_counts_against_the_attempts(server):
     assert run_now(server, everything=True) == 0
 
 
+def test_a_name_that_cannot_be_resolved_is_refused_when_private_is_forbidden(
+    db_url, clock, tmp_path
+):
+    http, server = make_server(db_url, clock, tmp_path, forbid_private_handlers=True)
+    with http:
+        app = new_app(server)
+        enqueue(server, app, ["http://xn--a/"])
+        row = wait(server, "ONAPPTEST")
+    assert row["state"] == "failed" and "does not resolve" in row["last_error"]
+
+
 # --- slots --------------------------------------------------------------------------------------
 
 

@@ -56,6 +56,8 @@ CLAIM_MARGIN = timedelta(seconds=60)
 #: The most of an answer read: more is not waited for (a handler may stream
 #: forever); the row keeps the first 2,000 characters.
 ANSWER_READ = 64 * 1024
+#: The most URLs remembered as proven (answering promptly).
+PROVEN_MAX = 1000
 
 
 def backoff(attempts: int) -> timedelta:
@@ -101,7 +103,7 @@ async def check_address(url: str, *, forbid_private: bool) -> None:
         return
     try:
         found = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port)
-    except OSError as error:
+    except (OSError, UnicodeError) as error:
         raise Refused(f"the handler's host {parts.hostname!r} does not resolve: {error}") from None
     for *_, sockaddr in found:
         if _blocked(str(sockaddr[0])):
@@ -339,13 +341,16 @@ class Sender:
             await check_address(
                 row.handler_url, forbid_private=self._settings.forbid_private_handlers
             )
+            form = _kept(payload.decoded(pairs)) if not isinstance(pairs, Broken) else None
         except Refused as refused:
             await self._record(store, row.id, state="failed", error=str(refused))
             return
-        if isinstance(pairs, Broken):
+        except Exception as error:  # a failed attempt, counted, never a stuck row
+            await self._failed(store, row, attempts, None, error=_named(error))
+            return
+        if isinstance(pairs, Broken) or form is None:
             await self._failed(store, row, attempts, None, error=str(pairs))
             return
-        form = _kept(payload.decoded(pairs))
         began = time.monotonic()
         try:
             async with asyncio.timeout(self._settings.event_timeout):
@@ -424,7 +429,8 @@ class Sender:
             if not prompt:
                 self._proven.discard(url)
                 return
-            if len(self._proven) >= 100_000:  # bounded: forget, and let them prove again
+            # Bounded (it is also a query parameter list): forget, and let them prove again.
+            if len(self._proven) >= PROVEN_MAX:
                 self._proven.clear()
             self._proven.add(url)
             return
