@@ -696,10 +696,11 @@ async def update_app(
         before = await _app(conn, portal.id, client_id)
         for user_id in allowed_users or ():
             await _user(conn, portal.id, user_id)
-        actor = await _administrator(conn, portal.id, by)
         upgraded = version is not None and version != before.version
         if upgraded and version < before.version:
             raise AdminError(f"the version only goes up: {client_id} is at {before.version}")
+        # Only an update is done by someone (its ONAPPUPDATE carries their token).
+        actor = await _administrator(conn, portal.id, by) if upgraded else None
         if upgraded:
             changes["version"] = version
         await apps.change(conn, portal.id, client_id, **changes)
