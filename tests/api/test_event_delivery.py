@@ -24,6 +24,9 @@ from conftest import DEV_TOKEN, Server, make_server
 from eventhandler import event_handler
 from eventrows import deliveries
 
+#: Sender logic with timeouts: what the store holds does not change it, so SQLite only.
+sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
 DEV = {"Authorization": f"Bearer {DEV_TOKEN}"}
 APP_AUTH_KEYS = [
     "access_token",
@@ -240,6 +243,7 @@ def test_a_rolled_back_change_sends_nothing(server, handler):
 # --- retries, backoff and pace ---------------------------------------------------------------
 
 
+@sqlite_only
 def test_a_failing_handler_is_retried_with_backoff_then_given_up(server, handler):
     handler.status["/hook"] = 500
     app = new_app(server)
@@ -263,6 +267,7 @@ def test_a_failing_handler_is_retried_with_backoff_then_given_up(server, handler
     assert run_now(server, everything=True) == 0
 
 
+@sqlite_only
 def test_a_handler_that_recovers_gets_the_retry(server, handler):
     handler.status["/hook"] = 503
     app = new_app(server)
@@ -277,6 +282,7 @@ def test_a_handler_that_recovers_gets_the_retry(server, handler):
     assert row["delivered_at"] == server.clock.now().isoformat()
 
 
+@sqlite_only
 def test_a_slow_handler_neither_blocks_another_nor_the_api(db_url, clock, tmp_path, handler):
     http, server = make_server(db_url, clock, tmp_path, event_timeout=1.0)
     handler.delay["/slow"] = 3
@@ -298,6 +304,7 @@ def test_a_slow_handler_neither_blocks_another_nor_the_api(db_url, clock, tmp_pa
         assert slow["state"] == "pending" and "no answer in time" in slow["last_error"]
 
 
+@sqlite_only
 def test_a_slow_handler_is_called_less_often(db_url, clock, tmp_path, handler):
     http, server = make_server(db_url, clock, tmp_path, event_timeout=0.5)
     handler.delay["/slow"] = 1
@@ -319,6 +326,7 @@ def test_a_slow_handler_is_called_less_often(db_url, clock, tmp_path, handler):
         assert sender.paused_until(handler.url("/slow")) is None
 
 
+@sqlite_only
 def test_private_handlers_can_be_forbidden(db_url, clock, tmp_path, handler):
     http, server = make_server(db_url, clock, tmp_path, forbid_private_handlers=True)
     with http:

@@ -30,6 +30,9 @@ from tests.api.test_event_delivery import (
 from b24local.store import events as event_store
 from conftest import make_server
 
+#: Sender logic with timeouts: what the store holds does not change it, so SQLite only.
+sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
 __all__ = ["handler"]  # the fixture, shared with test_event_delivery
 
 
@@ -105,6 +108,7 @@ def stream_forever(pause: float, size: int = 4096):
 # --- answers and URLs -------------------------------------------------------------------------
 
 
+@sqlite_only
 def test_an_endless_answer_is_read_only_so_far(server):
     app = new_app(server)
     with raw_handler(stream_forever(0)) as (base, _):
@@ -116,6 +120,7 @@ def test_an_endless_answer_is_read_only_so_far(server):
     assert row["last_answer"] == "x" * 2000
 
 
+@sqlite_only
 def test_a_trickling_answer_ends_at_the_event_timeout(db_url, clock, tmp_path):
     http, server = make_server(db_url, clock, tmp_path, event_timeout=1.0)
     with http, raw_handler(stream_forever(0.05, 16)) as (base, _):
@@ -128,6 +133,7 @@ def test_a_trickling_answer_ends_at_the_event_timeout(db_url, clock, tmp_path):
     assert "no answer in time" in row["last_error"]
 
 
+@sqlite_only
 def test_a_url_no_client_can_parse_fails_at_once(server):
     app = new_app(server)
     enqueue(server, app, ["http://é..x/"])
@@ -136,6 +142,7 @@ def test_a_url_no_client_can_parse_fails_at_once(server):
     assert "not a usable URL" in row["last_error"]
 
 
+@sqlite_only
 def test_a_url_that_fails_when_sent_counts_against_the_attempts(server):
     app = new_app(server)
     enqueue(server, app, ["http://xn--a/"])
@@ -150,6 +157,7 @@ def test_a_url_that_fails_when_sent_counts_against_the_attempts(server):
     assert run_now(server, everything=True) == 0
 
 
+@sqlite_only
 def test_a_name_that_cannot_be_resolved_is_refused_when_private_is_forbidden(
     db_url, clock, tmp_path
 ):
@@ -164,6 +172,7 @@ def test_a_name_that_cannot_be_resolved_is_refused_when_private_is_forbidden(
 # --- slots --------------------------------------------------------------------------------------
 
 
+@sqlite_only
 def test_never_answering_handlers_do_not_starve_one_that_answers(db_url, clock, tmp_path, handler):
     http, server = make_server(db_url, clock, tmp_path, event_timeout=4.0)
     with http, raw_handler(never_answer) as (base, accepted):
@@ -208,6 +217,7 @@ class Gauge(BaseHTTPRequestHandler):
         pass
 
 
+@sqlite_only
 def test_racing_dispatches_keep_the_per_url_cap(server):
     gauge = ThreadingHTTPServer(("127.0.0.1", 0), Gauge)
     gauge.daemon_threads = True

@@ -22,6 +22,9 @@ from b24local.store import events as event_store
 from b24local.store.engine import sqlite_url
 from b24local.store.tables import apps, event_deliveries
 
+#: Slow subprocess tests of commands whose store code the API tests run on both databases.
+pytestmark = pytest.mark.parametrize("cli", ["sqlite"], indirect=True)
+
 
 def _script() -> str:
     candidate = Path(sys.executable).parent / "b24local"

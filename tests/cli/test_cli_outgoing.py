@@ -21,6 +21,9 @@ from b24local.events.raising import raise_event
 from conftest import DEV_TOKEN, START
 from eventhandler import event_handler
 
+#: Slow subprocess tests of commands whose store code the API tests run on both databases.
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
 
 def _script() -> str:
     candidate = Path(sys.executable).parent / "b24local"
