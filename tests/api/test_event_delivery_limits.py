@@ -18,8 +18,6 @@ from typing import Any
 import pytest
 from tests.api.test_event_delivery import (
     DEV,
-    bind,
-    fire,
     handler,
     listed,
     new_app,
@@ -170,27 +168,6 @@ def test_a_name_that_cannot_be_resolved_is_refused_when_private_is_forbidden(
 
 
 # --- slots --------------------------------------------------------------------------------------
-
-
-@sqlite_only
-def test_never_answering_handlers_do_not_starve_one_that_answers(db_url, clock, tmp_path, handler):
-    http, server = make_server(db_url, clock, tmp_path, event_timeout=4.0)
-    with http, raw_handler(never_answer) as (base, accepted):
-        app = new_app(server)
-        bind(server, handler.url("/good"), app_id=app.id)
-        fire(server)
-        handler.wait_for(1, "/good")  # it answers promptly: it has proven itself
-        enqueue(server, app, [f"{base}/mute/{i}" for i in range(300)])
-        deadline = time.monotonic() + 3
-        while len(accepted) < 150:  # the never-answering ones hold their slots
-            assert time.monotonic() < deadline, f"only {len(accepted)} in flight"
-            time.sleep(0.01)
-        began = time.monotonic()
-        fire(server)
-        handler.wait_for(2, "/good", timeout=3)
-        assert time.monotonic() - began < 1.0
-        # The new ones share at most 192 slots of 256.
-        assert len(accepted) <= 192
 
 
 class Gauge(BaseHTTPRequestHandler):

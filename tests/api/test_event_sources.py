@@ -14,6 +14,10 @@ from tests.restcalls import error_of, result
 from b24local import admin, plans
 from b24local.store import events as event_store
 
+#: Refusal cases: the answer does not depend on the store, so SQLite only (the flows
+#: around them run on both databases).
+sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
 HANDLER = "http://127.0.0.1:9/handler"
 
 
@@ -282,6 +286,7 @@ def test_below_professional_the_connector_is_not_heeded(server):
     [(["sync"], 1), ({"a": "sync"}, 1), ("x" * 5000, 1), (12, 1), ("sync" + "x" * 300, 1)],
     ids=["list", "dict", "huge", "number", "long"],
 )
+@sqlite_only
 def test_a_malformed_connector_is_no_connector_or_text(server, connector, heard):
     app_id = install(server)
     bind(server, app_id, handler="", offline=True, connector="sync")

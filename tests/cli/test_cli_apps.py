@@ -28,6 +28,10 @@ from b24local.app import create_app
 from b24local.config import Settings
 from loginform import post_login
 
+#: Subprocess tests are slow; the admin code they drive runs on both databases in
+#: tests/api, so these run on SQLite only.
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
 
 def _script() -> str:
     candidate = Path(sys.executable).parent / "b24local"
