@@ -152,26 +152,13 @@ async def enqueue(
     """One delivery, due at once; it becomes visible to the sender when the caller's
     transaction commits, and not at all if it rolls back. ``payload`` seeds what the
     sender cannot look up later (an uninstalled app's ``auth``)."""
+    values = delivery_row(
+        portal_id, event=event, handler_url=handler_url, data=data, now=now,
+        handler_id=handler_id, app_id=app_id, hook_id=hook_id, auth_user_id=auth_user_id,
+        payload=payload,
+    )  # fmt: skip
     row = (
-        await conn.execute(
-            insert(event_deliveries)
-            .values(
-                portal_id=portal_id,
-                handler_id=handler_id,
-                app_id=app_id,
-                hook_id=hook_id,
-                event=event.upper(),
-                handler_url=handler_url,
-                data=data,
-                auth_user_id=auth_user_id,
-                raised_at=now,
-                due_at=now,
-                attempts=0,
-                state="pending",
-                payload=payload,
-            )
-            .returning(event_deliveries.c.id)
-        )
+        await conn.execute(insert(event_deliveries).values(values).returning(event_deliveries.c.id))
     ).one()
     return int(row.id)
 
@@ -191,8 +178,10 @@ def delivery_row(
     app_id: int | None = None,
     hook_id: int | None = None,
     auth_user_id: int | None = None,
+    payload: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The values of one pending delivery, due at once, for :func:`enqueue_many`."""
+    """The values of one pending delivery, due at once (for :func:`enqueue` and
+    :func:`enqueue_many`)."""
     return {
         "portal_id": portal_id,
         "handler_id": handler_id,
@@ -210,7 +199,7 @@ def delivery_row(
         "last_answer": None,
         "last_error": None,
         "delivered_at": None,
-        "payload": None,
+        "payload": payload,
     }
 
 
