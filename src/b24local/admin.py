@@ -583,9 +583,15 @@ def _app_url(url: str, what: str) -> str:
     return url
 
 
+#: The longest application name the apps table holds.
+APP_NAME_MAX = 255
+
+
 def _app_name(name: str) -> str:
     if not name.strip():
         raise AdminError("the application needs a name")
+    if len(name.strip()) > APP_NAME_MAX:
+        raise AdminError(f"the application's name is longer than {APP_NAME_MAX} characters")
     return name.strip()
 
 
@@ -632,6 +638,20 @@ async def add_app(
         )
         await lifecycle.installed(conn, installed, now=now, installer_id=installer)
         return installed, secret
+
+
+def app_record(app: App) -> dict[str, Any]:
+    """An application as the CLI's ``--json`` and the dev API show it (never its secret)."""
+    return {
+        "id": app.id,
+        "client_id": app.client_id,
+        "name": app.name,
+        "scopes": sorted(app.scopes),
+        "redirect_uri": app.redirect_uri,
+        "handler": app.handler,
+        "users": None if app.allowed_users is None else sorted(app.allowed_users),
+        "paid_until": app.paid_until.isoformat() if app.paid_until else None,
+    }
 
 
 async def _administrator(conn: AsyncConnection, portal_id: int, user_id: int | None) -> int | None:

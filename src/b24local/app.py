@@ -13,7 +13,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from b24local.clock import AdjustableClock, Clock, SystemClock
 from b24local.config import Settings
-from b24local.devapi import dev_routes
+from b24local.devapi import dev_routes, token_check
+from b24local.devapps import app_routes
 from b24local.events.delivery import Sender
 from b24local.fallback import HANDLERS
 from b24local.oauth.endpoints import SERVER_REST_PATH, authorize, server_app_info, token
@@ -95,6 +96,7 @@ def create_app(
     if settings.dev and dev_token and isinstance(clock, AdjustableClock):
         assert faults is not None
         routes.extend(dev_routes(clock, faults, dev_token))
+        routes.extend(app_routes(token_check(dev_token)))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
