@@ -1,0 +1,6 @@
+"""``python -m b24local``: the command line, for when the console script is not on
+``PATH`` (the pytest plugin starts servers this way)."""
+
+from b24local.cli import app
+
+app(prog_name="b24local")
