@@ -112,12 +112,13 @@ def test_sdk_over_https(b24local, b24local_app):
     assert admin.user.current().result["ID"] == "1"
 
     dan = b24local.add_user("Dan", "Roe")
+    # Tokens live an hour of the server's clock: set it first, then issue.
+    b24local.clock.set(datetime(2031, 5, 5, 9, 0, tzinfo=UTC), freeze=True)
     pair = b24local.token(b24local_app.client_id, dan)
     app = BitrixApp(client_id=b24local_app.client_id, client_secret=b24local_app.client_secret)
     as_dan = Client(BitrixToken(
         domain=b24local.domain, auth_token=pair["access_token"], bitrix_app=app
     ))
-    b24local.clock.set(datetime(2031, 5, 5, 9, 0, tzinfo=UTC), freeze=True)
     assert as_dan.timeman.open().result["STATUS"] == "OPENED"
     b24local.calls.assert_called_once("timeman.open", user=dan)
     b24local.calls.assert_not_called("timeman.open", user=1)
@@ -125,9 +126,9 @@ def test_sdk_over_https(b24local, b24local_app):
     b24local.faults.add("INTERNAL_SERVER_ERROR", "timeman.status", times=1)
     with pytest.raises(BitrixAPIError):
         as_dan.timeman.status().result
-    b24local.clock.advance(hours=2)
-    status = as_dan.timeman.status().result
-    assert (status["STATUS"], status["DURATION"]) == ("OPENED", "02:00:00")
+    b24local.clock.advance(minutes=45)  # within the token's hour
+    closed = as_dan.timeman.close().result
+    assert (closed["STATUS"], closed["DURATION"]) == ("CLOSED", "00:45:00")
 
 
 def test_reset_between_tests(b24local):

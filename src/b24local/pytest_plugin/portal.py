@@ -54,12 +54,16 @@ class DevApi:
         self.http.close()
 
     def __call__(
-        self, method: str, path: str, body: Mapping[str, Any] | None = None, **query: Any
+        self,
+        verb: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | None = None,
     ) -> Any:
-        """``METHOD /_b24local/PATH`` with the dev token; the JSON answer."""
-        params = {k: _query_value(v) for k, v in query.items() if v is not None}
+        """``VERB /_b24local/PATH`` with the dev token; the JSON answer."""
+        params = {k: _query_value(v) for k, v in (query or {}).items() if v is not None}
         answer = self.http.request(
-            method, "/_b24local/" + path.lstrip("/"), json=body, params=params,
+            verb, "/_b24local/" + path.lstrip("/"), json=body, params=params,
             headers=self._token,
         )  # fmt: skip
         return _json_or_raise(answer)
@@ -189,10 +193,9 @@ class Calls:
         found: list[dict] = []
         after = None
         while True:
-            page = self._dev(
-                "GET", "calls", method=method, caller=caller, error=error, since=since,
-                after=after, limit=self.PAGE,
-            )  # fmt: skip
+            query = {"method": method, "caller": caller, "error": error, "since": since,
+                     "after": after, "limit": self.PAGE}  # fmt: skip
+            page = self._dev("GET", "calls", query=query)
             found.extend(page["calls"])
             after = page.get("next")
             if after is None:
@@ -202,7 +205,7 @@ class Calls:
         self._dev("DELETE", "calls")
 
     def summary(self, caller: str | None = None) -> dict:
-        return self._dev("GET", "calls/summary", caller=caller)
+        return self._dev("GET", "calls/summary", query={"caller": caller})
 
     def count(self, method: str | None = None, **match: Any) -> int:
         return len(self.matching(method, **match))
