@@ -8,6 +8,9 @@ over HTTPS with b24pysdk; and the refusals of bad options, which start nothing.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 pytestmark = pytest.mark.process
@@ -84,10 +87,20 @@ def test_a_failed_journal_assertion_says_what_was_called(b24local):
 """
 
 
+def readme_example() -> str:
+    """The complete example test of the README's plugin section, as printed there."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Testing with the pytest plugin") :]
+    found = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert found is not None, "the README's plugin section has no example"
+    return found.group(1)
+
+
 def test_process_mode_over_http(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_user=PROCESS_RUN)
+    # The README's example runs in the same session: it must pass as printed.
+    pytester.makepyfile(test_user=PROCESS_RUN, test_shifts=readme_example())
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--b24local-mode=process")
-    result.assert_outcomes(passed=4, failed=1)
+    result.assert_outcomes(passed=6, failed=1)
     result.stdout.fnmatch_lines([
         "*expected timeman.open (user=5) to be called 1 time(s), it was called 0 time(s)",
         "*calls made:",
@@ -98,7 +111,9 @@ def test_process_mode_over_http(pytester: pytest.Pytester) -> None:
 INPROCESS_RUN = """
 from datetime import UTC, datetime
 
+import httpx
 import pytest
+import requests
 from b24pysdk import BitrixApp, BitrixToken, BitrixWebhook, Client
 from b24pysdk.errors import BitrixAPIError
 
@@ -110,6 +125,9 @@ def test_sdk_over_https(b24local, b24local_app):
     print(f"STARTUP {b24local.server.startup_seconds:.3f}")
     admin = Client(BitrixWebhook(domain=b24local.domain, webhook_token=b24local.webhook_token))
     assert admin.user.current().result["ID"] == "1"
+    # Plain clients trust the local CA as well, given only the URL.
+    for client in (httpx, requests):
+        assert client.post(b24local.webhook_url + "server.time").status_code == 200
 
     dan = b24local.add_user("Dan", "Roe")
     # Tokens live an hour of the server's clock: set it first, then issue.
