@@ -210,7 +210,13 @@ def _start_inprocess(options: ServerOptions, data_dir: Path) -> RunningServer:
     dev_token = secrets.token_urlsafe(24)
     app = create_app(settings, clock=AdjustableClock(), dev_token=dev_token)
     config = uvicorn.Config(
-        app, log_level="warning", ws="none", lifespan="on", timeout_graceful_shutdown=2, **ssl
+        app,
+        log_config=None,
+        log_level="warning",
+        ws="none",
+        lifespan="on",
+        timeout_graceful_shutdown=2,
+        **ssl,
     )  # type: ignore[arg-type]
     server = uvicorn.Server(config)
     thread = threading.Thread(
