@@ -111,7 +111,11 @@ def b24local_server(
     try:
         server = servers.start(options, root / "data")
     except servers.ServerStartError as error:
-        pytest.fail(f"b24local did not start: {error}", pytrace=False)
+        failure = str(error)
+    else:
+        failure = None
+    if failure is not None:  # outside the except: no "during handling" chain
+        pytest.fail(f"b24local did not start: {failure}", pytrace=False)
     try:
         yield server
     finally:
