@@ -2,8 +2,9 @@
 run by pytest in a fresh process (the plugin comes from the installed entry point).
 
 Each run starts a server, so there are few runs and each covers much: the process
-mode over plain HTTP with fast_bitrix24, requests and httpx; the in-process mode
-over HTTPS with b24pysdk; and the refusals of bad options, which start nothing.
+mode over plain HTTP with fast_bitrix24, requests and httpx (and the README's
+example); the in-process mode over HTTPS with b24pysdk, from a seed file named in
+the ini file; and the refusals of bad options, which start nothing.
 """
 
 from __future__ import annotations
@@ -149,16 +150,33 @@ def test_sdk_over_https(b24local, b24local_app):
     assert (closed["STATUS"], closed["DURATION"]) == ("CLOSED", "00:45:00")
 
 
-def test_reset_between_tests(b24local):
+def test_reset_returns_to_the_seed(b24local):
     admin = Client(BitrixWebhook(domain=b24local.domain, webhook_token=b24local.webhook_token))
-    assert [u["ID"] for u in admin.user.get().result] == ["1"]
+    assert [u["ID"] for u in admin.user.get().result] == ["1", "7"]
     assert b24local.calls.count("user.get") == 1
+    # The seed's own webhook, narrower than the plugin's.
+    bob = requests.post(b24local.url + "/rest/7/bobs-narrow-code-01/user.current")
+    assert bob.json()["error"] == "insufficient_scope"
+"""
+
+SEED = """
+version: 1
+portals:
+- domain: localhost
+  users:
+  - {id: 1, name: Anna, last_name: Admin, email: anna@example.com, admin: true}
+  - {id: 7, name: Bob, last_name: Seller, email: bob@example.com}
+  webhooks:
+  - {user: 7, code: bobs-narrow-code-01, scopes: [im]}
+  timeman: {}
 """
 
 
-def test_inprocess_mode_over_https(pytester: pytest.Pytester) -> None:
+def test_inprocess_mode_over_https_from_a_seed(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=INPROCESS_RUN)
-    pytester.makeini("[pytest]\nb24local_mode = inprocess\nb24local_tls = true\n")
+    (pytester.mkdir("ci") / "seed.yaml").write_text(SEED)
+    ini = "b24local_mode = inprocess\nb24local_tls = true\nb24local_seed = ci/seed.yaml\n"
+    pytester.makeini("[pytest]\n" + ini)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*STARTUP *"])

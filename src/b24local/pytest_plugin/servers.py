@@ -81,7 +81,9 @@ def start(options: ServerOptions, data_dir: Path) -> RunningServer:
         raise ValueError(f"b24local mode is one of {', '.join(MODES)}, not {options.mode!r}")
     launch = _start_process if options.mode == "process" else _start_inprocess
     began = time.perf_counter()
-    server = launch(options, data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    hook = asyncio.run(_seed(options.seed, data_dir)) if options.seed is not None else None
+    server = launch(options, data_dir, hook)
     try:
         _wait_until_answering(server, began)
     except BaseException:
@@ -100,13 +102,10 @@ def serve_command(options: ServerOptions, data_dir: Path) -> list[str]:
     command += ["--limits", "on" if options.limits else "off"]
     if options.tls:
         command.append("--tls")
-    if options.seed is not None:
-        command += ["--seed", str(options.seed)]
     return command
 
 
-def _start_process(options: ServerOptions, data_dir: Path) -> RunningServer:
-    data_dir.mkdir(parents=True, exist_ok=True)
+def _start_process(options: ServerOptions, data_dir: Path, hook: str | None) -> RunningServer:
     # Beside the data, for a reader looking into a failed session's temp directory.
     out_path, err_path = data_dir.parent / "serve.stdout", data_dir.parent / "serve.stderr"
     env = {k: v for k, v in os.environ.items() if k not in _FOREIGN_ENV}
@@ -135,7 +134,7 @@ def _start_process(options: ServerOptions, data_dir: Path) -> RunningServer:
     # The banner is printed in one piece once the server listens.
     while True:
         text = out_path.read_text(errors="replace")
-        found = _banner(text, tls=options.tls)
+        found = _banner(text, tls=options.tls, hook=hook)
         if found is not None:
             break
         if process.poll() is not None:
@@ -150,23 +149,23 @@ def _start_process(options: ServerOptions, data_dir: Path) -> RunningServer:
     )  # fmt: skip
 
 
-def _banner(text: str, *, tls: bool) -> tuple[str, str, str, Path | None] | None:
-    """The address, webhook, dev token and CA a complete banner names; None until then."""
-    listening, webhook, token = (
-        _LISTENING.search(text),
-        _WEBHOOK.search(text),
-        _DEV_TOKEN.search(text),
-    )
-    ca = _CA.search(text)
-    if not (listening and webhook and token) or (tls and ca is None):
+def _banner(text: str, *, tls: bool, hook: str | None) -> tuple[str, str, str, Path | None] | None:
+    """The address, webhook, dev token and CA a complete banner names; None until
+    then. ``hook`` (a seeded store's webhook path) stands for the first-start
+    webhook, which a store that holds data does not print."""
+    listening, webhook = _LISTENING.search(text), _WEBHOOK.search(text)
+    token, ca = _DEV_TOKEN.search(text), _CA.search(text)
+    if not (listening and token and (webhook or hook)) or (tls and ca is None):
         return None
-    return listening.group(1), webhook.group(1), token.group(1), Path(ca.group(1)) if ca else None
+    url = listening.group(1)
+    webhook_url = url + hook if hook else webhook.group(1)  # type: ignore[union-attr]
+    return url, webhook_url, token.group(1), Path(ca.group(1)) if ca else None
 
 
 # --- a thread of this process -------------------------------------------------------
 
 
-def _start_inprocess(options: ServerOptions, data_dir: Path) -> RunningServer:
+def _start_inprocess(options: ServerOptions, data_dir: Path, hook: str | None) -> RunningServer:
     import uvicorn
 
     from b24local import admin
@@ -174,9 +173,6 @@ def _start_inprocess(options: ServerOptions, data_dir: Path) -> RunningServer:
     from b24local.clock import AdjustableClock, SystemClock
     from b24local.config import Settings
 
-    data_dir.mkdir(parents=True, exist_ok=True)
-    if options.seed is not None:
-        raise ServerStartError("--b24local-seed needs the process mode in this version")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     settings = Settings(
@@ -194,7 +190,8 @@ def _start_inprocess(options: ServerOptions, data_dir: Path) -> RunningServer:
 
     async def first_start() -> str:
         # What `serve` does before it listens: the store migrated, the portal and
-        # its administrator made, the all-scopes webhook issued.
+        # its administrator made, the all-scopes webhook issued (a seeded store
+        # has all three, and the webhook is the plugin's own).
         store = await admin.open_store(settings.db_url)
         try:
             now = SystemClock().now()
@@ -202,11 +199,12 @@ def _start_inprocess(options: ServerOptions, data_dir: Path) -> RunningServer:
             issued = await admin.first_start_webhook(store, now)
         finally:
             await store.close()
-        assert issued is not None, "a fresh data directory has no webhook yet"
-        hook, code = issued
-        return f"{settings.public_base}/rest/{hook.user_id}/{code}/"
+        if issued is None:
+            assert hook is not None, "a fresh data directory has no webhook yet"
+            return hook
+        return f"/rest/{issued[0].user_id}/{issued[1]}/"
 
-    webhook_url = asyncio.run(first_start())
+    webhook_url = settings.public_base + asyncio.run(first_start())
     dev_token = secrets.token_urlsafe(24)
     app = create_app(settings, clock=AdjustableClock(), dev_token=dev_token)
     config = uvicorn.Config(
@@ -241,6 +239,46 @@ def _start_inprocess(options: ServerOptions, data_dir: Path) -> RunningServer:
         "inprocess", settings.public_base, webhook_url, dev_token, ca_path, data_dir, 0.0,
         _stop=stop,
     )  # fmt: skip
+
+
+async def _seed(seed: Path, data_dir: Path) -> str:
+    """Load the state file into the fresh store in ``data_dir`` as ``serve --seed``
+    does, and issue the plugin's own webhook (every scope) to the default portal's
+    first administrator, since the seed's webhooks may be narrower, or known only
+    by hash. Both are in the store before the server starts, so in its reset
+    point. The webhook's path (``/rest/ID/CODE/``)."""
+    from b24local import admin
+    from b24local.clock import SystemClock
+    from b24local.state import fileformat, loading
+    from b24local.store import users
+    from b24local.store.engine import sqlite_url
+
+    try:
+        state = fileformat.read(seed)
+    except fileformat.StateError as error:
+        raise ServerStartError(f"{seed}: {error}") from None
+    now = SystemClock().now()
+    store = await admin.open_store(sqlite_url(data_dir))
+    try:
+        try:
+            await loading.load(store, state, now)
+        except fileformat.StateError as error:
+            raise ServerStartError(f"{seed}: {error}") from None
+        async with store.transaction() as conn:
+            portal = await admin.portal_for(conn)
+            administrator = await users.first_admin(conn, portal.id)
+        if administrator is None:
+            raise ServerStartError(
+                f"{seed}: the default portal needs an active administrator for the "
+                "plugin's webhook (b24local.webhook_url)"
+            )
+        hook, code = await admin.add_webhook(
+            store, now, user_id=administrator, scopes=admin.implemented_scopes(),
+            title="pytest plugin",
+        )  # fmt: skip
+    finally:
+        await store.close()
+    return f"/rest/{hook.user_id}/{code}/"
 
 
 def _wait_until_answering(server: RunningServer, began: float) -> None:
