@@ -1,6 +1,9 @@
 """``python -m b24local``: the command line, for when the console script is not on
 ``PATH`` (the pytest plugin starts servers this way)."""
 
-from b24local.cli import app
+import sys
 
-app(prog_name="b24local")
+from b24local.cli import main
+
+sys.argv[0] = "b24local"  # what usage and help messages call the program
+main()
