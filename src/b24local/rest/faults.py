@@ -187,6 +187,8 @@ class Faults:
     def take(self, method: str, callers: frozenset[str], now: datetime) -> Fault | None:
         """The rule for this call, if one fires; uses one of its times up. One rule
         per call: the oldest that matches and whose probability comes up."""
+        if not self._rules:
+            return None
         self._expire(now)
         for fault in self._rules:
             if not fault.applies_to(method, callers):
