@@ -148,10 +148,14 @@ async def client_gone(request: Request) -> None:
         pass
 
 
-async def answer_late(request: Request, seconds: float) -> None:
-    """The latency forced faults gave the request, after its transaction."""
-    if seconds > 0:
-        await hold(seconds, lambda: client_gone(request))
+async def served(request: Request, answer: Awaitable[Response]) -> Response:
+    """``answer``, held back by the latency forced faults gave its calls: the wait
+    comes after the call's transaction, never inside it."""
+    with collecting_delay() as delay:
+        response = await answer
+    if delay.seconds > 0:
+        await hold(delay.seconds, lambda: client_gone(request))
+    return response
 
 
 async def held(request: Request, hang: Hang) -> RestError:
@@ -184,10 +188,7 @@ class RestEndpoint:
         await response(scope, receive, send)
 
     async def handle(self, request: Request, path: str) -> Response:
-        with collecting_delay() as delay:
-            response = await self._handle(request, path)
-        await answer_late(request, delay.seconds)
-        return response
+        return await served(request, self._handle(request, path))
 
     async def _handle(self, request: Request, path: str) -> Response:
         if request.method not in ACCEPTED_METHODS:

@@ -16,7 +16,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from b24local.rest.auth import Caller, presented
-from b24local.rest.dispatch import ACCEPTED_METHODS, Outcome, RestEndpoint, answer_late, held
+from b24local.rest.dispatch import ACCEPTED_METHODS, Outcome, RestEndpoint, held, served
 from b24local.rest.envelope import encode_json
 from b24local.rest.errors import (
     ERROR_METHOD_NOT_FOUND,
@@ -26,7 +26,7 @@ from b24local.rest.errors import (
     INVALID_REQUEST,
     RestError,
 )
-from b24local.rest.faults import Hang, collecting_delay
+from b24local.rest.faults import Hang
 from b24local.rest.transport import CallRequest, decode_json, parse_path, read_body
 from b24local.store import idempotency as kept_answers
 
@@ -47,10 +47,7 @@ class V3Endpoint:
         await response(scope, receive, send)
 
     async def handle(self, request: Request, path: str) -> Response:
-        with collecting_delay() as delay:
-            response = await self._handle(request, path)
-        await answer_late(request, delay.seconds)
-        return response
+        return await served(request, self._handle(request, path))
 
     async def _handle(self, request: Request, path: str) -> Response:
         key: str | None = None
