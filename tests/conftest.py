@@ -9,8 +9,11 @@ without it those runs are skipped, and the summary says so in capitals.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -162,8 +165,37 @@ async def _prepare(url: str, now: datetime) -> tuple[admin.Bootstrap, str]:
         await store.close()
 
 
+#: Bootstrapped SQLite files by the time they were made at: preparing a database
+#: (migrations, portal, webhook) costs more than most tests, and copying one is cheap.
+_SQLITE_TEMPLATES: dict[datetime, tuple[Path, admin.Bootstrap, str]] = {}
+
+
+def _sqlite_file(url: str) -> Path | None:
+    prefix = "sqlite+aiosqlite:///"
+    return Path(url.removeprefix(prefix)) if url.startswith(prefix) else None
+
+
+def _prepared(db_url: str, now: datetime) -> tuple[admin.Bootstrap, str]:
+    """:func:`_prepare` on ``db_url``; a new SQLite file is a copy of the same
+    database prepared once per session (a file that exists is prepared in place)."""
+    target = _sqlite_file(db_url)
+    if target is None or target.exists():
+        return asyncio.run(_prepare(db_url, now))
+    if now not in _SQLITE_TEMPLATES:
+        folder = Path(tempfile.mkdtemp(prefix="b24local-template-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        boot, webhook = asyncio.run(_prepare(sqlite_url(folder), now))
+        _SQLITE_TEMPLATES[now] = (folder / "b24local.db", boot, webhook)
+    template, boot, webhook = _SQLITE_TEMPLATES[now]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # With any write-ahead log SQLite did not fold back into the file on close.
+    for part in template.parent.glob(template.name + "*"):
+        shutil.copyfile(part, target.with_name(target.name + part.name[len(template.name) :]))
+    return boot, webhook
+
+
 def make_server(db_url: str, clock: AdjustableClock, tmp_path: Path, **settings: Any):
-    boot, webhook = asyncio.run(_prepare(db_url, clock.now()))
+    boot, webhook = _prepared(db_url, clock.now())
     settings.setdefault("dev", True)
     settings.setdefault("limits", False)
     config = Settings(data_dir=tmp_path, db=db_url, **settings)

@@ -838,6 +838,9 @@ DEV_PATHS = [
     "/_b24local/clock",
     "/_b24local/clock/advance",
     "/_b24local/faults",
+    "/_b24local/faults/operating",
+    "/_b24local/faults/1",
+    "/_b24local/faults/x",
     "/_b24local/tokens",
     "/_b24local/nothing",
     "/_b24local/events/deliveries",
@@ -860,6 +863,8 @@ DELIVERY_QUERIES = [
     "event[x]=1&after=",
 ]
 WAIT_TIMEOUTS = ["0", "0.01", "-1", "nan", "inf", "1e400", "x", "61"]
+#: The longest latency a fuzzed fault rule keeps.
+MAX_FUZZ_LATENCY = 0.05
 
 
 def dev_body(rnd: random.Random, path: str, targets: Targets) -> Any:
@@ -869,18 +874,39 @@ def dev_body(rnd: random.Random, path: str, targets: Targets) -> Any:
         return {"seconds": rnd.choice([*NUMBERS, "abc", None, [1], int(HUGE_DIGITS[:400])])}
     if path.endswith("/run"):
         return {"all": rnd.choice([True, False, "yes", 1, None, [1], {"a": 1}])}
+    if path.endswith("/operating"):
+        return {"drop": rnd.choice([True, False, "yes", 1, None, [True]])}
     if path.endswith("/faults"):
         return {
             # Only errors below 500: a forced 5xx would be no finding.
             "error": rnd.choice(["expired_token", "NO_AUTH_FOUND", "nothing", "", 5]),
             "method": rnd.choice(["server.time", "no.such", None, "", [1]]),
             "times": rnd.choice([*NUMBERS, "x", None, [1]]),
+            "probability": rnd.choice([None, 0, 0.5, 1, 1.5, -0.5, "0.5", True]),
+            "seed": rnd.choice([None, 1, -1, 1.5, 2**64, "7"]),
+            "caller": rnd.choice([None, "webhook:1", "user:1", "app:x", "bob", "user:0", 5]),
+            "seconds": rnd.choice([None, 1, 60, 0, -1, 1e300, "60"]),
+            "latency": rnd.choice([None, None, MAX_FUZZ_LATENCY, 0, -1, 61, 1e300, "0.01", [1]]),
+            # Never a hang that is kept: it would end in a 504 or hold the run.
+            "hang": rnd.choice([None, None, 0, -1, 301, 1e300, "1"]),
         }
     return {
         "client_id": rnd.choice([targets.client_id, "", "nope", 5]),
         "user_id": rnd.choice([*targets.user_ids, *NUMBERS, "1", "x", None]),
         "portal": rnd.choice([None, "", "localhost", "nope.localhost", 5]),
     }
+
+
+def tame(rule: dict[str, Any]) -> None:
+    """Cut back what a mutation made of a rule's waits, where the server would keep
+    it: a latency of 50 s would hold the run, and a hang ends in a 504, each the
+    rule doing its job rather than a finding. Out of range they stay, to be refused."""
+    waits = {"latency": (MAX_FUZZ_LATENCY, 60), "hang": (-1, 300)}
+    for key, (tamed, highest) in waits.items():
+        wait = rule.get(key)
+        number = isinstance(wait, int | float) and not isinstance(wait, bool)
+        if number and max(tamed, 0) < wait <= highest:
+            rule[key] = tamed
 
 
 def dev_case(rnd: random.Random, targets: Targets, case: Case) -> None:
@@ -890,6 +916,8 @@ def dev_case(rnd: random.Random, targets: Targets, case: Case) -> None:
     if isinstance(body, dict):
         for _ in range(rnd.choice([0, 0, 1, 2])):
             mutate(rnd, body)
+        if path.endswith("/faults"):
+            tame(body)
     data = to_json(body) if rnd.random() < 0.9 else corrupt(rnd, to_json(body))
     if rnd.random() < 0.2:
         data = rnd.choice(BROKEN_BODIES)

@@ -63,7 +63,9 @@ def create_app(
         clock = AdjustableClock() if settings.dev else SystemClock()
     registry = build_registry()
     runtime = Runtime(settings, clock, store, limits or limits_for(settings), registry, dev_token)
-    faults = Faults(known_errors(tuple(registry.errors()))) if settings.dev else None
+    faults = None
+    if settings.dev:
+        faults = Faults(known_errors(tuple(registry.errors())), frozenset(s.name for s in registry))
     runtime.faults = faults
     runtime.sender = Sender(lambda: runtime.store, clock, settings)
     dispatcher = Dispatcher(registry, clock, runtime.limits, faults)

@@ -1458,5 +1458,6 @@ def main() -> None:
     app()
 
 
+import b24local.cli_faults  # noqa: E402  (registers `b24local fault`)
 import b24local.cli_outgoing  # noqa: E402  (registers `b24local outgoing-webhook`)
 import b24local.cli_schedule  # noqa: E402, F401  (registers `b24local schedule`)

@@ -77,6 +77,8 @@ def token_check(token: str) -> Callable[[Request], bool]:
 
 
 def dev_routes(clock: AdjustableClock, faults: Faults, token: str) -> list[Route]:
+    from b24local.devfaults import fault_routes  # it builds on this module's helpers
+
     authorized = token_check(token)
 
     async def body_of(request: Request) -> dict:
@@ -114,36 +116,6 @@ def dev_routes(clock: AdjustableClock, faults: Faults, token: str) -> list[Route
             return _error(DEV_BAD_REQUEST, f"Bad clock request: {exc}")
         return _answer(clock_state(clock))
 
-    def fault_list() -> dict:
-        return {
-            "faults": [
-                {"error": f.error.code, "method": f.method, "times": f.remaining}
-                for f in faults.pending()
-            ]
-        }
-
-    async def read_faults(request: Request) -> Response:
-        return _answer(fault_list())
-
-    async def add_fault(request: Request) -> Response:
-        try:
-            body = await body_of(request)
-            method = body.get("method")
-            faults.add(
-                str(body["error"]),
-                str(method) if method else None,
-                whole_number(body.get("times", 1), "times", low=1, high=MAX_FAULT_TIMES),
-            )
-        except KeyError as exc:
-            return _error(DEV_BAD_REQUEST, f"Bad fault request: unknown or missing {exc}")
-        except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
-            return _error(DEV_BAD_REQUEST, f"Bad fault request: {exc}")
-        return _answer(fault_list())
-
-    async def clear_faults(request: Request) -> Response:
-        faults.clear()
-        return _answer(fault_list())
-
     async def issue_token(request: Request) -> Response:
         """A pair as ``b24local app token`` issues it, but stamped by this server's
         clock, which the CLI cannot read: ``{"client_id", "user_id", "portal"?}``."""
@@ -172,9 +144,7 @@ def dev_routes(clock: AdjustableClock, faults: Faults, token: str) -> list[Route
     return [
         *delivery_routes(authorized),
         _route("/_b24local/tokens", authorized, POST=issue_token),
-        _route(
-            "/_b24local/faults", authorized, GET=read_faults, POST=add_fault, DELETE=clear_faults
-        ),
+        *fault_routes(clock, faults, authorized),
         _route("/_b24local/clock", authorized, GET=read_clock, POST=set_clock, PUT=set_clock),
         _route("/_b24local/clock/advance", authorized, POST=advance_clock),
     ]

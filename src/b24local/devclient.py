@@ -43,6 +43,20 @@ def get(server: str, dev_token: str, path: str, *, ca_file: Path | None) -> dict
     return _call(server, dev_token, path, None, ca_file)
 
 
+def send(
+    server: str,
+    dev_token: str,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    *,
+    ca_file: Path | None,
+) -> dict[str, Any]:
+    """Any HTTP ``method`` (PUT, DELETE ...) with an optional JSON ``body``."""
+    data = json.dumps(body).encode() if body is not None else None
+    return _call(server, dev_token, path, data, ca_file, method)
+
+
 def server_now(server: str, dev_token: str, *, ca_file: Path | None) -> datetime:
     """The dev server's clock, read now."""
     state = get(server, dev_token, "/_b24local/clock", ca_file=ca_file)
@@ -53,13 +67,19 @@ def server_now(server: str, dev_token: str, *, ca_file: Path | None) -> datetime
 
 
 def _call(
-    server: str, dev_token: str, path: str, data: bytes | None, ca_file: Path | None
+    server: str,
+    dev_token: str,
+    path: str,
+    data: bytes | None,
+    ca_file: Path | None,
+    method: str | None = None,
 ) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {dev_token}"}
     if data is not None:
         headers["Content-Type"] = "application/json"
     request = urllib.request.Request(
-        server.rstrip("/") + path, data=data, method="GET" if data is None else "POST",
+        server.rstrip("/") + path, data=data,
+        method=method or ("GET" if data is None else "POST"),
         headers=headers,
     )  # fmt: skip
     opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=_tls(ca_file)))

@@ -144,63 +144,7 @@ def test_unexpected_answer(server, monkeypatch):
     assert answer(server.call("server.time")) == expected("ERROR_UNEXPECTED_ANSWER")
 
 
-# --- every one of them, forced through the --dev control surface --------------------
-
-
-@pytest.mark.parametrize("spec", SYSTEM_ERRORS, ids=lambda spec: spec.code)
-def test_each_system_error_can_be_forced(server, spec):
-    added = server.http.post(
-        "/_b24local/faults", headers=AUTH, json={"error": spec.code, "method": "im.user.get"}
-    )
-    assert added.status_code == 200
-    assert server.call("server.time").status_code == 200  # other methods go on
-    assert answer_or_ok(server.call("im.user.get")) == (spec.status, spec.code, spec.description)
-    assert server.call("im.user.get").status_code == 200  # used up
-
-
-def answer_or_ok(response):
-    return answer(response) if response.status_code != 200 else (200, "", "")
-
-
-def test_forced_errors_reach_batch_slots_and_can_be_cleared(server):
-    fault = {"error": "QUERY_LIMIT_EXCEEDED", "method": "server.time", "times": 2}
-    server.http.post("/_b24local/faults", headers=AUTH, json=fault)
-    listed = server.http.get("/_b24local/faults", headers=AUTH).json()
-    assert listed == {
-        "faults": [{"error": "QUERY_LIMIT_EXCEEDED", "method": "server.time", "times": 2}]
-    }
-    cmd = {"a": "server.time", "b": "profile", "c": "server.time", "d": "server.time"}
-    body = server.call("batch", {"cmd": cmd}).json()["result"]
-    assert set(body["result_error"]) == {"a", "c"}
-    assert set(body["result"]) == {"b", "d"}
-    # A rule without a method applies to the next call, whatever it is.
-    server.http.post("/_b24local/faults", headers=AUTH, json={"error": "expired_token"})
-    assert answer(server.call("batch", {"cmd": cmd}))[1] == "expired_token"
-    server.http.post("/_b24local/faults", headers=AUTH, json={"error": "OVERLOAD_LIMIT"})
-    server.http.delete("/_b24local/faults", headers=AUTH)
-    assert server.call("server.time").status_code == 200
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        {"error": "NOPE"},
-        {},
-        {"error": "OVERLOAD_LIMIT", "times": 0},
-        {"error": "OVERLOAD_LIMIT", "times": 1e300},
-        {"error": "OVERLOAD_LIMIT", "times": 10**30},
-        {"error": "OVERLOAD_LIMIT", "times": 1.5},
-        {"error": "OVERLOAD_LIMIT", "times": True},
-        {"error": "OVERLOAD_LIMIT", "times": "9" * 5000},
-        {"error": "OVERLOAD_LIMIT", "times": [1]},
-    ],
-)
-def test_bad_fault_requests(server, body):
-    response = server.http.post("/_b24local/faults", headers=AUTH, json=body)
-    assert response.status_code == 400
-    assert response.json()["error"] == "ERROR_ARGUMENT"
-    assert server.http.get("/_b24local/faults", headers=AUTH).json() == {"faults": []}
-    assert server.call("server.time").status_code == 200
+# Each of them forced through the --dev control surface: tests/api/test_faults.py.
 
 
 # --- the execution time limit -----------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The ``b24local`` console script, run as a real subprocess.
+"""The ``b24local`` command line: in this process, and as the console script.
 
 Administration commands print values on stdout and nothing else; messages and
 errors go to stderr with a non-zero exit status.
@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from b24local import __version__
+from clirun import run_cli
 
 
 def _script() -> str:
@@ -40,7 +41,8 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def b24(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def script(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed console script, as a real process."""
     return subprocess.run(
         [SCRIPT, *args],
         capture_output=True,
@@ -49,6 +51,13 @@ def b24(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         timeout=60,
         check=False,
     )
+
+
+def b24(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """A command, in this process; ``serve`` (which would stay) in a process of its own."""
+    if args[:1] == ("serve",):
+        return script(*args, env=env)
+    return run_cli(args, env=env)
 
 
 class Cli:
@@ -362,7 +371,7 @@ def test_tls_ca_path(cli: Cli) -> None:
 
 
 def test_version() -> None:
-    result = b24("version")
+    result = script("version")
     assert result.returncode == 0
     assert result.stdout == f"{__version__}\n"
 
@@ -399,6 +408,6 @@ def test_db_url_from_the_environment(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_no_arguments_shows_help() -> None:
-    result = b24()
+    result = script()
     assert result.returncode != 0
     assert "Usage" in result.stdout + result.stderr

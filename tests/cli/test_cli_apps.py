@@ -26,6 +26,7 @@ from starlette.testclient import TestClient
 
 from b24local.app import create_app
 from b24local.config import Settings
+from clirun import run_cli
 from loginform import post_login
 
 #: Subprocess tests are slow; the admin code they drive runs on both databases in
@@ -63,16 +64,7 @@ class Cli:
 
     def __call__(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         where = ["--data-dir", str(self.data_dir)] + (["--db", self.db] if self.db else [])
-        return subprocess.run(
-            [SCRIPT, *args, *where],
-            capture_output=True,
-            text=True,
-            env=_env(),
-            timeout=60,
-            check=False,
-            input=stdin,
-            stdin=subprocess.DEVNULL if stdin is None else None,
-        )
+        return run_cli([*args, *where], stdin=stdin)
 
     def ok(self, *args: str, stdin: str | None = None) -> str:
         result = self(*args, stdin=stdin)

@@ -5,7 +5,6 @@ invited through user.add, with no user's token, since no user acted."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from b24local import admin
 from b24local.store import events as event_store
 from b24local.store.engine import sqlite_url
 from b24local.store.tables import apps, event_deliveries
+from clirun import run_cli
 
 #: Slow subprocess tests of commands whose store code the API tests run on both databases.
 pytestmark = pytest.mark.parametrize("cli", ["sqlite"], indirect=True)
@@ -49,11 +49,7 @@ class Cli:
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
         database = ["--db", self.db] if self.db else []
-        env = {k: v for k, v in os.environ.items() if not k.startswith("B24LOCAL_")}
-        return subprocess.run(
-            [SCRIPT, *args, "--data-dir", str(self.data_dir), *database],
-            capture_output=True, text=True, env=env, timeout=60, check=False,
-        )  # fmt: skip
+        return run_cli([*args, "--data-dir", str(self.data_dir), *database])
 
     def ok(self, *args: str) -> str:
         done = self(*args)

@@ -4,7 +4,6 @@ one its handler receives from a server on the same data."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from b24local.app import create_app
 from b24local.clock import AdjustableClock
 from b24local.config import Settings
 from b24local.events.raising import raise_event
+from clirun import run_cli
 from conftest import DEV_TOKEN, START
 from eventhandler import event_handler
 
@@ -41,12 +41,8 @@ class Cli:
         self.data_dir, self.db = data_dir, db
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("B24LOCAL_")}
         database = ["--db", self.db] if self.db else []
-        return subprocess.run(
-            [SCRIPT, *args, "--data-dir", str(self.data_dir), *database],
-            capture_output=True, text=True, env=env, timeout=60, check=False,
-        )  # fmt: skip
+        return run_cli([*args, "--data-dir", str(self.data_dir), *database])
 
     def ok(self, *args: str) -> str:
         done = self(*args)

@@ -25,6 +25,8 @@ from typing import Any
 import httpx
 import pytest
 
+from clirun import run_cli
+
 
 def _script() -> str:
     candidate = Path(sys.executable).parent / "b24local"
@@ -53,14 +55,7 @@ class Cli:
         self.data_dir = data_dir
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [SCRIPT, *args, "--data-dir", str(self.data_dir)],
-            capture_output=True,
-            text=True,
-            env=_env(),
-            timeout=60,
-            check=False,
-        )
+        return run_cli([*args, "--data-dir", str(self.data_dir)])
 
     def ok(self, *args: str) -> str:
         result = self(*args)

@@ -23,6 +23,7 @@ from .errors import (
     ErrorSpec,
     RestError,
 )
+from .faults import Hang
 from .params import Params, php_str
 from .registry import BASIC, MethodGroup, Registry
 from .transport import RequestLimits, decode_query, split_format
@@ -223,6 +224,8 @@ async def batch(call: Call) -> Any:
                 outcome = await call.invoke(name, sub_params)
         except RestError as error:
             errors[key] = error_body(error)
+        except Hang:
+            raise  # the whole request hangs, its transaction rolled back
         except Exception:
             log.exception("unexpected failure in batch command %r", key)
             errors[key] = error_body(INTERNAL_SERVER_ERROR())

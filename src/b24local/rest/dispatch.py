@@ -42,7 +42,7 @@ from .errors import (
     NO_AUTH_FOUND,
     RestError,
 )
-from .faults import Faults
+from .faults import Faults, Hang, apply, caller_names, collecting_delay, hold
 from .limits import Limits
 from .params import Params
 from .registry import Registry
@@ -105,9 +105,11 @@ class Dispatcher:
             raise ERROR_METHOD_NOT_FOUND()
         if not spec.allowed_for(caller.scopes):
             raise INSUFFICIENT_SCOPE()
-        forced = self.faults.take(spec.name) if self.faults is not None else None
-        if forced is not None:
-            raise forced
+        faults = self.faults
+        if faults is not None:
+            fault = faults.take(spec.name, caller_names(caller.client, caller.user.id), started)
+            if fault is not None:
+                apply(fault)
         if spec.metered:
             self.limits.admit_method(caller, spec.name, started)
 
@@ -134,7 +136,33 @@ class Dispatcher:
                 operating = self.limits.unmetered(started)
         finished = self.clock.now()
         zone: tzinfo = caller.portal.zone
-        return Outcome(result, time_block(started, finished, processing, zone, operating))
+        # Some real portals answer without the operating figures.
+        shown = None if faults is not None and faults.drop_operating else operating
+        return Outcome(result, time_block(started, finished, processing, zone, shown))
+
+
+async def client_gone(request: Request) -> None:
+    """Returns when the client has gone away (its body is read by then, so what
+    comes next is the disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def served(request: Request, answer: Awaitable[Response]) -> Response:
+    """``answer``, held back by the latency forced faults gave its calls: the wait
+    comes after the call's transaction, never inside it."""
+    with collecting_delay() as delay:
+        response = await answer
+    if delay.seconds > 0:
+        await hold(delay.seconds, lambda: client_gone(request))
+    return response
+
+
+async def held(request: Request, hang: Hang) -> RestError:
+    """A hung call: silent until its time is up or its client leaves; then the
+    error it ends with, for a client patient enough to still be there."""
+    await hold(hang.seconds, lambda: client_gone(request))
+    return hang.error
 
 
 class RestEndpoint:
@@ -160,6 +188,9 @@ class RestEndpoint:
         await response(scope, receive, send)
 
     async def handle(self, request: Request, path: str) -> Response:
+        return await served(request, self._handle(request, path))
+
+    async def _handle(self, request: Request, path: str) -> Response:
         if request.method not in ACCEPTED_METHODS:
             return self._wrong_method(requested_format(path))
         # Until the path is parsed, a failure answers in the format it seems to ask for.
@@ -174,6 +205,9 @@ class RestEndpoint:
                 await decode_deferred(call_request, self.request_limits)
             outcome = await self._watched(call_request)
             return self._render_outcome(outcome, fmt)
+        except Hang as hang:
+            error = await held(request, hang)
+            return render(error_body(error), error.status, fmt or requested_format(path))
         except RestError as error:
             return render(error_body(error), error.status, fmt or requested_format(path))
         except ClientDisconnect:

@@ -60,23 +60,27 @@ def time_block(
     finished: datetime,
     processing: float,
     zone: tzinfo,
-    operating: Operating,
+    operating: Operating | None,
 ) -> dict[str, Any]:
+    """A call's ``time`` block; without ``operating``, the block lacks
+    ``operating`` and ``operating_reset_at``, as some real portals' do."""
     start = started.timestamp()
     # The call took at least its processing time, even by a clock that stood still
     # meanwhile (a frozen --dev clock), so it never finishes sooner than that.
     duration = max(finished.timestamp() - start, processing)
     finish = start + duration
-    return {
+    block: dict[str, Any] = {
         "start": start,
         "finish": finish,
         "duration": duration,
         "processing": processing,
         "date_start": _atom_at(math.floor(start), zone),
         "date_finish": _atom_at(math.floor(finish), zone),
-        "operating_reset_at": operating.reset_at,
-        "operating": operating.operating,
     }
+    if operating is not None:
+        block["operating_reset_at"] = operating.reset_at
+        block["operating"] = operating.operating
+    return block
 
 
 def success_body(result: Any, time: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from b24local.rest.auth import Caller, presented
-from b24local.rest.dispatch import ACCEPTED_METHODS, Outcome, RestEndpoint
+from b24local.rest.dispatch import ACCEPTED_METHODS, Outcome, RestEndpoint, held, served
 from b24local.rest.envelope import encode_json
 from b24local.rest.errors import (
     ERROR_METHOD_NOT_FOUND,
@@ -26,6 +26,7 @@ from b24local.rest.errors import (
     INVALID_REQUEST,
     RestError,
 )
+from b24local.rest.faults import Hang
 from b24local.rest.transport import CallRequest, decode_json, parse_path, read_body
 from b24local.store import idempotency as kept_answers
 
@@ -46,6 +47,9 @@ class V3Endpoint:
         await response(scope, receive, send)
 
     async def handle(self, request: Request, path: str) -> Response:
+        return await served(request, self._handle(request, path))
+
+    async def _handle(self, request: Request, path: str) -> Response:
         key: str | None = None
         try:
             if request.method not in ACCEPTED_METHODS:
@@ -58,6 +62,8 @@ class V3Endpoint:
             if self.rest.require_https and call_request.scheme != "https":
                 raise INVALID_REQUEST()
             response = await self.rest.watched(self._run, call_request, key)
+        except Hang as hang:
+            response = render_error(await held(request, hang))
         except RestError as error:
             response = render_error(error)
         except ClientDisconnect:
