@@ -46,7 +46,10 @@ def test_a_dirty_portal(b24local):
     b24local.faults.add("QUERY_LIMIT_EXCEEDED", "user.current", times=1)
     refused = requests.post(b24local.webhook_url + "user.current")
     assert (refused.status_code, refused.json()["error"]) == (503, "QUERY_LIMIT_EXCEEDED")
-    b24local.faults.add("ACCESS_DENIED", "user.current", times=5)
+    rule = b24local.faults.add("ACCESS_DENIED", "user.current", times=5)
+    assert [fault["id"] for fault in b24local.faults.list()] == [rule["id"]]
+    b24local.faults.drop_operating()
+    assert "operating" not in requests.post(b24local.webhook_url + "server.time").json()["time"]
     b24local.calls.assert_called_once("department.add", params={"NAME": "Drivers"})
     b24local.calls.assert_called_once("user.current", error="QUERY_LIMIT_EXCEEDED")
     b24local.calls.assert_called("user.get")
@@ -57,7 +60,8 @@ def test_the_next_test_starts_clean(b24local):
     assert b24local.faults.list() == []
     assert not b24local.clock.frozen
     assert abs(b24local.clock.now() - datetime.now(UTC)) < timedelta(minutes=5)
-    assert requests.post(b24local.webhook_url + "user.current").json()["result"]["ID"] == "1"
+    me = requests.post(b24local.webhook_url + "user.current").json()
+    assert (me["result"]["ID"], "operating" in me["time"]) == ("1", True)
     assert [call["method"] for call in b24local.calls.list()] == ["user.get", "user.current"]
 
 

@@ -146,13 +146,18 @@ class Faults:
     def __init__(self, dev: DevApi) -> None:
         self._dev = dev
 
-    def add(self, error: str, method: str | None = None, **rule: Any) -> list[dict]:
+    def add(self, error: str, method: str | None = None, **rule: Any) -> dict:
         """``add("QUERY_LIMIT_EXCEEDED", "user.get", times=2)``: the next two calls of
-        ``user.get`` fail with that code. Other keywords (``probability``,
-        ``latency``, ``caller``, ``seconds``, ``hang``) go to the server as they are;
-        the rules now in force come back."""
+        ``user.get`` fail with that code. Other keywords (``caller``, ``probability``,
+        ``seed``, ``latency``, ``seconds``, ``hang``) go to the server as they are.
+        The rule as the server keeps it, with its ``id``."""
         body = {"error": error, **({"method": method} if method else {}), **rule}
-        return self._dev("POST", "faults", body)["faults"]
+        return self._dev("POST", "faults", body)["added"]
+
+    def drop_operating(self, drop: bool = True) -> None:
+        """Answers' ``time`` blocks without ``operating`` and ``operating_reset_at``,
+        as some real portals answer (until ``drop_operating(False)`` or a reset)."""
+        self._dev("PUT", "faults/operating", {"drop": drop})
 
     def list(self) -> list[dict]:
         return self._dev("GET", "faults")["faults"]
