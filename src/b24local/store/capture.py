@@ -61,17 +61,22 @@ async def capture(store: Store) -> Snapshot:
 async def restore(store: Store, snapshot: Snapshot) -> None:
     """Make the database hold exactly the snapshot's rows (one transaction)."""
     async with store.transaction(write=True) as conn:
-        if store.dialect == "postgresql":
-            names = ", ".join(conn.dialect.identifier_preparer.quote(t.name) for t in _TABLES)
-            await conn.execute(text(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE"))
-        for table in reversed(_TABLES):
-            await conn.execute(table.delete())
+        await delete_all(conn, store.dialect)
         for table in _TABLES:
             rows = snapshot.rows.get(table.name)
             if rows:
                 await conn.execute(table.insert(), list(rows))
-        if store.dialect == "postgresql":
-            await _advance_sequences(conn)
+        await advance_sequences(conn, store.dialect)
+
+
+async def delete_all(conn: Any, dialect: str) -> None:
+    """Empty every table, children first, inside the caller's write transaction; on
+    PostgreSQL every table is locked first, so no call sees it half emptied."""
+    if dialect == "postgresql":
+        names = ", ".join(conn.dialect.identifier_preparer.quote(t.name) for t in _TABLES)
+        await conn.execute(text(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE"))
+    for table in reversed(_TABLES):
+        await conn.execute(table.delete())
 
 
 def _serial_columns() -> list[tuple[Table, Any]]:
@@ -82,9 +87,13 @@ def _serial_columns() -> list[tuple[Table, Any]]:
     ]
 
 
-async def _advance_sequences(conn: Any) -> None:
-    """Each ``SERIAL`` sequence just past its table's highest ID (or back to 1), in
-    one statement."""
+async def advance_sequences(conn: Any, dialect: str) -> None:
+    """On PostgreSQL, each ``SERIAL`` sequence just past its table's highest ID (or
+    back to 1), in one statement: rows inserted with their own IDs (a restore, a
+    state file) do not move a sequence. SQLite needs nothing: it takes the highest
+    ``rowid`` plus one."""
+    if dialect != "postgresql":
+        return
     calls = []
     for table, column in _serial_columns():
         highest = select(func.coalesce(func.max(column), 0) + 1).scalar_subquery()
