@@ -79,9 +79,22 @@ def loads(text: str, kind: str, name: str = "the state file") -> Any:
         if kind == "json":
             return json.loads(text)
         # The safe loader builds plain values only: no tags that run code.
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_Loader)
     except (json.JSONDecodeError, yaml.YAMLError, RecursionError) as error:
         raise StateError(f"{name} is not valid {kind.upper()}: {error}") from None
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader without aliases: ``*a`` repeats a value, and a few nested ones
+    make a file of a few lines into billions of items to check."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not taken in a state file", event.start_mark
+            )
+        return super().compose_node(parent, index)
 
 
 def dump(state: Mapping[str, Any], kind: str) -> str:
@@ -114,6 +127,10 @@ class _At:
             self.fail(f"unknown field(s) {', '.join(unknown)}; known: {', '.join(allowed)}")
         return self.value
 
+    def at(self, index: int, name: str) -> _At:
+        """Where item ``index``'s field ``name`` is (for a message about it)."""
+        return _At(None, f"{self.path}[{index}].{name}")
+
     def key(self, name: str) -> _At:
         body = self.value if isinstance(self.value, dict) else {}
         return _At(body.get(name), f"{self.path}.{name}" if self.path else name)
@@ -136,6 +153,8 @@ class _At:
             if default is None:
                 self.fail("required")
             return default
+        if isinstance(value, date):  # YAML reads an unquoted date itself
+            value = value.isoformat()
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             self.fail("expected text")
         text = str(value)
@@ -330,7 +349,7 @@ def _portal(at: _At) -> dict[str, Any]:
     known_users = {u["id"] for u in users}
     for index, department in enumerate(departments):
         if department["head"] is not None and department["head"] not in known_users:
-            at.key("departments").fail(f"[{index}].head: no user {department['head']} in users")
+            at.key("departments").at(index, "head").fail(f"no user {department['head']} in users")
     portal["webhooks"] = [_webhook(w, known_users) for w in at.key("webhooks").items()]
     portal["apps"] = [_app(a, known_users) for a in at.key("apps").items(limit=10_000)]
     portal["timeman"] = _timeman(at.key("timeman"), known_users)
@@ -383,11 +402,11 @@ def _departments(at: _At) -> list[dict[str, Any]]:
     parents = {d["id"]: d["parent"] for d in found}
     for index, department in enumerate(found):
         if department["parent"] is not None and department["parent"] not in ids:
-            at.fail(f"[{index}].parent: no department {department['parent']}")
+            at.at(index, "parent").fail(f"no department {department['parent']}")
         seen, current = set(), department["id"]
         while current is not None:
             if current in seen:
-                at.fail(f"[{index}].parent: the departments form a loop")
+                at.at(index, "parent").fail("the departments form a loop")
             seen.add(current)
             current = parents[current]
     return found
@@ -564,15 +583,14 @@ def _binding(at: _At, known_users: set[int]) -> dict[str, Any]:
 
 
 def _clock(at: _At) -> str | None:
-    """``H:MM[:SS]`` (up to 47 hours: a minimum duration may pass a day), written back
-    as ``HH:MM:SS``."""
+    """``HH:MM[:SS]`` within a day, written back as ``HH:MM:SS``."""
     if at.value is None:
         return None
     text = at.text(None, limit=10)
     parts = text.split(":")
     if len(parts) in (2, 3) and all(p.isascii() and p.isdigit() for p in parts):
         h, m, s = (int(p) for p in [*parts, "0"][:3])
-        if h < 48 and m < 60 and s < 60:
+        if h < 24 and m < 60 and s < 60:
             return f"{h:02d}:{m:02d}:{s:02d}"
     at.fail(f"expected HH:MM or HH:MM:SS, not {text[:20]!r}")
 
@@ -637,7 +655,8 @@ def _workday(at: _At, known_users: set[int]) -> dict[str, Any]:
     moments = [opened] + [m for pause in pauses for m in pause if m is not None]
     if closed is not None:
         moments.append(closed)
-    if moments != sorted(moments) or len(set(moments)) != len(moments):
+    times = [moment_of(m) for m in moments]
+    if times != sorted(times):
         at.fail("the moments must follow one another: opened, each pause's start and end, closed")
     if any(pause[1] is None for pause in pauses[:-1]) or (
         pauses and pauses[-1][1] is None and closed is not None
