@@ -147,11 +147,11 @@ def seed_store(settings: Settings, path: Path, now: datetime) -> list[str]:
 
 
 def check_dev_token(token: str | None, dev: bool) -> str | None:
-    """``--dev-token``: only with ``--dev``; 8 to 256 visible ASCII characters."""
-    if token is None:
+    """``--dev-token``: 8 to 256 visible ASCII characters; without ``--dev`` there is
+    no dev API, and the token (perhaps ``B24LOCAL_DEV_TOKEN``, which the CLI's
+    ``--server`` commands read too) is not used."""
+    if token is None or not dev:
         return None
-    if not dev:
-        raise _fail("--dev-token goes with --dev")
     if not 8 <= len(token) <= 256 or not all("!" <= c <= "~" for c in token):
         raise _fail("--dev-token is 8 to 256 visible ASCII characters, without spaces")
     return token
