@@ -268,6 +268,22 @@ def test_refusals_while_loading_write_nothing(db_url: str, change, message):
 
 
 @sqlite_only
+def test_a_minimal_file(db_url: str):
+    """Everything but a portal's domain and an administrator may be left out."""
+    minimal = {
+        "version": 1,
+        "portals": [{"domain": "localhost", "users": [{"id": 5, "admin": True}]}],
+    }
+    asyncio.run(_load(db_url, minimal))
+    portal = asyncio.run(_export(db_url))["portals"][0]
+    assert (portal["default"], portal["plan"], portal["time_zone"]) == (True, "professional", "UTC")
+    assert portal["departments"] == [
+        {"id": 1, "name": "Company", "parent": None, "head": None, "sort": 500}
+    ]
+    assert [(u["id"], u["admin"], u["departments"]) for u in portal["users"]] == [(5, True, [1])]
+
+
+@sqlite_only
 def test_a_store_with_data_is_not_overwritten(db_url: str):
     asyncio.run(_load(db_url, example()))
     with pytest.raises(StateError, match="holds data already"):

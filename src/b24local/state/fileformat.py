@@ -120,6 +120,9 @@ class _At:
         raise StateError(f"{self.path or 'the file'}: {message}")
 
     def mapping(self, *allowed: str) -> dict[str, Any]:
+        """The value as a mapping of ``allowed`` names; left out (null): empty."""
+        if self.value is None:
+            return {}
         if not isinstance(self.value, dict):
             self.fail("expected a mapping of names to values")
         unknown = sorted(str(k) for k in self.value if k not in allowed)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import JSON, Table, bindparam, delete, func, literal, select, text
 
 from .engine import Store
 from .tables import metadata
@@ -34,18 +34,39 @@ _TABLES: tuple[Table, ...] = tuple(metadata.sorted_tables)
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """The rows of each table, by table name, as SQLAlchemy reads them."""
+    """The rows of each table, by table name, as the database driver gives them
+    (``rows``: tuples in the order of ``columns``). Kept in the driver's own form,
+    they go back without SQLAlchemy's conversions of every value, which cost more
+    than the inserts themselves."""
 
-    rows: dict[str, tuple[dict[str, Any], ...]]
+    columns: dict[str, tuple[str, ...]]
+    rows: dict[str, tuple[tuple[Any, ...], ...]]
 
     @property
     def row_count(self) -> int:
         return sum(len(rows) for rows in self.rows.values())
 
 
+def _json_binds(table: Table, names: tuple[str, ...]) -> list[Any]:
+    return [
+        bindparam(f"c{i}", type_=table.c[name].type)
+        for i, name in enumerate(names)
+        if isinstance(table.c[name].type, JSON)
+    ]
+
+
+def _names(table: Table) -> tuple[str, ...]:
+    return tuple(column.name for column in table.columns)
+
+
+def _quoted(conn: Any, name: str) -> str:
+    return conn.dialect.identifier_preparer.quote(name)
+
+
 async def capture(store: Store) -> Snapshot:
-    """Every row of every table, as of one moment (one read transaction)."""
-    taken: dict[str, tuple[dict[str, Any], ...]] = {}
+    """Every row of every table, as of one moment (one transaction)."""
+    columns: dict[str, tuple[str, ...]] = {}
+    taken: dict[str, tuple[tuple[Any, ...], ...]] = {}
     # A write transaction: on SQLite the one way to read every table under one
     # version while no writer commits in between.
     async with store.transaction(write=True) as conn:
@@ -53,9 +74,12 @@ async def capture(store: Store) -> Snapshot:
             # One snapshot for every statement, not one each (READ COMMITTED).
             await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
         for table in _TABLES:
-            result = await conn.execute(select(table))
-            taken[table.name] = tuple(dict(row._mapping) for row in result)
-    return Snapshot(taken)
+            names = _names(table)
+            listed = ", ".join(_quoted(conn, n) for n in names)
+            result = await conn.execute(text(f"SELECT {listed} FROM {_quoted(conn, table.name)}"))
+            columns[table.name] = names
+            taken[table.name] = tuple(tuple(row) for row in result)
+    return Snapshot(columns, taken)
 
 
 async def restore(store: Store, snapshot: Snapshot) -> None:
@@ -64,19 +88,46 @@ async def restore(store: Store, snapshot: Snapshot) -> None:
         await delete_all(conn, store.dialect)
         for table in _TABLES:
             rows = snapshot.rows.get(table.name)
-            if rows:
-                await conn.execute(table.insert(), list(rows))
+            if not rows:
+                continue
+            # An ``executemany``: asyncpg sends it as one pipelined batch.
+            names = snapshot.columns[table.name]
+            listed = ", ".join(_quoted(conn, n) for n in names)
+            marks = ", ".join(f":c{i}" for i in range(len(names)))
+            insert = text(f"INSERT INTO {_quoted(conn, table.name)} ({listed}) VALUES ({marks})")
+            if store.dialect == "postgresql":
+                # asyncpg hands JSON back decoded (SQLAlchemy's codec), and takes it so.
+                insert = insert.bindparams(*_json_binds(table, names))
+            keys = [f"c{i}" for i in range(len(names))]
+            await conn.execute(insert, [dict(zip(keys, row, strict=True)) for row in rows])
         await advance_sequences(conn, store.dialect)
 
 
 async def delete_all(conn: Any, dialect: str) -> None:
-    """Empty every table, children first, inside the caller's write transaction; on
-    PostgreSQL every table is locked first, so no call sees it half emptied."""
-    if dialect == "postgresql":
-        names = ", ".join(conn.dialect.identifier_preparer.quote(t.name) for t in _TABLES)
-        await conn.execute(text(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE"))
-    for table in reversed(_TABLES):
-        await conn.execute(table.delete())
+    """Empty every table, children first, inside the caller's write transaction.
+
+    On PostgreSQL every table is locked first (no writer is half way through when
+    the rows go, and none can deadlock with us), and the deletes are one statement
+    of data-modifying CTEs: a round trip each would cost more than the work, and
+    foreign keys are checked at the end of the statement, when all are gone.
+    On SQLite a statement is a call into the library, not a trip."""
+    if dialect != "postgresql":
+        for table in reversed(_TABLES):
+            await conn.execute(table.delete())
+        return
+    names = ", ".join(conn.dialect.identifier_preparer.quote(t.name) for t in _TABLES)
+    await conn.execute(text(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE"))
+    await _together(conn, [delete(table) for table in reversed(_TABLES)])
+
+
+async def _together(conn: Any, statements: list[Any]) -> None:
+    """PostgreSQL: run data-modifying statements as one (``WITH a AS (...), b AS
+    (...) SELECT 1``), each exactly once."""
+    if len(statements) == 1:
+        await conn.execute(statements[0])
+        return
+    ctes = [statement.cte(f"step_{n}") for n, statement in enumerate(statements)]
+    await conn.execute(select(literal(1)).add_cte(*ctes))
 
 
 def _serial_columns() -> list[tuple[Table, Any]]:
