@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Table, bindparam, delete, func, literal, select, text
+from sqlalchemy import JSON, Table, delete, func, literal, select, text
 
 from .engine import Store
 from .tables import metadata
@@ -47,12 +47,8 @@ class Snapshot:
         return sum(len(rows) for rows in self.rows.values())
 
 
-def _json_binds(table: Table, names: tuple[str, ...]) -> list[Any]:
-    return [
-        bindparam(f"c{i}", type_=table.c[name].type)
-        for i, name in enumerate(names)
-        if isinstance(table.c[name].type, JSON)
-    ]
+def _is_json(table: Table, name: str) -> bool:
+    return isinstance(table.c[name].type, JSON)
 
 
 def _names(table: Table) -> tuple[str, ...]:
@@ -61,6 +57,19 @@ def _names(table: Table) -> tuple[str, ...]:
 
 def _quoted(conn: Any, name: str) -> str:
     return conn.dialect.identifier_preparer.quote(name)
+
+
+# On PostgreSQL, JSON travels as its text: asyncpg's JSON codec (SQLAlchemy's)
+# would decode every value on the way out and encode it on the way back in.
+def _column_out(conn: Any, dialect: str, table: Table, name: str) -> str:
+    quoted = _quoted(conn, name)
+    return (
+        f"CAST({quoted} AS TEXT)" if dialect == "postgresql" and _is_json(table, name) else quoted
+    )
+
+
+def _value_in(dialect: str, table: Table, name: str, mark: str) -> str:
+    return f"CAST({mark} AS JSON)" if dialect == "postgresql" and _is_json(table, name) else mark
 
 
 async def capture(store: Store) -> Snapshot:
@@ -75,7 +84,7 @@ async def capture(store: Store) -> Snapshot:
             await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
         for table in _TABLES:
             names = _names(table)
-            listed = ", ".join(_quoted(conn, n) for n in names)
+            listed = ", ".join(_column_out(conn, store.dialect, table, n) for n in names)
             result = await conn.execute(text(f"SELECT {listed} FROM {_quoted(conn, table.name)}"))
             columns[table.name] = names
             taken[table.name] = tuple(tuple(row) for row in result)
@@ -93,11 +102,10 @@ async def restore(store: Store, snapshot: Snapshot) -> None:
             # An ``executemany``: asyncpg sends it as one pipelined batch.
             names = snapshot.columns[table.name]
             listed = ", ".join(_quoted(conn, n) for n in names)
-            marks = ", ".join(f":c{i}" for i in range(len(names)))
+            marks = ", ".join(
+                _value_in(store.dialect, table, n, f":c{i}") for i, n in enumerate(names)
+            )
             insert = text(f"INSERT INTO {_quoted(conn, table.name)} ({listed}) VALUES ({marks})")
-            if store.dialect == "postgresql":
-                # asyncpg hands JSON back decoded (SQLAlchemy's codec), and takes it so.
-                insert = insert.bindparams(*_json_binds(table, names))
             keys = [f"c{i}" for i in range(len(names))]
             await conn.execute(insert, [dict(zip(keys, row, strict=True)) for row in rows])
         await advance_sequences(conn, store.dialect)
