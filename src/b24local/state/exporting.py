@@ -46,7 +46,8 @@ _COLUMN_FIELDS = {
 
 
 async def export(store: Store) -> dict[str, Any]:
-    """The whole store as a state file's data (one read transaction per portal list)."""
+    """The whole store as a state file's data, read in one transaction (a write one:
+    on SQLite the way to see every table as of one moment)."""
     async with store.transaction(write=True) as conn:
         found = []
         for portal in await portals.all_portals(conn):

@@ -25,7 +25,9 @@ from typing import Any, NoReturn
 import yaml
 
 from b24local import people, plans
+from b24local.admin import AdminError, _app_url, portal_domain
 from b24local.events import catalogue
+from b24local.oauth.addresses import parse_public_url
 from b24local.scopes import build_registry
 from b24local.scopes.im.presence import STATUSES
 
@@ -322,8 +324,6 @@ def _portal(at: _At) -> dict[str, Any]:
         "rate_threshold", "rate_drain", "departments", "users", "webhooks", "apps", "timeman",
         "workdays", "presence",
     )  # fmt: skip
-    from b24local.admin import AdminError, portal_domain
-
     domain_at = at.key("domain")
     try:
         domain = portal_domain(domain_at.text(None))
@@ -372,8 +372,6 @@ def _zone(at: _At, default: str) -> str:
 
 
 def _public_url(at: _At) -> str | None:
-    from b24local.oauth.addresses import parse_public_url
-
     text = at.optional_text(limit=2048)
     if text is None:
         return None
@@ -488,8 +486,6 @@ def _webhook(at: _At, known_users: set[int]) -> dict[str, Any]:
 
 
 def _url(at: _At, what: str) -> str:
-    from b24local.admin import AdminError, _app_url
-
     try:
         return _app_url(at.text("", limit=2048), what)
     except AdminError as error:
