@@ -64,13 +64,22 @@ def clock_state(clock: AdjustableClock) -> dict:
     return {"now": now.isoformat(), "timestamp": now.timestamp(), "frozen": clock.frozen}
 
 
-def dev_routes(clock: AdjustableClock, faults: Faults, token: str) -> list[Route]:
-    from b24local.devfaults import fault_routes  # it builds on this module's helpers
+def token_check(token: str) -> Callable[[Request], bool]:
+    """Whether a request carries the dev token (``Authorization: Bearer`` or
+    ``X-B24local-Token``), compared in constant time."""
 
     def authorized(request: Request) -> bool:
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         given = given or request.headers.get("x-b24local-token", "")
         return hmac.compare_digest(given.encode(), token.encode())
+
+    return authorized
+
+
+def dev_routes(clock: AdjustableClock, faults: Faults, token: str) -> list[Route]:
+    from b24local.devfaults import fault_routes  # it builds on this module's helpers
+
+    authorized = token_check(token)
 
     async def body_of(request: Request) -> dict:
         raw = await request.body()
