@@ -103,7 +103,9 @@ async def bootstrap(store: Store, now: datetime) -> Bootstrap:
     async with store.transaction(write=True) as conn:
         existing = await portals.default(conn)
         if existing is not None:
-            admin = await users.get(conn, existing.id, 1)
+            # User 1 as first started; a seeded portal's first administrator.
+            admin_id = await users.first_admin(conn, existing.id) or 1
+            admin = await users.get(conn, existing.id, admin_id)
             assert admin is not None
             return Bootstrap(existing, admin)
         return await _create_portal(conn, now, domain=DEFAULT_DOMAIN, is_default=True)

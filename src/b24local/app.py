@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -15,6 +16,7 @@ from b24local.clock import AdjustableClock, Clock, SystemClock
 from b24local.config import Settings
 from b24local.devapi import dev_routes, token_check
 from b24local.devapps import app_routes
+from b24local.devstate import DevState, health_route, state_routes
 from b24local.events.delivery import Sender
 from b24local.fallback import HANDLERS
 from b24local.oauth.endpoints import SERVER_REST_PATH, authorize, server_app_info, token
@@ -24,6 +26,7 @@ from b24local.rest.limits import Limits, NoLimits, PlatformLimits
 from b24local.rest.registry import Registry
 from b24local.rest.v3.endpoint import V3Endpoint
 from b24local.scopes import build_registry
+from b24local.store.capture import capture
 from b24local.store.engine import Store, create_engine
 
 
@@ -38,6 +41,19 @@ class Runtime:
     faults: Faults | None = None
     #: Posts the event outbox; runs while the app does (its lifespan).
     sender: Sender | None = None
+    #: What a dev API reset clears besides the database: each part that keeps
+    #: state in memory (limits, caches, faults, the call journal…) registers a
+    #: callable here, plain or async, taking no arguments.
+    reset_hooks: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
+    #: The reset point and named snapshots (``--dev``).
+    dev_state: DevState = field(default_factory=DevState)
+
+    async def reset_memory(self) -> None:
+        """Clear the in-memory state of every part that registered a hook."""
+        for hook in self.reset_hooks:
+            outcome = hook()
+            if inspect.isawaitable(outcome):
+                await outcome
 
 
 def limits_for(settings: Settings) -> Limits:
@@ -76,6 +92,10 @@ def create_app(
         require_https=settings.require_https,
         time_limit=settings.time_limit,
     )
+    runtime.reset_hooks.extend([runtime.limits.forget, endpoint.callers.clear,
+                                runtime.sender.forget])  # fmt: skip
+    if faults is not None:
+        runtime.reset_hooks.append(faults.clear)
 
     # Every HTTP method reaches the endpoint, which answers the unsupported ones in
     # the protocol's own form; a bare /rest names no method.
@@ -99,6 +119,8 @@ def create_app(
         assert faults is not None
         routes.extend(dev_routes(clock, faults, dev_token))
         routes.extend(app_routes(token_check(dev_token)))
+        routes.extend(state_routes(token_check(dev_token)))
+        routes.append(health_route)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -106,6 +128,9 @@ def create_app(
         if owned:
             runtime.store = Store(create_engine(settings.db_url))
         assert runtime.sender is not None
+        if settings.dev:
+            # The reset point: the state right after start, before anything runs.
+            runtime.dev_state.reset_point = await capture(runtime.store)
         await runtime.sender.start()
         try:
             yield

@@ -267,9 +267,19 @@ def serve(
             callback=_positive,
         ),
     ] = 5,
+    seed: Annotated[
+        Path | None,
+        typer.Option(help="A state file (.yaml/.json) to load on a first start (empty store)."),
+    ] = None,
+    dev_token: Annotated[
+        str | None,
+        typer.Option(envvar="B24LOCAL_DEV_TOKEN", help="The --dev token, instead of a random one."),
+    ] = None,
 ) -> None:
-    """Start the server. On first start, creates a portal, an admin and a webhook."""
+    """Start the server. On first start, creates a portal, an admin and a webhook (or
+    loads --seed)."""
     from b24local.app import create_app
+    from b24local.cli_state import check_dev_token, seed_store
     from b24local.clock import AdjustableClock
     from b24local.tls import ensure_server_cert
 
@@ -279,6 +289,7 @@ def serve(
     if (tls_cert is None) != (tls_key is None):
         typer.echo("error: --tls-cert and --tls-key go together", err=True)
         raise typer.Exit(2)
+    dev_token = check_dev_token(dev_token, dev)
     settings = _settings(
         data_dir,
         db,
@@ -313,20 +324,21 @@ def serve(
     sock = _listen(host, port)
     settings = replace(settings, port=sock.getsockname()[1])
 
+    seeded = seed_store(settings, seed, _now()) if seed is not None else []
     boot = _run(settings, lambda store: admin.bootstrap(store, _now()))
     issued = _run(settings, lambda store: admin.first_start_webhook(store, _now()))
 
-    dev_token = secrets.token_urlsafe(24) if dev else None
+    dev_token = (dev_token or secrets.token_urlsafe(24)) if dev else None
     clock = AdjustableClock() if dev else SystemClock()
     application = create_app(settings, clock=clock, dev_token=dev_token)
 
     base = settings.public_base
-    lines = [f"b24local {__version__} listening on {base}"]
+    lines = [f"b24local {__version__} listening on {base}", *seeded]
     if issued is not None:
         hook, code = issued
         reached = boot.portal.public_url or settings.public_url or base
         lines.append(f"Incoming webhook: {reached}/rest/{hook.user_id}/{code}/")
-    else:
+    elif not seeded:  # a seed's lines say which of its webhooks can be shown
         scopes = " ".join(f"--scope {scope}" for scope in admin.implemented_scopes())
         lines.append(
             f"Incoming webhook: shown on first start only; make another with "
@@ -1461,3 +1473,6 @@ def main() -> None:
 import b24local.cli_faults  # noqa: E402  (registers `b24local fault`)
 import b24local.cli_outgoing  # noqa: E402  (registers `b24local outgoing-webhook`)
 import b24local.cli_schedule  # noqa: E402, F401  (registers `b24local schedule`)
+from b24local.cli_state import state_app  # noqa: E402
+
+app.add_typer(state_app, name="state")

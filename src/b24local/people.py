@@ -158,8 +158,18 @@ def _zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
-def valid_email(text: str) -> bool:
-    return len(text) <= LINE_LENGTH and bool(_EMAIL.match(text))
+#: A mailbox on a host of the local network (``admin@localhost``, as the first-start
+#: administrator has): no invitation goes there, but an account may keep it.
+_LOCAL_EMAIL = re.compile(
+    r"^[=_.0-9a-z+~'!$&*^`|#%/?{}-]+@[-0-9a-z_]+(?:\.[-0-9a-z_]+)*$", re.IGNORECASE | re.ASCII
+)
+
+
+def valid_email(text: str, *, local: bool = False) -> bool:
+    """Whether Bitrix would take ``text`` as an e-mail address; ``local`` also takes
+    one on a dotless host, which state files carry over from the first start."""
+    pattern = _LOCAL_EMAIL if local else _EMAIL
+    return len(text) <= LINE_LENGTH and bool(pattern.match(text))
 
 
 def must_be_text(key: str) -> bool:
@@ -282,6 +292,7 @@ async def invite(
     admin: bool = False,
     invitation: bool = True,
     origin: sources.Origin = sources.NO_ONE,
+    user_id: int | None = None,
 ) -> User:
     """Add a user: an employee of the given departments, or an extranet user of none.
     An ``invitation`` (``user.add``) needs an e-mail to go to and room in the plan;
@@ -289,9 +300,11 @@ async def invite(
 
     Raises ``ONUSERADD`` now: the real one waits for the invited user's first login,
     a step b24local has no counterpart of (docs/compat.md). ``origin`` says who
-    invites: a REST call's user and application, or the CLI (no one)."""
+    invites: a REST call's user and application, or the CLI (no one). A state file
+    chooses ``user_id`` and brings accounts, not invitations: their e-mail may be on
+    a local host."""
     email = changes.columns.get("email", "")
-    if (invitation or email) and not valid_email(email):
+    if (invitation or email) and not valid_email(email, local=user_id is not None):
         raise _argument(WRONG_EMAIL)
     if invitation and not extranet:
         limit = plans.USER_LIMITS.get(portal.plan)
@@ -308,6 +321,7 @@ async def invite(
         conn,
         portal.id,
         now=now,
+        user_id=user_id,
         department_ids=member_of,
         active=True if changes.active is None else changes.active,
         is_admin=admin,

@@ -196,14 +196,24 @@ async def load_schedules(
     All or nothing: one bad definition and nothing is written. Loading the same file
     again changes nothing.
     """
-    done: list[tuple[str, Schedule]] = []
     async with store.transaction(write=True) as conn:
         portal = await portal_for(conn, domain)
-        for number, definition in enumerate(definitions, 1):
-            try:
-                done.append(await _load_one(conn, portal.id, definition, now))
-            except AdminError as error:
-                raise AdminError(f"schedule #{number}: {error}") from None
+        return await load_into(conn, portal.id, definitions, now)
+
+
+async def load_into(
+    conn: AsyncConnection,
+    portal_id: int,
+    definitions: Sequence[Mapping[str, Any]],
+    now: datetime,
+) -> list[tuple[str, Schedule]]:
+    """:func:`load_schedules` inside a transaction of the caller's (a state file's)."""
+    done: list[tuple[str, Schedule]] = []
+    for number, definition in enumerate(definitions, 1):
+        try:
+            done.append(await _load_one(conn, portal_id, definition, now))
+        except AdminError as error:
+            raise AdminError(f"schedule #{number}: {error}") from None
     return done
 
 

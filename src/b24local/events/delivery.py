@@ -187,6 +187,12 @@ class Sender:
             await self._client.aclose()
             self._client = None
 
+    def forget(self) -> None:
+        """Forget what the sender learnt of handlers (slow ones' pauses, prompt
+        ones' standing): a dev API reset starts every handler afresh."""
+        self._pace.clear()
+        self._proven.clear()
+
     def wake(self) -> None:
         """Look for due rows now instead of at the next poll."""
         self._wake.set()

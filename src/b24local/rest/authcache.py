@@ -35,6 +35,11 @@ class AuthCache:
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._seen: int | None = None
 
+    def clear(self) -> None:
+        """Forget every caller (a dev API reset; a commit retires them anyway)."""
+        self._entries.clear()
+        self._seen = None
+
     def get(self, key: Hashable, now: datetime, version: int | None) -> Caller | None:
         """The caller remembered for ``key``, if it was read under ``version``, the
         store's version at the start of this call's transaction."""

@@ -40,9 +40,16 @@ class Limits(Protocol):
         """What the ``time`` block says for a call that is not accounted."""
         ...
 
+    def forget(self) -> None:
+        """Empty every bucket and basket (a dev API reset)."""
+        ...
+
 
 class NoLimits:
     """Admits everything and accounts nothing."""
+
+    def forget(self) -> None:
+        pass
 
     def admit_request(self, caller: Caller, now: datetime) -> None:
         return None
@@ -117,6 +124,10 @@ class PlatformLimits:
             _first_set(portal.rate_threshold, self.threshold, plan.threshold),
             _first_set(portal.rate_drain, self.drain, plan.drain),
         )
+
+    def forget(self) -> None:
+        self._buckets.clear()
+        self._baskets.clear()
 
     def admit_request(self, caller: Caller, now: datetime) -> None:
         rate = self.plan_rate(caller)

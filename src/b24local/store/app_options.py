@@ -49,3 +49,13 @@ async def put(
         # Another call created the row meanwhile: the later write wins, as with
         # the real module's option storage.
         await conn.execute(update(app_options).where(*where).values(data=data))
+
+
+async def all_of(conn: AsyncConnection, portal_id: int, app_id: int) -> dict[int, dict[str, Any]]:
+    """Every options row of an application, by user (:data:`APP_WIDE` for its own)."""
+    rows = await conn.execute(
+        select(app_options.c.user_id, app_options.c.data)
+        .where(app_options.c.portal_id == portal_id, app_options.c.app_id == app_id)
+        .order_by(app_options.c.user_id)
+    )
+    return {row.user_id: decode(row.data) for row in rows}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -49,30 +49,41 @@ async def add(
     redirect_uri: str = "",
     handler: str = "",
     allowed_users: Iterable[int] | None = None,
+    client_id: str | None = None,
+    secret: str | None = None,
+    secret_hash: str | None = None,
+    application_token: str | None = None,
+    version: int = 1,
+    paid_until: date | None = None,
 ) -> tuple[App, str]:
-    """Install an app; returns it with its client secret, which is never readable again."""
-    secret = credentials.new_code(50)
+    """Install an app; returns it with its client secret, which is never readable again.
+    A state file may fix the client ID, the secret (or only its hash, when it was
+    exported: then the secret returned is empty) and the application token."""
+    if secret_hash is None:
+        secret = secret or credentials.new_code(50)
+        secret_hash = credentials.digest(secret)
     app_id = await portals.next_id(conn, portal_id, "last_app_id")
     result = await conn.execute(
         apps.insert()
         .values(
             portal_id=portal_id,
             id=app_id,
-            client_id=new_client_id(),
-            secret_hash=credentials.digest(secret),
+            client_id=client_id or new_client_id(),
+            secret_hash=secret_hash,
             name=name,
             scopes=credentials.scopes_text(scopes),
             redirect_uri=redirect_uri,
             handler=handler,
-            version=1,
+            version=version,
             allowed_users=None if allowed_users is None else sorted(set(allowed_users)),
             created_at=now,
+            paid_until=paid_until,
             # Every installation gets its token, which its events carry.
-            application_token=secrets.token_hex(16),
+            application_token=application_token or secrets.token_hex(16),
         )
         .returning(*apps.c)
     )
-    return _app(result.one()), secret
+    return _app(result.one()), secret or ""
 
 
 async def by_client_id(conn: AsyncConnection, client_id: str) -> App | None:
@@ -107,6 +118,14 @@ async def change(conn: AsyncConnection, portal_id: int, client_id: str, **change
 async def list_all(conn: AsyncConnection, portal_id: int) -> list[App]:
     rows = await conn.execute(select(apps).where(apps.c.portal_id == portal_id).order_by(apps.c.id))
     return [_app(row) for row in rows]
+
+
+async def secret_hashes(conn: AsyncConnection, portal_id: int) -> dict[str, str]:
+    """Each app's secret hash, by client ID (export: the secret itself is not kept)."""
+    rows = await conn.execute(
+        select(apps.c.client_id, apps.c.secret_hash).where(apps.c.portal_id == portal_id)
+    )
+    return {row.client_id: row.secret_hash for row in rows}
 
 
 async def remove(conn: AsyncConnection, portal_id: int, client_id: str) -> bool:

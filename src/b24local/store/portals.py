@@ -38,12 +38,14 @@ async def create(
     plan: str = plans.DEFAULT,
     time_zone: str = "UTC",
     is_default: bool = False,
+    member_id: str | None = None,
 ) -> Portal:
+    """A new portal; ``member_id`` is random unless a state file fixes it."""
     result = await conn.execute(
         portals.insert()
         .values(
             domain=domain.lower(),
-            member_id=secrets.token_hex(16),
+            member_id=member_id or secrets.token_hex(16),
             plan=plan,
             status="active",
             time_zone=time_zone,

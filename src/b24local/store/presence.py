@@ -72,3 +72,11 @@ async def save(conn: AsyncConnection, portal_id: int, user_id: int, state: Prese
     result = await conn.execute(_UPDATE, {"key_portal": portal_id, "key_user": user_id, **values})
     if result.rowcount == 0:
         await conn.execute(presence.insert().values(portal_id=portal_id, user_id=user_id, **values))
+
+
+async def all_of(conn: AsyncConnection, portal_id: int) -> dict[int, Presence]:
+    """Every stored presence of the portal, by user (users without one are online)."""
+    rows = await conn.execute(
+        select(presence).where(presence.c.portal_id == portal_id).order_by(presence.c.user_id)
+    )
+    return _states(rows)

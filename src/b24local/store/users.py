@@ -154,9 +154,15 @@ async def add(
     name: str,
     last_name: str,
     department_ids: Sequence[int] = (),
+    user_id: int | None = None,
     **fields: Any,
 ) -> User:
-    user_id = await portal_store.next_id(conn, portal_id, "last_user_id")
+    """A new user; ``user_id`` chooses the ID (a state file's), and automatic IDs
+    then continue past it."""
+    if user_id is None:
+        user_id = await portal_store.next_id(conn, portal_id, "last_user_id")
+    else:
+        await portal_store.raise_counter(conn, portal_id, "last_user_id", user_id)
     defaults = asdict(
         User(portal_id=portal_id, id=user_id, active=True, is_admin=False, name="", last_name="")
     )
@@ -212,6 +218,27 @@ async def set_password(conn: AsyncConnection, portal_id: int, user_id: int, pass
         .values(password_hash=credentials.hash_password(password))
     )
     return bool(result.rowcount)
+
+
+async def put_password_hash(
+    conn: AsyncConnection, portal_id: int, user_id: int, stored: str | None
+) -> None:
+    """Keep a password hash made elsewhere (a state file's, as exported)."""
+    await conn.execute(
+        update(users)
+        .where(users.c.portal_id == portal_id, users.c.id == user_id)
+        .values(password_hash=stored)
+    )
+
+
+async def password_hashes(conn: AsyncConnection, portal_id: int) -> dict[int, str]:
+    """The users of the portal who can log in, with their password hashes (export)."""
+    rows = await conn.execute(
+        select(users.c.id, users.c.password_hash).where(
+            users.c.portal_id == portal_id, users.c.password_hash.is_not(None)
+        )
+    )
+    return {row.id: row.password_hash for row in rows}
 
 
 async def login_account(

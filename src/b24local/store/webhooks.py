@@ -37,15 +37,24 @@ async def add(
     now: datetime,
     title: str = "",
     expires_at: datetime | None = None,
+    code: str | None = None,
+    code_hash: str | None = None,
+    webhook_id: int | None = None,
 ) -> tuple[Webhook, str]:
-    """Create a webhook; returns it with its code, which is never readable again."""
-    code = credentials.new_code()
+    """Create a webhook; returns it with its code, which is never readable again.
+    A state file may fix the ``code`` (or only its ``code_hash``, when it was
+    exported: then the code returned is empty) and the ID."""
+    if code_hash is None:
+        code = code or credentials.new_code()
+        code_hash = credentials.digest(code)
+    fixed = {} if webhook_id is None else {"id": webhook_id}
     result = await conn.execute(
         webhooks.insert()
         .values(
+            **fixed,
             portal_id=portal_id,
             user_id=user_id,
-            code_hash=credentials.digest(code),
+            code_hash=code_hash,
             scopes=credentials.scopes_text(scopes),
             title=title,
             active=True,
@@ -54,7 +63,7 @@ async def add(
         )
         .returning(*webhooks.c)
     )
-    return _webhook(result.one()), code
+    return _webhook(result.one()), code or ""
 
 
 _BY_CODE = cached(select(webhooks).where(webhooks.c.code_hash == bindparam("code_hash")))
@@ -76,6 +85,14 @@ async def list_all(conn: AsyncConnection, portal_id: int) -> list[Webhook]:
         select(webhooks).where(webhooks.c.portal_id == portal_id).order_by(webhooks.c.id)
     )
     return [_webhook(row) for row in rows]
+
+
+async def code_hashes(conn: AsyncConnection, portal_id: int) -> dict[int, str]:
+    """Each webhook's code hash, by ID (export: the code itself is not kept)."""
+    rows = await conn.execute(
+        select(webhooks.c.id, webhooks.c.code_hash).where(webhooks.c.portal_id == portal_id)
+    )
+    return {row.id: row.code_hash for row in rows}
 
 
 async def remove(conn: AsyncConnection, portal_id: int, webhook_id: int) -> bool:

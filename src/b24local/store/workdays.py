@@ -317,3 +317,26 @@ async def put_settings(conn: AsyncConnection, portal_id: int, user_id: int, **ch
         await conn.execute(
             timeman_settings.insert().values(portal_id=portal_id, user_id=user_id, **values)
         )
+
+
+async def all_days(conn: AsyncConnection, portal_id: int) -> list[StoredDay]:
+    """Every workday of the portal, oldest first."""
+    rows = await conn.execute(
+        select(workdays).where(workdays.c.portal_id == portal_id).order_by(workdays.c.id)
+    )
+    return [_day(row) for row in rows]
+
+
+async def stored_settings(conn: AsyncConnection, portal_id: int) -> dict[int, dict[str, Any]]:
+    """The overrides as stored, by user (:data:`PORTAL_DEFAULTS` for the portal's),
+    without those left to inherit."""
+    rows = await conn.execute(
+        select(timeman_settings)
+        .where(timeman_settings.c.portal_id == portal_id)
+        .order_by(timeman_settings.c.user_id)
+    )
+    found: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        values = {name: row._mapping[name] for name in _SETTING_COLUMNS}
+        found[row.user_id] = {k: v for k, v in values.items() if v is not None}
+    return found

@@ -149,28 +149,50 @@ async def _transition(call: Call, change: Change, report: str = "") -> dict[str,
     # A call that waited for the lock acts when it got it, after the change it waited
     # for, never at the earlier moment it arrived.
     now = whole_second(call.clock.now())
-    stored, settings = await _state(call, user)
-    before = stored.day if stored else None
     try:
-        transition = change(before, settings, user, now)
+        transition, settings = await apply_change(
+            call.conn, call.portal.id, user, change, actor_id=call.user.id, now=now,
+            report=report, ip=call.client_ip,
+        )  # fmt: skip
     except Refusal as refusal:
         raise REFUSALS[refusal.reason]() from None
+    return day_result(transition.day, now, settings)
+
+
+async def apply_change(
+    conn: Any,
+    portal_id: int,
+    user: User,
+    change: Change,
+    *,
+    actor_id: int,
+    now: datetime,
+    report: str = "",
+    ip: str = "",
+) -> tuple[Transition, Settings]:
+    """One transition of ``user``'s current day at ``now``, stored with its history
+    and time control's marks: the methods and state files both come here. Raises
+    :class:`Refusal`; the caller holds the user's lock."""
+    stored = await workdays.latest(conn, portal_id, user.id)
+    settings = await workdays.settings_for(conn, portal_id, user.id, user.departments)
+    before = stored.day if stored else None
+    transition = change(before, settings, user, now)
     if transition.changed and transition.day is not None:
         new_row = transition.action == "open" or stored is None
         workday_id = await workdays.save(
-            call.conn,
-            call.portal.id,
+            conn,
+            portal_id,
             user.id,
             transition.day,
             now=now,
-            workday_id=None if new_row else stored.id,
+            workday_id=None if new_row or stored is None else stored.id,
         )
         await workdays.record(
-            call.conn,
-            call.portal.id,
+            conn,
+            portal_id,
             workday_id,
             user_id=user.id,
-            actor_id=call.user.id,
+            actor_id=actor_id,
             action=transition.action,
             at=now,
             before=None if new_row else before,
@@ -178,18 +200,18 @@ async def _transition(call: Call, change: Change, report: str = "") -> dict[str,
             claimed=transition.claimed,
             needs_approval=transition.needs_approval,
             report=report,
-            ip=call.client_ip,
+            ip=ip,
         )
         await tracking.workday_changed(
-            call.conn,
-            call.portal.id,
+            conn,
+            portal_id,
             workdays.StoredDay(workday_id, user.id, transition.day),
             action=transition.action,
             at=transition.claimed or now,
             now=now,
-            ip=call.client_ip,
+            ip=ip,
         )
-    return day_result(transition.day, now, settings)
+    return transition, settings
 
 
 @methods.method(

@@ -296,6 +296,40 @@ def read_definition(
     return schedule
 
 
+def definition_of(schedule: Schedule) -> dict[str, Any]:
+    """The definition :func:`read_definition` reads back into ``schedule`` (its IDs
+    of shifts aside): what a state file's export writes."""
+    assigned = schedule.assignments
+    return {
+        "ID": schedule.id,
+        "NAME": schedule.name,
+        "SCHEDULE_TYPE": schedule.schedule_type,
+        "REPORT_PERIOD": schedule.report_period,
+        "REPORT_PERIOD_OPTIONS": {"START_WEEK_DAY": schedule.start_week_day},
+        "IS_FOR_ALL_USERS": schedule.for_all_users,
+        "ALLOWED_DEVICES": {"browser": schedule.browser},
+        "CONTROLLED_ACTIONS": schedule.controlled_actions,
+        "SHIFTS": [
+            {
+                "NAME": shift.name,
+                "WORK_TIME_START": shift.start,
+                "WORK_TIME_END": shift.end,
+                "WORK_DAYS": shift.work_days,
+                "BREAK_DURATION": shift.break_duration,
+            }
+            for shift in schedule.shifts
+        ],
+        "CALENDAR": {"EXCLUSIONS": dict(schedule.exclusions)},
+        "SCHEDULE_VIOLATION_RULES": dict(schedule.rules),
+        "ASSIGNMENTS": {
+            "USERS": list(assigned.users),
+            "DEPARTMENTS": list(assigned.departments),
+            "EXCLUDED_USERS": list(assigned.excluded_users),
+            "EXCLUDED_DEPARTMENTS": list(assigned.excluded_departments),
+        },
+    }
+
+
 def read_assignments(raw: Any) -> Assignments:
     body = _mapping(raw, "ASSIGNMENTS")
     keys = ("USERS", "DEPARTMENTS", "EXCLUDED_USERS", "EXCLUDED_DEPARTMENTS")

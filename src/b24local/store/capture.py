@@ -1,0 +1,163 @@
+"""Every row of every table, taken at once and put back at once.
+
+A :class:`Snapshot` holds the rows of each table in :data:`tables.metadata` (what
+the migrations build), read in one transaction. :func:`restore` empties the tables
+and writes those rows back in one transaction: children deleted before their
+parents, parents inserted before their children, and on PostgreSQL each ``SERIAL``
+sequence set just past the highest restored ID, so the next row gets the ID it
+would have got when the snapshot was taken (SQLite takes ``MAX(rowid) + 1`` by
+itself). The dev API's reset and named snapshots use it, and so can a test suite
+that wants a fresh database without migrating one.
+
+Nothing here knows a table by name: a new table is captured as soon as it is in
+the metadata.
+
+Concurrent calls: on SQLite a restore is a write, and writes are serialised; on
+PostgreSQL every table is locked (``ACCESS EXCLUSIVE``, in one statement, in a
+fixed order) before the first delete, so a call in flight finishes first and a
+call that comes later sees the restored rows, never a half-restored database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import JSON, Table, delete, func, literal, select, text
+
+from .engine import Store
+from .tables import metadata
+
+#: Parents before children (SQLAlchemy sorts by foreign keys).
+_TABLES: tuple[Table, ...] = tuple(metadata.sorted_tables)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The rows of each table, by table name, as the database driver gives them
+    (``rows``: tuples in the order of ``columns``). Kept in the driver's own form,
+    they go back without SQLAlchemy's conversions of every value, which cost more
+    than the inserts themselves."""
+
+    columns: dict[str, tuple[str, ...]]
+    rows: dict[str, tuple[tuple[Any, ...], ...]]
+
+    @property
+    def row_count(self) -> int:
+        return sum(len(rows) for rows in self.rows.values())
+
+
+def _is_json(table: Table, name: str) -> bool:
+    return isinstance(table.c[name].type, JSON)
+
+
+def _names(table: Table) -> tuple[str, ...]:
+    return tuple(column.name for column in table.columns)
+
+
+def _quoted(conn: Any, name: str) -> str:
+    return conn.dialect.identifier_preparer.quote(name)
+
+
+# On PostgreSQL, JSON travels as its text: asyncpg's JSON codec (SQLAlchemy's)
+# would decode every value on the way out and encode it on the way back in.
+def _column_out(conn: Any, dialect: str, table: Table, name: str) -> str:
+    quoted = _quoted(conn, name)
+    return (
+        f"CAST({quoted} AS TEXT)" if dialect == "postgresql" and _is_json(table, name) else quoted
+    )
+
+
+def _value_in(dialect: str, table: Table, name: str, mark: str) -> str:
+    return f"CAST({mark} AS JSON)" if dialect == "postgresql" and _is_json(table, name) else mark
+
+
+async def capture(store: Store) -> Snapshot:
+    """Every row of every table, as of one moment (one transaction)."""
+    columns: dict[str, tuple[str, ...]] = {}
+    taken: dict[str, tuple[tuple[Any, ...], ...]] = {}
+    # A write transaction: on SQLite the one way to read every table under one
+    # version while no writer commits in between.
+    async with store.transaction(write=True) as conn:
+        if store.dialect == "postgresql":
+            # One snapshot for every statement, not one each (READ COMMITTED).
+            await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+        for table in _TABLES:
+            names = _names(table)
+            listed = ", ".join(_column_out(conn, store.dialect, table, n) for n in names)
+            result = await conn.execute(text(f"SELECT {listed} FROM {_quoted(conn, table.name)}"))
+            columns[table.name] = names
+            taken[table.name] = tuple(tuple(row) for row in result)
+    return Snapshot(columns, taken)
+
+
+async def restore(store: Store, snapshot: Snapshot) -> None:
+    """Make the database hold exactly the snapshot's rows (one transaction)."""
+    async with store.transaction(write=True) as conn:
+        await delete_all(conn, store.dialect)
+        for table in _TABLES:
+            rows = snapshot.rows.get(table.name)
+            if not rows:
+                continue
+            # An ``executemany``: asyncpg sends it as one pipelined batch.
+            names = snapshot.columns[table.name]
+            listed = ", ".join(_quoted(conn, n) for n in names)
+            marks = ", ".join(
+                _value_in(store.dialect, table, n, f":c{i}") for i, n in enumerate(names)
+            )
+            insert = text(f"INSERT INTO {_quoted(conn, table.name)} ({listed}) VALUES ({marks})")
+            keys = [f"c{i}" for i in range(len(names))]
+            await conn.execute(insert, [dict(zip(keys, row, strict=True)) for row in rows])
+        await advance_sequences(conn, store.dialect)
+
+
+async def delete_all(conn: Any, dialect: str) -> None:
+    """Empty every table, children first, inside the caller's write transaction.
+
+    On PostgreSQL every table is locked first (no writer is half way through when
+    the rows go, and none can deadlock with us), and the deletes are one statement
+    of data-modifying CTEs: a round trip each would cost more than the work, and
+    foreign keys are checked at the end of the statement, when all are gone.
+    On SQLite a statement is a call into the library, not a trip."""
+    if dialect != "postgresql":
+        for table in reversed(_TABLES):
+            await conn.execute(table.delete())
+        return
+    names = ", ".join(conn.dialect.identifier_preparer.quote(t.name) for t in _TABLES)
+    await conn.execute(text(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE"))
+    await _together(conn, [delete(table) for table in reversed(_TABLES)])
+
+
+async def _together(conn: Any, statements: list[Any]) -> None:
+    """PostgreSQL: run data-modifying statements as one (``WITH a AS (...), b AS
+    (...) SELECT 1``), each exactly once."""
+    if len(statements) == 1:
+        await conn.execute(statements[0])
+        return
+    ctes = [statement.cte(f"step_{n}") for n, statement in enumerate(statements)]
+    await conn.execute(select(literal(1)).add_cte(*ctes))
+
+
+def _serial_columns() -> list[tuple[Table, Any]]:
+    return [
+        (table, table.autoincrement_column)
+        for table in _TABLES
+        if table.autoincrement_column is not None
+    ]
+
+
+async def advance_sequences(conn: Any, dialect: str) -> None:
+    """On PostgreSQL, each ``SERIAL`` sequence just past its table's highest ID (or
+    back to 1), in one statement: rows inserted with their own IDs (a restore, a
+    state file) do not move a sequence. SQLite needs nothing: it takes the highest
+    ``rowid`` plus one."""
+    if dialect != "postgresql":
+        return
+    calls = []
+    for table, column in _serial_columns():
+        highest = select(func.coalesce(func.max(column), 0) + 1).scalar_subquery()
+        calls.append(
+            func.setval(func.pg_get_serial_sequence(table.name, column.name), highest, False)
+        )
+    if calls:
+        await conn.execute(select(*calls))
