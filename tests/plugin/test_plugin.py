@@ -172,7 +172,6 @@ portals:
   - {id: 7, name: Bob, last_name: Seller, email: bob@example.com}
   webhooks:
   - {user: 7, code: bobs-narrow-code-01, scopes: [im]}
-  timeman: {}
 """
 
 
