@@ -19,6 +19,7 @@ from b24local.fallback import HANDLERS
 from b24local.oauth.endpoints import SERVER_REST_PATH, authorize, server_app_info, token
 from b24local.rest.dispatch import Dispatcher, RestEndpoint
 from b24local.rest.faults import Faults, known_errors
+from b24local.rest.journal import Journal
 from b24local.rest.limits import Limits, NoLimits, PlatformLimits
 from b24local.rest.registry import Registry
 from b24local.rest.v3.endpoint import V3Endpoint
@@ -37,6 +38,8 @@ class Runtime:
     faults: Faults | None = None
     #: Posts the event outbox; runs while the app does (its lifespan).
     sender: Sender | None = None
+    #: Every REST call, under ``--dev`` only.
+    journal: Journal | None = None
 
 
 def limits_for(settings: Settings) -> Limits:
@@ -64,6 +67,8 @@ def create_app(
     runtime = Runtime(settings, clock, store, limits or limits_for(settings), registry, dev_token)
     faults = Faults(known_errors(tuple(registry.errors()))) if settings.dev else None
     runtime.faults = faults
+    if settings.dev:
+        runtime.journal = Journal(clock, settings.journal_size)
     runtime.sender = Sender(lambda: runtime.store, clock, settings)
     dispatcher = Dispatcher(registry, clock, runtime.limits, faults)
     endpoint = RestEndpoint(
@@ -72,6 +77,7 @@ def create_app(
         settings.request_limits,
         require_https=settings.require_https,
         time_limit=settings.time_limit,
+        journal=runtime.journal,
     )
 
     # Every HTTP method reaches the endpoint, which answers the unsupported ones in

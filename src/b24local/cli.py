@@ -23,6 +23,7 @@ import uvicorn
 
 from b24local import __version__, admin, people, plans, structure
 from b24local.accepting import Acceptor
+from b24local.cli_calls import calls_app
 from b24local.clock import SystemClock
 from b24local.config import DEFAULT_HOST, DEFAULT_PORT, Settings, default_data_dir
 from b24local.connections import ConnectionLimits, Guard
@@ -56,6 +57,7 @@ app.add_typer(timeman_app, name="timeman")
 network_app = typer.Typer(help="Office networks (timeman.networkrange.*).", no_args_is_help=True)
 timeman_app.add_typer(network_app, name="network")
 app.add_typer(apps_app, name="app")
+app.add_typer(calls_app, name="calls")
 
 DataDir = Annotated[
     Path | None,

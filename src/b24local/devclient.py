@@ -19,7 +19,12 @@ from typing import Any
 
 
 class DevServerError(Exception):
-    """The server refused, or could not be reached: a one-line message for the CLI."""
+    """The server refused, or could not be reached: a one-line message for the CLI,
+    and the HTTP status of a refusal (None: no answer)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def _tls(ca_file: Path | None) -> ssl.SSLContext:
@@ -38,9 +43,17 @@ def post(
     return _call(server, dev_token, path, json.dumps(body).encode(), ca_file)
 
 
-def get(server: str, dev_token: str, path: str, *, ca_file: Path | None) -> dict[str, Any]:
-    """GET ``server`` + ``path`` with the dev token; the JSON answer."""
-    return _call(server, dev_token, path, None, ca_file)
+def get(
+    server: str, dev_token: str, path: str, *, ca_file: Path | None, timeout: float = 30
+) -> dict[str, Any]:
+    """GET ``server`` + ``path`` with the dev token; the JSON answer (``timeout``:
+    seconds to wait for it, longer for a long poll)."""
+    return _call(server, dev_token, path, None, ca_file, timeout=timeout)
+
+
+def delete(server: str, dev_token: str, path: str, *, ca_file: Path | None) -> dict[str, Any]:
+    """DELETE ``server`` + ``path`` with the dev token; the JSON answer."""
+    return _call(server, dev_token, path, None, ca_file, method="DELETE")
 
 
 def server_now(server: str, dev_token: str, *, ca_file: Path | None) -> datetime:
@@ -53,21 +66,29 @@ def server_now(server: str, dev_token: str, *, ca_file: Path | None) -> datetime
 
 
 def _call(
-    server: str, dev_token: str, path: str, data: bytes | None, ca_file: Path | None
+    server: str,
+    dev_token: str,
+    path: str,
+    data: bytes | None,
+    ca_file: Path | None,
+    *,
+    method: str | None = None,
+    timeout: float = 30,
 ) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {dev_token}"}
     if data is not None:
         headers["Content-Type"] = "application/json"
     request = urllib.request.Request(
-        server.rstrip("/") + path, data=data, method="GET" if data is None else "POST",
+        server.rstrip("/") + path, data=data,
+        method=method or ("GET" if data is None else "POST"),
         headers=headers,
     )  # fmt: skip
     opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=_tls(ca_file)))
     try:
-        with opener.open(request, timeout=30) as response:
+        with opener.open(request, timeout=timeout) as response:
             return json.loads(response.read())
     except urllib.error.HTTPError as error:
-        raise DevServerError(_refusal(error)) from None
+        raise DevServerError(_refusal(error), error.code) from None
     except (urllib.error.URLError, OSError, ValueError) as error:
         reason = getattr(error, "reason", error)
         raise DevServerError(f"cannot reach the dev server at {server}: {reason}") from None

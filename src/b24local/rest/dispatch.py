@@ -43,6 +43,7 @@ from .errors import (
     RestError,
 )
 from .faults import Faults
+from .journal import Journal, note_caller, note_error, note_request
 from .limits import Limits
 from .params import Params
 from .registry import Registry
@@ -51,6 +52,7 @@ from .transport import (
     RequestLimits,
     ResponseFormat,
     decode_deferred,
+    parse_path,
     parse_request,
     requested_format,
     sniff_auth,
@@ -137,6 +139,15 @@ class Dispatcher:
         return Outcome(result, time_block(started, finished, processing, zone, operating))
 
 
+def method_of(path: str) -> str:
+    """The method a path names, for the journal of a call refused before it was
+    parsed ("" if the path names none)."""
+    try:
+        return parse_path(path)[0]
+    except RestError:
+        return ""
+
+
 class RestEndpoint:
     def __init__(
         self,
@@ -146,6 +157,7 @@ class RestEndpoint:
         *,
         require_https: bool = False,
         time_limit: float | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.store = store
         self.dispatcher = dispatcher
@@ -153,6 +165,8 @@ class RestEndpoint:
         self.require_https = require_https
         self.watchdog = Watchdog(time_limit) if time_limit else None
         self.callers = AuthCache()
+        #: Records every call under ``--dev``; None otherwise.
+        self.journal = journal
 
     async def __call__(self, scope, receive, send) -> None:
         request = Request(scope, receive)
@@ -160,12 +174,21 @@ class RestEndpoint:
         await response(scope, receive, send)
 
     async def handle(self, request: Request, path: str) -> Response:
+        if self.journal is None:
+            return await self._answer(request, path)
+        entry = self.journal.open("v2", request.headers.get("host", ""))
+        response = await self._answer(request, path)
+        self.journal.close(entry, response.status_code, method_of(path))
+        return response
+
+    async def _answer(self, request: Request, path: str) -> Response:
         if request.method not in ACCEPTED_METHODS:
             return self._wrong_method(requested_format(path))
         # Until the path is parsed, a failure answers in the format it seems to ask for.
         fmt: ResponseFormat | None = None
         try:
             call_request = await parse_request(request, path, self.request_limits)
+            note_request(call_request)
             fmt = call_request.format
             if self.require_https and call_request.scheme != "https":
                 raise INVALID_REQUEST()
@@ -175,12 +198,14 @@ class RestEndpoint:
             outcome = await self._watched(call_request)
             return self._render_outcome(outcome, fmt)
         except RestError as error:
+            note_error(error)
             return render(error_body(error), error.status, fmt or requested_format(path))
         except ClientDisconnect:
             raise  # the app's handler for it answers (see fallback.py), unlogged
         except Exception:
             log.exception("unexpected failure in %s %s", request.method, request.url.path)
             error = INTERNAL_SERVER_ERROR()
+            note_error(error)
             return render(error_body(error), error.status, fmt or requested_format(path))
 
     async def _watched(self, request: CallRequest) -> Outcome:
@@ -207,6 +232,7 @@ class RestEndpoint:
     @staticmethod
     def _wrong_method(fmt) -> Response:
         error = INVALID_HTTP_METHOD()
+        note_error(error)
         response = render(error_body(error), error.status, fmt)
         response.headers["Allow"] = ", ".join(ACCEPTED_METHODS)
         return response
@@ -256,6 +282,7 @@ class RestEndpoint:
             check_portal_open(portal)
             caller = await authenticate(conn, portal, credentials, now)
             self.callers.put(key, caller, conn.version, caller.valid_until)
+        note_caller(caller)
         return caller
 
     async def _run(self, request: CallRequest) -> Outcome:
