@@ -173,6 +173,21 @@ def targets(section: Section) -> list[Target]:
         text, met = _share(section.get(key), ceiling, 0.25)
         found.append(Target(f"{name} ≥ 25% of the ceiling{suffix}", text, met))
 
+    for key, name in (("read", "the read path"), ("batch", "a batch of 50")):
+        off, on = (
+            section.get(f"{key}_journal_off", "journal"),
+            section.get(f"{key}_journal_on", "journal"),
+        )
+        if off and on and off.measured.rps:
+            ratio = on.measured.rps / off.measured.rps
+            text = (
+                f"{on.measured.rps:,.0f} vs {off.measured.rps:,.0f} req/s: "
+                f"{_percent(ratio)} of the rate without it"
+            )
+            found.append(
+                Target(f"--dev call journal on {name} keeps ≥ 90% of its rate", text, ratio >= 0.9)
+            )
+
     batch, single = section.get("batch"), section.get("im_user_get")
     if batch and single and not batch.measured.rps:
         found.append(Target("a batch of 50 costs less than 10 single calls", "no batch done", None))

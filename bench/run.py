@@ -224,6 +224,9 @@ class Runner:
             if self.plan.runs(scenario.key):
                 self.measure(start, scenario, section)
 
+        if self.plan.runs("journal"):
+            self.journal_group(db, seeded, section)
+
         # The ceiling answers with the read path's own body: the same size.
         body_file = self.workdir / "ceiling-body.json"
         body_file.write_bytes(body)
@@ -250,6 +253,27 @@ class Runner:
         # shows what opening connections under load costs.
         few = Scenario("read_c4", "im.user.status.get (webhook), 4 connections", read.calls)
         self.measure(start, few, section, load=wrk.Load(4, self.plan.seconds))
+
+    def journal_group(self, db: Database, seeded: seed.Seeded, section: report.Section) -> None:
+        """What the ``--dev`` call journal costs: the read path and a 50-command batch
+        on ``serve --dev``, with the journal off (``B24LOCAL_JOURNAL_SIZE=0``) and on
+        (its default 10,000 calls, full after the first second)."""
+        for scenario in (scenarios.read(seeded), scenarios.batch(seeded)):
+            for state, env in (("off", {"B24LOCAL_JOURNAL_SIZE": "0"}), ("on", {})):
+                log = self.workdir / f"{db.backend}-{scenario.key}-journal-{state}.log"
+
+                def start(log: Path = log, env: dict[str, str] = env) -> server.Server:
+                    return server.start_b24local(
+                        db.data_dir, db.server_url, log, args=["--dev"], env=env
+                    )
+
+                keyed = Scenario(
+                    f"{scenario.key}_journal_{state}",
+                    f"{scenario.title}, --dev",
+                    scenario.calls,
+                    scenario.lua,
+                )
+                self.measure(start, keyed, section, group="journal", note=f"journal {state}")
 
     def mixed(
         self,

@@ -67,7 +67,7 @@ def create_app(
     runtime = Runtime(settings, clock, store, limits or limits_for(settings), registry, dev_token)
     faults = Faults(known_errors(tuple(registry.errors()))) if settings.dev else None
     runtime.faults = faults
-    if settings.dev:
+    if settings.dev and settings.journal_size:
         runtime.journal = Journal(clock, settings.journal_size)
     runtime.sender = Sender(lambda: runtime.store, clock, settings)
     dispatcher = Dispatcher(registry, clock, runtime.limits, faults)

@@ -69,7 +69,7 @@ class Settings:
     event_timeout: float = 5.0
     #: Attempts of one delivery before it is given up (``failed``).
     event_attempts: int = 5
-    #: Calls the ``--dev`` call journal keeps (the oldest go first).
+    #: Calls the ``--dev`` call journal keeps (the oldest go first); 0: none.
     journal_size: int = field(default_factory=lambda: _journal_size())
 
     @property

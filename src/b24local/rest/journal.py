@@ -23,13 +23,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from b24local.clock import Clock, monotonic
 
 from .auth import Caller, host_name
 from .errors import RestError
 from .registry import BASIC, Registry
 
-#: Entries a journal keeps by default, and at most.
+#: Entries a journal keeps by default, and at most (0: no journal at all).
 DEFAULT_SIZE = 10_000
 MAX_SIZE = 1_000_000
 
@@ -70,11 +72,19 @@ class _Budget:
 def redact(value: Any, budget: _Budget | None = None) -> Any:
     """``value`` as the journal keeps it: secrets blanked at any depth, strings over
     :data:`MAX_VALUE` cut, and no more than the budget of items and text."""
-    budget = budget or _Budget()
+    if budget is None:
+        budget = _Budget()
     if budget.items <= 0:
         return CUT
     budget.items -= 1
-    if isinstance(value, dict):
+    kind = type(value)
+    if kind is str:
+        room = min(MAX_VALUE, max(budget.text, 0))
+        budget.text -= min(len(value), room)
+        if len(value) > room:
+            return f"{value[:room]}{CUT} {len(value)} characters"
+        return value
+    if kind is dict:
         kept: dict[str, Any] = {}
         for key, item in value.items():
             if budget.items <= 0:
@@ -83,7 +93,7 @@ def redact(value: Any, budget: _Budget | None = None) -> Any:
             key = str(key)[:MAX_VALUE]
             kept[key] = REDACTED if key.lower() in SECRETS else redact(item, budget)
         return kept
-    if isinstance(value, list | tuple):
+    if kind is list or kind is tuple:
         items: list[Any] = []
         for item in value:
             if budget.items <= 0:
@@ -91,15 +101,20 @@ def redact(value: Any, budget: _Budget | None = None) -> Any:
                 break
             items.append(redact(item, budget))
         return items
-    if isinstance(value, str):
-        room = min(MAX_VALUE, max(budget.text, 0))
-        budget.text -= min(len(value), room)
-        if len(value) > room:
-            return f"{value[:room]}{CUT} {len(value)} characters"
+    if value is None or kind is bool or kind is float:
         return value
-    if value is None or isinstance(value, bool | int | float):
+    if kind is int and -(2**63) <= value < 2**64:
         return value
     return redact(str(value), budget)
+
+
+def kept(params: Any) -> bytes:
+    """Parameters as an entry keeps them: redacted, as JSON. Bytes, not dicts: the
+    ring then holds no objects the garbage collector has to walk (tens of
+    thousands of batch commands made a full collection take a third of a second)."""
+    if isinstance(params, str):
+        params = scrub_query(params)  # a batch command that could not be parsed
+    return orjson.dumps(redact(params))
 
 
 def scrub_query(command: str) -> str:
@@ -107,45 +122,74 @@ def scrub_query(command: str) -> str:
     return _QUERY_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}={REDACTED}", command)
 
 
+#: A batch command as the journal keeps it: (key, method, time, duration, status,
+#: error, params). A plain tuple of atomic values, which the garbage collector
+#: stops tracking (it never does for a NamedTuple, a subclass).
+Command = tuple[str, str, datetime, float, int, str | None, bytes]
+
+
+def command_record(command: Command) -> dict[str, Any]:
+    key, method, time, duration, status, error, params = command
+    return {
+        "key": key,
+        "time": time.isoformat(),
+        "method": method,
+        "params": orjson.loads(params),
+        "status": status,
+        "error": error,
+        "duration": round(duration, 6),
+    }
+
+
+@dataclass(slots=True)
+class Running:
+    """A batch command under way: :meth:`done` adds it to its batch's entry."""
+
+    entry: Entry
+    key: str
+    method: str
+    time: datetime
+    began: float
+
+    def done(self, params: Any, error: RestError | None = None, code: str | None = None) -> None:
+        """The command's end: what it ran with, and its error if it failed."""
+        duration = monotonic() - self.began
+        status, failure = (200, None) if error is None else (error.status, code or error.code)
+        command: Command = (
+            self.key, self.method, self.time, duration, status, failure, kept(params)
+        )  # fmt: skip
+        calls = self.entry.calls
+        if calls is None:
+            self.entry.calls = calls = []
+        assert isinstance(calls, list), "a command of a closed entry"
+        calls.append(command)
+
+
 @dataclass(slots=True, eq=False)
 class Entry:
-    """One call: a REST request, or a command of a batch (in its parent's ``calls``)."""
+    """One REST request; a batch's commands are in ``calls``."""
 
     time: datetime
     api: str
     began: float
     id: int = 0
     method: str = ""
-    params: Any = None
+    params: bytes = b"{}"
     #: The host the request named, until the caller (and its portal) is known.
     host: str = ""
     caller: Caller | None = None
     status: int = 200
     error: str | None = None
     duration: float = 0.0
-    #: A batch command's key (its ``cmd`` key, or REST 3.0's alias or position).
-    key: str | None = None
-    calls: list[Entry] | None = None
+    #: A list while the batch runs, a tuple once the entry is closed (a tuple of
+    #: atomic tuples is itself left alone by the garbage collector).
+    calls: list[Command] | tuple[Command, ...] | None = None
     #: The request itself until the entry is closed (then only ``params``).
     request: Any = field(default=None, repr=False)
 
-    def command(self, key: str, method: str, clock: Clock) -> Entry:
-        """A batch command, begun now, kept in this entry's ``calls``."""
-        sub = Entry(
-            clock.now(), self.api, monotonic(), method=method[:MAX_METHOD], key=key[:MAX_METHOD]
-        )
-        if self.calls is None:
-            self.calls = []
-        self.calls.append(sub)
-        return sub
-
-    def done(self, params: Any, error: RestError | None = None, code: str | None = None) -> None:
-        """A command's end: what it ran with, and its error if it failed."""
-        self.duration = monotonic() - self.began
-        self.params = redact(params) if not isinstance(params, str) else scrub_query(params)
-        if error is not None:
-            self.status = error.status
-            self.error = code or error.code
+    def command(self, key: str, method: str, clock: Clock) -> Running:
+        """A batch command, begun now."""
+        return Running(self, key[:MAX_METHOD], method[:MAX_METHOD], clock.now(), monotonic())
 
     # --- reading ---
 
@@ -153,11 +197,11 @@ class Entry:
     def portal(self) -> str:
         return self.caller.portal.domain if self.caller is not None else host_name(self.host)
 
-    def methods(self) -> Iterator[Entry]:
-        """This entry and its batch commands."""
-        yield self
-        if self.calls:
-            yield from self.calls
+    def outcomes(self) -> Iterator[tuple[str, str | None]]:
+        """(method, error) of this entry and of each of its batch commands."""
+        yield self.method, self.error
+        for command in self.calls or ():
+            yield command[1], command[5]
 
     def record(self) -> dict[str, Any]:
         """The entry as the dev API shows it."""
@@ -167,19 +211,14 @@ class Entry:
             "portal": self.portal,
             "caller": caller_record(self.caller),
             "method": self.method,
-            "params": self.params,
+            "params": orjson.loads(self.params),
             "status": self.status,
             "error": self.error,
             "duration": round(self.duration, 6),
             "api": self.api,
         }
-        if self.key is not None:
-            shown["key"] = self.key
         if self.calls is not None or self.method == "batch":
-            shown["calls"] = [
-                {k: v for k, v in sub.record().items() if k not in ("id", "portal", "caller")}
-                for sub in self.calls or ()
-            ]
+            shown["calls"] = [command_record(command) for command in self.calls or ()]
         return shown
 
 
@@ -226,7 +265,7 @@ def note_error(error: RestError, code: str | None = None) -> None:
         entry.error = code or error.code
 
 
-def command(key: str, method: str, clock: Clock) -> Entry | None:
+def command(key: str, method: str, clock: Clock) -> Running | None:
     """A batch command begun now, or None when the journal is off."""
     entry = _open.get()
     return entry.command(key, method, clock) if entry is not None else None
@@ -249,14 +288,14 @@ class Filters:
         if self.caller is not None and self.caller not in caller_names(entry.caller):
             return False
         if self.method is not None and not any(
-            self._method(call.method) for call in entry.methods()
+            self._method(method) for method, _error in entry.outcomes()
         ):
             return False
         if self.error is not None:
             wanted = None if self.error == "any" else self.error
             return any(
-                call.error is not None and (wanted is None or call.error == wanted)
-                for call in entry.methods()
+                error is not None and (wanted is None or error == wanted)
+                for _method, error in entry.outcomes()
             )
         return True
 
@@ -298,10 +337,10 @@ class Journal:
             if method == "batch":
                 # The commands are the entry's ``calls``; only the rest is shown.
                 params = {k: v for k, v in params.items() if k.lower() == "halt"}
-            entry.params = redact(params)
-        else:
-            entry.params = {}
+            entry.params = kept(params)
         entry.method = method[:MAX_METHOD]
+        if entry.calls is not None:
+            entry.calls = tuple(entry.calls)
         self._last_id += 1
         entry.id = self._last_id
         self._entries.append(entry)
@@ -381,7 +420,7 @@ class Journal:
             if usage is None:
                 usage = callers[names[0]] = _Usage(entry.caller)
             usage.caller = entry.caller  # the latest grant wins
-            usage.add(entry.methods())
+            usage.add(entry.outcomes())
         return [usage.record(name, registry) for name, usage in callers.items()]
 
 
@@ -390,14 +429,14 @@ class _Usage:
     caller: Caller
     methods: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def add(self, calls: Iterable[Entry]) -> None:
-        for call in calls:
-            counts = self.methods.get(call.method)
+    def add(self, outcomes: Iterable[tuple[str, str | None]]) -> None:
+        for method, error in outcomes:
+            counts = self.methods.get(method)
             if counts is None:
-                counts = self.methods[call.method] = {"calls": 0, "errors": {}}
+                counts = self.methods[method] = {"calls": 0, "errors": {}}
             counts["calls"] += 1
-            if call.error is not None:
-                counts["errors"][call.error] = counts["errors"].get(call.error, 0) + 1
+            if error is not None:
+                counts["errors"][error] = counts["errors"].get(error, 0) + 1
 
     def record(self, name: str, registry: Registry) -> dict[str, Any]:
         granted = self.caller.scopes
