@@ -11,6 +11,8 @@ from urllib.parse import urlencode
 
 import typer
 
+from b24local.rest.journal import MAX_SIZE
+
 if TYPE_CHECKING:
     from b24local.devclient import DevServerError
 
@@ -44,6 +46,17 @@ Caller = Annotated[
     typer.Option(help="Only this caller: webhook:ID, app:CLIENT_ID or user:ID."),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
+#: ``serve``'s option for the journal's size: ``journal_size: JournalSize = DEFAULT_SIZE``.
+JournalSize = Annotated[
+    int,
+    typer.Option(
+        "--journal-size",
+        envvar="B24LOCAL_JOURNAL_SIZE",
+        min=0,
+        max=MAX_SIZE,
+        help="Calls the --dev call journal keeps, the oldest dropped first (0: none).",
+    ),
+]
 
 
 class _Dev:

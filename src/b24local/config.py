@@ -25,11 +25,13 @@ def _flag(name: str) -> bool:
 
 
 def _journal_size() -> int:
-    """``B24LOCAL_JOURNAL_SIZE``, else the default (checked where the journal is made)."""
-    from b24local.rest.journal import DEFAULT_SIZE
+    """``B24LOCAL_JOURNAL_SIZE`` (at most the journal's ceiling), else the default."""
+    from b24local.rest.journal import DEFAULT_SIZE, MAX_SIZE
 
     configured = os.environ.get("B24LOCAL_JOURNAL_SIZE", "").strip()
-    return int(configured) if configured.isascii() and configured.isdigit() else DEFAULT_SIZE
+    if configured.isascii() and configured.isdigit():
+        return min(int(configured), MAX_SIZE)
+    return DEFAULT_SIZE
 
 
 @dataclass(frozen=True)
