@@ -159,6 +159,7 @@ class Runner:
             if profiled and group in ("main", "mixed"):
                 raw = self.workdir / f"{names[0]}.profile.txt"
                 sampler = profile.start(proc.pid, parts[0][1].seconds, raw)
+            cpu_before = proc.cpu_seconds()
             runs = [
                 wrk.start(
                     proc.base,
@@ -171,6 +172,7 @@ class Runner:
                 for (scenario, load), name in zip(parts, names, strict=True)
             ]
             measured = [wrk.finish(running) for running in runs]
+            cpu = proc.cpu_seconds() - cpu_before
             peak = proc.peak_rss_mb()
             if sampler is not None:
                 sampler.wait(timeout=60)
@@ -191,12 +193,14 @@ class Runner:
                 users=users,
                 transitions=transitions,
                 note=note,
+                # Shared among the parts run at once: meaningful for a single part.
+                cpu_us=cpu / max(sum(x.requests for x in measured), 1) * 1e6,
             )
             section.rows.append(row)
             rows.append(row)
             print(
                 f"    {m.rps:,.0f} req/s, p50 {m.p50_ms:.2f} ms, p99 {m.p99_ms:.2f} ms, "
-                f"peak {peak:.0f} MB, errors {m.errors}",
+                f"peak {peak:.0f} MB, errors {m.errors}, {row.cpu_us:.0f} µs CPU per call",
                 flush=True,
             )
         return rows, bodies

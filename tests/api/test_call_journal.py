@@ -288,3 +288,12 @@ def test_nothing_is_recorded_without_dev(server_with):
         srv.call("server.time")
         assert srv.http.get("/_b24local/calls", headers=AUTH).status_code == 404
         assert srv.http.app.state.runtime.journal is None
+
+
+def test_size_zero_keeps_no_journal_under_dev(server_with):
+    with server_with(journal_size=0) as srv:
+        assert srv.call("server.time").status_code == 200
+        answer = srv.http.get("/_b24local/calls", headers=AUTH)
+        assert (answer.status_code, answer.json()["error"]) == (404, "NOT_FOUND")
+        # The rest of the dev API is there.
+        assert srv.http.get("/_b24local/clock", headers=AUTH).status_code == 200

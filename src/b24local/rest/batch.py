@@ -208,7 +208,7 @@ async def batch(call: Call) -> Any:
     for index, (key, command) in enumerate(_commands(_cmd(params))):
         # The journal's record of the command (None when it is off): what it ran
         # with, else the command as sent.
-        noted = journal.command(key, method_name(command), call.clock)
+        noted = journal.command(key, method_name(command))
         sub_params: Any = command
         try:
             if index >= MAX_COMMANDS:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
@@ -140,17 +141,17 @@ def scrub_query(command: str) -> str:
     return _QUERY_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}={REDACTED}", command)
 
 
-#: A batch command as the journal keeps it: (key, method, time, duration, status,
+#: A batch command as the journal keeps it: (key, method, duration, status,
 #: error, params). A plain tuple of atomic values, which the garbage collector
 #: stops tracking (it never does for a NamedTuple, a subclass).
-Command = tuple[str, str, datetime, float, int, str | None, str]
+Command = tuple[str, str, float, int, str | None, str]
+_METHOD, _ERROR = 1, 4
 
 
 def command_record(command: Command) -> dict[str, Any]:
-    key, method, time, duration, status, error, params = command
+    key, method, duration, status, error, params = command
     return {
         "key": key,
-        "time": time.isoformat(),
         "method": method,
         "params": orjson.loads(params),
         "status": status,
@@ -166,7 +167,6 @@ class Running:
     entry: Entry
     key: str
     method: str
-    time: datetime
     began: float
 
     def done(self, params: Any, error: RestError | None = None, code: str | None = None) -> None:
@@ -174,7 +174,7 @@ class Running:
         duration = monotonic() - self.began
         status, failure = (200, None) if error is None else (error.status, code or error.code)
         command: Command = (
-            self.key, self.method, self.time, duration, status, failure, kept(params)
+            self.key, self.method, duration, status, failure, kept(params)
         )  # fmt: skip
         calls = self.entry.calls
         if calls is None:
@@ -205,9 +205,11 @@ class Entry:
     #: The request itself until the entry is closed (then only ``params``).
     request: Any = field(default=None, repr=False)
 
-    def command(self, key: str, method: str, clock: Clock) -> Running:
+    def command(self, key: str, method: str) -> Running:
         """A batch command, begun now."""
-        return Running(self, key[:MAX_METHOD], method[:MAX_METHOD], clock.now(), monotonic())
+        # Interned: a full ring holds the same few names hundreds of thousands of times.
+        key, method = sys.intern(key[:MAX_METHOD]), sys.intern(method[:MAX_METHOD])
+        return Running(self, key, method, monotonic())
 
     # --- reading ---
 
@@ -219,7 +221,7 @@ class Entry:
         """(method, error) of this entry and of each of its batch commands."""
         yield self.method, self.error
         for command in self.calls or ():
-            yield command[1], command[5]
+            yield command[_METHOD], command[_ERROR]
 
     def record(self) -> dict[str, Any]:
         """The entry as the dev API shows it."""
@@ -283,10 +285,10 @@ def note_error(error: RestError, code: str | None = None) -> None:
         entry.error = code or error.code
 
 
-def command(key: str, method: str, clock: Clock) -> Running | None:
+def command(key: str, method: str) -> Running | None:
     """A batch command begun now, or None when the journal is off."""
     entry = _open.get()
-    return entry.command(key, method, clock) if entry is not None else None
+    return entry.command(key, method) if entry is not None else None
 
 
 @dataclass(frozen=True, slots=True)

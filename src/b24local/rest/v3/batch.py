@@ -143,7 +143,7 @@ async def batch_v3(call: Call) -> Any:
     results: list[Any] = []
     budget = ReferenceBudget()
     for command in planned:
-        noted = journal.command(command.alias, command.method, call.clock)
+        noted = journal.command(command.alias, command.method)
         query: Any = command.query
         try:
             query = substitute(command.query, context, budget)
