@@ -208,8 +208,8 @@ async def batch(call: Call) -> Any:
     for index, (key, command) in enumerate(_commands(_cmd(params))):
         # The journal's record of the command (None when it is off): what it ran
         # with, else the command as sent.
-        noted = journal.command(key, method_name(command))
-        sub_params: Any = command
+        noted = journal.command(key)
+        name, sub_params = "", command
         try:
             if index >= MAX_COMMANDS:
                 raise ERROR_BATCH_LENGTH_EXCEEDED()
@@ -229,15 +229,15 @@ async def batch(call: Call) -> Any:
         except RestError as error:
             errors[key] = error_body(error)
             if noted is not None:
-                noted.done(sub_params, error)
+                noted.done(name or method_name(command), sub_params, error)
         except Exception:
             log.exception("unexpected failure in batch command %r", key)
             errors[key] = error_body(INTERNAL_SERVER_ERROR())
             if noted is not None:
-                noted.done(sub_params, INTERNAL_SERVER_ERROR())
+                noted.done(name or method_name(command), sub_params, INTERNAL_SERVER_ERROR())
         else:
             if noted is not None:
-                noted.done(sub_params)
+                noted.done(name, sub_params)
             result = outcome.result
             if isinstance(result, ListPage):
                 found["result"][key] = result.items

@@ -52,7 +52,6 @@ from .transport import (
     RequestLimits,
     ResponseFormat,
     decode_deferred,
-    parse_path,
     parse_request,
     requested_format,
     sniff_auth,
@@ -139,15 +138,6 @@ class Dispatcher:
         return Outcome(result, time_block(started, finished, processing, zone, operating))
 
 
-def method_of(path: str) -> str:
-    """The method a path names, for the journal of a call refused before it was
-    parsed ("" if the path names none)."""
-    try:
-        return parse_path(path)[0]
-    except RestError:
-        return ""
-
-
 class RestEndpoint:
     def __init__(
         self,
@@ -178,7 +168,7 @@ class RestEndpoint:
             return await self._answer(request, path)
         entry = self.journal.open("v2", request.headers.get("host", ""))
         response = await self._answer(request, path)
-        self.journal.close(entry, response.status_code, method_of(path))
+        self.journal.close(entry, response.status_code, path)
         return response
 
     async def _answer(self, request: Request, path: str) -> Response:

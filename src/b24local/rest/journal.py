@@ -31,6 +31,7 @@ from b24local.clock import Clock, monotonic
 from .auth import Caller, host_name
 from .errors import RestError
 from .registry import BASIC, Registry
+from .transport import parse_path
 
 #: Entries a journal keeps by default, and at most (0: no journal at all).
 DEFAULT_SIZE = 10_000
@@ -114,6 +115,8 @@ def kept(params: Any) -> str:
     the ring then holds no objects the garbage collector has to walk (tens of
     thousands of batch commands made a full collection take a third of a second);
     and not orjson's bytes, which keep its 4 KiB buffer each."""
+    if not params:
+        return "{}" if type(params) is dict else orjson.dumps(params).decode()
     if type(params) is dict and len(params) <= _PLAIN_KEYS and _plain(params):
         return orjson.dumps(params).decode()  # most calls: nothing to blank or cut
     if isinstance(params, str):
@@ -160,27 +163,30 @@ def command_record(command: Command) -> dict[str, Any]:
     }
 
 
-@dataclass(slots=True)
 class Running:
     """A batch command under way: :meth:`done` adds it to its batch's entry."""
 
-    entry: Entry
-    key: str
-    method: str
-    began: float
+    __slots__ = ("began", "entry", "key")
 
-    def done(self, params: Any, error: RestError | None = None, code: str | None = None) -> None:
-        """The command's end: what it ran with, and its error if it failed."""
+    def __init__(self, entry: Entry, key: str) -> None:
+        self.entry = entry
+        # Interned: a full ring holds the same few keys hundreds of thousands of times.
+        self.key = sys.intern(key[:MAX_METHOD])
+        self.began = monotonic()
+
+    def done(
+        self, method: str, params: Any, error: RestError | None = None, code: str | None = None
+    ) -> None:
+        """The command's end: its method, what it ran with, and its error if it failed."""
         duration = monotonic() - self.began
         status, failure = (200, None) if error is None else (error.status, code or error.code)
-        command: Command = (
-            self.key, self.method, duration, status, failure, kept(params)
-        )  # fmt: skip
+        method = sys.intern(method[:MAX_METHOD])
+        command: Command = (self.key, method, duration, status, failure, kept(params))
         calls = self.entry.calls
         if calls is None:
             self.entry.calls = calls = []
-        assert isinstance(calls, list), "a command of a closed entry"
-        calls.append(command)
+        if isinstance(calls, list):  # else the batch was answered already
+            calls.append(command)
 
 
 @dataclass(slots=True, eq=False)
@@ -204,12 +210,6 @@ class Entry:
     calls: list[Command] | tuple[Command, ...] | None = None
     #: The request itself until the entry is closed (then only ``params``).
     request: Any = field(default=None, repr=False)
-
-    def command(self, key: str, method: str) -> Running:
-        """A batch command, begun now."""
-        # Interned: a full ring holds the same few names hundreds of thousands of times.
-        key, method = sys.intern(key[:MAX_METHOD]), sys.intern(method[:MAX_METHOD])
-        return Running(self, key, method, monotonic())
 
     # --- reading ---
 
@@ -262,6 +262,15 @@ def caller_names(caller: Caller | None) -> tuple[str, ...]:
 
 # --- recording ---
 
+
+def _method_of(path: str) -> str:
+    """The method a path names ("" if it names none)."""
+    try:
+        return parse_path(path)[0]
+    except RestError:
+        return ""
+
+
 _open: ContextVar[Entry | None] = ContextVar("b24local_journal_entry", default=None)
 
 
@@ -285,10 +294,10 @@ def note_error(error: RestError, code: str | None = None) -> None:
         entry.error = code or error.code
 
 
-def command(key: str, method: str) -> Running | None:
+def command(key: str) -> Running | None:
     """A batch command begun now, or None when the journal is off."""
     entry = _open.get()
-    return entry.command(key, method) if entry is not None else None
+    return Running(entry, key) if entry is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,8 +354,9 @@ class Journal:
         _open.set(entry)
         return entry
 
-    def close(self, entry: Entry, status: int, method: str = "") -> None:
-        """The request is answered with ``status``: the entry joins the journal."""
+    def close(self, entry: Entry, status: int, path: str) -> None:
+        """The request to ``path`` (after ``/rest/``) is answered with ``status``:
+        the entry joins the journal."""
         _open.set(None)
         entry.duration = monotonic() - entry.began
         entry.status = status
@@ -358,6 +368,8 @@ class Journal:
                 # The commands are the entry's ``calls``; only the rest is shown.
                 params = {k: v for k, v in params.items() if k.lower() == "halt"}
             entry.params = kept(params)
+        else:
+            method = _method_of(path)  # refused before it was parsed
         entry.method = method[:MAX_METHOD]
         if entry.calls is not None:
             entry.calls = tuple(entry.calls)

@@ -143,7 +143,7 @@ async def batch_v3(call: Call) -> Any:
     results: list[Any] = []
     budget = ReferenceBudget()
     for command in planned:
-        noted = journal.command(command.alias, command.method)
+        noted = journal.command(command.alias)
         query: Any = command.query
         try:
             query = substitute(command.query, context, budget)
@@ -151,10 +151,10 @@ async def batch_v3(call: Call) -> Any:
             outcome = await call.invoke(command.method, query)
         except RestError as error:
             if noted is not None:
-                noted.done(query, error, code_of(error))
+                noted.done(command.method, query, error, code_of(error))
             raise
         if noted is not None:
-            noted.done(query)
+            noted.done(command.method, query)
         results.append(outcome.result)
         if _referable(outcome.result):
             context[command.alias] = outcome.result

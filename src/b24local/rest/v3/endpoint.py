@@ -16,7 +16,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from b24local.rest.auth import Caller, presented
-from b24local.rest.dispatch import ACCEPTED_METHODS, Outcome, RestEndpoint, method_of
+from b24local.rest.dispatch import ACCEPTED_METHODS, Outcome, RestEndpoint
 from b24local.rest.envelope import encode_json
 from b24local.rest.errors import (
     ERROR_METHOD_NOT_FOUND,
@@ -52,7 +52,7 @@ class V3Endpoint:
             return await self._answer(request, path)
         entry = recording.open("v3", request.headers.get("host", ""))
         response = await self._answer(request, path)
-        recording.close(entry, response.status_code, method_of(path))
+        recording.close(entry, response.status_code, path)
         return response
 
     async def _answer(self, request: Request, path: str) -> Response:
