@@ -21,6 +21,8 @@ calls_app = typer.Typer(
     invoke_without_command=True,
 )
 
+#: Calls asked for per request (the dev API gives at most 1,000).
+PAGE = 500
 #: Seconds one long poll of ``--follow`` waits on the server (under the client's 30).
 FOLLOW_WAIT = 20
 
@@ -168,7 +170,8 @@ def _list(dev: _Dev, filters: dict[str, Any], after: int, limit: int | None, as_
     left = limit
     cursor: int | None = after
     while cursor is not None and (left is None or left > 0):
-        page = dev.get("/_b24local/calls", {**filters, "after": cursor, "limit": left})
+        wanted = min(left, PAGE) if left is not None else PAGE
+        page = dev.get("/_b24local/calls", {**filters, "after": cursor, "limit": wanted})
         calls = page["calls"][:left] if left is not None else page["calls"]
         _print(calls, as_json)
         if left is not None:
