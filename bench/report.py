@@ -30,6 +30,9 @@ class Row:
     users: int = 0
     transitions: int = 0
     note: str = ""
+    #: The server process's CPU time per answered call, in microseconds: what a
+    #: call costs, far less swayed than req/s by other work on the machine.
+    cpu_us: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,21 @@ def targets(section: Section) -> list[Target]:
     for key, name in (("write", "im.user.status.set"), ("workday", "the workday cycle")):
         text, met = _share(section.get(key), ceiling, 0.25)
         found.append(Target(f"{name} ≥ 25% of the ceiling{suffix}", text, met))
+
+    for key, name in (("read", "the read path"), ("batch", "a batch of 50")):
+        off, on = (
+            section.get(f"{key}_journal_off", "journal"),
+            section.get(f"{key}_journal_on", "journal"),
+        )
+        if off and on and off.cpu_us:
+            ratio = on.cpu_us / off.cpu_us
+            text = (
+                f"{on.cpu_us:,.0f} vs {off.cpu_us:,.0f} µs of server CPU per call "
+                f"({ratio:.2f}×); {on.measured.rps:,.0f} vs {off.measured.rps:,.0f} req/s"
+            )
+            found.append(
+                Target(f"the --dev call journal adds ≤ 10% to {name}'s CPU", text, ratio <= 1.1)
+            )
 
     batch, single = section.get("batch"), section.get("im_user_get")
     if batch and single and not batch.measured.rps:

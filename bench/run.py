@@ -159,6 +159,7 @@ class Runner:
             if profiled and group in ("main", "mixed"):
                 raw = self.workdir / f"{names[0]}.profile.txt"
                 sampler = profile.start(proc.pid, parts[0][1].seconds, raw)
+            cpu_before = proc.cpu_seconds()
             runs = [
                 wrk.start(
                     proc.base,
@@ -171,6 +172,7 @@ class Runner:
                 for (scenario, load), name in zip(parts, names, strict=True)
             ]
             measured = [wrk.finish(running) for running in runs]
+            cpu = proc.cpu_seconds() - cpu_before
             peak = proc.peak_rss_mb()
             if sampler is not None:
                 sampler.wait(timeout=60)
@@ -191,12 +193,14 @@ class Runner:
                 users=users,
                 transitions=transitions,
                 note=note,
+                # Shared among the parts run at once: meaningful for a single part.
+                cpu_us=cpu / max(sum(x.requests for x in measured), 1) * 1e6,
             )
             section.rows.append(row)
             rows.append(row)
             print(
                 f"    {m.rps:,.0f} req/s, p50 {m.p50_ms:.2f} ms, p99 {m.p99_ms:.2f} ms, "
-                f"peak {peak:.0f} MB, errors {m.errors}",
+                f"peak {peak:.0f} MB, errors {m.errors}, {row.cpu_us:.0f} µs CPU per call",
                 flush=True,
             )
         return rows, bodies
@@ -224,6 +228,9 @@ class Runner:
             if self.plan.runs(scenario.key):
                 self.measure(start, scenario, section)
 
+        if self.plan.runs("journal"):
+            self.journal_group(db, seeded, section)
+
         # The ceiling answers with the read path's own body: the same size.
         body_file = self.workdir / "ceiling-body.json"
         body_file.write_bytes(body)
@@ -250,6 +257,27 @@ class Runner:
         # shows what opening connections under load costs.
         few = Scenario("read_c4", "im.user.status.get (webhook), 4 connections", read.calls)
         self.measure(start, few, section, load=wrk.Load(4, self.plan.seconds))
+
+    def journal_group(self, db: Database, seeded: seed.Seeded, section: report.Section) -> None:
+        """What the ``--dev`` call journal costs: the read path and a 50-command batch
+        on ``serve --dev``, with the journal off (``B24LOCAL_JOURNAL_SIZE=0``) and on
+        (its default 10,000 calls, full after the first second)."""
+        for scenario in (scenarios.read(seeded), scenarios.batch(seeded)):
+            for state, env in (("off", {"B24LOCAL_JOURNAL_SIZE": "0"}), ("on", {})):
+                log = self.workdir / f"{db.backend}-{scenario.key}-journal-{state}.log"
+
+                def start(log: Path = log, env: dict[str, str] = env) -> server.Server:
+                    return server.start_b24local(
+                        db.data_dir, db.server_url, log, args=["--dev"], env=env
+                    )
+
+                keyed = Scenario(
+                    f"{scenario.key}_journal_{state}",
+                    f"{scenario.title}, --dev",
+                    scenario.calls,
+                    scenario.lua,
+                )
+                self.measure(start, keyed, section, group="journal", note=f"journal {state}")
 
     def mixed(
         self,

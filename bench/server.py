@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +61,12 @@ class Server:
                 return int(line.split()[1]) / 1024
         raise RuntimeError("no VmHWM in /proc status")
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the process has used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        # utime and stime: the 14th and 15th fields, the 12th and 13th after ")".
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
@@ -92,9 +99,18 @@ def _wait_listening(server: Server, timeout: float = 60.0) -> None:
     sys.exit(f"the server did not listen within {timeout:.0f} s; see {server.log}")
 
 
-def start_b24local(data_dir: Path, db_url: str | None, log: Path, loop: str = "") -> Server:
+def start_b24local(
+    data_dir: Path,
+    db_url: str | None,
+    log: Path,
+    loop: str = "",
+    *,
+    args: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+) -> Server:
     """``b24local serve``; on ``loop`` (uvicorn's name for it) instead of the one
-    uvicorn picks, if given (see bench/launch.py)."""
+    uvicorn picks, if given (see bench/launch.py); ``args``: more ``serve``
+    options, ``env``: more environment."""
     port = free_port()
     launcher = [sys.executable, "-m", "bench.launch", loop] if loop else b24local_command()
     command = [
@@ -113,7 +129,11 @@ def start_b24local(data_dir: Path, db_url: str | None, log: Path, loop: str = ""
     ]
     if db_url:
         command += ["--db", db_url]
-    return _start(command, port, log, env=_with_bench() if loop else None)
+    command += args
+    environment = _with_bench() if loop else None
+    if env:
+        environment = {**(environment or os.environ), **env}
+    return _start(command, port, log, env=environment)
 
 
 def _with_bench() -> dict[str, str]:

@@ -8,12 +8,6 @@ without it those runs are skipped, and the summary says so in capitals.
 
 from __future__ import annotations
 
-import asyncio
-import atexit
-import os
-import secrets
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -29,8 +23,8 @@ from b24local.app import create_app
 from b24local.clock import AdjustableClock
 from b24local.config import Settings
 from b24local.store.engine import Store, sqlite_url
+from preparing import PG_URL, pg_restored, pg_schema, prepared
 
-PG_URL = os.environ.get("B24LOCAL_TEST_PG_URL")
 START = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
 DEV_TOKEN = "test-dev-token"
 
@@ -65,35 +59,6 @@ def pytest_terminal_summary(terminalreporter) -> None:
         )
 
 
-async def _run_sql(url: str, statement: str) -> None:
-    from sqlalchemy import text
-
-    from b24local.store.engine import create_engine
-
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-@contextmanager
-def pg_schema(prefix: str = "t") -> Iterator[str]:
-    """A fresh PostgreSQL schema, dropped on exit: ``B24LOCAL_TEST_PG_URL`` with
-    ``?schema=NAME``, which b24local takes as ``--db``. Without that variable the
-    test is skipped."""
-    if not PG_URL:
-        pytest.skip("B24LOCAL_TEST_PG_URL not set: PostgreSQL run SKIPPED")
-    schema = f"{prefix}_{secrets.token_hex(6)}"
-    asyncio.run(_run_sql(PG_URL, f"CREATE SCHEMA {schema}"))
-    separator = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{separator}schema={schema}"
-    finally:
-        asyncio.run(_run_sql(PG_URL, f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-
-
 @pytest.fixture(scope="session")
 def new_pg_schema() -> Callable[..., AbstractContextManager[str]]:
     """:func:`pg_schema` for test modules and their fixtures, which cannot import
@@ -103,7 +68,19 @@ def new_pg_schema() -> Callable[..., AbstractContextManager[str]]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database for one test."""
+    """The database of one test. On SQLite a file not yet made (:func:`make_server`
+    makes it prepared); on PostgreSQL one schema per session, put back before each
+    test to the rows it held when first prepared (migrating a schema per test
+    costs several times more than the test)."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path)
+        return
+    yield pg_restored(START)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_db_url(request, tmp_path: Path) -> Iterator[str]:
+    """A database nothing has touched, for tests of the migrations themselves."""
     if request.param == "sqlite":
         yield sqlite_url(tmp_path)
         return
@@ -153,49 +130,8 @@ class Server:
         return f"/rest/{hook.user_id}/{code}/"
 
 
-async def _prepare(url: str, now: datetime) -> tuple[admin.Bootstrap, str]:
-    store = await admin.open_store(url)
-    try:
-        boot = await admin.bootstrap(store, now)
-        issued = await admin.first_start_webhook(store, now)
-        assert issued is not None
-        hook, code = issued
-        return boot, f"/rest/{hook.user_id}/{code}/"
-    finally:
-        await store.close()
-
-
-#: Bootstrapped SQLite files by the time they were made at: preparing a database
-#: (migrations, portal, webhook) costs more than most tests, and copying one is cheap.
-_SQLITE_TEMPLATES: dict[datetime, tuple[Path, admin.Bootstrap, str]] = {}
-
-
-def _sqlite_file(url: str) -> Path | None:
-    prefix = "sqlite+aiosqlite:///"
-    return Path(url.removeprefix(prefix)) if url.startswith(prefix) else None
-
-
-def _prepared(db_url: str, now: datetime) -> tuple[admin.Bootstrap, str]:
-    """:func:`_prepare` on ``db_url``; a new SQLite file is a copy of the same
-    database prepared once per session (a file that exists is prepared in place)."""
-    target = _sqlite_file(db_url)
-    if target is None or target.exists():
-        return asyncio.run(_prepare(db_url, now))
-    if now not in _SQLITE_TEMPLATES:
-        folder = Path(tempfile.mkdtemp(prefix="b24local-template-"))
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
-        boot, webhook = asyncio.run(_prepare(sqlite_url(folder), now))
-        _SQLITE_TEMPLATES[now] = (folder / "b24local.db", boot, webhook)
-    template, boot, webhook = _SQLITE_TEMPLATES[now]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # With any write-ahead log SQLite did not fold back into the file on close.
-    for part in template.parent.glob(template.name + "*"):
-        shutil.copyfile(part, target.with_name(target.name + part.name[len(template.name) :]))
-    return boot, webhook
-
-
 def make_server(db_url: str, clock: AdjustableClock, tmp_path: Path, **settings: Any):
-    boot, webhook = _prepared(db_url, clock.now())
+    boot, webhook = prepared(db_url, clock.now())
     settings.setdefault("dev", True)
     settings.setdefault("limits", False)
     config = Settings(data_dir=tmp_path, db=db_url, **settings)

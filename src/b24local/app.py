@@ -22,6 +22,7 @@ from b24local.fallback import HANDLERS
 from b24local.oauth.endpoints import SERVER_REST_PATH, authorize, server_app_info, token
 from b24local.rest.dispatch import Dispatcher, RestEndpoint
 from b24local.rest.faults import Faults, known_errors
+from b24local.rest.journal import Journal
 from b24local.rest.limits import Limits, NoLimits, PlatformLimits
 from b24local.rest.registry import Registry
 from b24local.rest.v3.endpoint import V3Endpoint
@@ -55,6 +56,9 @@ class Runtime:
             if inspect.isawaitable(outcome):
                 await outcome
 
+    #: Every REST call, under ``--dev`` only.
+    journal: Journal | None = None
+
 
 def limits_for(settings: Settings) -> Limits:
     if not settings.limits:
@@ -83,6 +87,8 @@ def create_app(
     if settings.dev:
         faults = Faults(known_errors(tuple(registry.errors())), frozenset(s.name for s in registry))
     runtime.faults = faults
+    if settings.dev and settings.journal_size:
+        runtime.journal = Journal(clock, settings.journal_size)
     runtime.sender = Sender(lambda: runtime.store, clock, settings)
     dispatcher = Dispatcher(registry, clock, runtime.limits, faults)
     endpoint = RestEndpoint(
@@ -91,11 +97,14 @@ def create_app(
         settings.request_limits,
         require_https=settings.require_https,
         time_limit=settings.time_limit,
+        journal=runtime.journal,
     )
     runtime.reset_hooks.extend([runtime.limits.forget, endpoint.callers.clear,
                                 runtime.sender.forget])  # fmt: skip
     if faults is not None:
         runtime.reset_hooks.append(faults.clear)
+    if runtime.journal is not None:
+        runtime.reset_hooks.append(runtime.journal.clear)
 
     # Every HTTP method reaches the endpoint, which answers the unsupported ones in
     # the protocol's own form; a bare /rest names no method.

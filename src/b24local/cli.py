@@ -23,11 +23,13 @@ import uvicorn
 
 from b24local import __version__, admin, people, plans, structure
 from b24local.accepting import Acceptor
+from b24local.cli_calls import JournalSize, calls_app
 from b24local.clock import SystemClock
 from b24local.config import DEFAULT_HOST, DEFAULT_PORT, Settings, default_data_dir
 from b24local.connections import ConnectionLimits, Guard
 from b24local.oauth import issuing
 from b24local.oauth.addresses import parse_public_url
+from b24local.rest.journal import DEFAULT_SIZE as DEFAULT_JOURNAL_SIZE
 from b24local.store.engine import Store
 
 T = TypeVar("T")
@@ -56,6 +58,7 @@ app.add_typer(timeman_app, name="timeman")
 network_app = typer.Typer(help="Office networks (timeman.networkrange.*).", no_args_is_help=True)
 timeman_app.add_typer(network_app, name="network")
 app.add_typer(apps_app, name="app")
+app.add_typer(calls_app, name="calls")
 
 DataDir = Annotated[
     Path | None,
@@ -267,6 +270,7 @@ def serve(
             callback=_positive,
         ),
     ] = 5,
+    journal_size: JournalSize = DEFAULT_JOURNAL_SIZE,
     seed: Annotated[
         Path | None,
         typer.Option(help="A state file (.yaml/.json) to load on a first start (empty store)."),
@@ -310,6 +314,7 @@ def serve(
         forbid_private_handlers=forbid_private_handlers,
         event_timeout=event_timeout,
         event_attempts=event_attempts,
+        journal_size=journal_size,
     )
     ssl: dict[str, str] = {}
     if settings.tls:

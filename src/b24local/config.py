@@ -24,6 +24,16 @@ def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _journal_size() -> int:
+    """``B24LOCAL_JOURNAL_SIZE`` (at most the journal's ceiling), else the default."""
+    from b24local.rest.journal import DEFAULT_SIZE, MAX_SIZE
+
+    configured = os.environ.get("B24LOCAL_JOURNAL_SIZE", "").strip()
+    if configured.isascii() and configured.isdigit():
+        return min(int(configured), MAX_SIZE)
+    return DEFAULT_SIZE
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
@@ -61,6 +71,8 @@ class Settings:
     event_timeout: float = 5.0
     #: Attempts of one delivery before it is given up (``failed``).
     event_attempts: int = 5
+    #: Calls the ``--dev`` call journal keeps (the oldest go first); 0: none.
+    journal_size: int = field(default_factory=lambda: _journal_size())
 
     @property
     def db_url(self) -> str:

@@ -141,8 +141,12 @@ def dev_routes(clock: AdjustableClock, faults: Faults, token: str) -> list[Route
             return _error(DEV_BAD_REQUEST, str(error))
         return _answer(pair_record(pair, portal, now))
 
+    # Imported here: the journal's routes build on this module's helpers.
+    from b24local.devcalls import journal_routes
+
     return [
         *delivery_routes(authorized),
+        *journal_routes(authorized),
         _route("/_b24local/tokens", authorized, POST=issue_token),
         *fault_routes(clock, faults, authorized),
         _route("/_b24local/clock", authorized, GET=read_clock, POST=set_clock, PUT=set_clock),

@@ -19,7 +19,12 @@ from typing import Any
 
 
 class DevServerError(Exception):
-    """The server refused, or could not be reached: a one-line message for the CLI."""
+    """The server refused, or could not be reached: a one-line message for the CLI,
+    and the HTTP status of a refusal (None: no answer)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def _tls(ca_file: Path | None) -> ssl.SSLContext:
@@ -38,9 +43,17 @@ def post(
     return _call(server, dev_token, path, json.dumps(body).encode(), ca_file)
 
 
-def get(server: str, dev_token: str, path: str, *, ca_file: Path | None) -> dict[str, Any]:
-    """GET ``server`` + ``path`` with the dev token; the JSON answer."""
-    return _call(server, dev_token, path, None, ca_file)
+def get(
+    server: str, dev_token: str, path: str, *, ca_file: Path | None, timeout: float = 30
+) -> dict[str, Any]:
+    """GET ``server`` + ``path`` with the dev token; the JSON answer (``timeout``:
+    seconds to wait for it, longer for a long poll)."""
+    return _call(server, dev_token, path, None, ca_file, timeout=timeout)
+
+
+def delete(server: str, dev_token: str, path: str, *, ca_file: Path | None) -> dict[str, Any]:
+    """DELETE ``server`` + ``path`` with the dev token; the JSON answer."""
+    return send(server, dev_token, "DELETE", path, ca_file=ca_file)
 
 
 def send(
@@ -54,7 +67,7 @@ def send(
 ) -> dict[str, Any]:
     """Any HTTP ``method`` (PUT, DELETE ...) with an optional JSON ``body``."""
     data = json.dumps(body).encode() if body is not None else None
-    return _call(server, dev_token, path, data, ca_file, method)
+    return _call(server, dev_token, path, data, ca_file, method=method)
 
 
 def server_now(server: str, dev_token: str, *, ca_file: Path | None) -> datetime:
@@ -72,7 +85,9 @@ def _call(
     path: str,
     data: bytes | None,
     ca_file: Path | None,
+    *,
     method: str | None = None,
+    timeout: float = 30,
 ) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {dev_token}"}
     if data is not None:
@@ -84,10 +99,10 @@ def _call(
     )  # fmt: skip
     opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=_tls(ca_file)))
     try:
-        with opener.open(request, timeout=30) as response:
+        with opener.open(request, timeout=timeout) as response:
             return json.loads(response.read())
     except urllib.error.HTTPError as error:
-        raise DevServerError(_refusal(error)) from None
+        raise DevServerError(_refusal(error), error.code) from None
     except (urllib.error.URLError, OSError, ValueError) as error:
         reason = getattr(error, "reason", error)
         raise DevServerError(f"cannot reach the dev server at {server}: {reason}") from None

@@ -27,6 +27,7 @@ HOOK = "/rest/1/ci-webhook-code-0001/"
 CLIENT_ID = "local.ci0000000000.00000001"
 
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+empty_sqlite_only = pytest.mark.parametrize("empty_db_url", ["sqlite"], indirect=True)
 
 
 def example() -> dict[str, Any]:
@@ -62,9 +63,9 @@ async def _empty(url: str) -> bool:
 
 
 @pytest.fixture
-def seeded(db_url: str, clock, tmp_path: Path) -> Iterator[TestClient]:
-    asyncio.run(_load(db_url, example()))
-    config = Settings(data_dir=tmp_path, db=db_url, dev=True, limits=False)
+def seeded(empty_db_url: str, clock, tmp_path: Path) -> Iterator[TestClient]:
+    asyncio.run(_load(empty_db_url, example()))
+    config = Settings(data_dir=tmp_path, db=empty_db_url, dev=True, limits=False)
     app = create_app(config, clock=clock, dev_token=DEV_TOKEN)
     with TestClient(app, base_url="http://127.0.0.1:8024", raise_server_exceptions=False) as http:
         yield http
@@ -148,13 +149,13 @@ def test_a_reset_goes_back_to_the_seed(seeded):
     assert day["TIME_START"].startswith("2026-03-03T08:45:00")
 
 
-def test_export_import_export_is_the_same(db_url: str, tmp_path: Path, new_pg_schema):
-    asyncio.run(_load(db_url, example()))
-    first = asyncio.run(_export(db_url))
+def test_export_import_export_is_the_same(empty_db_url: str, tmp_path: Path, new_pg_schema):
+    asyncio.run(_load(empty_db_url, example()))
+    first = asyncio.run(_export(empty_db_url))
     for kind in fileformat.FORMATS:
         text = fileformat.dump(first, kind)
         again = fileformat.parse(fileformat.loads(text, kind))
-        if db_url.startswith("sqlite"):
+        if empty_db_url.startswith("sqlite"):
             target = f"sqlite+aiosqlite:///{tmp_path / f'{kind}.db'}"
             asyncio.run(_load(target, again))
             assert fileformat.dump(asyncio.run(_export(target)), kind) == text
@@ -226,12 +227,12 @@ BAD_FILES = [
 ]
 
 
-@sqlite_only
+@empty_sqlite_only
 @pytest.mark.parametrize(("change", "message"), BAD_FILES)
-def test_bad_files_are_refused_with_the_path(db_url: str, change, message):
+def test_bad_files_are_refused_with_the_path(empty_db_url: str, change, message):
     with pytest.raises(StateError, match=re.escape(message)):
-        asyncio.run(_load(db_url, _with(change)))
-    assert asyncio.run(_empty(db_url))
+        asyncio.run(_load(empty_db_url, _with(change)))
+    assert asyncio.run(_empty(empty_db_url))
 
 
 REFUSED_WHILE_LOADING = [
@@ -261,21 +262,21 @@ REFUSED_WHILE_LOADING = [
 
 
 @pytest.mark.parametrize(("change", "message"), REFUSED_WHILE_LOADING)
-def test_refusals_while_loading_write_nothing(db_url: str, change, message):
+def test_refusals_while_loading_write_nothing(empty_db_url: str, change, message):
     with pytest.raises(StateError, match=re.escape(message)):
-        asyncio.run(_load(db_url, _with(change)))
-    assert asyncio.run(_empty(db_url))
+        asyncio.run(_load(empty_db_url, _with(change)))
+    assert asyncio.run(_empty(empty_db_url))
 
 
-@sqlite_only
-def test_a_minimal_file(db_url: str):
+@empty_sqlite_only
+def test_a_minimal_file(empty_db_url: str):
     """Everything but a portal's domain and an administrator may be left out."""
     minimal = {
         "version": 1,
         "portals": [{"domain": "localhost", "users": [{"id": 5, "admin": True}]}],
     }
-    asyncio.run(_load(db_url, minimal))
-    portal = asyncio.run(_export(db_url))["portals"][0]
+    asyncio.run(_load(empty_db_url, minimal))
+    portal = asyncio.run(_export(empty_db_url))["portals"][0]
     assert (portal["default"], portal["plan"], portal["time_zone"]) == (True, "professional", "UTC")
     assert portal["departments"] == [
         {"id": 1, "name": "Company", "parent": None, "head": None, "sort": 500}
@@ -283,11 +284,11 @@ def test_a_minimal_file(db_url: str):
     assert [(u["id"], u["admin"], u["departments"]) for u in portal["users"]] == [(5, True, [1])]
 
 
-@sqlite_only
-def test_a_store_with_data_is_not_overwritten(db_url: str):
-    asyncio.run(_load(db_url, example()))
+@empty_sqlite_only
+def test_a_store_with_data_is_not_overwritten(empty_db_url: str):
+    asyncio.run(_load(empty_db_url, example()))
     with pytest.raises(StateError, match="holds data already"):
-        asyncio.run(_load(db_url, example()))
+        asyncio.run(_load(empty_db_url, example()))
 
 
 @pytest.mark.parametrize(

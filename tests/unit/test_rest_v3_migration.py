@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
 from alembic import command
 
@@ -17,12 +16,11 @@ from b24local.store.engine import create_engine
 from b24local.store.migrate import alembic_config
 from b24local.store.tables import workdays as table
 
-pytestmark = pytest.mark.usefixtures("db_url")
-
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 
-def test_days_stored_before_0010_get_their_seconds(db_url: str) -> None:
+def test_days_stored_before_0010_get_their_seconds(empty_db_url: str) -> None:
+    db_url = empty_db_url
     closed = Workday(
         start=START,
         tz_offset=0,

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from . import journal
 from .call import Call
 from .envelope import ListPage, error_body
 from .errors import (
@@ -206,6 +207,10 @@ async def batch(call: Call) -> Any:
     budget = ReferenceBudget()
 
     for index, (key, command) in enumerate(_commands(_cmd(params))):
+        # The journal's record of the command (None when it is off): what it ran
+        # with, else the command as sent.
+        noted = journal.command(key)
+        name, sub_params = "", command
         try:
             if index >= MAX_COMMANDS:
                 raise ERROR_BATCH_LENGTH_EXCEEDED()
@@ -224,12 +229,18 @@ async def batch(call: Call) -> Any:
                 outcome = await call.invoke(name, sub_params)
         except RestError as error:
             errors[key] = error_body(error)
+            if noted is not None:
+                noted.done(name or method_name(command), sub_params, error)
         except Hang:
             raise  # the whole request hangs, its transaction rolled back
         except Exception:
             log.exception("unexpected failure in batch command %r", key)
             errors[key] = error_body(INTERNAL_SERVER_ERROR())
+            if noted is not None:
+                noted.done(name or method_name(command), sub_params, INTERNAL_SERVER_ERROR())
         else:
+            if noted is not None:
+                noted.done(name, sub_params)
             result = outcome.result
             if isinstance(result, ListPage):
                 found["result"][key] = result.items

@@ -43,6 +43,7 @@ from .errors import (
     RestError,
 )
 from .faults import Faults, Hang, apply, caller_names, collecting_delay, hold
+from .journal import Journal, note_caller, note_error, note_request
 from .limits import Limits
 from .params import Params
 from .registry import Registry
@@ -158,6 +159,19 @@ async def served(request: Request, answer: Awaitable[Response]) -> Response:
     return response
 
 
+async def answered(
+    request: Request, path: str, answer: Awaitable[Response], journal: Journal | None, api: str
+) -> Response:
+    """``answer`` as the client gets it (forced latency served), kept in the call
+    journal when there is one: both REST paths end here."""
+    if journal is None:
+        return await served(request, answer)
+    entry = journal.open(api, request.headers.get("host", ""))
+    response = await served(request, answer)
+    journal.close(entry, response.status_code, path)
+    return response
+
+
 async def held(request: Request, hang: Hang) -> RestError:
     """A hung call: silent until its time is up or its client leaves; then the
     error it ends with, for a client patient enough to still be there."""
@@ -174,6 +188,7 @@ class RestEndpoint:
         *,
         require_https: bool = False,
         time_limit: float | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.store = store
         self.dispatcher = dispatcher
@@ -181,6 +196,8 @@ class RestEndpoint:
         self.require_https = require_https
         self.watchdog = Watchdog(time_limit) if time_limit else None
         self.callers = AuthCache()
+        #: Records every call under ``--dev``; None otherwise.
+        self.journal = journal
 
     async def __call__(self, scope, receive, send) -> None:
         request = Request(scope, receive)
@@ -188,15 +205,16 @@ class RestEndpoint:
         await response(scope, receive, send)
 
     async def handle(self, request: Request, path: str) -> Response:
-        return await served(request, self._handle(request, path))
+        return await answered(request, path, self._answer(request, path), self.journal, "v2")
 
-    async def _handle(self, request: Request, path: str) -> Response:
+    async def _answer(self, request: Request, path: str) -> Response:
         if request.method not in ACCEPTED_METHODS:
             return self._wrong_method(requested_format(path))
         # Until the path is parsed, a failure answers in the format it seems to ask for.
         fmt: ResponseFormat | None = None
         try:
             call_request = await parse_request(request, path, self.request_limits)
+            note_request(call_request)
             fmt = call_request.format
             if self.require_https and call_request.scheme != "https":
                 raise INVALID_REQUEST()
@@ -207,14 +225,17 @@ class RestEndpoint:
             return self._render_outcome(outcome, fmt)
         except Hang as hang:
             error = await held(request, hang)
+            note_error(error)
             return render(error_body(error), error.status, fmt or requested_format(path))
         except RestError as error:
+            note_error(error)
             return render(error_body(error), error.status, fmt or requested_format(path))
         except ClientDisconnect:
             raise  # the app's handler for it answers (see fallback.py), unlogged
         except Exception:
             log.exception("unexpected failure in %s %s", request.method, request.url.path)
             error = INTERNAL_SERVER_ERROR()
+            note_error(error)
             return render(error_body(error), error.status, fmt or requested_format(path))
 
     async def _watched(self, request: CallRequest) -> Outcome:
@@ -241,6 +262,7 @@ class RestEndpoint:
     @staticmethod
     def _wrong_method(fmt) -> Response:
         error = INVALID_HTTP_METHOD()
+        note_error(error)
         response = render(error_body(error), error.status, fmt)
         response.headers["Allow"] = ", ".join(ACCEPTED_METHODS)
         return response
@@ -290,6 +312,7 @@ class RestEndpoint:
             check_portal_open(portal)
             caller = await authenticate(conn, portal, credentials, now)
             self.callers.put(key, caller, conn.version, caller.valid_until)
+        note_caller(caller)
         return caller
 
     async def _run(self, request: CallRequest) -> Outcome:

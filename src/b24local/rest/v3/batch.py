@@ -19,11 +19,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from b24local.rest import journal
 from b24local.rest.batch import MAX_COMMANDS, MissingPath, ReferenceBudget, lookup_path, method_name
 from b24local.rest.call import Call
-from b24local.rest.errors import ERROR_BATCH_LENGTH_EXCEEDED, ERROR_BATCH_METHOD_NOT_ALLOWED
+from b24local.rest.errors import (
+    ERROR_BATCH_LENGTH_EXCEEDED,
+    ERROR_BATCH_METHOD_NOT_ALLOWED,
+    RestError,
+)
 
-from .errors import INVALID_SELECT
+from .errors import INVALID_SELECT, code_of
 
 REF = "$ref"
 REF_ARRAY = "$refArray"
@@ -138,9 +143,18 @@ async def batch_v3(call: Call) -> Any:
     results: list[Any] = []
     budget = ReferenceBudget()
     for command in planned:
-        query = substitute(command.query, context, budget)
-        # Any error leaves the handler: the batch fails whole and rolls back.
-        outcome = await call.invoke(command.method, query)
+        noted = journal.command(command.alias)
+        query: Any = command.query
+        try:
+            query = substitute(command.query, context, budget)
+            # Any error leaves the handler: the batch fails whole and rolls back.
+            outcome = await call.invoke(command.method, query)
+        except RestError as error:
+            if noted is not None:
+                noted.done(command.method, query, error, code_of(error))
+            raise
+        if noted is not None:
+            noted.done(command.method, query)
         results.append(outcome.result)
         if _referable(outcome.result):
             context[command.alias] = outcome.result

@@ -16,7 +16,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from b24local.rest.auth import Caller, presented
-from b24local.rest.dispatch import ACCEPTED_METHODS, Outcome, RestEndpoint, held, served
+from b24local.rest.dispatch import ACCEPTED_METHODS, Outcome, RestEndpoint, answered, held
 from b24local.rest.envelope import encode_json
 from b24local.rest.errors import (
     ERROR_METHOD_NOT_FOUND,
@@ -27,11 +27,12 @@ from b24local.rest.errors import (
     RestError,
 )
 from b24local.rest.faults import Hang
+from b24local.rest.journal import note_error, note_request
 from b24local.rest.transport import CallRequest, decode_json, parse_path, read_body
 from b24local.store import idempotency as kept_answers
 
 from . import idempotency
-from .errors import IDEMPOTENCY_KEY_REUSED, INVALID_JSON, render_error
+from .errors import IDEMPOTENCY_KEY_REUSED, INVALID_JSON, code_of, render_error
 from .methods import Document
 
 log = logging.getLogger("b24local.rest.v3")
@@ -47,29 +48,35 @@ class V3Endpoint:
         await response(scope, receive, send)
 
     async def handle(self, request: Request, path: str) -> Response:
-        return await served(request, self._handle(request, path))
+        return await answered(request, path, self._answer(request, path), self.rest.journal, "v3")
 
-    async def _handle(self, request: Request, path: str) -> Response:
+    async def _answer(self, request: Request, path: str) -> Response:
         key: str | None = None
         try:
             if request.method not in ACCEPTED_METHODS:
+                note_error(INVALID_HTTP_METHOD())
                 response = render_error(INVALID_HTTP_METHOD())
                 response.headers["Allow"] = ", ".join(ACCEPTED_METHODS)
                 return response
             raw_key = request.headers.get(idempotency.HEADER)
             key = idempotency.valid_key(raw_key) if raw_key is not None else None
             call_request = await self._parse(request, path)
+            note_request(call_request)
             if self.rest.require_https and call_request.scheme != "https":
                 raise INVALID_REQUEST()
             response = await self.rest.watched(self._run, call_request, key)
         except Hang as hang:
-            response = render_error(await held(request, hang))
+            error = await held(request, hang)
+            note_error(error, code_of(error))
+            response = render_error(error)
         except RestError as error:
+            note_error(error, code_of(error))
             response = render_error(error)
         except ClientDisconnect:
             raise
         except Exception:
             log.exception("unexpected failure in %s %s", request.method, request.url.path)
+            note_error(INTERNAL_SERVER_ERROR())
             response = render_error(INTERNAL_SERVER_ERROR())
         if key is not None:
             response.headers["Idempotency-Key"] = key

@@ -153,6 +153,12 @@ def error_body(error: RestError) -> dict[str, Any]:
     return {"error": detail}
 
 
+def code_of(error: RestError) -> str:
+    """The code REST 3.0 answers ``error`` with."""
+    renamed = _RENAMED.get(error.code)
+    return renamed.code if renamed is not None else error.code
+
+
 def status_of(error: RestError) -> int:
     renamed = _RENAMED.get(error.code)
     return renamed.status if renamed is not None else error.status

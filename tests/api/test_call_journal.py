@@ -1,0 +1,299 @@
+"""The call journal of ``--dev``: every REST call, its batch commands and its
+caller, read back through ``/_b24local/calls``. The store does not change what is
+recorded, so these run on SQLite only."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from b24local import admin
+
+AUTH = {"Authorization": "Bearer test-dev-token"}
+
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+def calls(server, **query) -> dict:
+    answer = server.http.get("/_b24local/calls", headers=AUTH, params=query)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def only(server, **query) -> dict:
+    found = calls(server, **query)["calls"]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def hook_id(server) -> int:
+    return server.run(admin.list_webhooks, server.store)[0].id
+
+
+def test_a_call_as_recorded(server):
+    server.clock.advance(5)
+    answer = server.call("im.user.status.set", {"STATUS": "dnd", "extra": [1, {"a": None}]})
+    assert answer.status_code == 200
+    call = only(server)
+    duration = call.pop("duration")
+    assert 0 <= duration < 5
+    assert call == {
+        "id": 1,
+        "time": "2026-03-02T08:30:05+00:00",
+        "portal": server.run(admin.list_portals, server.store)[0].domain,
+        "caller": {"type": "webhook", "id": hook_id(server), "user_id": 1},
+        "method": "im.user.status.set",
+        "params": {"STATUS": "dnd", "extra": [1, {"a": None}]},
+        "status": 200,
+        "error": None,
+        "api": "v2",
+    }
+
+
+def test_refusals_are_recorded_too(server):
+    wrong = server.webhook.rsplit("/", 2)[0] + "/not-the-code/"
+    assert server.call("user.current", hook=wrong).status_code == 401
+    assert server.call("no.such.method").status_code == 404
+    put = server.http.put(server.webhook + "user.current")
+    assert put.status_code == 405
+    first, second, third = calls(server)["calls"]
+    assert (first["caller"], first["method"], first["status"], first["error"]) == (
+        None, "user.current", 401, "NO_AUTH_FOUND",
+    )  # fmt: skip
+    assert (second["method"], second["status"], second["error"]) == (
+        "no.such.method", 404, "ERROR_METHOD_NOT_FOUND",
+    )  # fmt: skip
+    assert second["caller"]["type"] == "webhook"
+    assert (third["status"], third["error"]) == (405, put.json()["error"])
+    # The webhook's code is never shown, not even the wrong one.
+    listing = server.http.get("/_b24local/calls", headers=AUTH).text
+    assert "not-the-code" not in listing
+    assert server.webhook.split("/")[3] not in listing
+
+
+def test_secrets_are_blanked_and_long_values_cut(server):
+    installed, _secret = server.run(
+        admin.add_app, server.store, server.clock.now(), name="J", scopes=["im"]
+    )
+    pair, _portal = server.run(
+        admin.issue_app_token, server.store, server.clock.now(),
+        client_id=installed.client_id, user_id=1,
+    )  # fmt: skip
+    params = {
+        "auth": pair.access_token,
+        "nested": {"Password": "hunter2", "list": [{"client_secret": "s3"}]},
+        "refresh_token": pair.refresh_token,
+        "long": "x" * 100_000,
+    }
+    assert server.http.post("/rest/im.user.status.get", json=params).status_code == 200
+    call = only(server)
+    assert call["caller"] == {"type": "app", "client_id": installed.client_id, "user_id": 1}
+    shown = call["params"]
+    assert "auth" not in shown  # taken out as the credentials
+    assert shown["nested"] == {"Password": "***", "list": [{"client_secret": "***"}]}
+    assert shown["refresh_token"] == "***"
+    assert shown["long"].startswith("x" * 4096)
+    assert shown["long"].endswith("[cut] 100000 characters")
+    listing = server.http.get("/_b24local/calls", headers=AUTH).text
+    for secret in (pair.access_token, pair.refresh_token, "hunter2", "s3"):
+        assert secret not in listing
+    # A token refused still never shows.
+    server.http.post("/rest/user.current", json={"auth": "made-up-token"})
+    assert "made-up-token" not in server.http.get("/_b24local/calls", headers=AUTH).text
+
+
+def test_a_batch_and_its_commands(server):
+    cmd = {
+        "me": "user.current",
+        "status": "im.user.status.set?STATUS=away",
+        "bad": "no.such.method?x=1",
+        "ref": "im.user.status.get?ID=$result[me][ID]",
+        "raw": "user.current?auth=leaked&ID=1",
+    }
+    answer = server.call("batch", {"halt": 0, "cmd": cmd})
+    assert answer.status_code == 200
+    call = only(server)
+    assert (call["method"], call["params"], call["status"], call["error"]) == (
+        "batch", {"halt": 0}, 200, None,
+    )  # fmt: skip
+    commands = {sub["key"]: sub for sub in call["calls"]}
+    assert list(commands) == ["me", "status", "bad", "ref", "raw"]
+    assert commands["me"]["method"] == "user.current"
+    assert commands["status"]["params"] == {"STATUS": "away"}
+    assert (commands["bad"]["status"], commands["bad"]["error"]) == (404, "ERROR_METHOD_NOT_FOUND")
+    # What ran: the reference resolved.
+    assert commands["ref"]["params"] == {"ID": "1"}
+    assert commands["raw"]["params"] == {"auth": "***", "ID": "1"}
+    assert "leaked" not in server.http.get("/_b24local/calls", headers=AUTH).text
+    # The filters see the commands: the batch is found by a command's method or error.
+    assert only(server, method="im.user.status.set")["id"] == call["id"]
+    assert only(server, error="ERROR_METHOD_NOT_FOUND")["id"] == call["id"]
+
+
+def test_rest_v3_calls_and_batch(server):
+    path = server.webhook.replace("/rest/", "/rest/api/", 1)
+    fields = server.http.post(path + "timeman.record.field.list", json={})
+    assert fields.status_code == 200
+    body = [
+        {"method": "timeman.record.field.get", "query": {"name": "duration"}, "as": "f"},
+        {"method": "timeman.record.field.get", "query": {"name": "nope"}},
+    ]
+    failed = server.http.post(path + "batch", json=body)
+    assert failed.status_code >= 400
+    direct, batch = calls(server)["calls"]
+    assert (direct["api"], direct["method"], direct["status"]) == (
+        "v3", "timeman.record.field.list", 200,
+    )  # fmt: skip
+    assert batch["api"] == "v3"
+    assert (batch["status"], batch["error"]) == (
+        failed.status_code, failed.json()["error"]["code"],
+    )  # fmt: skip
+    first, second = batch["calls"]
+    assert (first["key"], first["params"], first["error"]) == ("f", {"name": "duration"}, None)
+    assert second["error"] == failed.json()["error"]["code"]
+
+
+def test_the_ring_keeps_the_newest(server_with):
+    with server_with(journal_size=3) as srv:
+        for _ in range(5):
+            srv.call("server.time")
+        page = calls(srv)
+        assert [call["id"] for call in page["calls"]] == [3, 4, 5]
+        assert page["last"] == 5
+        # Paged with next.
+        first = calls(srv, limit=2)
+        assert ([c["id"] for c in first["calls"]], first["next"]) == ([3, 4], 4)
+        second = calls(srv, limit=2, after=first["next"])
+        assert ([c["id"] for c in second["calls"]], second["next"]) == ([5], None)
+        # Cleared: numbering goes on.
+        assert srv.http.delete("/_b24local/calls", headers=AUTH).json()["calls"] == []
+        assert calls(srv)["calls"] == []
+        srv.call("server.time")
+        assert only(srv)["id"] == 6
+
+
+def test_filters(server):
+    other_user = server.add_user("Ann")
+    other = server.add_webhook(other_user, ["im"])
+    server.call("user.current")
+    server.clock.advance(60)
+    server.call("im.user.status.get", hook=other)
+    server.call("user.current", hook=other)  # no user scope
+    ids = lambda **query: [c["id"] for c in calls(server, **query)["calls"]]  # noqa: E731
+    assert ids(method="user.current") == [1, 3]
+    assert ids(method="IM.USER.*") == [2]
+    assert ids(caller=f"user:{other_user}") == [2, 3]
+    assert ids(caller=f"webhook:{hook_id(server)}") == [1]
+    assert ids(error="any") == [3]
+    assert ids(error="insufficient_scope") == [3]
+    assert ids(error="NO_AUTH_FOUND") == []
+    assert ids(since="2026-03-02T08:31:00+00:00") == [2, 3]
+    assert ids(since="2026-03-02T08:31:00") == [2, 3]  # read as UTC
+    assert ids(since="2026-03-02T10:31:00+02:00") == [2, 3]
+
+
+def test_summary_of_methods_and_scopes(server):
+    user = server.add_user("Ann")
+    hook = server.add_webhook(user, ["im", "timeman"])
+    server.call("im.user.status.get", hook=hook)
+    server.call("im.user.status.get", hook=hook)
+    server.call("user.current", hook=hook)
+    server.call("server.time", hook=hook)
+    server.call("user.current")
+    answer = server.http.get(
+        "/_b24local/calls/summary", headers=AUTH, params={"caller": f"user:{user}"}
+    )
+    assert answer.status_code == 200
+    (usage,) = answer.json()["callers"]
+    assert usage["who"]["user_id"] == user
+    assert usage["methods"] == {
+        "im.user.status.get": {"calls": 2, "errors": {}},
+        "server.time": {"calls": 1, "errors": {}},
+        "user.current": {"calls": 1, "errors": {"insufficient_scope": 1}},
+    }
+    assert usage["scopes"] == {
+        "granted": ["im", "timeman"], "used": ["im"], "unused": ["timeman"], "missing": ["user"],
+    }  # fmt: skip
+    everyone = server.http.get("/_b24local/calls/summary", headers=AUTH).json()["callers"]
+    assert len(everyone) == 2
+
+
+def test_wait_for_the_next_call(server):
+    server.call("server.time")
+    # One already there: answered at once.
+    assert (
+        server.http.get(
+            "/_b24local/calls/wait", headers=AUTH, params={"after": 0, "timeout": 5}
+        ).json()["calls"][0]["id"]
+        == 1
+    )
+    # None comes: 408 after the timeout.
+    late = server.http.get("/_b24local/calls/wait", headers=AUTH, params={"after": 1, "timeout": 0})
+    assert (late.status_code, late.json()["error"]) == (408, "TIMEOUT")
+    # One comes while waiting (only the matching one wakes it with an answer).
+    got: dict = {}
+
+    def wait() -> None:
+        got["answer"] = server.http.get(
+            "/_b24local/calls/wait", headers=AUTH,
+            params={"after": 1, "timeout": 30, "method": "user.current"},
+        )  # fmt: skip
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    server.call("server.time")
+    server.call("user.current")
+    waiter.join(30)
+    assert got["answer"].status_code == 200
+    assert [c["id"] for c in got["answer"].json()["calls"]] == [3]
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/_b24local/calls", {"limit": "0"}),
+        ("/_b24local/calls", {"limit": "1e300"}),
+        ("/_b24local/calls", {"limit": "100000"}),
+        ("/_b24local/calls", {"after": "-1"}),
+        ("/_b24local/calls", {"after": "99999999999999999999999"}),
+        ("/_b24local/calls", {"after": "¹"}),
+        ("/_b24local/calls", {"since": "yesterday"}),
+        ("/_b24local/calls", {"method": "m" * 1000}),
+        ("/_b24local/calls", {"method": "a\x00b"}),
+        ("/_b24local/calls/wait", {"timeout": "nan"}),
+        ("/_b24local/calls/wait", {"timeout": "inf"}),
+        ("/_b24local/calls/wait", {"timeout": "61"}),
+        ("/_b24local/calls/wait", {"timeout": "-1"}),
+        ("/_b24local/calls/summary", {"caller": "c" * 1000}),
+    ],
+)
+def test_hostile_requests(server, path, query):
+    answer = server.http.get(path, headers=AUTH, params=query)
+    assert answer.status_code == 400, answer.text
+    assert set(answer.json()) == {"error", "error_description"}
+
+
+def test_the_dev_token_is_required_and_wrong_methods_told(server):
+    for path in ("/_b24local/calls", "/_b24local/calls/wait", "/_b24local/calls/summary"):
+        assert server.http.get(path).status_code == 401
+    assert server.http.delete("/_b24local/calls").status_code == 401
+    wrong = server.http.post("/_b24local/calls", headers=AUTH)
+    assert wrong.status_code == 405
+    assert set(wrong.headers["allow"].split(", ")) >= {"GET", "DELETE"}
+
+
+def test_nothing_is_recorded_without_dev(server_with):
+    with server_with(dev=False) as srv:
+        srv.call("server.time")
+        assert srv.http.get("/_b24local/calls", headers=AUTH).status_code == 404
+        assert srv.http.app.state.runtime.journal is None
+
+
+def test_size_zero_keeps_no_journal_under_dev(server_with):
+    with server_with(journal_size=0) as srv:
+        assert srv.call("server.time").status_code == 200
+        answer = srv.http.get("/_b24local/calls", headers=AUTH)
+        assert (answer.status_code, answer.json()["error"]) == (404, "NOT_FOUND")
+        # The rest of the dev API is there.
+        assert srv.http.get("/_b24local/clock", headers=AUTH).status_code == 200
