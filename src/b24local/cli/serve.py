@@ -19,6 +19,8 @@ from b24local.accepting import Acceptor
 from b24local.clock import SystemClock
 from b24local.config import DEFAULT_HOST, DEFAULT_PORT
 from b24local.connections import ConnectionLimits, Guard
+from b24local.entities import Webhook
+from b24local.store.engine import Store
 
 from .common import DataDir, Db, _now, _positive, _public_url, _run, _settings
 
@@ -126,7 +128,6 @@ def serve(
     """Start the server. On first start, creates a portal, an admin and a webhook."""
     from b24local.app import create_app
     from b24local.clock import AdjustableClock
-    from b24local.tls import ensure_server_cert
 
     if limits not in ("on", "off"):
         typer.echo("error: --limits is on or off", err=True)
@@ -161,6 +162,9 @@ def serve(
             _check_tls(tls_cert, tls_key)
             ssl = {"ssl_certfile": str(tls_cert), "ssl_keyfile": str(tls_key)}
         else:
+            # Only here: cryptography takes a while to import.
+            from b24local.tls import ensure_server_cert
+
             files = ensure_server_cert(settings.data_dir)
             ssl = {"ssl_certfile": str(files.server_cert), "ssl_keyfile": str(files.server_key)}
             settings = replace(settings, tls_cert=files.server_cert, tls_key=files.server_key)
@@ -168,8 +172,7 @@ def serve(
     sock = _listen(host, port)
     settings = replace(settings, port=sock.getsockname()[1])
 
-    boot = _run(settings, lambda store: admin.bootstrap(store, _now()))
-    issued = _run(settings, lambda store: admin.first_start_webhook(store, _now()))
+    boot, issued = _run(settings, _first_start)
 
     dev_token = secrets.token_urlsafe(24) if dev else None
     clock = AdjustableClock() if dev else SystemClock()
@@ -218,6 +221,12 @@ def serve(
         **ssl,  # type: ignore[arg-type]
     )
     Server(config, banner="\n".join(lines)).run(sockets=[sock])
+
+
+async def _first_start(store: Store) -> tuple[admin.Bootstrap, tuple[Webhook, str] | None]:
+    """The default portal and, on the very first start, the webhook to show."""
+    now = _now()
+    return await admin.bootstrap(store, now), await admin.first_start_webhook(store, now)
 
 
 def _check_tls(cert: Path, key: Path) -> None:
