@@ -90,7 +90,7 @@ def summarize(raw: Path, top: int = 12) -> str:
     lines += [f"{100 * c / samples:5.1f}  {f}" for f, c in layers.most_common()]
     lines += ["", "self %  frame"]
     lines += [f"{100 * c / samples:5.1f}  {f}" for f, c in own.most_common(top)]
-    ours = Counter({f: c for f, c in total.items() if "b24local/" in f and "cli.py" not in f})
+    ours = Counter({f: c for f, c in total.items() if "b24local/" in f and "/cli/" not in f})
     lines += ["", "total %  b24local frame"]
     lines += [f"{100 * c / samples:5.1f}  {f}" for f, c in ours.most_common(top)]
     return "\n".join(lines)

@@ -21,7 +21,7 @@ from pathlib import Path
 from b24local import admin
 from b24local.store.engine import Store
 
-from . import databases, events, profile, report, reset, scenarios, seed, server, wrk
+from . import coldstart, databases, events, profile, report, reset, scenarios, seed, server, wrk
 from .databases import Database
 from .scenarios import Scenario
 
@@ -35,6 +35,8 @@ class Plan:
     main_users: int
     #: (users, stored transitions) at each point of the growth curve, in order.
     growth: tuple[tuple[int, int], ...]
+    #: Spawns per cold-start figure (each data directory kind).
+    spawns: int = 15
     #: Run only the scenarios with these keys (and the read path and the ceiling,
     #: which every ratio needs); empty: all of them.
     only: frozenset[str] = frozenset()
@@ -50,8 +52,8 @@ QUICK_GROWTH = ((1_000, 0), (5_000, 0), (5_000, 50_000))
 def make_plan(args: argparse.Namespace) -> Plan:
     only = frozenset(k for k in args.only.split(",") if k)
     if args.quick:
-        return Plan("quick", args.duration or 2, args.connections, 1, 5_000, QUICK_GROWTH, only)
-    return Plan("full", args.duration or 10, args.connections, 1, 10_000, FULL_GROWTH, only)
+        return Plan("quick", args.duration or 2, args.connections, 1, 5_000, QUICK_GROWTH, 5, only)
+    return Plan("full", args.duration or 10, args.connections, 1, 10_000, FULL_GROWTH, 15, only)
 
 
 async def _with_store(url: str, work: Callable[[Store], Awaitable[object]]) -> None:
@@ -374,6 +376,11 @@ def run_backend(runner: Runner, backend: str, pg_url: str | None) -> report.Sect
 
         section = report.Section(backend, plan.mode, machine=report.machine(extra))
         before = report.src_fingerprint()
+        if backend == "sqlite" and plan.runs("coldstart"):
+            # First, while the machine is quiet: no server of ours is running.
+            print(f"[sqlite] cold start, {plan.spawns} spawns each", flush=True)
+            section.coldstart = coldstart.measure(runner.workdir, plan.spawns)
+            print(coldstart.table(section.coldstart), flush=True)
         runner.main_group(main_db, section)
         if plan.runs("events"):
             runner.events_group(events_db, section)

@@ -17,7 +17,7 @@ import pytest
 import uvicorn
 import uvloop
 
-from b24local.cli import Server, _listen
+from b24local.cli.serve import Server, _listen
 
 WAITING = 60
 

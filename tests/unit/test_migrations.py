@@ -23,7 +23,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from b24local.store.engine import create_engine, sqlite_url
-from b24local.store.migrate import alembic_config, upgrade
+from b24local.store.migrate import alembic_config, shipped_head, upgrade
 from b24local.store.tables import metadata, settings
 
 PG_URL = os.environ.get("B24LOCAL_TEST_PG_URL")
@@ -96,6 +96,36 @@ async def _upgrade_then(url: str, *inspections) -> list[Any]:
 
 def test_there_is_one_head() -> None:
     assert HEAD is not None
+
+
+def test_the_head_read_from_the_scripts_text_is_alembics() -> None:
+    """Start-up skips Alembic when the store is at this head: it must be Alembic's."""
+    assert shipped_head() == HEAD
+
+
+def test_a_store_one_revision_behind_is_still_upgraded(database: str) -> None:
+    """The start-up shortcut skips Alembic only at the head, never short of it."""
+    from alembic import command
+
+    previous = ScriptDirectory.from_config(alembic_config()).get_revision(HEAD).down_revision
+
+    async def scenario() -> tuple[Any, Any, Any]:
+        engine = create_engine(database)
+        try:
+            await upgrade(engine)
+            async with engine.begin() as conn:
+                await conn.run_sync(lambda c: command.downgrade(alembic_config(c), str(previous)))
+                behind = await conn.run_sync(_revision)
+            await upgrade(engine)
+            async with engine.connect() as conn:
+                return behind, await conn.run_sync(_revision), await conn.run_sync(_diff)
+        finally:
+            await engine.dispose()
+
+    behind, revision, diff = asyncio.run(scenario())
+    assert behind == previous
+    assert revision == HEAD
+    assert diff == []
 
 
 def test_migrations_match_the_tables(database: str) -> None:

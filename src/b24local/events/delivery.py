@@ -24,10 +24,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
-
-import httpx
 
 from b24local.clock import Clock
 from b24local.config import Settings
@@ -38,6 +36,10 @@ from b24local.store.engine import Store
 from b24local.store.outbox import Delivery
 
 from . import payload
+
+if TYPE_CHECKING:
+    # Imported when the first event is sent (see Sender._http): it slows the start.
+    import httpx
 
 log = logging.getLogger("b24local.events")
 
@@ -93,6 +95,8 @@ async def check_address(url: str, *, forbid_private: bool) -> None:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise Refused(f"the handler {url!r} has an invalid port") from None
+    import httpx
+
     try:
         httpx.URL(url)  # what the client will make of it; a bad one never works
     except (httpx.InvalidURL, ValueError) as error:
@@ -145,6 +149,7 @@ class Sender:
         self.shy_share = shy_share
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
+        self._running = False
         self._loop: asyncio.Task | None = None
         self._tasks: dict[int, asyncio.Task] = {}
         self._urls: dict[str, int] = {}
@@ -163,7 +168,13 @@ class Sender:
     # --- lifecycle --------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._client = httpx.AsyncClient(
+        self._running = True
+        self._loop = asyncio.create_task(self._run(), name="b24local-event-sender")
+
+    def _new_client(self) -> httpx.AsyncClient:
+        import httpx
+
+        return httpx.AsyncClient(
             timeout=httpx.Timeout(self._settings.event_timeout),
             # The sender's own caps bound the connections, not the pool's default 100.
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=32),
@@ -171,7 +182,13 @@ class Sender:
             transport=self._transport,
             headers={"user-agent": "Bitrix24 Webhook Engine"},
         )
-        self._loop = asyncio.create_task(self._run(), name="b24local-event-sender")
+
+    async def _http(self) -> httpx.AsyncClient:
+        """The HTTP client, made (in a thread) when the first event is sent: importing
+        httpx and loading its CA bundle would otherwise hold up the server's start."""
+        if self._client is None:
+            self._client = await asyncio.to_thread(self._new_client)
+        return self._client
 
     async def stop(self) -> None:
         """Stop sending. Rows in flight stay claimed and become due again after their
@@ -183,6 +200,7 @@ class Sender:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._loop = None
+        self._running = False
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -230,7 +248,7 @@ class Sender:
 
     async def _dispatch(self, *, everything: bool) -> list[asyncio.Task]:
         store = self._store()
-        if store is None or self._client is None:
+        if store is None or not self._running:
             return []
         now = self._clock.now()
         room = self.max_in_flight - len(self._tasks)
@@ -260,6 +278,7 @@ class Sender:
                 break
         if not picked:
             return []
+        await self._http()
         ready = await self._claim(store, picked, now)
         started = []
         for row, form in ready:
@@ -340,6 +359,8 @@ class Sender:
     async def _attempt(
         self, store: Store, row: Delivery, pairs: list[tuple[str, str]] | Exception
     ) -> None:
+        import httpx  # loaded by now: the client was made before the row was claimed
+
         attempts = row.attempts + 1
         try:
             if isinstance(pairs, Exception) and not isinstance(pairs, Broken):
@@ -467,6 +488,8 @@ def _kept(form: dict[str, Any]) -> dict[str, Any]:
 
 
 def _late(error: Exception) -> str:
+    import httpx
+
     if isinstance(error, httpx.TimeoutException):
         return f"no answer in time ({type(error).__name__})"
     return "no answer in time (the event timeout ran out)"

@@ -6,8 +6,6 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import urlsplit
 
-import httpx
-
 #: Longer URLs are refused: no browser or server takes them, and the outbox indexes
 #: the URL (PostgreSQL holds at most 2,704 bytes in one index entry).
 MAX_LENGTH = 2048
@@ -30,6 +28,8 @@ def handler_problem(url: str) -> Problem | None:
         return "wrong"
     if parts.scheme.lower() not in ("http", "https"):
         return "protocol"
+    import httpx  # here, not at the top: the server starts without it
+
     try:
         httpx.URL(url).host  # noqa: B018 -- the host is decoded (IDNA) when first read
     except (httpx.InvalidURL, UnicodeError, ValueError):

@@ -17,13 +17,13 @@ from zoneinfo import ZoneInfo
 import typer
 
 from b24local import schedule_admin
-from b24local.cli import DataDir, Db, Json, Portal, _emit, _now, _run, _settings, app
 from b24local.scopes.timeman.report import schedule_result
 from b24local.scopes.timeman.schedule import Schedule
 from b24local.store.engine import Store
 
-schedule_app = typer.Typer(help="Work schedules (timeman.schedule.get).", no_args_is_help=True)
-app.add_typer(schedule_app, name="schedule")
+from .common import DataDir, Db, Json, Portal, _emit, _now, _run, _settings
+
+app = typer.Typer(help="Work schedules (timeman.schedule.get).", no_args_is_help=True)
 
 Name = Annotated[str | None, typer.Option("--name", help="NAME.")]
 Type = Annotated[str | None, typer.Option("--type", help="SCHEDULE_TYPE: FIXED, SHIFT, FLEXTIME.")]
@@ -172,7 +172,7 @@ def _with_fields(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
-@schedule_app.command("add")
+@app.command("add")
 @_with_fields
 def schedule_add(
     name: Annotated[str, typer.Argument(help="NAME.")],
@@ -188,7 +188,7 @@ def schedule_add(
     _show((data_dir, db, portal), work, as_json)
 
 
-@schedule_app.command("update")
+@app.command("update")
 @_with_fields
 def schedule_update(
     schedule_id: Annotated[int, typer.Argument(help="The schedule's ID.")],
@@ -208,7 +208,7 @@ def schedule_update(
     _show((data_dir, db, portal), work, as_json)
 
 
-@schedule_app.command("assign")
+@app.command("assign")
 def schedule_assign(
     schedule_id: Annotated[int, typer.Argument(help="The schedule's ID.")],
     user: Annotated[
@@ -260,7 +260,7 @@ def schedule_assign(
     _emit(record, as_json, plain)
 
 
-@schedule_app.command("list")
+@app.command("list")
 def schedule_list(
     deleted: Annotated[bool, typer.Option("--deleted", help="Show deleted ones too.")] = False,
     portal: Portal = None,
@@ -273,7 +273,7 @@ def schedule_list(
     _show((data_dir, db, portal), work, as_json)
 
 
-@schedule_app.command("remove")
+@app.command("remove")
 def schedule_remove(
     schedule_id: Annotated[int, typer.Argument(help="The schedule's ID.")],
     portal: Portal = None,
@@ -288,7 +288,7 @@ def schedule_remove(
     _show((data_dir, db, portal), work, as_json)
 
 
-@schedule_app.command("load")
+@app.command("load")
 def schedule_load(
     path: Annotated[Path, typer.Argument(help="A .json or .toml file of schedules.")],
     portal: Portal = None,

@@ -9,16 +9,14 @@ from typing import Annotated, Any
 
 import typer
 
-from b24local.cli import app
 from b24local.config import default_data_dir
 from b24local.devclient import DevServerError, send
 from b24local.tls import files_in
 
-fault_app = typer.Typer(
+app = typer.Typer(
     help="Forced faults of a running `serve --dev`: errors, latency, hangs.",
     no_args_is_help=True,
 )
-app.add_typer(fault_app, name="fault")
 
 Server = Annotated[
     str,
@@ -82,7 +80,7 @@ def _show(answer: dict[str, Any], as_json: bool) -> None:
         typer.echo("time blocks without operating")
 
 
-@fault_app.command("add")
+@app.command("add")
 def fault_add(
     server: Server,
     error: Annotated[
@@ -122,7 +120,7 @@ def fault_add(
     typer.echo(json.dumps(added, ensure_ascii=False) if as_json else str(added["id"]))
 
 
-@fault_app.command("list")
+@app.command("list")
 def fault_list(
     server: Server, dev_token: DevToken = None, data_dir: DataDir = None, as_json: Json = False
 ) -> None:
@@ -130,7 +128,7 @@ def fault_list(
     _show(_ask(server, dev_token, data_dir, "GET", "/_b24local/faults"), as_json)
 
 
-@fault_app.command("clear")
+@app.command("clear")
 def fault_clear(
     server: Server,
     fault_id: Annotated[
@@ -145,7 +143,7 @@ def fault_clear(
     _show(_ask(server, dev_token, data_dir, "DELETE", path), as_json)
 
 
-@fault_app.command("operating")
+@app.command("operating")
 def fault_operating(
     server: Server,
     drop: Annotated[

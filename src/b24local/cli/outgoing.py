@@ -9,13 +9,11 @@ from typing import Annotated, Any
 import typer
 
 from b24local import admin
-from b24local.cli import DataDir, Db, Json, Portal, _emit, _now, _run, _settings, app
 from b24local.store.outgoing import OutgoingWebhook
 
-outgoing_app = typer.Typer(
-    help="Outgoing webhooks: a handler URL that hears events.", no_args_is_help=True
-)
-app.add_typer(outgoing_app, name="outgoing-webhook")
+from .common import DataDir, Db, Json, Portal, _emit, _now, _run, _settings
+
+app = typer.Typer(help="Outgoing webhooks: a handler URL that hears events.", no_args_is_help=True)
 
 
 def _record(hook: OutgoingWebhook) -> dict[str, Any]:
@@ -29,7 +27,7 @@ def _record(hook: OutgoingWebhook) -> dict[str, Any]:
     }
 
 
-@outgoing_app.command("add")
+@app.command("add")
 def outgoing_add(
     handler: Annotated[str, typer.Option("--handler", help="The URL events are posted to.")],
     event: Annotated[
@@ -57,7 +55,7 @@ def outgoing_add(
     _emit(_record(hook), as_json, hook.application_token)
 
 
-@outgoing_app.command("list")
+@app.command("list")
 def outgoing_list(
     portal: Portal = None, data_dir: DataDir = None, db: Db = None, as_json: Json = False
 ) -> None:
@@ -72,7 +70,7 @@ def outgoing_list(
     _emit([_record(h) for h in found], as_json, plain)
 
 
-@outgoing_app.command("remove")
+@app.command("remove")
 def outgoing_remove(
     hook_id: Annotated[int, typer.Argument(help="The ID from `outgoing-webhook list`.")],
     portal: Portal = None,

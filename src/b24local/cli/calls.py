@@ -16,7 +16,7 @@ from b24local.rest.journal import MAX_SIZE
 if TYPE_CHECKING:
     from b24local.devclient import DevServerError
 
-calls_app = typer.Typer(
+app = typer.Typer(
     help="The calls a running `serve --dev` answered (its call journal).",
     invoke_without_command=True,
 )
@@ -124,7 +124,7 @@ def _print(calls: list[dict[str, Any]], as_json: bool) -> None:
         typer.echo(json.dumps(call, ensure_ascii=False) if as_json else _line(call))
 
 
-@calls_app.callback()
+@app.callback()
 def calls(
     ctx: typer.Context,
     server: Server = "http://127.0.0.1:8024",
@@ -197,7 +197,7 @@ def _follow(dev: _Dev, filters: dict[str, Any], after: int, as_json: bool) -> No
         cursor = page["calls"][-1]["id"]
 
 
-@calls_app.command("summary")
+@app.command("summary")
 def summary(
     server: Server = "http://127.0.0.1:8024",
     dev_token: DevToken = None,
@@ -226,7 +226,7 @@ def summary(
             typer.echo(f"  scopes {kind}: {' '.join(scopes[kind]) or '-'}")
 
 
-@calls_app.command("clear")
+@app.command("clear")
 def clear(
     server: Server = "http://127.0.0.1:8024",
     dev_token: DevToken = None,

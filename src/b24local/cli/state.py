@@ -17,12 +17,13 @@ from typing import Annotated, Any
 import typer
 
 from b24local import admin
-from b24local.cli import DataDir, Db, _now, _settings
 from b24local.config import Settings
 from b24local.state import exporting, fileformat, loading
 from b24local.state.fileformat import StateError
 
-state_app = typer.Typer(
+from .common import DataDir, Db, _now, _settings
+
+app = typer.Typer(
     help="The whole state: export it to a file, import one (YAML or JSON).",
     no_args_is_help=True,
 )
@@ -40,7 +41,7 @@ def _read(path: Path) -> dict[str, Any]:
         raise _fail(str(error)) from None
 
 
-@state_app.command("export")
+@app.command("export")
 def export(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write here instead of to stdout.")
@@ -81,7 +82,7 @@ def export(
         raise _fail(f"cannot write {out}: {error}") from None
 
 
-@state_app.command("import")
+@app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help="A state file (.yaml, .yml or .json).")],
     replace: Annotated[

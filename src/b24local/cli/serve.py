@@ -1,0 +1,312 @@
+"""``b24local serve``: bind, make the store ready, and run uvicorn with our
+connection guard."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import socket
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from b24local import __version__, admin
+from b24local.accepting import Acceptor
+from b24local.clock import SystemClock
+from b24local.config import DEFAULT_HOST, DEFAULT_PORT
+from b24local.connections import ConnectionLimits, Guard
+from b24local.entities import Webhook
+from b24local.rest.journal import DEFAULT_SIZE as DEFAULT_JOURNAL_SIZE
+from b24local.store.engine import Store
+
+from .calls import JournalSize
+from .common import DataDir, Db, _now, _positive, _public_url, _run, _settings
+
+#: A command of the top level (added to the root without a name).
+app = typer.Typer()
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    db: Db = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
+    tls: Annotated[bool, typer.Option("--tls", help="Serve HTTPS with a local CA.")] = False,
+    tls_cert: Annotated[Path | None, typer.Option(help="Your own certificate (PEM).")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="Your own private key (PEM).")] = None,
+    require_https: Annotated[
+        bool, typer.Option("--require-https", help="Refuse plain-HTTP calls.")
+    ] = False,
+    dev: Annotated[
+        bool, typer.Option("--dev", help="Enable the clock control surface for tests.")
+    ] = False,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(help="A proxy address whose X-Forwarded-* headers are believed."),
+    ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="B24LOCAL_PUBLIC_URL",
+            help="How clients reach the server behind a proxy (wins over the Host header).",
+            callback=_public_url,
+        ),
+    ] = None,
+    limits: Annotated[
+        str, typer.Option(help="The cloud's rate and operating-time limits: on or off.")
+    ] = "on",
+    rate_threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="Leaky bucket size X for every portal (instead of its plan's).",
+            callback=_positive,
+        ),
+    ] = None,
+    rate_drain: Annotated[
+        float | None,
+        typer.Option(
+            help="Leaky bucket drain Y per second for every portal (instead of its plan's).",
+            callback=_positive,
+        ),
+    ] = None,
+    operating_limit: Annotated[
+        float, typer.Option(help="Seconds of run time per method and client in 10 minutes.")
+    ] = 480.0,
+    time_limit: Annotated[
+        float, typer.Option(help="Seconds one call may run before it is cancelled.")
+    ] = 60.0,
+    keep_alive_timeout: Annotated[
+        float,
+        typer.Option(help="Seconds a connection may idle between requests.", callback=_positive),
+    ] = ConnectionLimits.keep_alive_timeout,
+    header_timeout: Annotated[
+        float,
+        typer.Option(help="Seconds a request's headers may take to arrive.", callback=_positive),
+    ] = ConnectionLimits.header_timeout,
+    body_timeout: Annotated[
+        float,
+        typer.Option(
+            help="Seconds a request body may take, plus one per --body-min-rate bytes received.",
+            callback=_positive,
+        ),
+    ] = ConnectionLimits.body_timeout,
+    body_min_rate: Annotated[
+        int,
+        typer.Option(help="Bytes per second a request body must average.", callback=_positive),
+    ] = ConnectionLimits.body_min_rate,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            help="Open connections at most; beyond, the longest idle (or the new) one is closed.",
+            callback=_positive,
+        ),
+    ] = ConnectionLimits.max_connections,
+    log_level: Annotated[str, typer.Option(help="Server log level.")] = "info",
+    forbid_private_handlers: Annotated[
+        bool,
+        typer.Option(
+            "--forbid-private-handlers",
+            envvar="B24LOCAL_FORBID_PRIVATE_HANDLERS",
+            help="Refuse event handlers on loopback and private addresses.",
+        ),
+    ] = False,
+    event_timeout: Annotated[
+        float,
+        typer.Option(help="Seconds an event handler has to answer.", callback=_positive),
+    ] = 5.0,
+    event_attempts: Annotated[
+        int,
+        typer.Option(
+            help="Attempts of one event delivery before it is given up (1: no retries).",
+            callback=_positive,
+        ),
+    ] = 5,
+    journal_size: JournalSize = DEFAULT_JOURNAL_SIZE,
+    seed: Annotated[
+        Path | None,
+        typer.Option(help="A state file (.yaml/.json) to load on a first start (empty store)."),
+    ] = None,
+    dev_token: Annotated[
+        str | None,
+        typer.Option(envvar="B24LOCAL_DEV_TOKEN", help="The --dev token, instead of a random one."),
+    ] = None,
+) -> None:
+    """Start the server; a first start makes a portal, admin and webhook, or loads --seed."""
+    from b24local.app import create_app
+    from b24local.clock import AdjustableClock
+
+    from .state import check_dev_token, seed_store
+
+    if limits not in ("on", "off"):
+        typer.echo("error: --limits is on or off", err=True)
+        raise typer.Exit(2)
+    if (tls_cert is None) != (tls_key is None):
+        typer.echo("error: --tls-cert and --tls-key go together", err=True)
+        raise typer.Exit(2)
+    dev_token = check_dev_token(dev_token, dev)
+    settings = _settings(
+        data_dir,
+        db,
+        host=host,
+        port=port,
+        tls=tls or tls_cert is not None,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        require_https=require_https,
+        dev=dev,
+        trusted_proxies=tuple(trusted_proxy or ()),
+        public_url=public_url,
+        limits=limits == "on",
+        rate_threshold=rate_threshold,
+        rate_drain=rate_drain,
+        operating_limit=operating_limit,
+        time_limit=time_limit,
+        forbid_private_handlers=forbid_private_handlers,
+        event_timeout=event_timeout,
+        event_attempts=event_attempts,
+        journal_size=journal_size,
+    )
+    ssl: dict[str, str] = {}
+    if settings.tls:
+        if tls_cert is not None and tls_key is not None:
+            _check_tls(tls_cert, tls_key)
+            ssl = {"ssl_certfile": str(tls_cert), "ssl_keyfile": str(tls_key)}
+        else:
+            # Only here: cryptography takes a while to import.
+            from b24local.tls import ensure_server_cert
+
+            files = ensure_server_cert(settings.data_dir)
+            ssl = {"ssl_certfile": str(files.server_cert), "ssl_keyfile": str(files.server_key)}
+            settings = replace(settings, tls_cert=files.server_cert, tls_key=files.server_key)
+    # Bound before the first-start webhook is issued: its code is shown only once.
+    sock = _listen(host, port)
+    settings = replace(settings, port=sock.getsockname()[1])
+
+    seeded = seed_store(settings, seed, _now()) if seed is not None else []
+    boot, issued = _run(settings, _first_start)
+
+    dev_token = (dev_token or secrets.token_urlsafe(24)) if dev else None
+    clock = AdjustableClock() if dev else SystemClock()
+    application = create_app(settings, clock=clock, dev_token=dev_token)
+
+    base = settings.public_base
+    lines = [f"b24local {__version__} listening on {base}", *seeded]
+    if issued is not None:
+        hook, code = issued
+        reached = boot.portal.public_url or settings.public_url or base
+        lines.append(f"Incoming webhook: {reached}/rest/{hook.user_id}/{code}/")
+    elif not seeded:  # a seed's lines say which of its webhooks can be shown
+        scopes = " ".join(f"--scope {scope}" for scope in admin.implemented_scopes())
+        lines.append(
+            f"Incoming webhook: shown on first start only; make another with "
+            f"`b24local webhook add --user {boot.admin.id} {scopes}`"
+        )
+    if dev_token:
+        lines.append(f"Dev token: {dev_token}")
+    if settings.tls and tls_cert is None:
+        from b24local.tls import files_in
+
+        lines.append(f"CA certificate: {files_in(settings.data_dir).ca_cert}")
+
+    guard = Guard(
+        ConnectionLimits(
+            keep_alive_timeout=keep_alive_timeout,
+            header_timeout=header_timeout,
+            body_timeout=body_timeout,
+            body_min_rate=body_min_rate,
+            max_connections=max_connections,
+        )
+    )
+    config = uvicorn.Config(
+        application,
+        # uvicorn's httptools protocol with deadlines and a connection ceiling;
+        # no WebSocket upgrades, which would leave both behind.
+        http=guard.protocol,  # type: ignore[arg-type]
+        ws="none",
+        log_level=log_level,
+        # Forwarded headers are handled (for trusted proxies only) inside the app.
+        proxy_headers=False,
+        server_header=False,
+        # Idle keep-alive TLS clients would otherwise hold shutdown for 30 s.
+        timeout_graceful_shutdown=5,
+        **ssl,  # type: ignore[arg-type]
+    )
+    Server(config, banner="\n".join(lines)).run(sockets=[sock])
+
+
+async def _first_start(store: Store) -> tuple[admin.Bootstrap, tuple[Webhook, str] | None]:
+    """The default portal and, on the very first start, the webhook to show."""
+    now = _now()
+    return await admin.bootstrap(store, now), await admin.first_start_webhook(store, now)
+
+
+def _check_tls(cert: Path, key: Path) -> None:
+    from b24local.tls import TlsError, check_pair
+
+    try:
+        check_pair(cert, key)
+    except TlsError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that a port in use is a one-line error
+    before anything is printed or created (uvicorn binds the same way)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        typer.echo(f"error: cannot listen on {host}:{port}: {error.strerror or error}", err=True)
+        raise typer.Exit(1) from None
+    return sock
+
+
+class Server(uvicorn.Server):
+    """uvicorn, printing the banner once it serves, and exiting 0 on a signal."""
+
+    def __init__(self, config: uvicorn.Config, *, banner: str) -> None:
+        super().__init__(config)
+        self.banner = banner
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        # uvicorn would serve `sockets` through the loop's own server, which on
+        # uvloop accepts one connection per loop turn; listen with ours instead.
+        await super().startup([] if sockets is not None else None)
+        if sockets is not None:
+            self.servers = [await self._listener(sock) for sock in sockets]  # type: ignore[misc]
+        if not self.should_exit:
+            typer.echo(self.banner)
+            sys.stdout.flush()
+
+    async def _listener(self, sock: socket.socket) -> Acceptor | asyncio.Server:
+        config = self.config
+
+        def protocol() -> asyncio.Protocol:
+            # What uvicorn's own startup builds for each connection.
+            return config.http_protocol_class(  # type: ignore[call-arg]
+                config=config, server_state=self.server_state, app_state=self.lifespan.state
+            )
+
+        try:
+            return Acceptor(sock, protocol, ssl_context=config.ssl, backlog=config.backlog)
+        except NotImplementedError:
+            # Windows' proactor loop watches no sockets for readiness: its own server.
+            loop = asyncio.get_running_loop()
+            return await loop.create_server(
+                protocol, sock=sock, ssl=config.ssl, backlog=config.backlog
+            )
+
+    def handle_exit(self, sig, frame) -> None:
+        # uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown, so the process
+        # would exit 130/143; a clean stop on request should exit 0.
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
