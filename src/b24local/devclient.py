@@ -51,11 +51,6 @@ def get(
     return _call(server, dev_token, path, None, ca_file, timeout=timeout)
 
 
-def delete(server: str, dev_token: str, path: str, *, ca_file: Path | None) -> dict[str, Any]:
-    """DELETE ``server`` + ``path`` with the dev token; the JSON answer."""
-    return send(server, dev_token, "DELETE", path, ca_file=ca_file)
-
-
 def send(
     server: str,
     dev_token: str,
@@ -64,10 +59,12 @@ def send(
     body: dict[str, Any] | None = None,
     *,
     ca_file: Path | None,
+    timeout: float = 30,
 ) -> dict[str, Any]:
-    """Any HTTP ``method`` (PUT, DELETE ...) with an optional JSON ``body``."""
+    """Any HTTP ``method`` (PUT, DELETE ...) with an optional JSON ``body``
+    (``timeout``: seconds to wait for the answer, longer for a long poll)."""
     data = json.dumps(body).encode() if body is not None else None
-    return _call(server, dev_token, path, data, ca_file, method=method)
+    return _call(server, dev_token, path, data, ca_file, method=method, timeout=timeout)
 
 
 def server_now(server: str, dev_token: str, *, ca_file: Path | None) -> datetime:

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
 from b24local import admin
 from b24local.clock import SystemClock
-from b24local.config import Settings, default_data_dir
+from b24local.config import DEFAULT_HOST, DEFAULT_PORT, Settings, default_data_dir
 from b24local.oauth.addresses import parse_public_url
 from b24local.store.engine import Store
 
@@ -54,6 +56,20 @@ DevToken = Annotated[
     str | None,
     typer.Option(
         "--dev-token", envvar="B24LOCAL_DEV_TOKEN", help="The dev token that server printed."
+    ),
+]
+#: The running ``serve --dev`` a command works through (``b24local calls``, ``fault``).
+DevServerUrl = Annotated[
+    str,
+    typer.Option("--server", envvar="B24LOCAL_SERVER", help="The running `serve --dev` (its URL)."),
+]
+DEFAULT_SERVER = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+ServerDataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="B24LOCAL_DATA_DIR",
+        help="The server's data directory, whose local CA a `serve --tls` presents.",
     ),
 ]
 
@@ -122,16 +138,60 @@ def _emit(value: Any, as_json: bool, plain: str) -> None:
     typer.echo(json.dumps(value, ensure_ascii=False, default=str) if as_json else plain)
 
 
-def _ask_dev_server(settings: Settings, dev_token: str | None, ask: Callable[[str, Path], T]) -> T:
-    """``ask(dev_token, local_ca)`` of a running dev server, failing as a CLI does."""
+@contextmanager
+def failing_as_cli() -> Iterator[None]:
+    """A dev server's refusal, or no answer, as a command's one-line error (exit 1)."""
     from b24local.devclient import DevServerError
-    from b24local.tls import files_in
 
-    if not dev_token:
-        typer.echo("error: --server needs --dev-token (or B24LOCAL_DEV_TOKEN)", err=True)
-        raise typer.Exit(2)
     try:
-        return ask(dev_token, files_in(settings.data_dir).ca_cert)
+        yield
     except DevServerError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
+
+
+def _needs_dev_token(dev_token: str | None) -> str:
+    if not dev_token:
+        typer.echo("error: --server needs --dev-token (or B24LOCAL_DEV_TOKEN)", err=True)
+        raise typer.Exit(2)
+    return dev_token
+
+
+def _ask_dev_server(settings: Settings, dev_token: str | None, ask: Callable[[str, Path], T]) -> T:
+    """``ask(dev_token, local_ca)`` of a running dev server, failing as a CLI does."""
+    from b24local.tls import files_in
+
+    token = _needs_dev_token(dev_token)
+    with failing_as_cli():
+        return ask(token, files_in(settings.data_dir).ca_cert)
+
+
+class DevConnection:
+    """A running ``serve --dev``, asked through its dev API; wrap calls in
+    :func:`failing_as_cli` (or catch ``DevServerError``) for its refusals."""
+
+    def __init__(self, server: str, dev_token: str | None, data_dir: Path | None) -> None:
+        from b24local.tls import files_in
+
+        self.server = server
+        self.token = _needs_dev_token(dev_token)
+        self.ca_file = files_in(data_dir or default_data_dir()).ca_cert
+
+    def ask(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        query: dict[str, Any] | None = None,
+        timeout: float = 30,
+    ) -> dict[str, Any]:
+        """The JSON answer to ``method path?query`` (None values left out)."""
+        from b24local.devclient import send
+
+        wanted = {key: value for key, value in (query or {}).items() if value is not None}
+        if wanted:
+            path = f"{path}?{urlencode(wanted)}"
+        return send(
+            self.server, self.token, method, path, body, ca_file=self.ca_file, timeout=timeout
+        )

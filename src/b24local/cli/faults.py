@@ -9,33 +9,14 @@ from typing import Annotated, Any
 
 import typer
 
-from b24local.config import default_data_dir
-from b24local.devclient import DevServerError, send
-from b24local.tls import files_in
+from .common import DEFAULT_SERVER, DevConnection, DevServerUrl, DevToken, failing_as_cli
+from .common import ServerDataDir as DataDir
 
 app = typer.Typer(
     help="Forced faults of a running `serve --dev`: errors, latency, hangs.",
     no_args_is_help=True,
 )
 
-Server = Annotated[
-    str,
-    typer.Option("--server", envvar="B24LOCAL_SERVER", help="The running `serve --dev` (URL)."),
-]
-DevToken = Annotated[
-    str | None,
-    typer.Option(
-        "--dev-token", envvar="B24LOCAL_DEV_TOKEN", help="The dev token that server printed."
-    ),
-]
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        envvar="B24LOCAL_DATA_DIR",
-        help="The server's data directory, whose local CA a --tls server is trusted by.",
-    ),
-]
 Json = Annotated[bool, typer.Option("--json", help="Structured output.")]
 
 
@@ -47,15 +28,8 @@ def _ask(
     path: str,
     body: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    if not dev_token:
-        typer.echo("error: --dev-token (or B24LOCAL_DEV_TOKEN) is needed", err=True)
-        raise typer.Exit(2)
-    ca_file = files_in(data_dir or default_data_dir()).ca_cert
-    try:
-        return send(server, dev_token, method, path, body, ca_file=ca_file)
-    except DevServerError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from None
+    with failing_as_cli():
+        return DevConnection(server, dev_token, data_dir).ask(method, path, body)
 
 
 def describe(rule: dict[str, Any]) -> str:
@@ -82,7 +56,7 @@ def _show(answer: dict[str, Any], as_json: bool) -> None:
 
 @app.command("add")
 def fault_add(
-    server: Server,
+    server: DevServerUrl = DEFAULT_SERVER,
     error: Annotated[
         str | None, typer.Option("--error", help="The error code to answer with.")
     ] = None,
@@ -122,7 +96,10 @@ def fault_add(
 
 @app.command("list")
 def fault_list(
-    server: Server, dev_token: DevToken = None, data_dir: DataDir = None, as_json: Json = False
+    server: DevServerUrl = DEFAULT_SERVER,
+    dev_token: DevToken = None,
+    data_dir: DataDir = None,
+    as_json: Json = False,
 ) -> None:
     """The rules, one a line, with what is left of each."""
     _show(_ask(server, dev_token, data_dir, "GET", "/_b24local/faults"), as_json)
@@ -130,7 +107,7 @@ def fault_list(
 
 @app.command("clear")
 def fault_clear(
-    server: Server,
+    server: DevServerUrl = DEFAULT_SERVER,
     fault_id: Annotated[
         int | None, typer.Argument(help="The rule to remove (default: every rule).")
     ] = None,
@@ -145,10 +122,10 @@ def fault_clear(
 
 @app.command("operating")
 def fault_operating(
-    server: Server,
     drop: Annotated[
         bool, typer.Option("--drop/--keep", help="Answer time blocks without operating.")
     ],
+    server: DevServerUrl = DEFAULT_SERVER,
     dev_token: DevToken = None,
     data_dir: DataDir = None,
 ) -> None:
