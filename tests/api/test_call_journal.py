@@ -297,3 +297,43 @@ def test_size_zero_keeps_no_journal_under_dev(server_with):
         assert (answer.status_code, answer.json()["error"]) == (404, "NOT_FOUND")
         # The rest of the dev API is there.
         assert srv.http.get("/_b24local/clock", headers=AUTH).status_code == 200
+
+
+def test_secrets_in_commands_refused_unparsed_are_blanked(server):
+    """A command refused before its query is decoded (past the 50th, or over the
+    parameter budget) is kept as sent: a secret in it is blanked however its name
+    is spelt (encoded, nested, in brackets)."""
+    cmd = {f"c{n}": "user.current" for n in range(50)}
+    cmd["late"] = "user.current?%61uth=S-encoded&data[Auth]=S-nested&auth[]=S-list&ID=1"
+    cmd["huge"] = "user.current?password=S-plain&" + "&".join(f"p{n}=1" for n in range(10_001))
+    assert server.call("batch", {"cmd": cmd}).status_code == 200
+    commands = {sub["key"]: sub for sub in only(server)["calls"]}
+    assert commands["late"]["error"] == "ERROR_BATCH_LENGTH_EXCEEDED"
+    assert commands["late"]["params"] == ("user.current?%61uth=***&data[Auth]=***&auth[]=***&ID=1")
+    assert commands["huge"]["params"].startswith("user.current?password=***&p0=1")
+    listing = server.http.get("/_b24local/calls", headers=AUTH).text
+    for secret in ("S-encoded", "S-nested", "S-list", "S-plain"):
+        assert secret not in listing
+
+
+def test_a_batch_of_thousands_of_commands_keeps_a_bounded_entry(server):
+    """Commands past the batch's 50 are refused, one by one, and a request may
+    carry thousands: the entry keeps the first hundred, counts the rest, and all
+    its commands' parameters share one bound of text."""
+    long_value = "x" * 3000
+    cmd = {f"c{n}": f"user.current?v={long_value}" for n in range(2000)}
+    answer = server.call("batch", {"cmd": cmd})
+    assert answer.status_code == 200
+    call = only(server)
+    assert len(call["calls"]) == 100
+    assert call["calls_cut"] == 1900
+    assert call["calls"][60]["error"] == "ERROR_BATCH_LENGTH_EXCEEDED"
+    kept_text = sum(len(str(sub["params"])) for sub in call["calls"])
+    assert kept_text < 80 * 1024
+    # The first commands are kept whole; later ones are cut, and say so.
+    assert call["calls"][0]["params"] == {"v": long_value}
+    assert "[cut]" in str(call["calls"][-1]["params"])
+    # A batch within every bound has no calls_cut.
+    server.http.delete("/_b24local/calls", headers=AUTH)
+    server.call("batch", {"cmd": {"a": "user.current"}})
+    assert "calls_cut" not in only(server)
