@@ -236,3 +236,28 @@ def test_a_reset_outlasts_a_transaction_that_takes_tables_in_another_order(serve
         assert added not in user_ids(server)
     finally:
         server.run(other.close)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_store_that_fails_a_reset_or_snapshot_is_a_clear_503(server, tmp_path):
+    assert server.http.put("/_b24local/snapshots/kept", headers=AUTH).status_code == 200
+    runtime = server.http.app.state.runtime
+    working = runtime.store
+    # A database without the schema: every table's statement fails.
+    broken = Store(create_engine(f"sqlite:///{tmp_path}/empty.db"))
+    runtime.store = broken
+    try:
+        answers = [
+            server.http.post("/_b24local/reset", headers=AUTH),
+            server.http.put("/_b24local/snapshots/new", headers=AUTH),
+            server.http.post("/_b24local/snapshots/kept/restore", headers=AUTH),
+        ]
+    finally:
+        runtime.store = working
+        server.run(broken.close)
+    for answer in answers:
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["error"] == "STORE_UNAVAILABLE"
+    assert [
+        s["name"] for s in server.http.get("/_b24local/snapshots", headers=AUTH).json()["snapshots"]
+    ] == ["kept"]
