@@ -337,3 +337,21 @@ def test_a_batch_of_thousands_of_commands_keeps_a_bounded_entry(server):
     server.http.delete("/_b24local/calls", headers=AUTH)
     server.call("batch", {"cmd": {"a": "user.current"}})
     assert "calls_cut" not in only(server)
+
+
+def test_a_call_refused_for_its_own_credentials_names_no_caller(server):
+    """A big body is let in by a token of the query string, but the call is made
+    with the body's own ``auth``, which fails: no caller made it."""
+    installed, _secret = server.run(
+        admin.add_app, server.store, server.clock.now(), name="J", scopes=["user"]
+    )
+    pair, _portal = server.run(
+        admin.issue_app_token, server.store, server.clock.now(),
+        client_id=installed.client_id, user_id=1,
+    )  # fmt: skip
+    body = {"auth": "not-a-token", "pad": "x" * 100_000}
+    answer = server.http.post(f"/rest/user.current?auth={pair.access_token}", json=body)
+    assert answer.status_code == 401
+    call = only(server)
+    assert (call["status"], call["caller"]) == (401, None)
+    assert calls(server, caller=f"app:{installed.client_id}")["calls"] == []

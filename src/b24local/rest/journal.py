@@ -327,7 +327,7 @@ def note_request(request: Any) -> None:
         entry.request = request
 
 
-def note_caller(caller: Caller) -> None:
+def note_caller(caller: Caller | None) -> None:
     entry = _open.get()
     if entry is not None:
         entry.caller = caller
