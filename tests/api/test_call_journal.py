@@ -4,6 +4,7 @@ recorded, so these run on SQLite only."""
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import pytest
@@ -355,3 +356,18 @@ def test_a_call_refused_for_its_own_credentials_names_no_caller(server):
     call = only(server)
     assert (call["status"], call["caller"]) == (401, None)
     assert calls(server, caller=f"app:{installed.client_id}")["calls"] == []
+
+
+def test_batch_keys_and_methods_are_not_interned(server):
+    """Python 3.12 never frees an interned string: the journal must not intern
+    what a client names (a key, an unknown method), or hostile batches would
+    grow the process for good. Shown by identity: ``sys.intern`` of an equal
+    string is not the journal's own copy."""
+    key, method = "k" * 90 + "-unique", "no.such." + "m" * 90
+    server.call("batch", {"cmd": {key: method}})
+    journal = server.http.app.state.runtime.journal
+    (command,) = journal._entries[-1].calls
+    kept_key, kept_method = command[0], command[1]
+    assert (kept_key, kept_method) == (key, method)
+    assert sys.intern("".join(key)) is not kept_key
+    assert sys.intern("".join(method)) is not kept_method

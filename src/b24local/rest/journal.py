@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
@@ -197,6 +196,23 @@ def command_record(command: Command) -> dict[str, Any]:
     }
 
 
+#: One copy of each batch key and method name the journal keeps: a bounded table
+#: of our own, not ``sys.intern``, whose strings Python 3.12 never frees (the
+#: keys of hostile batches would pile up for the life of the process).
+_SHARED: dict[str, str] = {}
+SHARED_MAX = 10_000
+
+
+def shared(name: str) -> str:
+    """The copy of ``name`` the journal shares, while the table has room."""
+    found = _SHARED.get(name)
+    if found is not None:
+        return found
+    if len(_SHARED) < SHARED_MAX:
+        _SHARED[name] = name
+    return name
+
+
 class Running:
     """A batch command under way: :meth:`done` adds it to its batch's entry."""
 
@@ -204,8 +220,8 @@ class Running:
 
     def __init__(self, entry: Entry, key: str) -> None:
         self.entry = entry
-        # Interned: a full ring holds the same few keys hundreds of thousands of times.
-        self.key = sys.intern(key[:MAX_METHOD])
+        # Shared: a full ring holds the same few keys hundreds of thousands of times.
+        self.key = shared(key[:MAX_METHOD])
         self.began = monotonic()
 
     def done(
@@ -225,7 +241,7 @@ class Running:
             return
         if entry.budget is None:
             entry.budget = _Budget(BATCH_ITEMS, BATCH_TEXT)
-        method = sys.intern(method[:MAX_METHOD])
+        method = shared(method[:MAX_METHOD])
         calls.append((self.key, method, duration, status, failure, kept(params, entry.budget)))
 
 
