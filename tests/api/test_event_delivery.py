@@ -469,7 +469,8 @@ def test_an_attempt_in_flight_across_a_restore_leaves_the_restored_rows_alone(
     """A restore puts back rows whose IDs an attempt still in flight may share: the
     attempt ends without touching them, and the new row is sent itself."""
     http, server = make_server(db_url, clock, tmp_path, event_timeout=5.0)
-    handler.delay["/hook"] = 2.0  # the restore and the new row come while it waits
+    # Long enough for the restore and the new row, short of a "slow" handler (2 s).
+    handler.delay["/hook"] = 1.5
     with http:
         app = new_app(server)
         bind(server, handler.url(), app_id=app.id)
