@@ -23,9 +23,15 @@ from b24local import admin
 from b24local.clock import AdjustableClock
 from b24local.oauth.issuing import pair_record
 from b24local.rest.envelope import encode_json
-from b24local.rest.errors import ERROR_NUL_CHARACTER, ErrorSpec
+from b24local.rest.errors import (
+    ERROR_NUL_CHARACTER,
+    ERROR_REQUEST_TOO_LARGE,
+    ErrorSpec,
+    RestError,
+)
 from b24local.rest.faults import Faults
 from b24local.rest.phpkeys import holds_nul
+from b24local.rest.transport import read_body
 from b24local.store import outbox
 from b24local.store.types import INTEGER_MAX
 
@@ -273,6 +279,10 @@ async def _holds_nul(request: Request) -> bool:
     return False
 
 
+#: The largest body a dev API call takes: its JSON is a few short fields.
+MAX_BODY = 64 * 1024
+
+
 def _route(
     path: str,
     authorized: Callable[[Request], bool],
@@ -286,6 +296,14 @@ def _route(
     async def endpoint(request: Request) -> Response:
         if not authorized(request):
             return _error(DEV_UNAUTHORIZED)
+        try:
+            # Read once, within bounds; the handlers' own reads (request.body())
+            # are then given what was read.
+            request._body = await read_body(request, MAX_BODY)
+        except RestError:
+            return _error(
+                ERROR_REQUEST_TOO_LARGE, f"A dev API body is at most {MAX_BODY // 1024} KiB"
+            )
         if await _holds_nul(request):
             return _error(ERROR_NUL_CHARACTER)
         # The route admitted only these methods, and HEAD only where GET is.

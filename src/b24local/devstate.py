@@ -15,14 +15,17 @@ string of safe characters, so it can sit in a URL unescaped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -48,6 +51,11 @@ NO_SNAPSHOT = ErrorSpec("NOT_FOUND", 404, "No snapshot of that name")
 BAD_NAME = ErrorSpec("ERROR_ARGUMENT", 400, "Bad snapshot name")
 TOO_MANY = ErrorSpec("ERROR_ARGUMENT", 400, "Too many snapshots")
 NO_RESET_POINT = ErrorSpec("NOT_READY", 409, "The server has not finished starting")
+STORE_FAILED = ErrorSpec(
+    "STORE_UNAVAILABLE", 503, "The store failed (see the server's log); nothing was changed"
+)
+
+log = logging.getLogger("b24local.dev")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +75,28 @@ class DevState:
 
 
 async def put_back(runtime: Runtime, snapshot: Snapshot) -> float:
-    """Restore ``snapshot`` and clear the memory; the milliseconds it took."""
+    """Restore ``snapshot`` and clear the memory; the milliseconds it took. A store
+    that fails raises :class:`StoreFailed`, the restore rolled back and the memory
+    left as it was."""
     assert runtime.store is not None
     started = time.perf_counter()
-    await restore(runtime.store, snapshot)
+    with store_failures("restore"):
+        await restore(runtime.store, snapshot)
     await runtime.reset_memory()
     return round((time.perf_counter() - started) * 1000, 3)
+
+
+class StoreFailed(Exception):
+    """The store failed a reset, save or restore; logged with its trace."""
+
+
+@contextlib.contextmanager
+def store_failures(what: str) -> Iterator[None]:
+    try:
+        yield
+    except (SQLAlchemyError, OSError) as error:
+        log.exception("dev API %s: the store failed", what)
+        raise StoreFailed(what) from error
 
 
 def state_routes(authorized: Callable[[Request], bool]) -> list[Route]:
@@ -85,7 +109,10 @@ def state_routes(authorized: Callable[[Request], bool]) -> list[Route]:
         async with state.lock:
             if state.reset_point is None:
                 return _error(NO_RESET_POINT)
-            ms = await put_back(runtime, state.reset_point)
+            try:
+                ms = await put_back(runtime, state.reset_point)
+            except StoreFailed:
+                return _error(STORE_FAILED)
         return _answer({"reset": True, "ms": ms})
 
     def listing(state: DevState) -> dict:
@@ -118,7 +145,11 @@ def state_routes(authorized: Callable[[Request], bool]) -> list[Route]:
                 return _error(TOO_MANY, f"Too many snapshots: at most {MAX_SNAPSHOTS}")
             assert runtime.store is not None
             started = time.perf_counter()
-            snapshot = await capture(runtime.store)
+            try:
+                with store_failures("snapshot"):
+                    snapshot = await capture(runtime.store)
+            except StoreFailed:
+                return _error(STORE_FAILED)
             ms = round((time.perf_counter() - started) * 1000, 3)
             taken = state.snapshots[name] = Taken(snapshot, runtime.clock.now())
         return _answer({
@@ -153,7 +184,10 @@ def state_routes(authorized: Callable[[Request], bool]) -> list[Route]:
             taken = state.snapshots.get(name) if name else None
             if taken is None:
                 return _error(NO_SNAPSHOT)
-            ms = await put_back(runtime, taken.snapshot)
+            try:
+                ms = await put_back(runtime, taken.snapshot)
+            except StoreFailed:
+                return _error(STORE_FAILED)
         return _answer({"restored": name, "ms": ms})
 
     return [

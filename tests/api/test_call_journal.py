@@ -4,6 +4,7 @@ recorded, so these run on SQLite only."""
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import pytest
@@ -297,3 +298,76 @@ def test_size_zero_keeps_no_journal_under_dev(server_with):
         assert (answer.status_code, answer.json()["error"]) == (404, "NOT_FOUND")
         # The rest of the dev API is there.
         assert srv.http.get("/_b24local/clock", headers=AUTH).status_code == 200
+
+
+def test_secrets_in_commands_refused_unparsed_are_blanked(server):
+    """A command refused before its query is decoded (past the 50th, or over the
+    parameter budget) is kept as sent: a secret in it is blanked however its name
+    is spelt (encoded, nested, in brackets)."""
+    cmd = {f"c{n}": "user.current" for n in range(50)}
+    cmd["late"] = "user.current?%61uth=S-encoded&data[Auth]=S-nested&auth[]=S-list&ID=1"
+    cmd["huge"] = "user.current?password=S-plain&" + "&".join(f"p{n}=1" for n in range(10_001))
+    assert server.call("batch", {"cmd": cmd}).status_code == 200
+    commands = {sub["key"]: sub for sub in only(server)["calls"]}
+    assert commands["late"]["error"] == "ERROR_BATCH_LENGTH_EXCEEDED"
+    assert commands["late"]["params"] == ("user.current?%61uth=***&data[Auth]=***&auth[]=***&ID=1")
+    assert commands["huge"]["params"].startswith("user.current?password=***&p0=1")
+    listing = server.http.get("/_b24local/calls", headers=AUTH).text
+    for secret in ("S-encoded", "S-nested", "S-list", "S-plain"):
+        assert secret not in listing
+
+
+def test_a_batch_of_thousands_of_commands_keeps_a_bounded_entry(server):
+    """Commands past the batch's 50 are refused, one by one, and a request may
+    carry thousands: the entry keeps the first hundred, counts the rest, and all
+    its commands' parameters share one bound of text."""
+    long_value = "x" * 3000
+    cmd = {f"c{n}": f"user.current?v={long_value}" for n in range(2000)}
+    answer = server.call("batch", {"cmd": cmd})
+    assert answer.status_code == 200
+    call = only(server)
+    assert len(call["calls"]) == 100
+    assert call["calls_cut"] == 1900
+    assert call["calls"][60]["error"] == "ERROR_BATCH_LENGTH_EXCEEDED"
+    kept_text = sum(len(str(sub["params"])) for sub in call["calls"])
+    assert kept_text < 80 * 1024
+    # The first commands are kept whole; later ones are cut, and say so.
+    assert call["calls"][0]["params"] == {"v": long_value}
+    assert "[cut]" in str(call["calls"][-1]["params"])
+    # A batch within every bound has no calls_cut.
+    server.http.delete("/_b24local/calls", headers=AUTH)
+    server.call("batch", {"cmd": {"a": "user.current"}})
+    assert "calls_cut" not in only(server)
+
+
+def test_a_call_refused_for_its_own_credentials_names_no_caller(server):
+    """A big body is let in by a token of the query string, but the call is made
+    with the body's own ``auth``, which fails: no caller made it."""
+    installed, _secret = server.run(
+        admin.add_app, server.store, server.clock.now(), name="J", scopes=["user"]
+    )
+    pair, _portal = server.run(
+        admin.issue_app_token, server.store, server.clock.now(),
+        client_id=installed.client_id, user_id=1,
+    )  # fmt: skip
+    body = {"auth": "not-a-token", "pad": "x" * 100_000}
+    answer = server.http.post(f"/rest/user.current?auth={pair.access_token}", json=body)
+    assert answer.status_code == 401
+    call = only(server)
+    assert (call["status"], call["caller"]) == (401, None)
+    assert calls(server, caller=f"app:{installed.client_id}")["calls"] == []
+
+
+def test_batch_keys_and_methods_are_not_interned(server):
+    """Python 3.12 never frees an interned string: the journal must not intern
+    what a client names (a key, an unknown method), or hostile batches would
+    grow the process for good. Shown by identity: ``sys.intern`` of an equal
+    string is not the journal's own copy."""
+    key, method = "k" * 90 + "-unique", "no.such." + "m" * 90
+    server.call("batch", {"cmd": {key: method}})
+    journal = server.http.app.state.runtime.journal
+    (command,) = journal._entries[-1].calls
+    kept_key, kept_method = command[0], command[1]
+    assert (kept_key, kept_method) == (key, method)
+    assert sys.intern("".join(key)) is not kept_key
+    assert sys.intern("".join(method)) is not kept_method

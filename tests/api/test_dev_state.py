@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from b24local import admin, devstate
@@ -187,3 +190,74 @@ def test_no_state_controls_without_dev(server_with):
     with server_with(dev=False) as server:
         for path in ("/_b24local/health", "/_b24local/reset"):
             assert server.http.post(path, headers=AUTH).status_code == 404
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_reset_outlasts_a_transaction_that_takes_tables_in_another_order(server, db_url):
+    """A call in flight (of this process or another) holds a table the reset has
+    yet to lock, then reads one the reset locked already: PostgreSQL breaks the
+    deadlock by failing one of them. The reset tries again once the call is over,
+    and the call is not the one that fails."""
+    from sqlalchemy import func, select, text
+
+    from b24local.store.capture import _TABLES
+
+    added = server.add_user("Ada", "Lovelace")
+    other = Store(create_engine(db_url))
+    held: dict = {}
+
+    async def begin() -> None:
+        held["conn"] = conn = await other.engine.connect()
+        await conn.begin()
+        await conn.execute(select(func.count()).select_from(_TABLES[-1]))
+
+    async def waiting_locks() -> int:
+        async with other.engine.connect() as conn:
+            found = await conn.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted"))
+            return found.scalar_one()
+
+    async def read_first_then_commit() -> None:
+        conn = held["conn"]
+        await conn.execute(select(func.count()).select_from(_TABLES[0]))
+        await conn.commit()
+        await conn.close()
+
+    server.run(begin)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            reset = pool.submit(server.http.post, "/_b24local/reset", headers=AUTH)
+            deadline = time.monotonic() + 10
+            while server.run(waiting_locks) == 0:  # the reset waits for our table
+                assert time.monotonic() < deadline and not reset.done()
+                time.sleep(0.02)
+            server.run(read_first_then_commit)  # the call in flight goes on
+            answer = reset.result(timeout=30)
+        assert answer.status_code == 200, answer.text
+        assert added not in user_ids(server)
+    finally:
+        server.run(other.close)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_store_that_fails_a_reset_or_snapshot_is_a_clear_503(server, tmp_path):
+    assert server.http.put("/_b24local/snapshots/kept", headers=AUTH).status_code == 200
+    runtime = server.http.app.state.runtime
+    working = runtime.store
+    # A database without the schema: every table's statement fails.
+    broken = Store(create_engine(f"sqlite:///{tmp_path}/empty.db"))
+    runtime.store = broken
+    try:
+        answers = [
+            server.http.post("/_b24local/reset", headers=AUTH),
+            server.http.put("/_b24local/snapshots/new", headers=AUTH),
+            server.http.post("/_b24local/snapshots/kept/restore", headers=AUTH),
+        ]
+    finally:
+        runtime.store = working
+        server.run(broken.close)
+    for answer in answers:
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["error"] == "STORE_UNAVAILABLE"
+    assert [
+        s["name"] for s in server.http.get("/_b24local/snapshots", headers=AUTH).json()["snapshots"]
+    ] == ["kept"]

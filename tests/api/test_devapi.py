@@ -167,3 +167,22 @@ def test_tokens_need_the_dev_token(server, client_id):
     answer = server.http.post("/_b24local/tokens", json=body)
     assert answer.status_code == 401
     assert answer.json()["error"] == "NO_AUTH_FOUND"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_dev_body_is_read_within_bounds(server, chunked):
+    """A dev call's JSON is a few fields: a body of megabytes is refused before it
+    is buffered and decoded (declared, or streamed without a length)."""
+    body = b'{"error": "QUERY_LIMIT_EXCEEDED", "method": "' + b"x" * 1_000_000 + b'"}'
+    content = iter([body[:1000], body[1000:]]) if chunked else body
+    response = server.http.post("/_b24local/faults", headers=AUTH, content=content)
+    assert response.status_code == 413
+    assert response.json() == {
+        "error": "ERROR_REQUEST_TOO_LARGE",
+        "error_description": "A dev API body is at most 64 KiB",
+    }
+    assert server.http.get("/_b24local/faults", headers=AUTH).json()["faults"] == []
+    # A body within bounds is read as before.
+    rule = {"error": "QUERY_LIMIT_EXCEEDED", "method": "server.time"}
+    assert server.http.post("/_b24local/faults", headers=AUTH, json=rule).status_code == 200

@@ -460,3 +460,33 @@ def test_install_and_uninstall_reach_the_app_handler_with_one_token(server, hand
         "domain", "server_endpoint", "client_endpoint", "member_id", "application_token",
     ]  # fmt: skip
     assert uninstall["auth"]["application_token"] == install["auth"]["application_token"]
+
+
+@sqlite_only
+def test_an_attempt_in_flight_across_a_restore_leaves_the_restored_rows_alone(
+    db_url, clock, tmp_path, handler
+):
+    """A restore puts back rows whose IDs an attempt still in flight may share: the
+    attempt ends without touching them, and the new row is sent itself."""
+    http, server = make_server(db_url, clock, tmp_path, event_timeout=5.0)
+    # Long enough for the restore and the new row, short of a "slow" handler (2 s).
+    handler.delay["/hook"] = 1.5
+    with http:
+        app = new_app(server)
+        bind(server, handler.url(), app_id=app.id)
+        assert server.http.put("/_b24local/snapshots/bound", headers=DEV).status_code == 200
+        fire(server, data={"FIELDS": {"ID": "7"}})
+        handler.wait_for(1)  # its attempt is in flight
+        (before,) = listed(server)
+        restored = server.http.post("/_b24local/snapshots/bound/restore", headers=DEV)
+        assert restored.status_code == 200
+        handler.delay["/hook"] = 0
+        fire(server, data={"FIELDS": {"ID": "8"}})
+        (after,) = listed(server)
+        assert after["id"] == before["id"] and after["state"] == "pending"
+        # Not marked delivered by the attempt that began before the restore: sent.
+        forms = handler.wait_for(2)
+        assert forms[1]["data"]["FIELDS"]["ID"] == "8"
+        delivered = wait(server)
+        assert delivered["state"] == "delivered" and delivered["attempts"] == 1
+        assert delivered["payload"]["data"]["FIELDS"]["ID"] == "8"

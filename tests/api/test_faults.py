@@ -316,7 +316,7 @@ def test_dropping_operating_from_time_blocks(server):
         {"error": "OVERLOAD_LIMIT", "times": [1]},
         {"error": "OVERLOAD_LIMIT", "method": "no.such.method"},
         {"error": "OVERLOAD_LIMIT", "method": 5},
-        {"error": "OVERLOAD_LIMIT", "method": "x" * 100_000},
+        {"error": "OVERLOAD_LIMIT", "method": "x" * 10_000},
         {"error": "OVERLOAD_LIMIT", "probability": 1.5},
         {"error": "OVERLOAD_LIMIT", "probability": -0.1},
         {"error": "OVERLOAD_LIMIT", "probability": "0.5"},

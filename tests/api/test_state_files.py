@@ -298,8 +298,32 @@ def test_a_store_with_data_is_not_overwritten(empty_db_url: str):
         "!!python/object/apply:os.system ['true']",
         "version: 1\nportals: &p [{domain: a}, *p]",
         "- 1\n- 2",
+        # Values the parser reads but cannot build.
+        "version: " + "1" * 5000,
+        "version: 1\nportals: [{domain: a, clock: 2026-13-45}]",
+        "version: 1\nportals: [{domain: a, clock: 2026-02-30T10:00:00Z}]",
+        "version: !!timestamp 2026-99-99",
+        "version: !!float abc",
     ],
 )
 def test_hostile_yaml(text: str):
     with pytest.raises(StateError):
         fileformat.parse(fileformat.loads(text, "yaml"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"version": ' + "1" * 5000 + "}",
+        # A lone surrogate: read by the parser, written by no store.
+        '{"version": 1, "portals": [{"domain": "a", "users": [{"id": 5, "name": "\\ud800"}]}]}',
+    ],
+)
+def test_hostile_json(text: str):
+    with pytest.raises(StateError, match="not valid JSON"):
+        fileformat.parse(fileformat.loads(text, "json"))
+
+
+def test_a_lone_surrogate_in_yaml_is_refused():
+    with pytest.raises(StateError, match="lone surrogate"):
+        fileformat.loads('version: 1\nportals: [{domain: "\\ud800"}]', "yaml")

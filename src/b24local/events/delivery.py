@@ -370,7 +370,7 @@ class Sender:
             )
             form = _kept(payload.decoded(pairs)) if not isinstance(pairs, Broken) else None
         except Refused as refused:
-            await self._record(store, row.id, state="failed", error=str(refused))
+            await self._record(store, row, state="failed", error=str(refused))
             return
         except Exception as error:  # a failed attempt, counted, never a stuck row
             await self._failed(store, row, attempts, None, error=_named(error))
@@ -393,7 +393,7 @@ class Sender:
         self._paced(row.handler_url, slow=time.monotonic() - began > SLOW_ANSWER)
         if 200 <= status < 300:
             await self._record(
-                store, row.id, state="delivered", status=status, answer=text,
+                store, row, state="delivered", status=status, answer=text,
                 delivered_at=self._clock.now(), payload=form,
             )  # fmt: skip
             return
@@ -435,14 +435,15 @@ class Sender:
     ) -> None:
         last = attempts >= self._settings.event_attempts
         await self._record(
-            store, row.id, state="failed" if last else "pending",
+            store, row, state="failed" if last else "pending",
             due_at=None if last else self._clock.now() + backoff(attempts),
             status=status, answer=answer, error=error, payload=form,
         )  # fmt: skip
 
-    async def _record(self, store: Store, delivery_id: int, **outcome) -> None:
+    async def _record(self, store: Store, row: Delivery, **outcome) -> None:
         async with store.transaction(write=True) as conn:
-            await outbox.record(conn, delivery_id, **outcome)
+            # ``row`` is as it was before its claim, which counted this attempt.
+            await outbox.record(conn, row.id, claimed=row.attempts + 1, **outcome)
         self.finished += 1
         attempted, self.attempted = self.attempted, asyncio.Event()
         attempted.set()

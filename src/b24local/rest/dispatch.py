@@ -308,6 +308,9 @@ class RestEndpoint:
         key = (host, credentials)
         caller = self.callers.get(key, now, conn.version)
         if caller is None:
+            # Until these credentials pass: a caller noted for other ones (a big
+            # body let in by the query's token) did not make this call.
+            note_caller(None)
             portal = await resolve_portal(conn, host)
             check_portal_open(portal)
             caller = await authenticate(conn, portal, credentials, now)

@@ -16,13 +16,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote_plus
 
 import orjson
 
@@ -58,11 +58,16 @@ MAX_VALUE = 4096
 MAX_ITEMS = 500
 MAX_TEXT = 16 * 1024
 CUT = "[cut]"
+#: What a batch's commands may hold together, like one entry's parameters: a
+#: request of thousands of commands (those past the batch's 50 are refused, and
+#: recorded) would otherwise keep megabytes in one entry.
+BATCH_ITEMS = 2_500
+BATCH_TEXT = 64 * 1024
+#: Commands one entry keeps; the count of the rest is ``calls_cut``.
+MAX_COMMANDS_KEPT = 100
 
-# In a batch command's unparsed query string: ``auth=...`` and the like.
-_QUERY_SECRET = re.compile(
-    r"(^|[?&])(" + "|".join(sorted(SECRETS)) + r")=[^&]*", re.IGNORECASE
-)  # fmt: skip
+# The parts of a parameter's name in a query string: ``data[auth][0]`` → data, auth, 0.
+_NAME_PARTS = re.compile(r"[^\[\]]+")
 
 
 @dataclass(slots=True)
@@ -89,10 +94,11 @@ def redact(value: Any, budget: _Budget | None = None) -> Any:
     if kind is dict:
         kept: dict[str, Any] = {}
         for key, item in value.items():
-            if budget.items <= 0:
+            if budget.items <= 0 or budget.text <= 0:
                 kept[CUT] = f"{len(value) - len(kept)} more"
                 break
             key = str(key)[:MAX_VALUE]
+            budget.text -= len(key)  # names are text kept too
             kept[key] = REDACTED if key.lower() in SECRETS else redact(item, budget)
         return kept
     if kind is list or kind is tuple:
@@ -110,18 +116,26 @@ def redact(value: Any, budget: _Budget | None = None) -> Any:
     return redact(str(value), budget)
 
 
-def kept(params: Any) -> str:
-    """Parameters as an entry keeps them: redacted, as JSON text. Text, not dicts:
+def kept(params: Any, budget: _Budget | None = None) -> str:
+    """Parameters as an entry keeps them: redacted, as JSON text, within ``budget``
+    (one entry's by default; a batch's commands share theirs). Text, not dicts:
     the ring then holds no objects the garbage collector has to walk (tens of
     thousands of batch commands made a full collection take a third of a second);
     and not orjson's bytes, which keep its 4 KiB buffer each."""
     if not params:
         return "{}" if type(params) is dict else orjson.dumps(params).decode()
-    if type(params) is dict and len(params) <= _PLAIN_KEYS and _plain(params):
-        return orjson.dumps(params).decode()  # most calls: nothing to blank or cut
+    if budget is None:
+        budget = _Budget()
+    if type(params) is dict and len(params) <= _PLAIN_KEYS:
+        size = _plain(params)
+        if 0 <= size <= budget.text and 2 * len(params) <= budget.items:
+            # Most calls: nothing to blank or cut.
+            budget.text -= size
+            budget.items -= 2 * len(params)
+            return orjson.dumps(params).decode()
     if isinstance(params, str):
         params = scrub_query(params)  # a batch command that could not be parsed
-    return orjson.dumps(redact(params)).decode()
+    return orjson.dumps(redact(params, budget)).decode()
 
 
 #: A flat dict of at most this many short strings is kept as it is: within every
@@ -130,18 +144,37 @@ _PLAIN_KEYS = 16
 _PLAIN_LENGTH = 256
 
 
-def _plain(params: dict[Any, Any]) -> bool:
+def _plain(params: dict[Any, Any]) -> int:
+    """The characters of a flat dict of short strings with no secret; -1 if it is
+    not one."""
+    size = 0
     for key, value in params.items():
         if type(key) is not str or type(value) is not str:
-            return False
+            return -1
         if len(key) > _PLAIN_LENGTH or len(value) > _PLAIN_LENGTH or key.lower() in SECRETS:
-            return False
-    return True
+            return -1
+        size += len(key) + len(value)
+    return size
+
+
+def _secret_name(name: str) -> bool:
+    """Whether a query string's parameter name holds a secret at any depth, read as
+    the parser would read it: ``auth``, ``AUTH``, ``%61uth``, ``data[auth]``."""
+    decoded = unquote_plus(name).lower()
+    return any(part.strip() in SECRETS for part in _NAME_PARTS.findall(decoded))
 
 
 def scrub_query(command: str) -> str:
     """An unparsed batch command with its secrets blanked (``user.get?auth=***``)."""
-    return _QUERY_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}={REDACTED}", command)
+    method, mark, query = command.partition("?")
+    if not mark:
+        method, query = "", command
+    pairs = query.split("&")
+    for index, pair in enumerate(pairs):
+        name, equals, _value = pair.partition("=")
+        if equals and _secret_name(name):
+            pairs[index] = f"{name}={REDACTED}"
+    return method + mark + "&".join(pairs)
 
 
 #: A batch command as the journal keeps it: (key, method, duration, status,
@@ -163,6 +196,23 @@ def command_record(command: Command) -> dict[str, Any]:
     }
 
 
+#: One copy of each batch key and method name the journal keeps: a bounded table
+#: of our own, not ``sys.intern``, whose strings Python 3.12 never frees (the
+#: keys of hostile batches would pile up for the life of the process).
+_SHARED: dict[str, str] = {}
+SHARED_MAX = 10_000
+
+
+def shared(name: str) -> str:
+    """The copy of ``name`` the journal shares, while the table has room."""
+    found = _SHARED.get(name)
+    if found is not None:
+        return found
+    if len(_SHARED) < SHARED_MAX:
+        _SHARED[name] = name
+    return name
+
+
 class Running:
     """A batch command under way: :meth:`done` adds it to its batch's entry."""
 
@@ -170,8 +220,8 @@ class Running:
 
     def __init__(self, entry: Entry, key: str) -> None:
         self.entry = entry
-        # Interned: a full ring holds the same few keys hundreds of thousands of times.
-        self.key = sys.intern(key[:MAX_METHOD])
+        # Shared: a full ring holds the same few keys hundreds of thousands of times.
+        self.key = shared(key[:MAX_METHOD])
         self.began = monotonic()
 
     def done(
@@ -180,13 +230,19 @@ class Running:
         """The command's end: its method, what it ran with, and its error if it failed."""
         duration = monotonic() - self.began
         status, failure = (200, None) if error is None else (error.status, code or error.code)
-        method = sys.intern(method[:MAX_METHOD])
-        command: Command = (self.key, method, duration, status, failure, kept(params))
-        calls = self.entry.calls
+        entry = self.entry
+        calls = entry.calls
         if calls is None:
-            self.entry.calls = calls = []
-        if isinstance(calls, list):  # else the batch was answered already
-            calls.append(command)
+            entry.calls = calls = []
+        if not isinstance(calls, list):  # the batch was answered already
+            return
+        if len(calls) >= MAX_COMMANDS_KEPT:
+            entry.calls_cut += 1
+            return
+        if entry.budget is None:
+            entry.budget = _Budget(BATCH_ITEMS, BATCH_TEXT)
+        method = shared(method[:MAX_METHOD])
+        calls.append((self.key, method, duration, status, failure, kept(params, entry.budget)))
 
 
 @dataclass(slots=True, eq=False)
@@ -208,6 +264,10 @@ class Entry:
     #: A list while the batch runs, a tuple once the entry is closed (a tuple of
     #: atomic tuples is itself left alone by the garbage collector).
     calls: list[Command] | tuple[Command, ...] | None = None
+    #: Commands past :data:`MAX_COMMANDS_KEPT`, counted but not kept.
+    calls_cut: int = 0
+    #: What the batch's commands may still keep, until the entry is closed.
+    budget: _Budget | None = field(default=None, repr=False)
     #: The request itself until the entry is closed (then only ``params``).
     request: Any = field(default=None, repr=False)
 
@@ -239,6 +299,8 @@ class Entry:
         }
         if self.calls is not None or self.method == "batch":
             shown["calls"] = [command_record(command) for command in self.calls or ()]
+            if self.calls_cut:
+                shown["calls_cut"] = self.calls_cut
         return shown
 
 
@@ -281,7 +343,7 @@ def note_request(request: Any) -> None:
         entry.request = request
 
 
-def note_caller(caller: Caller) -> None:
+def note_caller(caller: Caller | None) -> None:
     entry = _open.get()
     if entry is not None:
         entry.caller = caller
@@ -373,6 +435,7 @@ class Journal:
         entry.method = method[:MAX_METHOD]
         if entry.calls is not None:
             entry.calls = tuple(entry.calls)
+        entry.budget = None
         self._last_id += 1
         entry.id = self._last_id
         self._entries.append(entry)

@@ -78,12 +78,33 @@ def read(path: Path) -> dict[str, Any]:
 
 def loads(text: str, kind: str, name: str = "the state file") -> Any:
     try:
-        if kind == "json":
-            return json.loads(text)
         # The safe loader builds plain values only: no tags that run code.
-        return yaml.load(text, Loader=_Loader)
-    except (json.JSONDecodeError, yaml.YAMLError, RecursionError) as error:
+        value = json.loads(text) if kind == "json" else yaml.load(text, Loader=_Loader)
+        _check_strings(value)
+        return value
+    except (ValueError, yaml.YAMLError, RecursionError) as error:
+        # ValueError: besides JSON's own errors, a value the parser could read but
+        # not build (an int of more than 4,300 digits, YAML's 2026-13-45 or
+        # ``!!float abc``), which PyYAML lets out as it is.
         raise StateError(f"{name} is not valid {kind.upper()}: {error}") from None
+
+
+def _check_strings(value: Any) -> None:
+    """Refuse a string no store can hold: a lone surrogate, which both formats can
+    spell as an escape (``"\\ud800"``) and no UTF-8 encoder takes."""
+    if isinstance(value, str):
+        if not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                raise ValueError(f"{value[:40]!r} holds a lone surrogate") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(key)
+            _check_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_strings(item)
 
 
 class _Loader(yaml.SafeLoader):

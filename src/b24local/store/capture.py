@@ -16,6 +16,10 @@ Concurrent calls: on SQLite a restore is a write, and writes are serialised; on
 PostgreSQL every table is locked (``ACCESS EXCLUSIVE``, in one statement, in a
 fixed order) before the first delete, so a call in flight finishes first and a
 call that comes later sees the restored rows, never a half-restored database.
+A call in flight takes its tables in its own order, so it can hold one the
+restore has yet to lock while it waits for one the restore holds: PostgreSQL
+breaks that deadlock by failing the restore (it waited first), which then tries
+again, once the call is out of its way.
 """
 
 from __future__ import annotations
@@ -24,12 +28,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import JSON, Table, delete, func, literal, select, text
+from sqlalchemy.exc import DBAPIError
 
 from .engine import Store
 from .tables import metadata
 
 #: Parents before children (SQLAlchemy sorts by foreign keys).
 _TABLES: tuple[Table, ...] = tuple(metadata.sorted_tables)
+#: PostgreSQL's ``deadlock_detected``, and how often a restore meets it before it
+#: gives up (each costs the server's ``deadlock_timeout``, a second by default).
+_DEADLOCK = "40P01"
+_ATTEMPTS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +101,23 @@ async def capture(store: Store) -> Snapshot:
 
 
 async def restore(store: Store, snapshot: Snapshot) -> None:
-    """Make the database hold exactly the snapshot's rows (one transaction)."""
+    """Make the database hold exactly the snapshot's rows (one transaction; again
+    if PostgreSQL broke a deadlock with a transaction in flight by failing it)."""
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            await _restore_once(store, snapshot)
+            return
+        except DBAPIError as error:
+            if attempt == _ATTEMPTS or not deadlocked(error):
+                raise
+
+
+def deadlocked(error: DBAPIError) -> bool:
+    """Whether PostgreSQL failed the statement to break a deadlock."""
+    return getattr(error.orig, "sqlstate", None) == _DEADLOCK
+
+
+async def _restore_once(store: Store, snapshot: Snapshot) -> None:
     async with store.transaction(write=True) as conn:
         await delete_all(conn, store.dialect)
         for table in _TABLES:
@@ -115,7 +140,8 @@ async def delete_all(conn: Any, dialect: str) -> None:
     """Empty every table, children first, inside the caller's write transaction.
 
     On PostgreSQL every table is locked first (no writer is half way through when
-    the rows go, and none can deadlock with us), and the deletes are one statement
+    the rows go; one that then wants a table we hold deadlocks with us, and
+    PostgreSQL fails one of the two: :func:`restore` tries again), and the deletes are one statement
     of data-modifying CTEs: a round trip each would cost more than the work, and
     foreign keys are checked at the end of the statement, when all are gone.
     On SQLite a statement is a call into the library, not a trip."""

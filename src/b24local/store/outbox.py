@@ -112,6 +112,7 @@ async def record(
     conn: AsyncConnection,
     delivery_id: int,
     *,
+    claimed: int,
     state: str,
     due_at: datetime | None = None,
     status: int | None = None,
@@ -119,8 +120,13 @@ async def record(
     error: str | None = None,
     delivered_at: datetime | None = None,
     payload: dict[str, Any] | None = None,
-) -> None:
-    """What one attempt came to; ``payload`` is the decoded form that was posted."""
+) -> bool:
+    """What one attempt came to; ``payload`` is the decoded form that was posted.
+
+    Written only while the row is still the one this attempt claimed (pending, its
+    ``attempts`` the ``claimed`` count): a dev API reset or snapshot restore during
+    the attempt may have put back another row under the same ID, which an attempt
+    it never saw must not mark delivered. False if nothing was written."""
     values: dict[str, Any] = {
         "state": state,
         "last_status": status,
@@ -132,9 +138,16 @@ async def record(
         values["due_at"] = due_at
     if payload is not None:
         values["payload"] = payload
-    await conn.execute(
-        update(event_deliveries).where(event_deliveries.c.id == delivery_id).values(**values)
+    done = await conn.execute(
+        update(event_deliveries)
+        .where(
+            event_deliveries.c.id == delivery_id,
+            event_deliveries.c.state == "pending",
+            event_deliveries.c.attempts == claimed,
+        )
+        .values(**values)
     )
+    return bool(done.rowcount)
 
 
 def _text(value: str) -> str:
