@@ -27,6 +27,10 @@ def new_page(chromium, web_server, **options):
     context = chromium.new_context(ignore_https_errors=True, **options)
     page = context.new_page()
     page.set_default_timeout(10_000)
+    # What the console reports (a style or script the page's CSP blocked, a 404).
+    page.errors = []
+    page.on("console", lambda message: message.type == "error" and page.errors.append(message))
+    page.on("pageerror", lambda error: page.errors.append(error))
     page.goto(web_server.url + "/")
     return page
 
@@ -79,6 +83,10 @@ def test_a_day_in_the_browser(chromium, web_server, people):
     page.get_by_role("button", name="Do not disturb").click()
     page.wait_for_selector('button.dnd[aria-pressed="true"]')
     assert web_server.rest("im.user.status.get") == "dnd"
+
+    assert page.errors == []
+    # The script is there and ran: a button pressed once is disabled at once.
+    assert page.evaluate("() => typeof sendOnce") == "function"
 
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url("**/login")

@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from b24local import admin
+from b24local import admin, schedule_admin
 from b24local.scopes.timeman.workday import Reason
+from b24local.store import workdays
 from b24local.web.catalogue import Catalogue, choose, languages
 from loginform import token_in
 
@@ -290,3 +291,57 @@ def test_every_refusal_and_language_has_its_text():
     assert "en" in languages()
     assert choose("de-AT,de;q=0.9,en;q=0.5") == "en"
     assert choose("") == "en" and choose("xx;q=bad, en-GB") == "en"
+
+
+@sqlite_only
+@pytest.mark.usefixtures("admin_password")
+def test_a_day_left_open_overnight_is_finished_with_a_time_and_reason(server):
+    log_in(server)
+    act(server, "start")
+    server.clock.advance(24 * 3600)
+    page = server.http.get("/day").text
+    assert badge(page) == "EXPIRED" and "was not finished" in page
+    # The form is open, with the finish the service suggests for the day filled in.
+    suggested = day_status(server)["TIME_FINISH_DEFAULT"][11:16]
+    assert '<details class="earlier" open>' in page
+    assert re.search(rf'name="time" type="time" required\s+value="{suggested}"', page)
+    assert act(server, "close").status_code == 409  # not without a time
+    assert act(server, "close", time=suggested).status_code == 409  # nor without a reason
+    assert act(server, "close", time=suggested, report="Forgot").status_code == 303
+    closed = day_status(server)
+    assert closed["STATUS"] == "CLOSED" and closed["TIME_FINISH"][11:16] == suggested
+    # Yesterday's finished day is history: today is a new one.
+    assert badge(server.http.get("/day").text) == "NONE"
+
+
+@sqlite_only
+@pytest.mark.usefixtures("admin_password")
+def test_expected_hours_come_from_the_settings_and_the_schedule(server):
+    log_in(server)
+    server.run(_put_settings, server, min_duration=6 * 3600)
+    act(server, "start")
+    page = server.http.get("/day").text
+    assert re.search(r'id="expected">6:00<', page) and "6:00 a day" in page
+    definition = {
+        "NAME": "Office hours",
+        "SHIFTS": [{"WORK_TIME_START": 28800, "WORK_TIME_END": 61200, "WORK_DAYS": "12345"}],
+    }
+    schedule = server.run(schedule_admin.add_schedule, server.store, definition, server.clock.now())
+    server.run(schedule_admin.assign_schedule, server.store, schedule.id, {}, for_all=True)
+    page = server.http.get("/day").text
+    assert "Schedule: Office hours" in page and "Expected to finish at 17:00" in page
+
+
+async def _put_settings(server, **changes):
+    async with server.store.transaction(write=True) as conn:
+        await workdays.put_settings(conn, 1, server.admin_id, **changes)
+
+
+@sqlite_only
+@pytest.mark.usefixtures("admin_password")
+def test_a_deactivated_user_is_logged_out(server):
+    log_in(server)
+    assert server.http.get("/day").status_code == 200
+    server.run(admin.update_user, server.store, server.clock.now(), server.admin_id, active=False)
+    assert server.http.get("/day", follow_redirects=False).headers["location"] == "/login"
+    assert log_in(server).status_code == 401

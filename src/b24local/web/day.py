@@ -50,6 +50,8 @@ class DayView:
     breaks: timedelta = ZERO
     expected: timedelta = ZERO
     expected_finish: datetime | None = None
+    #: For an expired day: the finish the service suggests (``TIME_FINISH_DEFAULT``).
+    suggested_finish: datetime | None = None
     segments: tuple[Segment, ...] = ()
     events: tuple[Event, ...] = ()
     #: The timeline's ends.
@@ -80,7 +82,8 @@ def view(day: Workday | None, settings: Settings, now: datetime, home: tzinfo) -
         # Yesterday's closed day is history: today has not started yet.
         return DayView("NONE", home, expected=settings.min_duration)
     # An expired day is shown up to the finish the service would suggest for it.
-    until = day.finish or (finish_default(day, settings) if state == "EXPIRED" else now)
+    suggested = finish_default(day, settings) if state == "EXPIRED" else None
+    until = day.finish or suggested or now
     taken = leaks(day, until)
     worked = until - day.start - taken
     if settings.schedule is not None:
@@ -101,6 +104,7 @@ def view(day: Workday | None, settings: Settings, now: datetime, home: tzinfo) -
         breaks=taken,
         expected=max(expected, ZERO),
         expected_finish=finish,
+        suggested_finish=suggested,
         segments=tuple(_segments(day, until, ends)),
         events=tuple(_events(day)),
         begins=day.start,
