@@ -345,3 +345,17 @@ def test_a_deactivated_user_is_logged_out(server):
     server.run(admin.update_user, server.store, server.clock.now(), server.admin_id, active=False)
     assert server.http.get("/day", follow_redirects=False).headers["location"] == "/login"
     assert log_in(server).status_code == 401
+
+
+@sqlite_only
+@pytest.mark.usefixtures("admin_password")
+def test_one_log_in_serves_the_pages_and_the_oauth_page(server):
+    installed, _secret = server.run(
+        admin.add_app, server.store, server.clock.now(), name="Time Sync",
+        scopes=["timeman"], redirect_uri="https://app.example/back",
+    )  # fmt: skip
+    log_in(server)
+    answer = server.http.get(
+        "/oauth/authorize/", params={"client_id": installed.client_id}, follow_redirects=False
+    )
+    assert answer.status_code == 302 and "code=" in answer.headers["location"]

@@ -106,8 +106,7 @@ async def login(current: Visit) -> Response:
                     expires_at=current.now + SESSION_LIFETIME,
                 )  # fmt: skip
     if new_session is None:
-        t = "login.wrong"
-        return _login_page(current, t, 401, None, name)
+        return _login_page(current, "login.wrong", 401, None, name)
     response = _see_other("/day")
     _session_cookie(response, new_session, current.secure)
     return response

@@ -44,6 +44,8 @@ class Visit:
     csrf_secret: str
     csrf_cookie: str | None
     addresses: Addresses
+    #: Whether this page made the CSRF cookie (and :meth:`finish` must set it).
+    new_cookie: bool = False
 
     @property
     def runtime(self):
@@ -61,12 +63,12 @@ class Visit:
         """The token the page's forms carry; :meth:`finish` sets the matching cookie."""
         if self.csrf_cookie is None:
             self.csrf_cookie = csrf.new_cookie()
-            self._new_cookie = True
+            self.new_cookie = True
         return csrf.token_for(self.csrf_secret, self.csrf_cookie)
 
     def finish(self, response: Response) -> Response:
         """Set the CSRF cookie if this page made one."""
-        if getattr(self, "_new_cookie", False) and self.csrf_cookie:
+        if self.new_cookie and self.csrf_cookie:
             csrf.set_cookie(response, csrf.COOKIE, self.csrf_cookie, secure=self.secure)
         return response
 
