@@ -218,6 +218,9 @@ def test_an_earlier_finish_needs_a_reason_and_waits_for_approval(server):
     earlier = (started + timedelta(minutes=30)).strftime("%H:%M")
     refused = act(server, "close", time=earlier)
     assert refused.status_code == 409 and "Give a reason" in refused.text
+    # The form comes back open, with the time that was sent.
+    assert '<details class="earlier" open>' in refused.text
+    assert f'value="{earlier}"' in refused.text
     assert day_status(server)["STATUS"] == "OPENED"
     assert act(server, "close", time="25:99", report="x").status_code == 400
     assert act(server, "close", time=earlier, report="Left for the dentist").status_code == 303

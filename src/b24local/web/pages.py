@@ -151,7 +151,10 @@ def _home_zone(current: Visit) -> ZoneInfo:
     return ZoneInfo(timeman.home_zone(current.portal, current.user))
 
 
-async def _day_page(current: Visit, error: str = "", status: int = 200) -> Response:
+async def _day_page(
+    current: Visit, error: str = "", status: int = 200, sent: dict[str, str] | None = None
+) -> Response:
+    """My day; after a refused form, with the error and what was ``sent`` filled in."""
     user = current.user
     assert user is not None
     async with current.runtime.store.transaction() as conn:
@@ -164,6 +167,7 @@ async def _day_page(current: Visit, error: str = "", status: int = 200) -> Respo
         current.request, "day.html", status=status, visit=current, user=user, view=shown,
         settings=settings, presence=state, statuses=presence.STATUSES, error=error,
         csrf_token=current.csrf_token(), now=current.now, home=_home_zone(current),
+        sent=sent or {},
     )  # fmt: skip
 
 
@@ -234,9 +238,9 @@ async def day_action(current: Visit) -> Response:
                 actor_id=user.id, report=report, ip=current.client_ip,
             )  # fmt: skip
     except Refusal as refusal:
-        return await _day_page(current, f"refusal.{refusal.reason.value}", 409)
+        return await _day_page(current, f"refusal.{refusal.reason.value}", 409, fields)
     except Refused as refused:
-        return await _day_page(current, refused.key, refused.status)
+        return await _day_page(current, refused.key, refused.status, fields)
     return _see_other("/day")
 
 
