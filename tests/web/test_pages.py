@@ -362,3 +362,19 @@ def test_one_log_in_serves_the_pages_and_the_oauth_page(server):
         "/oauth/authorize/", params={"client_id": installed.client_id}, follow_redirects=False
     )
     assert answer.status_code == 302 and "code=" in answer.headers["location"]
+
+
+@sqlite_only
+@pytest.mark.usefixtures("admin_password")
+def test_a_blocked_portal_shows_why_and_acts_on_nothing(server):
+    log_in(server)
+    token = token_in(server.http.get("/day").text)
+    server.run(admin.update_portal, server.store, None, status="blocked")
+    for answer in (
+        server.http.get("/day"),
+        server.http.post("/day/start", data={"csrf_token": token}),
+        server.http.get("/login"),
+    ):
+        assert answer.status_code == 403 and "is not available" in answer.text
+    server.run(admin.update_portal, server.store, None, status="active")
+    assert day_status(server)["STATUS"] == "CLOSED"
