@@ -27,6 +27,12 @@ function sendOnce() {
   }
 }
 
+// A page the browser brings back with "Back" keeps its disabled buttons: free them.
+window.addEventListener("pageshow", (event) => {
+  if (!event.persisted) return;
+  for (const button of document.querySelectorAll("form button")) button.disabled = false;
+});
+
 document.addEventListener("DOMContentLoaded", () => {
   tickWorked();
   sendOnce();
