@@ -29,6 +29,7 @@ from b24local.rest.v3.endpoint import V3Endpoint
 from b24local.scopes import build_registry
 from b24local.store.capture import capture
 from b24local.store.engine import Store, create_engine
+from b24local.web.routes import web_routes
 
 
 @dataclass
@@ -130,6 +131,8 @@ def create_app(
         routes.extend(app_routes(token_check(dev_token)))
         routes.extend(state_routes(token_check(dev_token)))
         routes.append(health_route)
+    # The pages for teams last: every route above keeps its address.
+    routes.extend(web_routes())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -37,7 +37,8 @@ def test_a_login_with_leading_zeros_names_the_user(server, client_id) -> None:
         ("GET", "/_b24local/tokens", 405, "POST"),
         ("GET", "/oauth/rest/", 404, None),
         ("POST", "/_b24local/nothing", 404, None),
-        ("GET", "/", 404, None),
+        # ("/" itself serves the web pages.)
+        ("GET", "/nothing-here", 404, None),
     ],
 )
 def test_addresses_outside_rest_answer_in_json(server, verb, path, status, allow) -> None:

@@ -212,6 +212,9 @@ def serve(
         from b24local.tls import files_in
 
         lines.append(f"CA certificate: {files_in(settings.data_dir).ca_cert}")
+    # Where a team clicks first: the pages log in with a password set by the CLI.
+    pages = boot.portal.public_url or settings.public_url or base
+    lines.append(f"Web pages: {pages}/ (set a password with `b24local user password ID`)")
 
     guard = Guard(
         ConnectionLimits(

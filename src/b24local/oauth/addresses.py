@@ -71,6 +71,10 @@ class Addresses:
         port = parts.netloc[len(host_name(parts.netloc)) :]
         return parts._replace(netloc=portal.domain + port).geturl()
 
+    def secure(self, portal: Portal) -> bool:
+        """Whether the browser reaches ``portal`` over TLS: its cookies say Secure."""
+        return self.requested.startswith("https:") or self.portal(portal).startswith("https:")
+
     def own_origins(self, portal: Portal) -> frozenset[str]:
         """The origins a page of this server may be shown at, for ``Origin`` checks."""
         return frozenset(

@@ -8,7 +8,6 @@ describes; failures of the token endpoint are ``{"error", "error_description"}``
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -27,9 +26,8 @@ from b24local.store import apps, credentials, grants, portals, sessions, tokens,
 from . import csrf, pages, throttle
 from .addresses import Addresses, netloc_of
 from .issuing import LOCAL_APP_STATUS, issue_code, issue_pair, token_response
+from .login import SESSION_COOKIE, SESSION_LIFETIME, check_password
 
-SESSION_COOKIE = "B24LOCAL_SESSION"
-SESSION_LIFETIME = timedelta(days=30)
 #: A form or query bigger than this is not an OAuth request.
 MAX_FIELDS = 50
 
@@ -143,7 +141,9 @@ async def authorize(request: Request) -> Response:
                 return form.page(app.name, error=refusal, status=403)
             address = request.client.host if request.client else ""
             attempt = throttle.Attempt.of(portal.id, params["login"], address)
-            user_id, wait = await _check_password(runtime, portal, params, attempt, now)
+            user_id, wait = await check_password(
+                runtime.store, portal, params["login"], params.get("password", ""), attempt, now
+            )
             if wait is not None:
                 return form.page(
                     app.name,
@@ -210,22 +210,6 @@ async def authorize(request: Request) -> Response:
     return response
 
 
-async def _check_password(
-    runtime, portal: Portal, params: dict[str, str], attempt: throttle.Attempt, now: datetime
-) -> tuple[int | None, int | None]:
-    """Whose login and password were posted (None: nobody's), or, if guessing is
-    locked for the login or the address, how many seconds to wait."""
-    async with runtime.store.transaction(write=True) as conn:
-        wait = await throttle.begin(conn, attempt, now)
-        account = None if wait else await users.login_account(conn, portal.id, params["login"])
-    # Outside any transaction and off the event loop: scrypt takes tens of ms. A
-    # locked or unknown login costs the same work, so timing tells nothing.
-    user_id, stored = account or (None, None)
-    if not await credentials.verify_password(params.get("password", ""), stored):
-        user_id = None
-    return user_id, wait
-
-
 class _Form:
     """The log-in form of one request: its CSRF cookie and token, and the checks a
     posted form must pass before its password is even looked at."""
@@ -244,7 +228,7 @@ class _Form:
         self._cookie = csrf.browser_cookie(request)
         self._origins = addresses.own_origins(portal)
         self._portal = portal.domain
-        self.secure = request.url.scheme == "https" or addresses.portal(portal).startswith("https:")
+        self.secure = addresses.secure(portal)
 
     def refusal(self) -> str:
         """Why a posted form is refused before any password is checked, or ``""``."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 from operator import lt
 from typing import Any
@@ -42,18 +44,46 @@ _PAGES = "chats/users/"
 _LIMITS = RequestLimits()
 
 
-async def _change(call: Call, change, source: str) -> bool:
+async def change_presence(
+    conn: Any,
+    portal_id: int,
+    user_id: int,
+    change: Callable[[presence.Presence], presence.Presence],
+    *,
+    now: datetime,
+    source: str,
+    ip: str = "",
+) -> presence.Presence:
+    """Apply ``change`` to a user's presence and let time control see it: the
+    methods and the web pages both come here."""
     # Changes of one user's presence are serialised, as workday changes are: without
     # the lock, two first changes at once would both insert the row (a 500 on
     # PostgreSQL), and two changes of different fields would lose one of them.
-    await user_store.lock(call.conn, call.portal.id, call.user.id)
-    state = await presence_store.get(call.conn, call.portal.id, call.user.id)
-    state = change(state)
-    await presence_store.save(call.conn, call.portal.id, call.user.id, state)
+    await user_store.lock(conn, portal_id, user_id)
+    state = change(await presence_store.get(conn, portal_id, user_id))
+    await presence_store.save(conn, portal_id, user_id, state)
     # Being away during an open workday is an absence: time control sees every change.
-    await tracking.observe(
-        call.conn, call.portal.id, call.user.id, state, call.now, source=source, ip=call.client_ip
-    )
+    await tracking.observe(conn, portal_id, user_id, state, now, source=source, ip=ip)
+    return state
+
+
+async def set_status(
+    conn: Any, portal_id: int, user_id: int, status: str, *, now: datetime, ip: str = ""
+) -> presence.Presence:
+    """``im.user.status.set``'s rule; raises :class:`presence.UnknownStatus`."""
+    if status not in presence.STATUSES:
+        raise presence.UnknownStatus(status)
+    return await change_presence(
+        conn, portal_id, user_id, lambda state: presence.set_status(state, status, now),
+        now=now, source=tracking.ONLINE_EVENT, ip=ip,
+    )  # fmt: skip
+
+
+async def _change(call: Call, change, source: str) -> bool:
+    await change_presence(
+        call.conn, call.portal.id, call.user.id, change, now=call.now, source=source,
+        ip=call.client_ip,
+    )  # fmt: skip
     return True
 
 
@@ -75,11 +105,12 @@ async def status_get(call: Call) -> str | bool:
 )
 async def status_set(call: Call) -> bool:
     status = call.params.upper().str("STATUS")
-    if status not in presence.STATUSES:
-        raise STATUS_ERROR()
-    return await _change(
-        call, lambda state: presence.set_status(state, status, call.now), tracking.ONLINE_EVENT
-    )
+    try:
+        await set_status(call.conn, call.portal.id, call.user.id, status, now=call.now,
+                         ip=call.client_ip)  # fmt: skip
+    except presence.UnknownStatus:
+        raise STATUS_ERROR() from None
+    return True
 
 
 @methods.method(

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from b24local.entities import User
+from b24local.clock import Clock
+from b24local.entities import Portal, User
 from b24local.rest.call import Call
 from b24local.rest.errors import ErrorSpec
 from b24local.rest.registry import MethodGroup
@@ -18,6 +19,7 @@ from . import tracking
 from .access import can_manage, manages_anyone
 from .report import day_result, settings_result
 from .workday import (
+    Place,
     Reason,
     Refusal,
     Settings,
@@ -104,6 +106,8 @@ REFUSALS: dict[Reason, ErrorSpec] = {
 methods.errors = (USER_NOT_FOUND, ACCESS_DENIED, *REFUSALS.values(), *timeman_params.ERRORS)
 
 _PAGES = "timeman/base/"
+#: A change made from no known address (the web pages give theirs).
+_NOWHERE = Place()
 
 
 async def target_user(call: Call) -> User:
@@ -128,8 +132,9 @@ async def target_user(call: Call) -> User:
     return target
 
 
-def home_zone(call: Call, user: User) -> str:
-    return user.time_zone or call.portal.time_zone
+def home_zone(portal: Portal, user: User) -> str:
+    """The zone a day opened without ``TIME`` starts in: the user's, else the portal's."""
+    return user.time_zone or portal.time_zone
 
 
 async def _state(call: Call, user: User) -> tuple[Any, Settings]:
@@ -142,16 +147,71 @@ async def _state(call: Call, user: User) -> tuple[Any, Settings]:
 Change = Callable[[Workday | None, Settings, User, datetime], Transition]
 
 
+def opening(
+    portal: Portal,
+    *,
+    at: datetime | None = None,
+    report: str = "",
+    place: Place = _NOWHERE,
+) -> Change:
+    """``timeman.open``'s change: start, resume or reopen the day."""
+
+    def change(day: Workday | None, settings: Settings, user: User, now: datetime) -> Transition:
+        return open_day(
+            day, now, settings=settings, home_zone=home_zone(portal, user), at=at,
+            report=report, place=place,
+        )  # fmt: skip
+
+    return change
+
+
+def pausing() -> Change:
+    """``timeman.pause``'s change."""
+
+    def change(day: Workday | None, settings: Settings, _user: User, now: datetime) -> Transition:
+        return pause_day(day, now, settings=settings)
+
+    return change
+
+
+def closing(*, at: datetime | None = None, report: str = "", place: Place = _NOWHERE) -> Change:
+    """``timeman.close``'s change: now, or at ``at`` with a ``report``."""
+
+    def change(day: Workday | None, settings: Settings, _user: User, now: datetime) -> Transition:
+        return close_day(day, now, settings=settings, at=at, report=report, place=place)
+
+    return change
+
+
+async def change_day(
+    conn: Any,
+    portal_id: int,
+    user: User,
+    change: Change,
+    *,
+    clock: Clock,
+    actor_id: int,
+    report: str = "",
+    ip: str = "",
+) -> tuple[Transition, Settings, datetime]:
+    """Lock ``user`` and apply ``change`` to their day at the moment the lock was
+    got: the methods and the web pages both come here. Raises :class:`Refusal`."""
+    await user_store.lock(conn, portal_id, user.id)
+    # A call that waited for the lock acts when it got it, after the change it waited
+    # for, never at the earlier moment it arrived.
+    now = whole_second(clock.now())
+    transition, settings = await apply_change(
+        conn, portal_id, user, change, actor_id=actor_id, now=now, report=report, ip=ip
+    )
+    return transition, settings, now
+
+
 async def _transition(call: Call, change: Change, report: str = "") -> dict[str, Any]:
     """Apply one transition to the target's current day, store it and its history."""
     user = await target_user(call)
-    await user_store.lock(call.conn, call.portal.id, user.id)
-    # A call that waited for the lock acts when it got it, after the change it waited
-    # for, never at the earlier moment it arrived.
-    now = whole_second(call.clock.now())
     try:
-        transition, settings = await apply_change(
-            call.conn, call.portal.id, user, change, actor_id=call.user.id, now=now,
+        transition, settings, now = await change_day(
+            call.conn, call.portal.id, user, change, clock=call.clock, actor_id=call.user.id,
             report=report, ip=call.client_ip,
         )  # fmt: skip
     except Refusal as refusal:
@@ -236,19 +296,7 @@ async def timeman_open(call: Call) -> dict[str, Any]:
     at = timeman_params.moment(params)
     report = timeman_params.report(params)
     place = timeman_params.place(params, call.client_ip)
-
-    def change(day: Workday | None, settings: Settings, user: User, now: datetime) -> Transition:
-        return open_day(
-            day,
-            now,
-            settings=settings,
-            home_zone=home_zone(call, user),
-            at=at,
-            report=report,
-            place=place,
-        )
-
-    return await _transition(call, change, report)
+    return await _transition(call, opening(call.portal, at=at, report=report, place=place), report)
 
 
 @methods.method(
@@ -258,10 +306,7 @@ async def timeman_open(call: Call) -> dict[str, Any]:
     writes=True,
 )
 async def timeman_pause(call: Call) -> dict[str, Any]:
-    def change(day: Workday | None, settings: Settings, _user: User, now: datetime) -> Transition:
-        return pause_day(day, now, settings=settings)
-
-    return await _transition(call, change)
+    return await _transition(call, pausing())
 
 
 @methods.method(
@@ -275,11 +320,7 @@ async def timeman_close(call: Call) -> dict[str, Any]:
     at = timeman_params.moment(params)
     report = timeman_params.report(params)
     place = timeman_params.place(params, call.client_ip)
-
-    def change(day: Workday | None, settings: Settings, _user: User, now: datetime) -> Transition:
-        return close_day(day, now, settings=settings, at=at, report=report, place=place)
-
-    return await _transition(call, change, report)
+    return await _transition(call, closing(at=at, report=report, place=place), report)
 
 
 @methods.method(

@@ -208,7 +208,7 @@ async def reports_get(call: Call) -> dict[str, Any]:
     if view == "head" and params.has("IDLE_MINUTES"):
         idle = min(max(params.int("IDLE_MINUTES"), 0), absences.MAX_IDLE_MINUTES)
     hours = absences.workday_hours(params.int("WORKDAY_HOURS", WORKDAY_HOURS))
-    zone = ZoneInfo(home_zone(call, target))
+    zone = ZoneInfo(home_zone(call.portal, target))
     first, last = absences.month_bounds(year, month, zone)
     days, records = await store.month(call.conn, call.portal.id, target.id, first, last)
     now = call.now

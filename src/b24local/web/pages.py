@@ -1,0 +1,260 @@
+"""The page handlers: log-in, log-out, "My day" and its actions, my status.
+
+Each handler finds the visit (:mod:`.visit`), and acts for the logged-in user
+only: no form field names another user, so the page can do nothing to anyone
+else's day that REST would not let them do either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from b24local.oauth import throttle
+from b24local.oauth.login import SESSION_COOKIE, SESSION_LIFETIME, check_password
+from b24local.scopes.im import presence
+from b24local.scopes.im.methods import set_status
+from b24local.scopes.timeman import methods as timeman
+from b24local.scopes.timeman.workday import (
+    Place,
+    Refusal,
+    Settings,
+    Transition,
+    Workday,
+    status,
+)
+from b24local.store import presence as presence_store
+from b24local.store import sessions, workdays
+from b24local.store import users as user_store
+
+from . import day as day_view
+from .render import page
+from .visit import Refused, Visit, visit
+
+Handler = Callable[[Visit], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _see_other(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+def handler(needs_user: bool = True) -> Callable[[Handler], Endpoint]:
+    """Wrap a page: find the visit, send strangers to the log-in page, and show
+    every :class:`Refused` as an error page."""
+
+    def wrap(inner: Handler) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            try:
+                current = await visit(request)
+            except Refused as refused:
+                return page(request, "error.html", status=refused.status, refused=refused)
+            if needs_user and current.user is None:
+                return current.finish(_see_other("/login"))
+            try:
+                return current.finish(await inner(current))
+            except Refused as refused:
+                response = page(
+                    request, "error.html", status=refused.status, refused=refused,
+                    visit=current, csrf_token=current.csrf_token(),
+                )  # fmt: skip
+                return current.finish(response)
+
+        return endpoint
+
+    return wrap
+
+
+# --- log-in and log-out ---------------------------------------------------------------
+
+
+@handler(needs_user=False)
+async def home(current: Visit) -> Response:
+    return _see_other("/day" if current.user else "/login")
+
+
+@handler(needs_user=False)
+async def login(current: Visit) -> Response:
+    if current.request.method == "GET":
+        if current.user is not None:
+            return _see_other("/day")
+        return _login_page(current)
+    fields = await current.form()
+    name, password = fields.get("login", ""), fields.get("password", "")
+    runtime = current.runtime
+    attempt = throttle.Attempt.of(current.portal.id, name, current.client_ip)
+    user_id, wait = await check_password(
+        runtime.store, current.portal, name, password, attempt, current.now
+    )
+    if wait is not None:
+        message = throttle.locked_message(wait)
+        return _login_page(current, message, 429, {"Retry-After": str(wait)}, name)
+    new_session = None
+    if user_id is not None:
+        async with runtime.store.transaction(write=True) as conn:
+            await throttle.succeeded(conn, attempt)
+            user = await user_store.get(conn, current.portal.id, user_id)
+            if user is not None and user.active:
+                if current.session:
+                    await sessions.end(conn, current.portal.id, current.session)
+                new_session = await sessions.start(
+                    conn, current.portal.id, user_id, now=current.now,
+                    expires_at=current.now + SESSION_LIFETIME,
+                )  # fmt: skip
+    if new_session is None:
+        return _login_page(current, "login.wrong", 401, None, name)
+    response = _see_other("/day")
+    _session_cookie(response, new_session, current.secure)
+    return response
+
+
+def _login_page(
+    current: Visit,
+    error: str = "",
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    login_name: str = "",
+) -> Response:
+    return page(
+        current.request, "login.html", status=status, headers=headers, visit=current,
+        error=error, login_name=login_name, csrf_token=current.csrf_token(),
+    )  # fmt: skip
+
+
+def _session_cookie(response: Response, secret: str, secure: bool) -> None:
+    response.set_cookie(
+        SESSION_COOKIE, secret, path="/", httponly=True, samesite="lax", secure=secure,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+    )  # fmt: skip
+
+
+@handler(needs_user=False)
+async def logout(current: Visit) -> Response:
+    await current.form()
+    if current.session:
+        async with current.runtime.store.transaction(write=True) as conn:
+            await sessions.end(conn, current.portal.id, current.session)
+    response = _see_other("/login")
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    return response
+
+
+# --- My day ----------------------------------------------------------------------------
+
+
+def _home_zone(current: Visit) -> ZoneInfo:
+    assert current.user is not None
+    return ZoneInfo(timeman.home_zone(current.portal, current.user))
+
+
+async def _day_page(
+    current: Visit, error: str = "", status: int = 200, sent: dict[str, str] | None = None
+) -> Response:
+    """My day; after a refused form, with the error and what was ``sent`` filled in."""
+    user = current.user
+    assert user is not None
+    async with current.runtime.store.transaction() as conn:
+        stored = await workdays.latest(conn, current.portal.id, user.id)
+        settings = await workdays.settings_for(conn, current.portal.id, user.id, user.departments)
+        state = await presence_store.get(conn, current.portal.id, user.id)
+    day = stored.day if stored else None
+    shown = day_view.view(day, settings, current.now, _home_zone(current))
+    return page(
+        current.request, "day.html", status=status, visit=current, user=user, view=shown,
+        settings=settings, presence=state, statuses=presence.STATUSES, error=error,
+        csrf_token=current.csrf_token(), now=current.now, home=_home_zone(current),
+        sent=sent or {},
+    )  # fmt: skip
+
+
+@handler()
+async def my_day(current: Visit) -> Response:
+    return await _day_page(current)
+
+
+#: The states each button is meant for: a form posted from a page that is out of
+#: date (another tab paused the day meanwhile) is refused, not taken for another act.
+_MEANT_FOR = {
+    "start": ("NONE", "CLOSED"),
+    "pause": ("OPENED",),
+    "resume": ("PAUSED",),
+    "close": ("OPENED", "PAUSED", "EXPIRED"),
+}
+
+
+def _earlier(text: str, on: Callable[[time], datetime]) -> datetime | None:
+    """An ``HH:MM`` field as a moment (``on`` puts it on a date), None if empty."""
+    if not text:
+        return None
+    try:
+        clock = time.fromisoformat(text)
+    except ValueError:
+        raise Refused("day.bad_time", 400) from None
+    return on(clock.replace(second=0, microsecond=0, tzinfo=None))
+
+
+@handler()
+async def day_action(current: Visit) -> Response:
+    action = current.request.path_params["action"]
+    if action not in _MEANT_FOR:
+        raise Refused("error.not_found", 404)
+    fields = await current.form()
+    user = current.user
+    assert user is not None
+    report = fields.get("report", "").strip()
+    place = Place(ip=current.client_ip)
+    home = _home_zone(current)
+    wanted = _MEANT_FOR[action]
+
+    def change(day: Workday | None, settings: Settings, target, now: datetime) -> Transition:
+        state = status(day, now)
+        if day is None or (state == "CLOSED" and day.local_date(now) != day.local_date(day.start)):
+            state = "NONE"
+        if state not in wanted:
+            raise Refused("day.out_of_date", 409)
+        if action == "pause":
+            return timeman.pausing()(day, settings, target, now)
+        if action == "close":
+            assert day is not None
+            at = _earlier(fields.get("time", ""), day.on_start_date)
+            return timeman.closing(at=at, report=report, place=place)(day, settings, target, now)
+        # start, resume: timeman.open, which starts, resumes or reopens.
+        at = _earlier(
+            fields.get("time", ""),
+            lambda clock: datetime.combine(now.astimezone(home).date(), clock, home),
+        )
+        return timeman.opening(current.portal, at=at, report=report, place=place)(
+            day, settings, target, now
+        )
+
+    try:
+        async with current.runtime.store.transaction(write=True) as conn:
+            await timeman.change_day(
+                conn, current.portal.id, user, change, clock=current.runtime.clock,
+                actor_id=user.id, report=report, ip=current.client_ip,
+            )  # fmt: skip
+    except Refusal as refusal:
+        return await _day_page(current, f"refusal.{refusal.reason.value}", 409, fields)
+    except Refused as refused:
+        return await _day_page(current, refused.key, refused.status, fields)
+    return _see_other("/day")
+
+
+@handler()
+async def my_status(current: Visit) -> Response:
+    fields = await current.form()
+    user = current.user
+    assert user is not None
+    try:
+        async with current.runtime.store.transaction(write=True) as conn:
+            await set_status(
+                conn, current.portal.id, user.id, fields.get("status", ""),
+                now=current.runtime.clock.now(), ip=current.client_ip,
+            )  # fmt: skip
+    except presence.UnknownStatus:
+        return await _day_page(current, "status.unknown", 400)
+    return _see_other("/day")

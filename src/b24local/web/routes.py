@@ -1,0 +1,23 @@
+"""The pages' routes, added after the REST, OAuth and ``/_b24local`` ones."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from . import pages
+
+#: Where the style sheet and scripts are served from (shipped in the package).
+STATIC = "/static"
+
+
+def web_routes() -> list[BaseRoute]:
+    return [
+        Route("/", pages.home),
+        Route("/login", pages.login, methods=["GET", "POST"]),
+        Route("/logout", pages.logout, methods=["POST"]),
+        Route("/day", pages.my_day),
+        Route("/day/{action}", pages.day_action, methods=["POST"]),
+        Route("/status", pages.my_status, methods=["POST"]),
+        Mount(STATIC, StaticFiles(packages=[("b24local.web", "static")]), name="static"),
+    ]

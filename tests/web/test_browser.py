@@ -1,0 +1,142 @@
+"""My day in Chromium against a real server process: log in, start, pause,
+resume and finish the day; a wrong password; two people in two browser contexts,
+each seeing and changing only their own day. Few and broad: each test costs a
+browser context."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.process
+
+ADMIN_PASSWORD = "admin's secret"
+
+
+@pytest.fixture(scope="module")
+def people(web_server) -> dict[str, tuple[str, str]]:
+    """Logins and passwords: the administrator and Olga."""
+    web_server.cli("user", "password", "1", "--password", ADMIN_PASSWORD)
+    olga = web_server.cli("user", "add", "--name", "Olga", "--last-name", "Berg")
+    web_server.cli("user", "password", olga, "--password", "olga's pw")
+    # Monday morning on the server's clock; frozen, so the tests move it.
+    web_server.dev("/_b24local/clock", {"now": "2026-03-02T08:00:00+00:00", "freeze": True})
+    return {"admin": ("1", ADMIN_PASSWORD), "olga": (olga, "olga's pw")}
+
+
+def new_page(chromium, web_server, **options):
+    context = chromium.new_context(ignore_https_errors=True, **options)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    # What the console reports (a style or script the page's CSP blocked, a 404).
+    page.errors = []
+    page.on("console", lambda message: message.type == "error" and page.errors.append(message))
+    page.on("pageerror", lambda error: page.errors.append(error))
+    page.goto(web_server.url + "/")
+    return page
+
+
+def log_in(page, login: str, password: str) -> None:
+    page.get_by_label("Login (e-mail or user ID)").fill(login)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def state(page) -> str:
+    return page.locator("#state").get_attribute("data-state")
+
+
+def test_a_day_in_the_browser(chromium, web_server, people):
+    page = new_page(chromium, web_server)
+    assert page.url.endswith("/login")
+    log_in(page, *people["admin"])
+    page.wait_for_url("**/day")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "B24LOCAL_SESSION")
+    assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Lax"
+    assert state(page) == "NONE"
+
+    page.get_by_role("button", name="Start the day").click()
+    page.wait_for_url("**/day")
+    assert state(page) == "OPENED"
+    web_server.dev("/_b24local/clock/advance", {"seconds": 2 * 3600})
+    # By keyboard: the pages are usable without a mouse.
+    page.get_by_role("button", name="Take a break").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector('#state[data-state="PAUSED"]')
+    assert web_server.rest("timeman.status")["STATUS"] == "PAUSED"
+    web_server.dev("/_b24local/clock/advance", {"seconds": 30 * 60})
+    page.get_by_role("button", name="Back to work").click()
+    page.wait_for_selector('#state[data-state="OPENED"]')
+    web_server.dev("/_b24local/clock/advance", {"seconds": 3600})
+    page.get_by_role("button", name="Finish the day").click()
+    page.wait_for_selector('#state[data-state="CLOSED"]')
+
+    finished = web_server.rest("timeman.status")
+    assert (finished["STATUS"], finished["DURATION"], finished["TIME_LEAKS"]) == (
+        "CLOSED", "03:00:00", "00:30:00",
+    )  # fmt: skip
+    assert page.locator("#worked").inner_text() == "3:00"
+    events = page.locator(".events li").all_inner_texts()
+    assert [text.split(" ", 1)[1] for text in events] == [
+        "Started", "Break", "Back to work", "Finished",
+    ]  # fmt: skip
+
+    page.get_by_role("button", name="Do not disturb").click()
+    page.wait_for_selector('button.dnd[aria-pressed="true"]')
+    assert web_server.rest("im.user.status.get") == "dnd"
+
+    assert page.errors == []
+    # The script is there and ran: a button pressed once is disabled at once.
+    assert page.evaluate("() => typeof sendOnce") == "function"
+
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/login")
+    page.goto(web_server.url + "/day")
+    assert page.url.endswith("/login")
+    page.context.close()
+
+
+def test_a_wrong_password_is_refused(chromium, web_server, people):
+    page = new_page(chromium, web_server)
+    log_in(page, people["olga"][0], "not olga's")
+    assert page.get_by_role("alert").inner_text() == "Wrong login or password."
+    assert page.url.endswith("/login")
+    assert not [c for c in page.context.cookies() if c["name"] == "B24LOCAL_SESSION"]
+    page.context.close()
+
+
+def test_two_people_each_see_and_change_their_own_day(chromium, web_server, people):
+    """At phone width: the administrator's day and Olga's, side by side; a form
+    posted with someone else's user ID changes only one's own day."""
+    phone = {"viewport": {"width": 390, "height": 844}}
+    admin, olga = new_page(chromium, web_server, **phone), new_page(chromium, web_server, **phone)
+    log_in(admin, *people["admin"])
+    log_in(olga, *people["olga"])
+    olga.wait_for_url("**/day")
+    # Each page names its own user (hidden at phone width, but there).
+    assert olga.locator(".who .name").text_content() == "Olga Berg"
+    before = web_server.rest("timeman.status")["STATUS"]
+
+    # Olga's page grows a field naming the administrator, then she starts her day.
+    olga.evaluate(
+        """() => {
+            const form = document.querySelector('form[action="/day/start"]');
+            for (const name of ["user_id", "USER_ID"]) {
+                const field = document.createElement("input");
+                field.type = "hidden"; field.name = name; field.value = "1";
+                form.appendChild(field);
+            }
+        }"""
+    )
+    olga.get_by_role("button", name="Start the day").click()
+    olga.wait_for_selector('#state[data-state="OPENED"]')
+    assert web_server.rest("timeman.status")["STATUS"] == before
+    assert web_server.rest("timeman.status", USER_ID=int(people["olga"][0]))["STATUS"] == "OPENED"
+
+    admin.reload()
+    assert state(admin) == before  # the administrator's own day, not Olga's
+    assert admin.locator(".who .name").text_content() != "Olga Berg"
+    # Phone width: nothing wider than the screen.
+    width = olga.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 390
+    admin.context.close()
+    olga.context.close()
