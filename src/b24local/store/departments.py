@@ -163,7 +163,11 @@ async def supervisors_of(
     conn: AsyncConnection, portal_id: int, member_department_ids: Sequence[int]
 ) -> set[int]:
     """Heads of the given departments and of every department above them."""
-    structure = await tree(conn, portal_id)
+    return heads_above(await tree(conn, portal_id), member_department_ids)
+
+
+def heads_above(structure: dict[int, Department], member_department_ids: Sequence[int]) -> set[int]:
+    """:func:`supervisors_of` over a tree already read (for many people at once)."""
     heads: set[int] = set()
     for department_id in member_department_ids:
         for department in ancestry(structure, department_id):

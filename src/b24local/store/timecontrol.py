@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -222,3 +222,33 @@ async def month(
         )
         days = [_day(row) for row in day_rows]
     return [(d.id, d.day) for d in days], found
+
+
+async def absences_between(
+    conn: AsyncConnection,
+    portal_id: int,
+    user_ids: Sequence[int],
+    first: datetime,
+    last: datetime,
+) -> list[Record]:
+    """The people's absences that began within [first, last), oldest first; read
+    through the (portal, user, start) index."""
+    ids = sorted(set(user_ids))
+    found: list[Record] = []
+    for at in range(0, len(ids), _CHUNK):
+        rows = await conn.execute(
+            select(records).where(
+                records.c.portal_id == portal_id,
+                records.c.user_id.in_(ids[at : at + _CHUNK]),
+                records.c.started_at >= first,
+                records.c.started_at < last,
+                records.c.type.in_(ABSENCE_TYPES),
+            )
+        )
+        found.extend(_record(row) for row in rows)
+    found.sort(key=lambda record: (record.start, record.id))
+    return found
+
+
+#: IDs per ``IN (...)``: within every driver's limit on parameters.
+_CHUNK = 5_000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from b24local.entities import User
 from b24local.rest.v3.query import Query
 from b24local.scopes.timeman import schedule as schedule_rules
 from b24local.scopes.timeman.workday import (
@@ -21,6 +23,7 @@ from b24local.scopes.timeman.workday import (
     duration,
 )
 
+from . import departments as department_store
 from . import schedules, v3query
 from .snapshot import cached, prebuilt
 from .tables import timeman_settings, workday_events, workdays
@@ -301,6 +304,66 @@ async def settings_for(
     else:
         chains = [[d] for d in departments]  # no department assigned: their parents do not matter
     return schedule_rules.shaped(settings, schedule_rules.effective(found, user_id, chains))
+
+
+async def settings_of_many(
+    conn: AsyncConnection, portal_id: int, people: Sequence[User]
+) -> dict[int, Settings]:
+    """:func:`settings_for` of many people in three queries (the stored overrides,
+    the schedules, the department tree) rather than two per person: a report
+    needs everyone's settings at once."""
+    rows = await conn.execute(
+        select(timeman_settings).where(timeman_settings.c.portal_id == portal_id)
+    )
+    stored = {row.user_id: row for row in rows}
+    base = Settings()
+    if PORTAL_DEFAULTS in stored:
+        base = _apply(base, stored[PORTAL_DEFAULTS])
+    found = await schedules.all_of(conn, portal_id)
+    structure = await department_store.tree(conn, portal_id) if found else {}
+    result: dict[int, Settings] = {}
+    for person in people:
+        settings = _apply(base, stored[person.id]) if person.id in stored else base
+        if found:
+            # What department_chains gives settings_for (chains matter only to
+            # schedules assigned to departments, and then they are these).
+            chains = [
+                [d.id for d in department_store.ancestry(structure, i)] for i in person.departments
+            ]
+            settings = schedule_rules.shaped(
+                settings, schedule_rules.effective(found, person.id, chains)
+            )
+        result[person.id] = settings
+    return result
+
+
+#: IDs per ``IN (...)``: within every driver's limit on parameters.
+_CHUNK = 5_000
+
+
+async def started_between(
+    conn: AsyncConnection,
+    portal_id: int,
+    user_ids: Sequence[int],
+    first: datetime,
+    last: datetime,
+) -> list[StoredDay]:
+    """The people's workdays started within [first, last), oldest first; read
+    through the (portal, user, start) index a person at a time."""
+    ids = sorted({u for u in user_ids if storable(u)})
+    found: list[StoredDay] = []
+    for at in range(0, len(ids), _CHUNK):
+        rows = await conn.execute(
+            select(workdays).where(
+                workdays.c.portal_id == portal_id,
+                workdays.c.user_id.in_(ids[at : at + _CHUNK]),
+                workdays.c.started_at >= first,
+                workdays.c.started_at < last,
+            )
+        )
+        found.extend(_day(row) for row in rows)
+    found.sort(key=lambda stored: (stored.day.start, stored.id))
+    return found
 
 
 async def put_settings(conn: AsyncConnection, portal_id: int, user_id: int, **changes: Any) -> None:

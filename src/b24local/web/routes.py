@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import pages
+from . import pages, report_pages
 
 #: Where the style sheet and scripts are served from (shipped in the package).
 STATIC = "/static"
@@ -19,5 +19,8 @@ def web_routes() -> list[BaseRoute]:
         Route("/day", pages.my_day),
         Route("/day/{action}", pages.day_action, methods=["POST"]),
         Route("/status", pages.my_status, methods=["POST"]),
+        Route("/reports", report_pages.reports_page),
+        Route("/reports.csv", report_pages.reports_csv),
+        Route("/reports.xlsx", report_pages.reports_xlsx),
         Mount(STATIC, StaticFiles(packages=[("b24local.web", "static")]), name="static"),
     ]

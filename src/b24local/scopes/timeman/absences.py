@@ -316,6 +316,15 @@ def counted(record: Record, now: datetime, idle_minutes: int) -> bool:
     return record.seconds(now) > idle_minutes * 60
 
 
+def unexplained_seconds(records: Iterable[Record], now: datetime, idle_minutes: int) -> int:
+    """Time lost to absences nobody explained as work (an explained one is work)."""
+    return sum(
+        r.seconds(now)
+        for r in records
+        if r.absence and counted(r, now, idle_minutes) and r.report_type != "WORK"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class DayReport:
     workday_id: int
@@ -385,12 +394,7 @@ def day_result(
         for r in entry.records
         if view in ("head", "full") and (not r.absence or counted(r, now, idle_minutes))
     ]
-    # Time lost to absences nobody explained as work (an explained one is work).
-    real = sum(
-        r.seconds(now)
-        for r in entry.records
-        if r.absence and counted(r, now, idle_minutes) and r.report_type != "WORK"
-    )
+    real = unexplained_seconds(entry.records, now, idle_minutes)
     span = max(int((until - day.start).total_seconds()), 0)
     breaks = int(leaks(day, until).total_seconds())
     config = workday_hours * 3600

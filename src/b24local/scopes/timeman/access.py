@@ -5,12 +5,15 @@ who reads schedules; and who may read whose time control report."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local import access_codes
 from b24local.entities import User
 from b24local.scopes.timeman.schedule import Schedule
 from b24local.store import departments
+from b24local.store.departments import Department
 
 from .absences import ControlSettings, ViewType, listed
 
@@ -20,6 +23,31 @@ async def can_manage(conn: AsyncConnection, actor: User, target: User) -> bool:
         return True
     heads = await departments.supervisors_of(conn, target.portal_id, target.departments)
     return actor.id in heads
+
+
+def managed_among(
+    actor: User, people: Sequence[User], structure: dict[int, Department]
+) -> list[User]:
+    """:func:`can_manage` for many people over one department tree: whose days
+    (and so whose reports) the actor sees."""
+    if actor.is_admin:
+        return list(people)
+    return [
+        person
+        for person in people
+        if person.id == actor.id
+        or actor.id in departments.heads_above(structure, person.departments)
+    ]
+
+
+def departments_seen(actor: User, structure: dict[int, Department]) -> list[Department]:
+    """The departments whose people the actor manages: every one for an
+    administrator, a head's own and those below them."""
+    return [
+        department
+        for department in structure.values()
+        if actor.is_admin or actor.id in departments.heads_above(structure, [department.id])
+    ]
 
 
 async def manages_anyone(conn: AsyncConnection, actor: User) -> bool:
