@@ -284,3 +284,57 @@ def test_hostile_queries_are_refused(server, team, params):
         answer = server.http.get(path, params=params)
         assert answer.status_code == 400, (path, answer.text)
         assert "<title>" in answer.text and "Traceback" not in answer.text
+
+
+# --- in Chromium ------------------------------------------------------------------------
+
+
+@pytest.mark.process
+def test_the_xlsx_downloaded_from_the_page(chromium, web_server, tmp_path):
+    """The administrator's month in Chromium (no console errors, no page wider than
+    a phone), the XLSX link clicked, and the file's cells read back."""
+    web_server.cli("user", "password", "1", "--password", PASSWORD)
+    worker = int(web_server.cli("user", "add", "--name", "Wanda", "--last-name", "Worker"))
+    web_server.dev("/_b24local/clock", {"now": "2026-03-02T08:00:00+00:00", "freeze": True})
+    web_server.rest("timeman.open", USER_ID=worker)
+    web_server.dev("/_b24local/clock/advance", {"seconds": 4 * HOUR})
+    web_server.rest("timeman.pause", USER_ID=worker)
+    web_server.dev("/_b24local/clock/advance", {"seconds": 45 * MINUTE})
+    web_server.rest("timeman.open", USER_ID=worker)
+    web_server.dev("/_b24local/clock/advance", {"seconds": 4 * HOUR})
+    web_server.rest("timeman.close", USER_ID=worker)  # 08:00–16:45, 0:45 of breaks
+
+    context = chromium.new_context(ignore_https_errors=True, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors: list = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message))
+    page.on("pageerror", lambda error: errors.append(error))
+    page.goto(web_server.url + "/login")
+    page.get_by_label("Login (e-mail or user ID)").fill("1")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/day")
+    page.get_by_role("link", name="Reports").click()
+    page.wait_for_url("**/reports")
+    assert page.locator(f'tr[data-user="{worker}"] td').nth(1).inner_text() == "8:00"
+    assert page.locator('g[data-date="2026-03-02"] rect.work').count() == 1
+
+    with page.expect_download() as started:
+        page.get_by_role("link", name="Excel (XLSX)").click()
+    download = started.value
+    assert download.suggested_filename == "report-2026-03.xlsx"
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    days = openpyxl.load_workbook(saved)["Days"]
+    (cells,) = [r for r in days.iter_rows(min_row=2) if r[0].value == worker]
+    assert [c.value for c in cells[1:8]] == [
+        "Wanda Worker", "Company", datetime(2026, 3, 2), time(8, 0), time(16, 45),
+        timedelta(hours=8), timedelta(minutes=45),
+    ]  # fmt: skip
+    assert (cells[8].value, cells[9].value) == (0, 1)  # on time; finished before 17:45
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    assert errors == []
+    context.close()
