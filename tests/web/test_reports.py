@@ -135,11 +135,14 @@ def test_a_month_of_a_team(server, team):
     )  # fmt: skip
     # Sales counts its own two people.
     assert row(html, "department", team.sales) == ["2", "4", "33:40", "0:30", "1", "1", "1 · 0:41"]
-    # The bars: Monday 17:00 of work and 0:30 of breaks together; the heat map's
-    # Tuesday is the darkest day.
+    # The bars: Monday 17:00 of work and 0:30 of breaks together. The heat map
+    # shades the hours per person who worked: Monday 8:30 each, Tuesday 6:53.
     monday = re.search(r'<g class="day" data-date="2026-03-02">\s*<title>([^<]+)</title>', html)
     assert monday.group(1) == "2026-03-02: worked 17:00, breaks 0:30"
-    assert re.search(r'data-date="2026-03-03" data-level="4"', html)
+    assert re.search(
+        r'data-date="2026-03-02" data-level="4">\s*<title>2026-03-02: 17:00 worked by 2<', html
+    )
+    assert re.search(r'data-date="2026-03-03" data-level="3"', html)
     assert re.search(r'data-date="2026-03-04" data-level="0"', html)
     assert html.count('<rect class="level-') == 31
 
@@ -335,6 +338,7 @@ def test_the_xlsx_downloaded_from_the_page(chromium, web_server, tmp_path):
     assert (cells[8].value, cells[9].value) == (0, 1)  # on time; finished before 17:45
 
     page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     assert errors == []
     context.close()

@@ -16,6 +16,9 @@ WIDTH, HEIGHT = 720, 220
 LEFT, BOTTOM, TOP = 40, 22, 8
 #: A heat map cell and the gap between cells.
 CELL, GAP = 30, 4
+#: A heat map day's shade: the hours each person who worked that day worked, on
+#: average, below these (one person's day, or a team's, reads the same way).
+LEVELS = (4, 6, 8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +100,10 @@ class Cell:
     day: date
     x: int
     y: int
-    #: 0 for no work, 1 to 4 for more.
+    #: 0 for no work, 1 to 4 for more (see :data:`LEVELS`).
     level: int
     worked: timedelta
+    people: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,22 +117,26 @@ class HeatMap:
 
 
 def heat_map(by_date: dict[date, Totals]) -> HeatMap:
-    """A calendar: a row per week, Monday first; each day shaded by worked time,
-    relative to the most worked day of the period."""
+    """A calendar: a row per week, Monday first; each day shaded by the hours its
+    people worked."""
     dates = sorted(by_date)
     if not dates:
         return HeatMap((), 0, 0, ())
-    most = max(_hours(t.worked) for t in by_date.values()) or 1.0
     monday = dates[0] - timedelta(days=dates[0].weekday())
     top = 16  # room for the weekday heads
     cells = []
     for day in dates:
         week, weekday = divmod((day - monday).days, 7)
-        hours = _hours(by_date[day].worked)
-        level = 0 if hours <= 0 else min(4, math.ceil(4 * hours / most))
-        cells.append(
-            Cell(day, weekday * (CELL + GAP), top + week * (CELL + GAP), level, by_date[day].worked)
-        )
+        totals = by_date[day]
+        x, y = weekday * (CELL + GAP), top + week * (CELL + GAP)
+        cells.append(Cell(day, x, y, _level(totals), totals.worked, len(totals.people)))
     weeks = (dates[-1] - monday).days // 7 + 1
     heads = tuple(i * (CELL + GAP) + CELL // 2 for i in range(7))
     return HeatMap(tuple(cells), 7 * (CELL + GAP) - GAP, top + weeks * (CELL + GAP) - GAP, heads)
+
+
+def _level(totals: Totals) -> int:
+    if not totals.people or totals.worked <= timedelta(0):
+        return 0
+    each = _hours(totals.worked) / len(totals.people)
+    return 1 + sum(each >= bound for bound in LEVELS)
