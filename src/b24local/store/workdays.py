@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta
-from typing import Any
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import String, bindparam, insert, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local.entities import User
@@ -341,29 +342,85 @@ async def settings_of_many(
 _CHUNK = 5_000
 
 
+class ClosedDay(NamedTuple):
+    """A closed day as a report reads it: no breaks, but the worked and break
+    seconds stored with it (:func:`_totals`, the workday rules' own figures)."""
+
+    id: int
+    user_id: int
+    start: datetime
+    finish: datetime
+    tz_offset: int
+    active: bool
+    duration: int
+    break_length: int
+
+
 async def started_between(
     conn: AsyncConnection,
     portal_id: int,
     user_ids: Sequence[int],
     first: datetime,
     last: datetime,
-) -> list[StoredDay]:
-    """The people's workdays started within [first, last), oldest first; read
-    through the (portal, user, start) index a person at a time."""
+) -> tuple[list[ClosedDay], list[StoredDay]]:
+    """The people's workdays started within [first, last), read through the
+    (portal, user, start) index in one pass: the closed ones as :class:`ClosedDay`
+    (a month's report reads tens of thousands, and building each whole, breaks
+    parsed, cost more than the query), the others whole. Moments are read as the
+    database gives them, which costs a fifth of the column type's parsing."""
     ids = sorted({u for u in user_ids if storable(u)})
-    found: list[StoredDay] = []
+    closed: list[ClosedDay] = []
+    still_open: list[StoredDay] = []
     for at in range(0, len(ids), _CHUNK):
         rows = await conn.execute(
-            select(workdays).where(
+            select(*_REPORT_COLUMNS).where(
                 workdays.c.portal_id == portal_id,
                 workdays.c.user_id.in_(ids[at : at + _CHUNK]),
                 workdays.c.started_at >= first,
                 workdays.c.started_at < last,
             )
         )
-        found.extend(_day(row) for row in rows)
-    found.sort(key=lambda stored: (stored.day.start, stored.id))
-    return found
+        for row in rows:
+            start = _moment(row.started_at)
+            if row.finished_at is None:
+                raw = row.breaks if isinstance(row.breaks, list) else json.loads(row.breaks)
+                day = Workday(start, row.tz_offset, row.zone, None, _breaks_in(raw), row.active)
+                still_open.append(StoredDay(row.id, row.user_id, day))
+            else:
+                closed.append(
+                    ClosedDay(
+                        row.id,
+                        row.user_id,
+                        start,
+                        _moment(row.finished_at),
+                        row.tz_offset,
+                        row.active,
+                        row.duration,
+                        row.break_length,
+                    )
+                )
+    return closed, still_open
+
+
+def _raw(name: str) -> Any:
+    """A column without its type's conversion (see :func:`_moment`)."""
+    return type_coerce(workdays.c[name], String).label(name)
+
+
+_REPORT_COLUMNS = (
+    *(workdays.c[name] for name in ("id", "user_id", "tz_offset", "zone", "active")),
+    *(workdays.c[name] for name in ("duration", "break_length")),
+    _raw("started_at"),
+    _raw("finished_at"),
+    _raw("breaks"),
+)
+
+
+def _moment(value: Any) -> datetime:
+    """A stored naive UTC moment: SQLite's text, or PostgreSQL's datetime."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)
 
 
 async def put_settings(conn: AsyncConnection, portal_id: int, user_id: int, **changes: Any) -> None:

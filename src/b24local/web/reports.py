@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from b24local.entities import Portal, User
 from b24local.scopes.timeman import absences, access
 from b24local.scopes.timeman.methods import home_zone
-from b24local.scopes.timeman.tally import DayTally, Totals, tally_day
+from b24local.scopes.timeman.tally import DayTally, Totals, tally_closed, tally_day
+from b24local.scopes.timeman.workday import offset_zone
 from b24local.store import departments as department_store
 from b24local.store import timecontrol, workdays
 from b24local.store import users as user_store
@@ -219,7 +220,7 @@ async def build(
 
     first, last = _bounds(period)
     ids = [p.id for p in people]
-    stored = await workdays.started_between(conn, portal.id, ids, first, last)
+    closed, still_open = await workdays.started_between(conn, portal.id, ids, first, last)
     found = await timecontrol.absences_between(
         conn, portal.id, ids, first, last + timedelta(days=1)
     )
@@ -233,19 +234,33 @@ async def build(
         p.id: Row(p.id, person_name(p), detail=_names(structure, p.departments)) for p in people
     }
     by_date = {d: Totals() for d in period.dates}
-    total = Totals()
-    days = []
-    for entry in stored:
-        figures = tally_day(
-            entry.user_id, entry.day, settings[entry.user_id], now,
-            by_workday.get(entry.id, ()), idle,
-        )  # fmt: skip
-        if figures.date not in by_date:
-            continue
-        days.append(figures)
-        rows[entry.user_id].totals.add(figures)
+    days = [
+        tally_closed(
+            c.user_id,
+            c.start,
+            c.finish,
+            offset_zone(c.tz_offset),
+            c.active,
+            timedelta(seconds=c.duration),
+            timedelta(seconds=c.break_length),
+            settings[c.user_id],
+            now,
+            by_workday.get(c.id, ()),
+            idle,
+        )
+        for c in closed
+    ]
+    days += [
+        tally_day(s.user_id, s.day, settings[s.user_id], now, by_workday.get(s.id, ()), idle)
+        for s in still_open
+    ]
+    days = [d for d in days if d.date in by_date]
+    for figures in days:
+        rows[figures.user_id].totals.add(figures)
         by_date[figures.date].add(figures)
-        total.add(figures)
+    total = Totals()
+    for row in rows.values():
+        total.merge(row.totals)
 
     department_rows = _department_rows(structure, shown_departments, people, rows, scope)
     names = {p.id: person_name(p) for p in seen}
@@ -258,9 +273,17 @@ async def build(
         key=lambda row: (row.name.casefold(), row.key),
     )
     return Report(
-        period, scope, listed, department_rows, by_date, days, total, choices,
-        [Row(d.id, d.name or f"#{d.id}") for d in shown_departments], names,
-    )  # fmt: skip
+        period,
+        scope,
+        listed,
+        department_rows,
+        by_date,
+        days,
+        total,
+        choices,
+        [Row(d.id, d.name or f"#{d.id}") for d in shown_departments],
+        names,
+    )
 
 
 def _names(structure: dict[int, Department], department_ids: tuple[int, ...]) -> str:

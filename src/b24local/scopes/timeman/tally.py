@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta, tzinfo
+from typing import NamedTuple
 
 from .absences import Record, counted, unexplained_seconds
 from .schedule import is_working_day
@@ -28,38 +29,48 @@ def until(day: Workday, now: datetime, settings: Settings) -> datetime:
     return now
 
 
-def _keeps_hours(day: Workday, settings: Settings) -> bool:
-    """Whether the day has hours to keep: not on flexible time, and a working day
+def _keeps_hours(settings: Settings, on: date) -> bool:
+    """Whether a day has hours to keep: not on flexible time, and a working day
     of the person's schedule, if they have one."""
     if settings.free:
         return False
-    return settings.schedule is None or is_working_day(settings.schedule, day.start_date)
+    return settings.schedule is None or is_working_day(settings.schedule, on)
 
 
-def _clock(moment: datetime, day: Workday) -> time:
-    return moment.astimezone(day.display_zone).time().replace(tzinfo=None)
+def _late(start: datetime, settings: Settings) -> bool:
+    """``start`` on the day's own clock."""
+    return start.time() > settings.max_start
+
+
+def _early(start: datetime, finish: datetime | None, settings: Settings) -> bool:
+    """``start`` and ``finish`` on the day's own clock; a finish on a later date
+    (a day closed after midnight) is not early."""
+    return (
+        finish is not None and finish.date() == start.date() and finish.time() < settings.min_finish
+    )
 
 
 def late_start(day: Workday, settings: Settings) -> bool:
     """Started after the latest start (``UF_TM_MAX_START``, or the schedule's)."""
-    return _keeps_hours(day, settings) and _clock(day.start, day) > settings.max_start
+    start = day.start.astimezone(day.display_zone)
+    return _keeps_hours(settings, start.date()) and _late(start, settings)
 
 
 def early_finish(day: Workday, settings: Settings) -> bool:
     """Finished, on the day's own date, before the earliest finish
     (``UF_TM_MIN_FINISH``, or the schedule's). A day not finished is not early."""
-    if day.finish is None or not _keeps_hours(day, settings):
-        return False
-    local = day.finish.astimezone(day.display_zone)
-    return local.date() == day.start_date and _clock(day.finish, day) < settings.min_finish
+    zone = day.display_zone
+    start = day.start.astimezone(zone)
+    finish = day.finish.astimezone(zone) if day.finish else None
+    return _keeps_hours(settings, start.date()) and _early(start, finish, settings)
 
 
-@dataclass(frozen=True, slots=True)
-class DayTally:
-    """One workday's figures."""
+class DayTally(NamedTuple):
+    """One workday's figures (a tuple: a month's report makes tens of thousands)."""
 
     user_id: int
     date: date
+    #: Start and finish on the day's own clock.
     start: datetime
     finish: datetime | None
     state: Status
@@ -73,6 +84,29 @@ class DayTally:
     absent: timedelta
 
 
+def _tally(
+    user_id: int,
+    start: datetime,
+    finish: datetime | None,
+    state: Status,
+    approved: bool,
+    worked: timedelta,
+    breaks: timedelta,
+    settings: Settings,
+    now: datetime,
+    records: Iterable[Record],
+    idle_minutes: int,
+) -> DayTally:
+    absences = [r for r in records if r.absence and counted(r, now, idle_minutes)]
+    absent = unexplained_seconds(absences, now, idle_minutes) if absences else 0
+    keeps = _keeps_hours(settings, start.date())
+    return DayTally(
+        user_id, start.date(), start, finish, state, approved, worked, breaks,
+        keeps and _late(start, settings), keeps and _early(start, finish, settings),
+        len(absences), timedelta(seconds=absent),
+    )  # fmt: skip
+
+
 def tally_day(
     user_id: int,
     day: Workday,
@@ -81,23 +115,38 @@ def tally_day(
     records: Iterable[Record] = (),
     idle_minutes: int = 0,
 ) -> DayTally:
+    """A day's figures, from the day itself."""
     end = until(day, now, settings)
     taken = leaks(day, end)
-    absences = [r for r in records if r.absence and counted(r, now, idle_minutes)]
-    return DayTally(
-        user_id=user_id,
-        date=day.start_date,
-        start=day.start.astimezone(day.display_zone),
-        finish=day.finish.astimezone(day.display_zone) if day.finish else None,
-        state=status(day, now),
-        approved=day.active,
-        worked=max(end - day.start - taken, ZERO),
-        breaks=taken,
-        late=late_start(day, settings),
-        early=early_finish(day, settings),
-        absences=len(absences),
-        absent=timedelta(seconds=unexplained_seconds(absences, now, idle_minutes)),
-    )
+    zone = day.display_zone
+    return _tally(
+        user_id, day.start.astimezone(zone), day.finish.astimezone(zone) if day.finish else None,
+        status(day, now), day.active, max(end - day.start - taken, ZERO), taken, settings, now,
+        records, idle_minutes,
+    )  # fmt: skip
+
+
+def tally_closed(
+    user_id: int,
+    start: datetime,
+    finish: datetime,
+    zone: tzinfo,
+    approved: bool,
+    worked: timedelta,
+    breaks: timedelta,
+    settings: Settings,
+    now: datetime,
+    records: Iterable[Record] = (),
+    idle_minutes: int = 0,
+) -> DayTally:
+    """A closed day's figures from what is stored with it: its start, finish and
+    zone, and its worked and break time (kept by the store from
+    :func:`.workday.duration` and :func:`.workday.break_length`), so that its
+    breaks need not be read at all."""
+    return _tally(
+        user_id, start.astimezone(zone), finish.astimezone(zone), "CLOSED", approved, worked,
+        breaks, settings, now, records, idle_minutes,
+    )  # fmt: skip
 
 
 @dataclass(slots=True)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from enum import StrEnum
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -85,6 +86,12 @@ class Break:
     end: datetime | None = None  # None while the pause goes on
 
 
+@lru_cache(maxsize=256)
+def offset_zone(seconds: int) -> tzinfo:
+    """A fixed offset's zone, made once: a report reads it for thousands of days."""
+    return timezone(timedelta(seconds=seconds))
+
+
 @dataclass(frozen=True, slots=True)
 class Workday:
     start: datetime
@@ -106,7 +113,7 @@ class Workday:
     @property
     def display_zone(self) -> tzinfo:
         """The day's own clock: the offset it started in."""
-        return timezone(timedelta(seconds=self.tz_offset))
+        return offset_zone(self.tz_offset)
 
     @property
     def calendar_zone(self) -> tzinfo:
