@@ -258,6 +258,17 @@ def test_weeks_months_and_their_neighbours(server, team):
     assert figure(february, "days") == "0" and "No workdays in this period." in february
     span = {"period": "range", "from": "2026-03-01", "to": "2026-03-02"}
     assert figure(server.http.get("/reports", params=span).text, "worked") == "8:00"
+    # A day going on counts up to now, a pause going on as a break.
+    next_day(server)
+    server.clock.set(server.clock.now().replace(hour=9, minute=0))
+    call(server, "timeman.open", USER_ID=team.bob)
+    server.clock.advance(2 * HOUR)
+    call(server, "timeman.pause", USER_ID=team.bob)
+    server.clock.advance(HOUR)
+    week = server.http.get("/reports", params={"period": "week"}).text
+    assert (figure(week, "worked"), figure(week, "breaks"), figure(week, "days")) == (
+        "10:00", "1:00", "2",
+    )  # fmt: skip
 
 
 @sqlite_only
