@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, bindparam, insert, select, type_coerce, update
+from sqlalchemy import String, Text, bindparam, case, cast, insert, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local.entities import User
@@ -383,7 +383,7 @@ async def started_between(
         for row in rows:
             start = _moment(row.started_at)
             if row.finished_at is None:
-                raw = row.breaks if isinstance(row.breaks, list) else json.loads(row.breaks)
+                raw = json.loads(row.breaks)
                 day = Workday(start, row.tz_offset, row.zone, None, _breaks_in(raw), row.active)
                 still_open.append(StoredDay(row.id, row.user_id, day))
             else:
@@ -412,7 +412,11 @@ _REPORT_COLUMNS = (
     *(workdays.c[name] for name in ("duration", "break_length")),
     _raw("started_at"),
     _raw("finished_at"),
-    _raw("breaks"),
+    # Only a day still open needs its breaks; as text, which PostgreSQL's driver
+    # would otherwise decode for every row.
+    case((workdays.c.finished_at.is_(None), cast(workdays.c.breaks, Text)), else_=None).label(
+        "breaks"
+    ),
 )
 
 
