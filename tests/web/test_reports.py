@@ -167,10 +167,20 @@ def test_who_sees_whose_report(server, team):
             refused = server.http.get(path, params={**MARCH, **params})
             assert refused.status_code == 403, (path, params)
             assert "the people you manage" in refused.text
-    # A head sees their department's people, not others.
+    # A head sees their department's people and those of departments below it,
+    # not others.
+    inside = server.run(admin.add_department, server.store, name="Inside", parent_id=team.sales).id
+    ivy = server.add_user("Ivy", "Below", department_ids=[inside])
+    work(server, ivy, "09:00", "12:00")
     log_in(server, str(team.hannah))
     head = server.http.get("/reports", params=MARCH).text
     assert f'data-user="{team.bob}"' in head and f'data-user="{team.carol}"' not in head
+    assert f'data-user="{ivy}"' in head and f'data-department="{inside}"' in head
+    sales = server.http.get("/reports", params={**MARCH, "department": team.sales}).text
+    assert figure(sales, "worked") == "11:00"  # Bob's 8:00 and Ivy's 3:00
+    assert row(sales, "department", team.sales)[:3] == ["2", "1", "8:00"]  # its own people
+    inner = server.http.get("/reports", params={**MARCH, "department": inside}).text
+    assert figure(inner, "worked") == "3:00"
     assert server.http.get("/reports", params={**MARCH, "user": team.bob}).status_code == 200
     assert server.http.get("/reports", params={**MARCH, "user": team.carol}).status_code == 403
     assert server.http.get("/reports.csv", params={**MARCH, "user": team.bob}).status_code == 200

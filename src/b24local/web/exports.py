@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 
 import xlsxwriter
@@ -104,7 +104,7 @@ def xlsx_bytes(report: Report, t: Catalogue) -> bytes:
     _total_rows(people, report.people, formats)
     units = sheet(t("reports.sheet.departments"), ("id", "department", "people", *_TOTAL_COLUMNS),
                   (8, 28, 8, 8, 10, 10, 8, 8, 10, 10))  # fmt: skip
-    _total_rows(units, report.departments, formats, detail_is_number=True)
+    _total_rows(units, report.departments, formats, members=True)
     book.close()
     return out.getvalue()
 
@@ -135,17 +135,17 @@ def _totals(totals: Totals) -> Iterator[tuple[float, str | None]]:
     yield _span(totals.absent), "span"
 
 
-def _total_rows(page, rows: list[Row], formats, detail_is_number: bool = False) -> None:
-    write: Callable = page.write_number
+def _total_rows(page, rows: list[Row], formats, members: bool = False) -> None:
+    """A person's line (their departments' names) or a department's (its people)."""
     for r, row in enumerate(rows, start=1):
-        write(r, 0, row.key)
+        page.write_number(r, 0, row.key)
         page.write_string(r, 1, row.name)
-        if detail_is_number:
-            write(r, 2, int(row.detail or 0))
+        if members:
+            page.write_number(r, 2, row.members)
         else:
             page.write_string(r, 2, row.detail)
         for c, (value, kind) in enumerate(_totals(row.totals), start=3):
             if kind:
-                write(r, c, value, formats[kind])
+                page.write_number(r, c, value, formats[kind])
             else:
-                write(r, c, value)
+                page.write_number(r, c, value)

@@ -146,6 +146,8 @@ class Row:
     totals: Totals = field(default_factory=Totals)
     #: For a person, their departments' names.
     detail: str = ""
+    #: For a department, how many of its own people the report has.
+    members: int = 0
 
 
 @dataclass(slots=True)
@@ -309,7 +311,7 @@ def _department_rows(
         row = Row(department.id, department.name or f"#{department.id}")
         for member in members:
             row.totals.merge(rows[member.id].totals)
-        row.detail = str(len(members))
+        row.members = len(members)
         found.append(row)
     return found
 
