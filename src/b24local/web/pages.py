@@ -91,8 +91,10 @@ async def login(current: Visit) -> Response:
         runtime.store, current.portal, name, password, attempt, current.now
     )
     if wait is not None:
-        message = throttle.locked_message(wait)
-        return _login_page(current, message, 429, {"Retry-After": str(wait)}, name)
+        return _login_page(
+            current, "login.locked", 429, {"Retry-After": str(wait)}, name,
+            minutes=throttle.locked_minutes(wait),
+        )  # fmt: skip
     new_session = None
     if user_id is not None:
         async with runtime.store.transaction(write=True) as conn:
@@ -118,10 +120,13 @@ def _login_page(
     status: int = 200,
     headers: dict[str, str] | None = None,
     login_name: str = "",
+    **values: int,
 ) -> Response:
+    """The log-in form; ``error`` is a catalogue key, filled in with ``values``."""
     return page(
         current.request, "login.html", status=status, headers=headers, visit=current,
-        error=error, login_name=login_name, csrf_token=current.csrf_token(),
+        error=error, error_values=values, login_name=login_name,
+        csrf_token=current.csrf_token(),
     )  # fmt: skip
 
 

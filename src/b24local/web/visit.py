@@ -15,12 +15,16 @@ from b24local.oauth.addresses import Addresses
 from b24local.oauth.login import SESSION_COOKIE
 from b24local.rest.auth import check_portal_open, resolve_portal
 from b24local.rest.errors import RestError
+from b24local.rest.transport import read_body
 from b24local.store import sessions, users
 
 #: A form of these pages has a handful of fields; more is not one of ours.
 MAX_FIELDS = 20
 #: No field of ours is longer (a reason for an edit is the longest).
 MAX_FIELD_LENGTH = 2000
+#: Room for every field at its longest, percent-encoded: a form is read into memory
+#: before anyone is known (the log-in form), so its size is capped first.
+MAX_BODY = 64 * 1024
 
 
 class Refused(Exception):
@@ -74,6 +78,11 @@ class Visit:
 
     async def form(self) -> dict[str, str]:
         """A posted form, once it passed the CSRF checks; :class:`Refused` otherwise."""
+        try:
+            # Read once, within bounds; the form parser is then given what was read.
+            self.request._body = await read_body(self.request, MAX_BODY)
+        except RestError:
+            raise Refused("error.too_large", 413) from None
         try:
             data = await self.request.form(max_files=0, max_fields=MAX_FIELDS)
         except Exception:  # multipart's or the form parser's refusal
