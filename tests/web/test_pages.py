@@ -429,3 +429,28 @@ def test_a_locked_log_in_costs_no_password_hashing_and_is_told_from_the_catalogu
     told = log_in(server, "1", PASSWORD)
     assert told.status_code == 429 and int(told.headers["retry-after"]) <= 30
     assert Catalogue("en")("login.locked", minutes=1) in told.text
+
+
+@sqlite_only
+@pytest.mark.usefixtures("admin_password")
+def test_a_time_is_what_a_time_input_sends_and_nothing_looser(server):
+    """An offset would be dropped without a word (the time read as the home zone's),
+    and ``0900`` or ``9`` are no one's way of writing a time: all are refused."""
+    log_in(server)
+    act(server, "start")
+    server.clock.advance(4 * 3600)
+    for sent in ("09:00+05:00", "09:00Z", "0900", "09", "9:00", "T09:00", "09:00:60", "٠٩:٠٠"):
+        answer = act(server, "close", time=sent, report="Left early")
+        assert answer.status_code == 400 and "not a time of day" in answer.text, sent
+    assert day_status(server)["STATUS"] == "OPENED"
+    assert act(server, "close", time="09:00:30", report="Left early").status_code == 303
+    assert day_status(server)["TIME_FINISH"].startswith("2026-03-02T09:00:00")
+
+
+@sqlite_only
+@pytest.mark.usefixtures("admin_password")
+def test_head_of_the_log_in_page_is_its_get(server):
+    """HEAD is GET without the body: it was taken for a posted form and refused."""
+    head = server.http.head("/login")
+    assert head.status_code == 200 and head.headers["content-type"].startswith("text/html")
+    assert "frame-ancestors 'none'" in head.headers["content-security-policy"]
