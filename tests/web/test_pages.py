@@ -454,3 +454,19 @@ def test_head_of_the_log_in_page_is_its_get(server):
     head = server.http.head("/login")
     assert head.status_code == 200 and head.headers["content-type"].startswith("text/html")
     assert "frame-ancestors 'none'" in head.headers["content-security-policy"]
+
+
+@sqlite_only
+@pytest.mark.usefixtures("admin_password")
+def test_an_unreadable_referer_is_another_sites(server):
+    """``Referer: http://[::1`` made urlsplit raise: a 500 on every form."""
+    token = token_in(server.http.get("/login").text)
+    fields = {"csrf_token": token, "login": "1", "password": PASSWORD}
+    answer = server.http.post("/login", data=fields, headers={"referer": "http://[::1"})
+    assert answer.status_code == 403 and "another site" in answer.text
+    assert log_in(server).status_code == 303
+    token = token_in(server.http.get("/day").text)
+    refused = server.http.post(
+        "/day/start", data={"csrf_token": token}, headers={"referer": "https://[bad/day"}
+    )
+    assert refused.status_code == 403 and day_status(server)["STATUS"] == "CLOSED"
