@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from b24local import admin, schedule_admin
+from b24local import admin, plans, schedule_admin
 from b24local.scopes.timeman.workday import Reason
 from b24local.store import credentials, workdays
 from b24local.web.catalogue import Catalogue, choose, languages
@@ -470,3 +470,21 @@ def test_an_unreadable_referer_is_another_sites(server):
         "/day/start", data={"csrf_token": token}, headers={"referer": "https://[bad/day"}
     )
     assert refused.status_code == 403 and day_status(server)["STATUS"] == "CLOSED"
+
+
+@sqlite_only
+@pytest.mark.usefixtures("admin_password")
+def test_a_closed_portal_is_explained_in_the_catalogues_words(server):
+    """The page said REST's English "REST API is blocked due to overload" to a
+    person whose Bitrix24 an administrator blocked."""
+    english = Catalogue("en")
+    log_in(server)
+    for change, key in (
+        ({"status": "blocked"}, "error.portal_blocked"),
+        ({"status": "deleted"}, "error.portal_deleted"),
+        ({"status": "active", "plan": plans.FREE}, "error.portal_plan"),
+    ):
+        server.run(admin.update_portal, server.store, None, **change)
+        answer = server.http.get("/day")
+        assert answer.status_code == 403 and english(key) in answer.text, change
+        assert "REST" not in answer.text
