@@ -22,8 +22,9 @@ from b24local.store import sessions, users
 MAX_FIELDS = 20
 #: No field of ours is longer (a reason for an edit is the longest).
 MAX_FIELD_LENGTH = 2000
-#: Room for every field at its longest, percent-encoded: a form is read into memory
-#: before anyone is known (the log-in form), so its size is capped first.
+#: Room for the longest form a page sends (a 2000-character reason, all of it
+#: percent-encoded, is 18 KiB): a form is read into memory before anyone is known
+#: (the log-in form), so its size is capped first.
 MAX_BODY = 64 * 1024
 
 
