@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local.rest.v3.query import Query
@@ -147,6 +148,19 @@ async def latest(conn: AsyncConnection, portal_id: int, user_id: int) -> StoredD
     return _day(row) if row else None
 
 
+async def latest_of_all(conn: AsyncConnection, portal_id: int) -> dict[int, StoredDay]:
+    """Every user's current workday (as :func:`latest` finds it), in one query."""
+    newest = (
+        select(func.max(workdays.c.id))
+        .where(workdays.c.portal_id == portal_id)
+        .group_by(workdays.c.user_id)
+    )
+    rows = await conn.execute(
+        select(workdays).where(workdays.c.portal_id == portal_id, workdays.c.id.in_(newest))
+    )
+    return {row.user_id: _day(row) for row in rows}
+
+
 async def by_id(conn: AsyncConnection, portal_id: int, workday_id: int) -> StoredDay | None:
     row = (
         await conn.execute(
@@ -229,6 +243,26 @@ async def history(conn: AsyncConnection, portal_id: int, workday_id: int) -> lis
         .order_by(workday_events.c.id)
     )
     return [dict(row._mapping) for row in rows]
+
+
+async def histories(
+    conn: AsyncConnection, portal_id: int, workday_ids: Sequence[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """:func:`history` of several days in one query, by workday."""
+    found: dict[int, list[dict[str, Any]]] = {workday_id: [] for workday_id in workday_ids}
+    if not found:
+        return found
+    rows = await conn.execute(
+        select(workday_events)
+        .where(
+            workday_events.c.portal_id == portal_id,
+            workday_events.c.workday_id.in_(list(found)),
+        )
+        .order_by(workday_events.c.id)
+    )
+    for row in rows:
+        found[row.workday_id].append(dict(row._mapping))
+    return found
 
 
 async def steps(conn: AsyncConnection, portal_id: int, workday_id: int) -> tuple[Step, ...]:
