@@ -108,6 +108,14 @@ def snapshot(day: Workday | None) -> dict[str, Any] | None:
     return values
 
 
+#: What :func:`_day` reads: enough for many days at once (no totals, no update time).
+_DAY_READ = [
+    workdays.c[name]
+    for name in ("id", "user_id", "started_at", "tz_offset", "zone", "finished_at", "breaks",
+                 "active", "ip_open", "lat_open", "lon_open", "ip_close", "lat_close", "lon_close")
+]  # fmt: skip
+
+
 def _day(row: Any) -> StoredDay:
     day = Workday(
         start=row.started_at,
@@ -148,17 +156,22 @@ async def latest(conn: AsyncConnection, portal_id: int, user_id: int) -> StoredD
     return _day(row) if row else None
 
 
-async def latest_of_all(conn: AsyncConnection, portal_id: int) -> dict[int, StoredDay]:
-    """Every user's current workday (as :func:`latest` finds it), in one query."""
+async def latest_of_all(
+    conn: AsyncConnection, portal_id: int, *, unless_closed_before: datetime | None = None
+) -> dict[int, StoredDay]:
+    """Every user's current workday (as :func:`latest` finds it), in one query;
+    without those finished days that started before ``unless_closed_before``."""
     newest = (
         select(func.max(workdays.c.id))
         .where(workdays.c.portal_id == portal_id)
         .group_by(workdays.c.user_id)
     )
-    rows = await conn.execute(
-        select(workdays).where(workdays.c.portal_id == portal_id, workdays.c.id.in_(newest))
-    )
-    return {row.user_id: _day(row) for row in rows}
+    query = select(*_DAY_READ).where(workdays.c.portal_id == portal_id, workdays.c.id.in_(newest))
+    if unless_closed_before is not None:
+        query = query.where(
+            workdays.c.finished_at.is_(None) | (workdays.c.started_at >= unless_closed_before)
+        )
+    return {row.user_id: _day(row) for row in await conn.execute(query)}
 
 
 async def by_id(conn: AsyncConnection, portal_id: int, workday_id: int) -> StoredDay | None:

@@ -26,6 +26,8 @@ from b24local.store.departments import Department
 
 #: The order of the summary, and of the rows: who is at work first.
 STATES = ("OPENED", "PAUSED", "EXPIRED", "CLOSED", "NONE")
+#: Older than any "today" on Earth (zones run from UTC-12 to UTC+14).
+OLD = timedelta(hours=50)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,18 +84,17 @@ async def load(
     people = [u for u in await user_store.all_users(conn, portal_id) if u.active]
     reach = [person for person in people if manages_in(tree, viewer, person)]
     # Each person counts in their departments and every department above them.
-    under: dict[int, set[int]] = {}
-    for person in reach:
-        under[person.id] = {
-            found.id for d in person.departments for found in departments.ancestry(tree, d)
-        }
+    above = {d: {found.id for found in departments.ancestry(tree, d)} for d in tree}
+    under = {person.id: set().union(*(above.get(d, ()) for d in person.departments))
+             for person in reach}  # fmt: skip
     sizes = Counter(d for ids in under.values() for d in ids)
     chosen = tree.get(department) if department in sizes else None
     # Worth offering: a department that holds some of the people but not all.
     offered = [d for d, size in sizes.items() if size < len(reach)]
     if chosen is not None:
         reach = [person for person in reach if chosen.id in under[person.id]]
-    days = await workdays.latest_of_all(conn, portal_id)
+    # A day finished before yesterday is no one's day today, in any zone: not read.
+    days = await workdays.latest_of_all(conn, portal_id, unless_closed_before=now - OLD)
     states = await presence_store.all_of(conn, portal_id)
     rows = [
         row(person, days[person.id].day if person.id in days else None,

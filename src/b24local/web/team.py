@@ -13,6 +13,7 @@ from b24local.devapi import whole_number
 from b24local.scopes.im.presence import STATUSES
 
 from . import board
+from .catalogue import Catalogue
 from .day import hours
 from .pages import handler, home_zone
 from .render import SECURITY_HEADERS, catalogue_for, page
@@ -47,9 +48,11 @@ async def _board(current: Visit) -> tuple[board.Board, str]:
 async def team(current: Visit) -> Response:
     found, timing = await _board(current)
     started = time.perf_counter()
+    home = home_zone(current)
+    cells = Cells(catalogue_for(current.request), home)
     response = page(
         current.request, "team.html", visit=current, board=found, now=current.now,
-        statuses=STATUSES, poll=POLL_SECONDS, home=home_zone(current),
+        rows=[cells(r) for r in found.rows], poll=POLL_SECONDS, home=home,
         csrf_token=current.csrf_token(),
     )  # fmt: skip
     render = f"render;dur={(time.perf_counter() - started) * 1000:.1f}"
@@ -57,35 +60,48 @@ async def team(current: Visit) -> Response:
     return response
 
 
-def live_row(found: board.Row, t: Any, home: tzinfo) -> dict[str, Any]:
-    """A row as the page's script fills it in: each cell's text, already in words."""
-    presence = found.presence
-    return {
-        "id": found.user.id,
-        "state": found.state,
-        "stateText": t("state." + found.state.lower()),
-        "started": found.started.astimezone(found.zone).strftime("%H:%M")
-        if found.started and found.zone
-        else "",
-        "worked": hours(found.worked) if found.worked is not None else "",
-        "awaiting": found.awaiting_approval,
-        "status": presence.status,
-        "statusText": t("status." + presence.status),
-        "idle": t("team.idle_since", since=presence.idle_since.astimezone(home).strftime("%H:%M"))
-        if presence.idle_since
-        else "",
-    }
+class Cells:
+    """Each row's cells in words, as the page shows them and ``/team/live`` sends
+    them: formatted once, in one place. Labels are looked up once per state."""
+
+    def __init__(self, t: Catalogue, home: tzinfo) -> None:
+        self.home = home
+        self.states = {s: t("state." + s.lower()) for s in board.STATES}
+        self.statuses = {s: t("status." + s) for s in STATUSES}
+        self.idle = t("team.idle_since", since="{since}")
+        self.unnamed = t("user.unnamed", id="{id}")
+
+    def __call__(self, found: board.Row) -> dict[str, Any]:
+        presence = found.presence
+        started = found.started.astimezone(found.zone) if found.started and found.zone else None
+        idle = presence.idle_since
+        user = found.user
+        return {
+            "id": user.id,
+            "name": user.full_name or self.unnamed.format(id=user.id),
+            "position": user.work_position,
+            "state": found.state,
+            "stateText": self.states[found.state],
+            "started": started.strftime("%H:%M") if started else "",
+            "worked": hours(found.worked) if found.worked is not None else "",
+            "awaiting": found.awaiting_approval,
+            "status": presence.status,
+            "statusText": self.statuses.get(presence.status, presence.status),
+            "idle": self.idle.format(since=idle.astimezone(self.home).strftime("%H:%M"))
+            if idle
+            else "",
+        }
 
 
 @handler()
 async def team_live(current: Visit) -> Response:
     found, timing = await _board(current)
-    t = catalogue_for(current.request)
     home = home_zone(current)
+    cells = Cells(catalogue_for(current.request), home)
     body = {
         "now": current.now.isoformat(),
         "time": current.now.astimezone(home).strftime("%H:%M"),
         "counts": found.counts,
-        "rows": [live_row(r, t, home) for r in found.rows],
+        "rows": [cells(r) for r in found.rows],
     }
     return JSONResponse(body, headers={**SECURITY_HEADERS, "Server-Timing": timing})
