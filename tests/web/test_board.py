@@ -136,6 +136,16 @@ def test_a_head_watches_the_team_and_approves_an_edited_day(server, team):
     started = timeman(server, "timeman.status", USER_ID=team.olga)["TIME_START"]
     assert olga["started"] == started[11:16]  # in the day's own zone, as REST gives it
 
+    # Presence as im.user.status.* leave it: Olga's status and idle time.
+    olgas_hook = server.add_webhook(team.olga, ["im"])
+    server.call("im.user.status.set", {"STATUS": "away"}, hook=olgas_hook)
+    server.call("im.user.status.idle.start", {"AGO": 5}, hook=olgas_hook)
+    olga = live(server)[team.olga]
+    assert (olga["status"], olga["statusText"]) == ("away", "Away")
+    idle_since = (server.clock.now() - timedelta(minutes=5)).strftime("%H:%M")
+    assert olga["idle"] == f"idle since {idle_since}"  # the portal's zone: UTC here
+    assert f"idle since {idle_since}" in server.http.get("/team").text
+
     # A change over REST shows in the live rows without a new page.
     timeman(server, "timeman.open", USER_ID=team.nils)
     server.clock.advance(600)
