@@ -279,3 +279,39 @@ def test_hostile_addresses_get_clear_answers(server, team):
     missing = decide(server, 424242, "approve", token)
     assert missing.status_code == 404 and "no such workday" in missing.text
     assert server.http.get("/approvals/1/approve").status_code == 405
+
+
+@sqlite_only
+def test_the_board_reads_the_same_number_of_statements_for_any_team(server, team):
+    """No query per person: ten more people, with days and statuses, cost the
+    board no more statements."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    log_in(server, server.admin_id)
+
+    def statements_for_board() -> int:
+        # A commit first: rows kept from before it (store/snapshot.py) are read anew.
+        server.call("im.user.status.set", {"STATUS": "online"})
+        statements.clear()
+        event.listen(Engine, "before_cursor_execute", count)
+        try:
+            assert server.http.get("/team").status_code == 200
+            live(server)
+        finally:
+            event.remove(Engine, "before_cursor_execute", count)
+        return len(statements)
+
+    before = statements_for_board()
+    for n in range(10):
+        user = server.add_user(f"Extra{n}", "Person", department_ids=[team.north])
+        timeman(server, "timeman.open", USER_ID=user)
+        server.call("im.user.status.set", {"STATUS": "dnd", "USER_ID": user})
+    assert len(rows(server.http.get("/team").text)) == 16
+    assert statements_for_board() == before, statements
+    assert 10 <= before < 30, before  # five for each board, and the visit's own
