@@ -79,7 +79,7 @@ async def load(
     conn: AsyncConnection, portal_id: int, viewer: User, now: datetime, department: int | None
 ) -> Board:
     """The board as ``viewer`` may see it, cut to ``department`` (and the departments
-    below it) when given: five queries, whatever the number of people."""
+    below it) when given: four queries, whatever the number of people."""
     tree = await departments.tree(conn, portal_id)
     people = [u for u in await user_store.all_users(conn, portal_id) if u.active]
     reach = [person for person in people if manages_in(tree, viewer, person)]
