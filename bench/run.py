@@ -21,7 +21,19 @@ from pathlib import Path
 from b24local import admin
 from b24local.store.engine import Store
 
-from . import coldstart, databases, events, profile, report, reset, scenarios, seed, server, wrk
+from . import (
+    board,
+    coldstart,
+    databases,
+    events,
+    profile,
+    report,
+    reset,
+    scenarios,
+    seed,
+    server,
+    wrk,
+)
 from .databases import Database
 from .scenarios import Scenario
 
@@ -420,7 +432,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="",
         help="Only these scenarios besides the read path and the ceiling "
         "(e.g. write,mixed; paced also runs the 4-connection read, growth the growth curve;"
-        " reset alone times the dev API's reset and snapshots).",
+        " reset alone times the dev API's reset and snapshots, board alone the team board).",
     )
     parser.add_argument("--keep", action="store_true", help="Keep the work directory.")
     return parser.parse_args(argv)
@@ -431,6 +443,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.only == "reset":
         # Timed through HTTP by the harness itself: no wrk needed.
         reset.main(pg_url=args.pg, sqlite=not args.no_sqlite, quick=args.quick)
+        return
+    if args.only == "board":
+        board.main(pg_url=args.pg, sqlite=not args.no_sqlite, quick=args.quick)
         return
     wrk.find_wrk()  # exits with install instructions when missing
     plan = make_plan(args)

@@ -152,7 +152,7 @@ async def logout(current: Visit) -> Response:
 # --- My day ----------------------------------------------------------------------------
 
 
-def _home_zone(current: Visit) -> ZoneInfo:
+def home_zone(current: Visit) -> ZoneInfo:
     assert current.user is not None
     return ZoneInfo(timeman.home_zone(current.portal, current.user))
 
@@ -168,11 +168,11 @@ async def _day_page(
         settings = await workdays.settings_for(conn, current.portal.id, user.id, user.departments)
         state = await presence_store.get(conn, current.portal.id, user.id)
     day = stored.day if stored else None
-    shown = day_view.view(day, settings, current.now, _home_zone(current))
+    shown = day_view.view(day, settings, current.now, home_zone(current))
     return page(
         current.request, "day.html", status=status, visit=current, user=user, view=shown,
         settings=settings, presence=state, statuses=presence.STATUSES, error=error,
-        csrf_token=current.csrf_token(), now=current.now, home=_home_zone(current),
+        csrf_token=current.csrf_token(), now=current.now, home=home_zone(current),
         sent=sent or {},
     )  # fmt: skip
 
@@ -220,7 +220,7 @@ async def day_action(current: Visit) -> Response:
     assert user is not None
     report = fields.get("report", "").strip()
     place = Place(ip=current.client_ip)
-    home = _home_zone(current)
+    home = home_zone(current)
     wanted = _MEANT_FOR[action]
 
     def change(day: Workday | None, settings: Settings, target, now: datetime) -> Transition:

@@ -5,12 +5,15 @@ who reads schedules; and who may read whose time control report."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local import access_codes
 from b24local.entities import User
 from b24local.scopes.timeman.schedule import Schedule
 from b24local.store import departments
+from b24local.store.departments import Department
 
 from .absences import ControlSettings, ViewType, listed
 
@@ -18,8 +21,21 @@ from .absences import ControlSettings, ViewType, listed
 async def can_manage(conn: AsyncConnection, actor: User, target: User) -> bool:
     if actor.id == target.id or actor.is_admin:
         return True
-    heads = await departments.supervisors_of(conn, target.portal_id, target.departments)
-    return actor.id in heads
+    return manages_in(await departments.tree(conn, target.portal_id), actor, target)
+
+
+def manages_in(tree: dict[int, Department], actor: User, target: User) -> bool:
+    """:func:`can_manage` on a structure already read: for many people at once."""
+    if actor.id == target.id or actor.is_admin:
+        return True
+    return actor.id in departments.heads_over(tree, target.departments)
+
+
+async def managed(conn: AsyncConnection, actor: User, people: Iterable[User]) -> list[User]:
+    """Those of ``people`` whose days the actor manages (:func:`can_manage` for each,
+    the structure read once): the team board's and the approval queue's reach."""
+    tree = {} if actor.is_admin else await departments.tree(conn, actor.portal_id)
+    return [person for person in people if manages_in(tree, actor, person)]
 
 
 async def manages_anyone(conn: AsyncConnection, actor: User) -> bool:
