@@ -22,6 +22,7 @@ from b24local import admin
 from b24local.store.engine import Store
 
 from . import (
+    board,
     coldstart,
     databases,
     events,
@@ -432,7 +433,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="",
         help="Only these scenarios besides the read path and the ceiling "
         "(e.g. write,mixed; paced also runs the 4-connection read, growth the growth curve;"
-        " reset alone times the dev API's reset and snapshots, report the reports page).",
+        " reset alone times the dev API's reset and snapshots, board alone the team board,"
+        " report alone the reports page).",
     )
     parser.add_argument("--keep", action="store_true", help="Keep the work directory.")
     return parser.parse_args(argv)
@@ -443,6 +445,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.only == "reset":
         # Timed through HTTP by the harness itself: no wrk needed.
         reset.main(pg_url=args.pg, sqlite=not args.no_sqlite, quick=args.quick)
+        return
+    if args.only == "board":
+        board.main(pg_url=args.pg, sqlite=not args.no_sqlite, quick=args.quick)
         return
     if args.only == "report":
         # The reports page and its exports, timed by the harness: no wrk needed.

@@ -913,6 +913,7 @@ def test_only_the_page_itself_may_post_the_form(server, app):
         {"Origin": "null"},
         {"Origin": "http://127.0.0.1:8025"},
         {"Referer": "https://evil.example/login.html"},
+        {"Referer": "http://[::1"},  # unreadable: no address of ours (it was a 500)
         {"Origin": "https://evil.example", "Referer": "http://127.0.0.1:8024/oauth/authorize/"},
     ):
         token = form_token(server.http, {"client_id": app.client_id})

@@ -1,6 +1,7 @@
 """My day in Chromium against a real server process: log in, start, pause,
 resume and finish the day; a wrong password; two people in two browser contexts,
-each seeing and changing only their own day. Few and broad: each test costs a
+each seeing and changing only their own day; a head's team board following a
+report's day live, and her approval of its edit. Few and broad: each test costs a
 browser context."""
 
 from __future__ import annotations
@@ -140,3 +141,58 @@ def test_two_people_each_see_and_change_their_own_day(chromium, web_server, peop
     assert width <= 390
     admin.context.close()
     olga.context.close()
+
+
+def test_a_head_sees_the_board_change_live_and_approves_an_edit(chromium, web_server):
+    """The team board and the approvals queue: a head watches her board change
+    while a report starts her day in a second browser context (no reload), then
+    approves the report's edited finish."""
+    # The next morning: after the days of the tests above.
+    web_server.dev("/_b24local/clock", {"now": "2026-03-03T08:00:00+00:00", "freeze": True})
+    hanna = web_server.cli("user", "add", "--name", "Hanna", "--last-name", "Hale")
+    rita = web_server.cli("user", "add", "--name", "Rita", "--last-name", "Roe")
+    sales = web_server.cli("department", "add", "--name", "Sales", "--head", hanna)
+    web_server.cli("user", "update", rita, "--department", sales)
+    for user in (hanna, rita):
+        web_server.cli("user", "password", user, "--password", f"pw of {user}")
+
+    phone = {"viewport": {"width": 390, "height": 844}}
+    head, report = new_page(chromium, web_server), new_page(chromium, web_server, **phone)
+    log_in(head, hanna, f"pw of {hanna}")
+    head.wait_for_url("**/day")
+    head.get_by_role("link", name="Team").click()
+    head.wait_for_url("**/team")
+    rita_row = head.locator(f'tr[data-user="{rita}"]')
+    assert rita_row.locator('[data-cell="state"]').get_attribute("data-state") == "NONE"
+
+    # Rita starts her day in her own browser; Hanna's board follows, no reload.
+    log_in(report, rita, f"pw of {rita}")
+    report.get_by_role("button", name="Start the day").click()
+    report.wait_for_selector('#state[data-state="OPENED"]')
+    rita_row.locator('[data-cell="state"][data-state="OPENED"]').wait_for()
+    assert rita_row.locator('[data-cell="started"]').inner_text() == "08:00"
+    assert head.locator('[data-count="OPENED"]').inner_text() == "1"
+
+    # Four hours later she says she finished at 11:00, for a reason: an edit.
+    web_server.dev("/_b24local/clock/advance", {"seconds": 4 * 3600})
+    report.get_by_text("Finished earlier?").click()
+    report.get_by_label("Time", exact=True).fill("11:00")
+    report.get_by_label("Reason").fill("Doctor's appointment")
+    report.get_by_role("button", name="Finish at this time").click()
+    report.wait_for_selector('#state[data-state="CLOSED"]')
+    rita_row.locator('[data-cell="awaiting"]:not([hidden])').wait_for()
+    assert rita_row.locator('[data-cell="worked"]').inner_text() == "3:00"
+
+    head.get_by_role("link", name="Approvals").click()
+    head.wait_for_url("**/approvals")
+    card = head.locator("section.approval")
+    assert "Rita Roe" in card.inner_text() and "Doctor's appointment" in card.inner_text()
+    card.get_by_role("button", name="Approve").click()
+    head.wait_for_url("**/approvals?done=approve")
+    assert head.get_by_role("status").inner_text() == "Approved: the claimed times stand."
+    confirmed = web_server.rest("timeman.status", USER_ID=int(rita))
+    assert (confirmed["ACTIVE"], confirmed["DURATION"]) == (True, "03:00:00")
+
+    assert head.errors == [] and report.errors == []
+    head.context.close()
+    report.context.close()

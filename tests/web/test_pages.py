@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 import pytest
 
-from b24local import admin, schedule_admin
+from b24local import admin, plans, schedule_admin
 from b24local.scopes.timeman.workday import Reason
-from b24local.store import workdays
+from b24local.store import credentials, workdays
 from b24local.web.catalogue import Catalogue, choose, languages
+from b24local.web.visit import MAX_BODY
 from loginform import token_in
 
 PASSWORD = "correct horse"
@@ -378,3 +380,111 @@ def test_a_blocked_portal_shows_why_and_acts_on_nothing(server):
         assert answer.status_code == 403 and "is not available" in answer.text
     server.run(admin.update_portal, server.store, None, status="active")
     assert day_status(server)["STATUS"] == "CLOSED"
+
+
+# --- found in review: bounded work before anyone is known ------------------------------
+
+
+@sqlite_only
+@pytest.mark.usefixtures("admin_password")
+def test_a_body_larger_than_any_form_is_refused_before_it_is_parsed(server):
+    token = token_in(server.http.get("/login").text)
+    fields = {"csrf_token": token, "login": "1", "password": PASSWORD}
+    padded = {**fields, "x": "y" * MAX_BODY}
+    answer = server.http.post("/login", data=padded, follow_redirects=False)
+    assert answer.status_code == 413 and "too large" in answer.text
+    assert "B24LOCAL_SESSION" not in answer.headers.get("set-cookie", "")
+    # Sent in chunks, with no Content-Length to refuse it by.
+    body = urlencode(padded).encode()
+    chunked = server.http.post(
+        "/logout",
+        content=iter([body[:1000], body[1000:]]),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert chunked.status_code == 413
+    # The longest form a page sends fits: a 2000-character reason, all of it escaped.
+    assert log_in(server).status_code == 303
+    assert act(server, "start", report="€" * 2000).status_code == 303
+    assert day_status(server)["STATUS"] == "OPENED"
+
+
+@sqlite_only
+@pytest.mark.usefixtures("admin_password")
+def test_a_locked_log_in_costs_no_password_hashing_and_is_told_from_the_catalogue(
+    server, monkeypatch
+):
+    """Once guessing is locked, a guess is answered without scrypt's tens of
+    milliseconds (nothing to hide: the answer is 429 whoever the login is)."""
+    hashed = []
+    check = credentials.check_password
+    monkeypatch.setattr(
+        credentials, "check_password", lambda *args: hashed.append(1) or check(*args)
+    )
+    assert [log_in(server, "1", "wrong").status_code for _ in range(10)] == [401] * 10
+    assert len(hashed) == 10
+    locked = [log_in(server, login, "guess").status_code for login in ("1", "1", "1")]
+    assert locked == [429] * 3 and len(hashed) == 10
+    # Told in the catalogue's words (translated with the page), in whole minutes.
+    server.clock.advance(14 * 60 + 30)
+    told = log_in(server, "1", PASSWORD)
+    assert told.status_code == 429 and int(told.headers["retry-after"]) <= 30
+    assert Catalogue("en")("login.locked", minutes=1) in told.text
+
+
+@sqlite_only
+@pytest.mark.usefixtures("admin_password")
+def test_a_time_is_what_a_time_input_sends_and_nothing_looser(server):
+    """An offset would be dropped without a word (the time read as the home zone's),
+    and ``0900`` or ``9`` are no one's way of writing a time: all are refused."""
+    log_in(server)
+    act(server, "start")
+    server.clock.advance(4 * 3600)
+    for sent in ("09:00+05:00", "09:00Z", "0900", "09", "9:00", "T09:00", "09:00:60", "٠٩:٠٠"):
+        answer = act(server, "close", time=sent, report="Left early")
+        assert answer.status_code == 400 and "not a time of day" in answer.text, sent
+    assert day_status(server)["STATUS"] == "OPENED"
+    assert act(server, "close", time="09:00:30", report="Left early").status_code == 303
+    assert day_status(server)["TIME_FINISH"].startswith("2026-03-02T09:00:00")
+
+
+@sqlite_only
+@pytest.mark.usefixtures("admin_password")
+def test_head_of_the_log_in_page_is_its_get(server):
+    """HEAD is GET without the body: it was taken for a posted form and refused."""
+    head = server.http.head("/login")
+    assert head.status_code == 200 and head.headers["content-type"].startswith("text/html")
+    assert "frame-ancestors 'none'" in head.headers["content-security-policy"]
+
+
+@sqlite_only
+@pytest.mark.usefixtures("admin_password")
+def test_an_unreadable_referer_is_another_sites(server):
+    """``Referer: http://[::1`` made urlsplit raise: a 500 on every form."""
+    token = token_in(server.http.get("/login").text)
+    fields = {"csrf_token": token, "login": "1", "password": PASSWORD}
+    answer = server.http.post("/login", data=fields, headers={"referer": "http://[::1"})
+    assert answer.status_code == 403 and "another site" in answer.text
+    assert log_in(server).status_code == 303
+    token = token_in(server.http.get("/day").text)
+    refused = server.http.post(
+        "/day/start", data={"csrf_token": token}, headers={"referer": "https://[bad/day"}
+    )
+    assert refused.status_code == 403 and day_status(server)["STATUS"] == "CLOSED"
+
+
+@sqlite_only
+@pytest.mark.usefixtures("admin_password")
+def test_a_closed_portal_is_explained_in_the_catalogues_words(server):
+    """The page said REST's English "REST API is blocked due to overload" to a
+    person whose Bitrix24 an administrator blocked."""
+    english = Catalogue("en")
+    log_in(server)
+    for change, key in (
+        ({"status": "blocked"}, "error.portal_blocked"),
+        ({"status": "deleted"}, "error.portal_deleted"),
+        ({"status": "active", "plan": plans.FREE}, "error.portal_plan"),
+    ):
+        server.run(admin.update_portal, server.store, None, **change)
+        answer = server.http.get("/day")
+        assert answer.status_code == 403 and english(key) in answer.text, change
+        assert "REST" not in answer.text

@@ -84,7 +84,10 @@ def cross_site(request: Request, own: Collection[str]) -> bool:
         referer = request.headers.get("referer")
         if referer is None:
             return False
-        parts = urlsplit(referer)
+        try:
+            parts = urlsplit(referer)
+        except ValueError:  # "http://[::1": not an address of ours, nor anyone's
+            return True
         origin = f"{parts.scheme}://{parts.netloc}"
     return origin.lower() not in own
 

@@ -27,9 +27,13 @@ async def check_password(
     is counted; :func:`throttle.succeeded` takes it back once the caller is done."""
     async with store.transaction(write=True) as conn:
         wait = await throttle.begin(conn, attempt, now)
-        account = None if wait else await users.login_account(conn, portal.id, login)
-    # Outside any transaction and off the event loop: scrypt takes tens of ms. A
-    # locked or unknown login costs the same work, so timing tells nothing.
+        if wait:
+            # Locked whoever the login is: the answer tells nothing, so no hash is
+            # worked out, and a locked guesser gets no more scrypt time from us.
+            return None, wait
+        account = await users.login_account(conn, portal.id, login)
+    # Outside any transaction and off the event loop: scrypt takes tens of ms. An
+    # unknown login costs the same work, so timing tells nothing.
     user_id, stored = account or (None, None)
     if not await credentials.verify_password(password, stored):
         user_id = None

@@ -74,9 +74,14 @@ async def begin(conn: AsyncConnection, attempt: Attempt, now: datetime) -> int |
     return None
 
 
+def locked_minutes(wait: int) -> int:
+    """A wait of ``wait`` seconds as people are told it: whole minutes, rounded up."""
+    return math.ceil(wait / 60)
+
+
 def locked_message(wait: int) -> str:
     """What the page says to a locked attempt: the same for every login, known or not."""
-    minutes = math.ceil(wait / 60)
+    minutes = locked_minutes(wait)
     return (
         "Too many failed log-in attempts for this login or from this address. "
         f"Try again in {minutes} minute{'s' if minutes > 1 else ''}."

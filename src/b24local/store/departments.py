@@ -159,21 +159,21 @@ def ancestry(tree: dict[int, Department], department_id: int) -> list[Department
     return chain
 
 
+def heads_over(tree: dict[int, Department], member_department_ids: Sequence[int]) -> set[int]:
+    """Heads of the given departments and of every department above them."""
+    heads: set[int] = set()
+    for department_id in member_department_ids:
+        for department in ancestry(tree, department_id):
+            if department.head_user_id is not None:
+                heads.add(department.head_user_id)
+    return heads
+
+
 async def supervisors_of(
     conn: AsyncConnection, portal_id: int, member_department_ids: Sequence[int]
 ) -> set[int]:
     """Heads of the given departments and of every department above them."""
-    return heads_above(await tree(conn, portal_id), member_department_ids)
-
-
-def heads_above(structure: dict[int, Department], member_department_ids: Sequence[int]) -> set[int]:
-    """:func:`supervisors_of` over a tree already read (for many people at once)."""
-    heads: set[int] = set()
-    for department_id in member_department_ids:
-        for department in ancestry(structure, department_id):
-            if department.head_user_id is not None:
-                heads.add(department.head_user_id)
-    return heads
+    return heads_over(await tree(conn, portal_id), member_department_ids)
 
 
 async def headed_by(conn: AsyncConnection, portal_id: int, user_id: int) -> list[int]:

@@ -207,8 +207,9 @@ async def lock(conn: AsyncConnection, portal_id: int, user_id: int) -> None:
 
 
 async def all_users(conn: AsyncConnection, portal_id: int) -> list[User]:
-    page, _ = await search(conn, portal_id, [], [users.c.id], 0, 1_000_000_000, False)
-    return page
+    """Every user of the portal by ID, with their departments: one statement."""
+    result = await conn.execute(_WITH_DEPARTMENTS.where(users.c.portal_id == portal_id))
+    return list(_users(result).values())
 
 
 async def set_password(conn: AsyncConnection, portal_id: int, user_id: int, password: str) -> bool:

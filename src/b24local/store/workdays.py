@@ -8,7 +8,18 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, Text, bindparam, case, cast, insert, select, type_coerce, update
+from sqlalchemy import (
+    String,
+    Text,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local.entities import User
@@ -111,6 +122,14 @@ def snapshot(day: Workday | None) -> dict[str, Any] | None:
     return values
 
 
+#: What :func:`_day` reads: enough for many days at once (no totals, no update time).
+_DAY_READ = [
+    workdays.c[name]
+    for name in ("id", "user_id", "started_at", "tz_offset", "zone", "finished_at", "breaks",
+                 "active", "ip_open", "lat_open", "lon_open", "ip_close", "lat_close", "lon_close")
+]  # fmt: skip
+
+
 def _day(row: Any) -> StoredDay:
     day = Workday(
         start=row.started_at,
@@ -149,6 +168,24 @@ async def latest(conn: AsyncConnection, portal_id: int, user_id: int) -> StoredD
     days stored before back-dated overlapping opens were refused can contradict."""
     row = (await conn.execute(_LATEST, {"portal_id": portal_id, "user_id": user_id})).first()
     return _day(row) if row else None
+
+
+async def latest_of_all(
+    conn: AsyncConnection, portal_id: int, *, unless_closed_before: datetime | None = None
+) -> dict[int, StoredDay]:
+    """Every user's current workday (as :func:`latest` finds it), in one query;
+    without those finished days that started before ``unless_closed_before``."""
+    newest = (
+        select(func.max(workdays.c.id))
+        .where(workdays.c.portal_id == portal_id)
+        .group_by(workdays.c.user_id)
+    )
+    query = select(*_DAY_READ).where(workdays.c.portal_id == portal_id, workdays.c.id.in_(newest))
+    if unless_closed_before is not None:
+        query = query.where(
+            workdays.c.finished_at.is_(None) | (workdays.c.started_at >= unless_closed_before)
+        )
+    return {row.user_id: _day(row) for row in await conn.execute(query)}
 
 
 async def by_id(conn: AsyncConnection, portal_id: int, workday_id: int) -> StoredDay | None:
@@ -233,6 +270,26 @@ async def history(conn: AsyncConnection, portal_id: int, workday_id: int) -> lis
         .order_by(workday_events.c.id)
     )
     return [dict(row._mapping) for row in rows]
+
+
+async def histories(
+    conn: AsyncConnection, portal_id: int, workday_ids: Sequence[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """:func:`history` of several days in one query, by workday."""
+    found: dict[int, list[dict[str, Any]]] = {workday_id: [] for workday_id in workday_ids}
+    if not found:
+        return found
+    rows = await conn.execute(
+        select(workday_events)
+        .where(
+            workday_events.c.portal_id == portal_id,
+            workday_events.c.workday_id.in_(list(found)),
+        )
+        .order_by(workday_events.c.id)
+    )
+    for row in rows:
+        found[row.workday_id].append(dict(row._mapping))
+    return found
 
 
 async def steps(conn: AsyncConnection, portal_id: int, workday_id: int) -> tuple[Step, ...]:

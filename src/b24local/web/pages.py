@@ -7,6 +7,7 @@ else's day that REST would not let them do either.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
@@ -79,7 +80,7 @@ async def home(current: Visit) -> Response:
 
 @handler(needs_user=False)
 async def login(current: Visit) -> Response:
-    if current.request.method == "GET":
+    if current.request.method in ("GET", "HEAD"):
         if current.user is not None:
             return _see_other("/day")
         return _login_page(current)
@@ -91,8 +92,10 @@ async def login(current: Visit) -> Response:
         runtime.store, current.portal, name, password, attempt, current.now
     )
     if wait is not None:
-        message = throttle.locked_message(wait)
-        return _login_page(current, message, 429, {"Retry-After": str(wait)}, name)
+        return _login_page(
+            current, "login.locked", 429, {"Retry-After": str(wait)}, name,
+            minutes=throttle.locked_minutes(wait),
+        )  # fmt: skip
     new_session = None
     if user_id is not None:
         async with runtime.store.transaction(write=True) as conn:
@@ -118,10 +121,13 @@ def _login_page(
     status: int = 200,
     headers: dict[str, str] | None = None,
     login_name: str = "",
+    **values: int,
 ) -> Response:
+    """The log-in form; ``error`` is a catalogue key, filled in with ``values``."""
     return page(
         current.request, "login.html", status=status, headers=headers, visit=current,
-        error=error, login_name=login_name, csrf_token=current.csrf_token(),
+        error=error, error_values=values, login_name=login_name,
+        csrf_token=current.csrf_token(),
     )  # fmt: skip
 
 
@@ -146,7 +152,7 @@ async def logout(current: Visit) -> Response:
 # --- My day ----------------------------------------------------------------------------
 
 
-def _home_zone(current: Visit) -> ZoneInfo:
+def home_zone(current: Visit) -> ZoneInfo:
     assert current.user is not None
     return ZoneInfo(timeman.home_zone(current.portal, current.user))
 
@@ -162,11 +168,11 @@ async def _day_page(
         settings = await workdays.settings_for(conn, current.portal.id, user.id, user.departments)
         state = await presence_store.get(conn, current.portal.id, user.id)
     day = stored.day if stored else None
-    shown = day_view.view(day, settings, current.now, _home_zone(current))
+    shown = day_view.view(day, settings, current.now, home_zone(current))
     return page(
         current.request, "day.html", status=status, visit=current, user=user, view=shown,
         settings=settings, presence=state, statuses=presence.STATUSES, error=error,
-        csrf_token=current.csrf_token(), now=current.now, home=_home_zone(current),
+        csrf_token=current.csrf_token(), now=current.now, home=home_zone(current),
         sent=sent or {},
     )  # fmt: skip
 
@@ -186,15 +192,22 @@ _MEANT_FOR = {
 }
 
 
+#: What a time input sends: ``HH:MM``, seconds at most. ``time.fromisoformat`` alone
+#: also takes ``12``, ``1200`` and an offset, which would be silently dropped.
+_CLOCK = re.compile(r"\d\d:\d\d(:\d\d(\.\d{1,6})?)?", re.ASCII)
+
+
 def _earlier(text: str, on: Callable[[time], datetime]) -> datetime | None:
     """An ``HH:MM`` field as a moment (``on`` puts it on a date), None if empty."""
     if not text:
         return None
     try:
+        if not _CLOCK.fullmatch(text):
+            raise ValueError(text)
         clock = time.fromisoformat(text)
     except ValueError:
         raise Refused("day.bad_time", 400) from None
-    return on(clock.replace(second=0, microsecond=0, tzinfo=None))
+    return on(clock.replace(second=0, microsecond=0))
 
 
 @handler()
@@ -207,7 +220,7 @@ async def day_action(current: Visit) -> Response:
     assert user is not None
     report = fields.get("report", "").strip()
     place = Place(ip=current.client_ip)
-    home = _home_zone(current)
+    home = home_zone(current)
     wanted = _MEANT_FOR[action]
 
     def change(day: Workday | None, settings: Settings, target, now: datetime) -> Transition:

@@ -14,10 +14,12 @@ from starlette.responses import HTMLResponse
 from .catalogue import Catalogue, choose
 from .day import hours
 
-#: The page's own scripts and style sheets only; forms post back here; no frames
-#: around the page (clickjacking), no ``<base>`` to redirect links.
+#: The page's own scripts and style sheets only; forms post back here, and the
+#: script asks only here (the team board's live rows); no frames around the page
+#: (clickjacking), no ``<base>`` to redirect links.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 SECURITY_HEADERS = {

@@ -1,7 +1,7 @@
 """The reports' data: whose days, over which period, added up per person, per
 department and per date.
 
-Who is in a report is the API's rule (:func:`..scopes.timeman.access.managed_among`:
+Who is in a report is the API's rule (:func:`..scopes.timeman.access.manages_in`:
 oneself, a head's people, everyone for an administrator); each day's figures are
 :mod:`..scopes.timeman.tally`'s. A report reads the people, their settings, their
 days and their absences in a handful of queries, then adds up in one pass.
@@ -204,7 +204,7 @@ async def build(
 ) -> Report:
     everyone = await user_store.all_users(conn, portal.id)
     structure = await department_store.tree(conn, portal.id)
-    seen = access.managed_among(viewer, everyone, structure)
+    seen = [person for person in everyone if access.manages_in(structure, viewer, person)]
     seen_ids = {person.id for person in seen}
     shown_departments = sorted(
         access.departments_seen(viewer, structure), key=lambda d: (d.sort, d.name, d.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import pages, report_pages
+from . import approvals, pages, report_pages, team
 
 #: Where the style sheet and scripts are served from (shipped in the package).
 STATIC = "/static"
@@ -19,6 +19,10 @@ def web_routes() -> list[BaseRoute]:
         Route("/day", pages.my_day),
         Route("/day/{action}", pages.day_action, methods=["POST"]),
         Route("/status", pages.my_status, methods=["POST"]),
+        Route("/team", team.team),
+        Route("/team/live", team.team_live),
+        Route("/approvals", approvals.approvals_page),
+        Route("/approvals/{workday}/{decision}", approvals.decide, methods=["POST"]),
         Route("/reports", report_pages.reports_page),
         Route("/reports.csv", report_pages.reports_csv),
         Route("/reports.xlsx", report_pages.reports_xlsx),

@@ -14,13 +14,27 @@ from b24local.oauth import csrf
 from b24local.oauth.addresses import Addresses
 from b24local.oauth.login import SESSION_COOKIE
 from b24local.rest.auth import check_portal_open, resolve_portal
-from b24local.rest.errors import RestError
+from b24local.rest.errors import ACCESS_DENIED, OVERLOAD_LIMIT, PORTAL_DELETED, RestError
+from b24local.rest.transport import read_body
 from b24local.store import sessions, users
 
 #: A form of these pages has a handful of fields; more is not one of ours.
 MAX_FIELDS = 20
 #: No field of ours is longer (a reason for an edit is the longest).
 MAX_FIELD_LENGTH = 2000
+#: Room for the longest form a page sends (a 2000-character reason, all of it
+#: percent-encoded, is 18 KiB): a form is read into memory before anyone is known
+#: (the log-in form), so its size is capped first.
+MAX_BODY = 64 * 1024
+
+
+#: Why a portal's pages are closed, in the catalogue's words: REST's descriptions
+#: ("REST API is blocked due to overload") are English and about REST.
+_CLOSED = {
+    PORTAL_DELETED.code: "error.portal_deleted",
+    OVERLOAD_LIMIT.code: "error.portal_blocked",
+    ACCESS_DENIED.code: "error.portal_plan",
+}
 
 
 class Refused(Exception):
@@ -75,6 +89,11 @@ class Visit:
     async def form(self) -> dict[str, str]:
         """A posted form, once it passed the CSRF checks; :class:`Refused` otherwise."""
         try:
+            # Read once, within bounds; the form parser is then given what was read.
+            self.request._body = await read_body(self.request, MAX_BODY)
+        except RestError:
+            raise Refused("error.too_large", 413) from None
+        try:
             data = await self.request.form(max_files=0, max_fields=MAX_FIELDS)
         except Exception:  # multipart's or the form parser's refusal
             raise Refused("error.bad_form", 400) from None
@@ -104,7 +123,7 @@ async def visit(request: Request) -> Visit:
                 user_id = await sessions.user_of(conn, portal.id, secret, now)
                 user = await users.get(conn, portal.id, user_id) if user_id else None
     except RestError as error:
-        raise Refused("error.portal", 403, reason=error.description) from None
+        raise Refused(_CLOSED.get(error.code, "error.portal"), 403) from None
     if user is not None and not user.active:
         user = None
     return Visit(
