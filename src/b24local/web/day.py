@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
+from b24local.scopes.timeman import tally
 from b24local.scopes.timeman.schedule import expected_finish
 from b24local.scopes.timeman.workday import (
     ZERO,
@@ -83,7 +84,7 @@ def view(day: Workday | None, settings: Settings, now: datetime, home: tzinfo) -
         return DayView("NONE", home, expected=settings.min_duration)
     # An expired day is shown up to the finish the service would suggest for it.
     suggested = finish_default(day, settings) if state == "EXPIRED" else None
-    until = day.finish or suggested or now
+    until = tally.until(day, now, settings)
     taken = leaks(day, until)
     worked = until - day.start - taken
     if settings.schedule is not None:
