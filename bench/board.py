@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import re
 import signal
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from typing import Any
 import httpx
 
 from . import databases
-from .reset import TOKEN, _serve, _stats
+from .reset import TOKEN, _serve
 
 PASSWORD = "bench board password"
 DEPARTMENTS = 10
@@ -144,21 +143,17 @@ def measure(db: databases.Database, users: int, rounds: int, workdir: Path) -> l
         "| --- | --- | --- | --- |",
     ]
     for title, shown, trips, own in results:
-        lines.append(f"| `{title}` | {shown:,} | {_stats(trips)} | {_stats(own)} |")
+        lines.append(
+            f"| `{title}` | {shown:,} | {databases.spread(trips)} | {databases.spread(own)} |"
+        )
     return lines
 
 
 def main(*, pg_url: str | None, sqlite: bool, quick: bool, users: int = 1_000) -> None:
     rounds = 20 if quick else 100
-    workdir = Path(tempfile.mkdtemp(prefix="b24bench-board-"))
-    targets: list[databases.Database] = []
-    if sqlite:
-        targets.append(databases.sqlite(workdir / "sqlite"))
-    if pg_url:
-        targets.append(databases.postgresql(pg_url, workdir / "postgresql"))
-    for db in targets:
-        try:
-            print(f"board: {db.backend}...", flush=True)
-            print("\n".join(measure(db, users, rounds, workdir)), "\n", flush=True)
-        finally:
-            databases.drop(db)
+    databases.each(
+        "board",
+        pg_url=pg_url,
+        sqlite_too=sqlite,
+        measure=lambda db, workdir: measure(db, users, rounds, workdir),
+    )

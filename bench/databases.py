@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import statistics
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,3 +74,33 @@ async def _version(url: str) -> str:
 
 def server_version(url: str) -> str:
     return asyncio.run(_version(url))
+
+
+def each(
+    name: str,
+    *,
+    pg_url: str | None,
+    sqlite_too: bool,
+    measure: Callable[[Database, Path], list[str]],
+) -> None:
+    """Run a scenario of its own (``--only reset``, ``board``, ``report``) on SQLite
+    and/or PostgreSQL, each in a new database, and print the lines it reports."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"b24bench-{name}-"))
+    targets: list[Database] = []
+    if sqlite_too:
+        targets.append(sqlite(workdir / "sqlite"))
+    if pg_url:
+        targets.append(postgresql(pg_url, workdir / "postgresql"))
+    for db in targets:
+        try:
+            print(f"{name}: {db.backend}...", flush=True)
+            print("\n".join(measure(db, workdir)), "\n", flush=True)
+        finally:
+            drop(db)
+
+
+def spread(values: list[float], digits: int = 1) -> str:
+    """``median / p95 / max`` of timings in ms, for the scenarios' tables."""
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return " / ".join(f"{v:.{digits}f}" for v in (statistics.median(ordered), p95, ordered[-1]))

@@ -15,8 +15,6 @@ The target: the page under 500 ms.
 from __future__ import annotations
 
 import asyncio
-import statistics
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -49,12 +47,6 @@ async def _fill(url: str) -> int:
 
 def _token(html: str) -> str:
     return html.partition('name="csrf_token" value="')[2].split('"')[0]
-
-
-def _stats(values: list[float]) -> str:
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"{statistics.median(ordered):.0f} / {p95:.0f} / {ordered[-1]:.0f}"
 
 
 def measure(db: databases.Database, rounds: int, workdir: Path) -> list[str]:
@@ -100,20 +92,15 @@ def measure(db: databases.Database, rounds: int, workdir: Path) -> list[str]:
         "| --- | --- | --- |",
     ]
     for path, values in timings.items():
-        lines.append(f"| {path} | {_stats(values)} | {sizes[path] / 1024:,.0f} KiB |")
+        lines.append(f"| {path} | {databases.spread(values, 0)} | {sizes[path] / 1024:,.0f} KiB |")
     return lines
 
 
 def main(*, pg_url: str | None, sqlite: bool, quick: bool) -> None:
     rounds = 5 if quick else 20
-    workdir = Path(tempfile.mkdtemp(prefix="b24bench-report-"))
-    targets: list[databases.Database] = []
-    if sqlite:
-        targets.append(databases.sqlite(workdir / "sqlite"))
-    if pg_url:
-        targets.append(databases.postgresql(pg_url, workdir / "postgresql"))
-    for db in targets:
-        try:
-            print("\n".join(measure(db, rounds, workdir)), "\n", flush=True)
-        finally:
-            databases.drop(db)
+    databases.each(
+        "report",
+        pg_url=pg_url,
+        sqlite_too=sqlite,
+        measure=lambda db, workdir: measure(db, rounds, workdir),
+    )

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import json
 import signal
-import statistics
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -108,12 +106,6 @@ def _timed(call: Callable[[], httpx.Response]) -> tuple[float, float]:
     return elapsed, float(answer.json().get("ms", 0.0))
 
 
-def _stats(values: list[float]) -> str:
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"{statistics.median(ordered):.1f} / {p95:.1f} / {ordered[-1]:.1f}"
-
-
 def measure(db: databases.Database, users: int, rounds: int, workdir: Path) -> list[str]:
     seed = workdir / f"reset-seed-{db.backend}.json"
     seed.write_text(json.dumps(seed_state(users)), encoding="utf-8")
@@ -159,21 +151,15 @@ def measure(db: databases.Database, users: int, rounds: int, workdir: Path) -> l
         "| --- | --- | --- |",
     ]
     for key, (trips, own) in timings.items():
-        lines.append(f"| {key} | {_stats(trips)} | {_stats(own)} |")
+        lines.append(f"| {key} | {databases.spread(trips)} | {databases.spread(own)} |")
     return lines
 
 
 def main(*, pg_url: str | None, sqlite: bool, quick: bool, users: int = 100) -> None:
     rounds = 20 if quick else 100
-    workdir = Path(tempfile.mkdtemp(prefix="b24bench-reset-"))
-    targets: list[databases.Database] = []
-    if sqlite:
-        targets.append(databases.sqlite(workdir / "sqlite"))
-    if pg_url:
-        targets.append(databases.postgresql(pg_url, workdir / "postgresql"))
-    for db in targets:
-        try:
-            print(f"reset: {db.backend}...", flush=True)
-            print("\n".join(measure(db, users, rounds, workdir)), "\n", flush=True)
-        finally:
-            databases.drop(db)
+    databases.each(
+        "reset",
+        pg_url=pg_url,
+        sqlite_too=sqlite,
+        measure=lambda db, workdir: measure(db, users, rounds, workdir),
+    )
