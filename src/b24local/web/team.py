@@ -24,11 +24,13 @@ POLL_SECONDS = 5
 
 
 def _department(current: Visit) -> int | None:
-    text = current.request.query_params.get("department", "")
-    if not text:
+    given = current.request.query_params.getlist("department")
+    if len(given) > 1:  # the last one would win silently: say which board is meant
+        raise Refused("team.bad_department", 400)
+    if not given or not given[0]:
         return None
     try:
-        return whole_number(text, "department", low=1, high=2**31 - 1)
+        return whole_number(given[0], "department", low=1, high=2**31 - 1)
     except ValueError:
         raise Refused("team.bad_department", 400) from None
 
