@@ -246,6 +246,10 @@ def test_a_rejected_edit_puts_the_real_time_back(server, team):
     # Decided once: a second decision finds nothing waiting.
     again = decide(server, workday, "approve")
     assert again.status_code == 409 and "no edit waiting" in again.text
+    # A head of another department is told the day is not his, not whether it waits.
+    log_in(server, team.sam)
+    peer = decide(server, workday, "approve")
+    assert peer.status_code == 403 and "not one you may decide" in peer.text
 
 
 @sqlite_only
@@ -272,6 +276,10 @@ def test_hostile_addresses_get_clear_answers(server, team):
         answer = server.http.get("/team", params={"department": wrong})
         assert answer.status_code == 400 and "not a department" in answer.text
         assert server.http.get("/team/live", params={"department": wrong}).status_code == 400
+    # Repeated, the last would win unseen: refused, whichever comes first.
+    for twice in (f"abc&department={team.north}", f"{team.north}&department={team.sales}"):
+        assert server.http.get(f"/team?department={twice}").status_code == 400
+        assert server.http.get(f"/team/live?department={twice}").status_code == 400
     token = token_in(server.http.get("/approvals").text)
     assert decide(server, "abc", "approve", token).status_code == 404
     assert decide(server, 2**40, "approve", token).status_code == 404
