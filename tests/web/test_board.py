@@ -201,16 +201,21 @@ def test_everyone_sees_only_the_days_they_manage(server, team):
 @sqlite_only
 def test_a_start_says_its_date_and_clock_when_they_are_not_the_viewers(server, team):
     """Olga opens her day in Tokyo: 09:00 there is not 09:00 for Hanna (UTC), so the
-    offset is shown. Nils's day, left open past midnight, shows the date it began."""
+    offset is shown. Nils's day, left open past midnight, shows the date it began,
+    and so does his idle time."""
     tokyo = timezone(timedelta(hours=9))
     at = server.clock.now().astimezone(tokyo).replace(microsecond=0)
     timeman(server, "timeman.open", USER_ID=team.olga, TIME=at.isoformat(), REPORT="Tokyo")
     timeman(server, "timeman.open", USER_ID=team.nils)
     status = timeman(server, "timeman.status", USER_ID=team.nils)
     nils_start = datetime.fromisoformat(status["TIME_START"])
+    idle = server.clock.now() - timedelta(minutes=5)
+    nils_im = server.add_webhook(team.nils, ["im"])
+    server.call("im.user.status.idle.start", {"AGO": 5}, hook=nils_im)
     log_in(server, team.hanna)
     cells = live(server)
     assert cells[team.olga]["started"] == f"{at:%H:%M} UTC+09:00"
+    assert cells[team.nils]["idle"] == f"idle since {idle:%H:%M}"
     assert cells[team.nils]["started"] == f"{nils_start:%H:%M}"  # her clock: no more said
 
     server.clock.advance(26 * 3600)
@@ -218,6 +223,7 @@ def test_a_start_says_its_date_and_clock_when_they_are_not_the_viewers(server, t
     assert cells[team.nils]["state"] == "EXPIRED"
     assert cells[team.nils]["started"] == f"{nils_start:%Y-%m-%d %H:%M}"
     assert cells[team.olga]["started"] == f"{at:%Y-%m-%d %H:%M} UTC+09:00"
+    assert cells[team.nils]["idle"] == f"idle since {idle:%Y-%m-%d %H:%M}"  # her clock, UTC
     assert f"{nils_start:%Y-%m-%d %H:%M}</td>" in server.http.get("/team").text
 
 

@@ -89,9 +89,7 @@ class Cells:
             "awaiting": found.awaiting_approval,
             "status": presence.status,
             "statusText": self.statuses.get(presence.status, presence.status),
-            "idle": self.idle.format(since=idle.astimezone(self.home).strftime("%H:%M"))
-            if idle
-            else "",
+            "idle": self.idle.format(since=self.moment(idle)) if idle else "",
         }
 
     def started(self, found: board.Row) -> str:
@@ -100,13 +98,19 @@ class Cells:
         the viewer's — else 09:00 in Tokyo and 09:00 in Berlin read alike."""
         if found.started is None or found.zone is None:
             return ""
+        text = self.moment(found.started, found.zone)
         local = found.started.astimezone(found.zone)
-        text = local.strftime("%H:%M")
-        if local.date() != self.now.astimezone(found.zone).date():
-            text = f"{local.date().isoformat()} {text}"
         if local.utcoffset() != found.started.astimezone(self.home).utcoffset():
             text = f"{text} {_offset(local)}"
         return text
+
+    def moment(self, at: datetime, zone: tzinfo | None = None) -> str:
+        """``HH:MM`` on ``zone``'s clock (the viewer's by default), dated when not today."""
+        zone = zone or self.home
+        local = at.astimezone(zone)
+        if local.date() == self.now.astimezone(zone).date():
+            return local.strftime("%H:%M")
+        return local.strftime("%Y-%m-%d %H:%M")
 
 
 def _offset(moment: datetime) -> str:
