@@ -263,6 +263,31 @@ def test_approvals_are_refused_outside_ones_reach(server, team):
 
 
 @sqlite_only
+def test_a_day_moves_with_its_person_to_the_new_head(server, team):
+    """Olga moves to Support with an edit waiting: Hanna loses her (on the board, in
+    the queue, and over REST alike), Sam gains her and decides."""
+    timeman(server, "timeman.open", USER_ID=team.olga)
+    server.clock.advance(3 * 3600)
+    workday = edited_close(server, team.olga, 20, "Moved desks")
+    server.run(
+        admin.update_user, server.store, server.clock.now(), team.olga,
+        department_ids=[team.support],
+    )  # fmt: skip
+    hannas = server.add_webhook(team.hanna, ["timeman"])
+    assert server.call("timeman.status", {"USER_ID": team.olga}, hook=hannas).status_code == 403
+
+    log_in(server, team.hanna)
+    assert team.olga not in rows(server.http.get("/team").text)
+    assert f'data-workday="{workday}"' not in server.http.get("/approvals").text
+    assert decide(server, workday, "approve").status_code == 403
+
+    log_in(server, team.sam)
+    assert f'data-workday="{workday}"' in server.http.get("/approvals").text
+    assert decide(server, workday, "approve").status_code == 303
+    assert timeman(server, "timeman.status", USER_ID=team.olga)["ACTIVE"] is True
+
+
+@sqlite_only
 def test_a_rejected_edit_puts_the_real_time_back(server, team):
     timeman(server, "timeman.open", USER_ID=team.olga)
     server.clock.advance(3 * 3600)
