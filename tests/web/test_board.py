@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -199,6 +199,35 @@ def test_everyone_sees_only_the_days_they_manage(server, team):
 
 
 @sqlite_only
+def test_a_start_says_its_date_and_clock_when_they_are_not_the_viewers(server, team):
+    """Olga opens her day in Tokyo: 09:00 there is not 09:00 for Hanna (UTC), so the
+    offset is shown. Nils's day, left open past midnight, shows the date it began,
+    and so does his idle time."""
+    tokyo = timezone(timedelta(hours=9))
+    at = server.clock.now().astimezone(tokyo).replace(microsecond=0)
+    timeman(server, "timeman.open", USER_ID=team.olga, TIME=at.isoformat(), REPORT="Tokyo")
+    timeman(server, "timeman.open", USER_ID=team.nils)
+    status = timeman(server, "timeman.status", USER_ID=team.nils)
+    nils_start = datetime.fromisoformat(status["TIME_START"])
+    idle = server.clock.now() - timedelta(minutes=5)
+    nils_im = server.add_webhook(team.nils, ["im"])
+    server.call("im.user.status.idle.start", {"AGO": 5}, hook=nils_im)
+    log_in(server, team.hanna)
+    cells = live(server)
+    assert cells[team.olga]["started"] == f"{at:%H:%M} UTC+09:00"
+    assert cells[team.nils]["idle"] == f"idle since {idle:%H:%M}"
+    assert cells[team.nils]["started"] == f"{nils_start:%H:%M}"  # her clock: no more said
+
+    server.clock.advance(26 * 3600)
+    cells = live(server)
+    assert cells[team.nils]["state"] == "EXPIRED"
+    assert cells[team.nils]["started"] == f"{nils_start:%Y-%m-%d %H:%M}"
+    assert cells[team.olga]["started"] == f"{at:%Y-%m-%d %H:%M} UTC+09:00"
+    assert cells[team.nils]["idle"] == f"idle since {idle:%Y-%m-%d %H:%M}"  # her clock, UTC
+    assert f"{nils_start:%Y-%m-%d %H:%M}</td>" in server.http.get("/team").text
+
+
+@sqlite_only
 def test_approvals_are_refused_outside_ones_reach(server, team):
     timeman(server, "timeman.open", USER_ID=team.olga)
     timeman(server, "timeman.open", USER_ID=team.hanna)
@@ -234,6 +263,31 @@ def test_approvals_are_refused_outside_ones_reach(server, team):
 
 
 @sqlite_only
+def test_a_day_moves_with_its_person_to_the_new_head(server, team):
+    """Olga moves to Support with an edit waiting: Hanna loses her (on the board, in
+    the queue, and over REST alike), Sam gains her and decides."""
+    timeman(server, "timeman.open", USER_ID=team.olga)
+    server.clock.advance(3 * 3600)
+    workday = edited_close(server, team.olga, 20, "Moved desks")
+    server.run(
+        admin.update_user, server.store, server.clock.now(), team.olga,
+        department_ids=[team.support],
+    )  # fmt: skip
+    hannas = server.add_webhook(team.hanna, ["timeman"])
+    assert server.call("timeman.status", {"USER_ID": team.olga}, hook=hannas).status_code == 403
+
+    log_in(server, team.hanna)
+    assert team.olga not in rows(server.http.get("/team").text)
+    assert f'data-workday="{workday}"' not in server.http.get("/approvals").text
+    assert decide(server, workday, "approve").status_code == 403
+
+    log_in(server, team.sam)
+    assert f'data-workday="{workday}"' in server.http.get("/approvals").text
+    assert decide(server, workday, "approve").status_code == 303
+    assert timeman(server, "timeman.status", USER_ID=team.olga)["ACTIVE"] is True
+
+
+@sqlite_only
 def test_a_rejected_edit_puts_the_real_time_back(server, team):
     timeman(server, "timeman.open", USER_ID=team.olga)
     server.clock.advance(3 * 3600)
@@ -246,6 +300,10 @@ def test_a_rejected_edit_puts_the_real_time_back(server, team):
     # Decided once: a second decision finds nothing waiting.
     again = decide(server, workday, "approve")
     assert again.status_code == 409 and "no edit waiting" in again.text
+    # A head of another department is told the day is not his, not whether it waits.
+    log_in(server, team.sam)
+    peer = decide(server, workday, "approve")
+    assert peer.status_code == 403 and "not one you may decide" in peer.text
 
 
 @sqlite_only
@@ -272,6 +330,10 @@ def test_hostile_addresses_get_clear_answers(server, team):
         answer = server.http.get("/team", params={"department": wrong})
         assert answer.status_code == 400 and "not a department" in answer.text
         assert server.http.get("/team/live", params={"department": wrong}).status_code == 400
+    # Repeated, the last would win unseen: refused, whichever comes first.
+    for twice in (f"abc&department={team.north}", f"{team.north}&department={team.sales}"):
+        assert server.http.get(f"/team?department={twice}").status_code == 400
+        assert server.http.get(f"/team/live?department={twice}").status_code == 400
     token = token_in(server.http.get("/approvals").text)
     assert decide(server, "abc", "approve", token).status_code == 404
     assert decide(server, 2**40, "approve", token).status_code == 404

@@ -56,15 +56,16 @@ async def decide(
     # Read the day again under the lock: a transition may have landed while we waited.
     stored = await workdays.by_id(conn, portal_id, workday_id)
     assert stored is not None
-    if stored.day.active:
-        raise ApprovalError(f"workday {workday_id} has no edit waiting for approval", "not_waiting")
     employee = await user_store.get(conn, portal_id, stored.user_id)
     assert employee is not None
     tree = {} if supervisor.is_admin else await departments.tree(conn, portal_id)
+    # Rights first: whether someone else's day waits is not told to who may not decide it.
     if not decides_for(tree, supervisor, employee):
         raise ApprovalError(
             f"user {supervisor.id} does not supervise user {employee.id}", "not_theirs"
         )
+    if stored.day.active:
+        raise ApprovalError(f"workday {workday_id} has no edit waiting for approval", "not_waiting")
     if approved:
         decided = approve(stored.day)
     else:
