@@ -222,6 +222,23 @@ def test_the_csv_opens_cleanly_and_runs_no_formula(server, team):
 
 
 @sqlite_only
+def test_the_csv_disarms_formulas_behind_blanks_and_wide_signs(server, team):
+    """Spreadsheets skip leading spaces (and no-break spaces) before looking for a
+    formula, and Excel reads the full-width signs as the ASCII ones."""
+    names = ["  =1+1", "\u00a0@SUM(1)", "\uff1dHYPERLINK(1)", " \t-2+3", "Zoë Łukasz"]
+    people = {server.add_user(first, "x"): first for first in names}
+    for person in people:
+        work(server, person, "10:00", "12:00")
+    log_in(server, "1")
+    answer = server.http.get("/reports.csv", params=MARCH)
+    rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    shown = {int(r[0]): r[1] for r in rows[1:]}
+    for person, first in people.items():
+        armed = first != "Zoë Łukasz"
+        assert shown[person] == ("'" if armed else "") + first + " x", first
+
+
+@sqlite_only
 def test_the_xlsx_has_dates_durations_and_sheets(server, team):
     work(server, team.bob, "08:30", "17:00", ("12:00", "12:30"))
     next_day(server)
