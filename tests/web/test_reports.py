@@ -306,6 +306,8 @@ def test_weeks_months_and_their_neighbours(server, team):
         {"date": "yesterday"},
         {"date": "99999-01-01"},
         {"date": "0001-01-01"},
+        {"date": "2026-W10-1"},
+        {"period": "range", "from": "2026-W10-1", "to": "2026-03-09"},
         {"period": "year"},
         {"period": "range", "from": "2026-01-01", "to": "2026-12-31"},
         {"period": "range", "from": "2026-03-02", "to": "2026-03-01"},

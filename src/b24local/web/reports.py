@@ -10,6 +10,7 @@ days and their absences in a handful of queries, then adds up in one pass.
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -85,9 +86,14 @@ def week_of(day: date) -> Period:
     return Period("week", monday, monday + timedelta(days=6))
 
 
+#: The one date form the reports' links use; ``date.fromisoformat`` also takes
+#: ISO week dates (``2026-W10-1``) and non-ASCII digits, which no link of ours has.
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _date(text: str) -> date:
     try:
-        found = date.fromisoformat(text) if len(text) == 10 else None
+        found = date.fromisoformat(text) if _DATE.fullmatch(text) else None
     except ValueError:
         found = None
     if found is None or not absences.FIRST_YEAR <= found.year <= absences.LAST_YEAR:
