@@ -194,6 +194,28 @@ def test_who_sees_whose_report(server, team):
 
 
 @sqlite_only
+def test_a_department_counts_the_people_it_shows(server, team):
+    """Someone dismissed before the period is not listed, so their department does
+    not count them either; someone dismissed after working in it is, and does."""
+    gone = server.add_user("Gone", "Before", department_ids=[team.sales])
+    left = server.add_user("Left", "After", department_ids=[team.sales])
+    work(server, team.bob, "09:00", "17:00")
+    work(server, left, "09:00", "13:00")
+    for person in (gone, left):
+        server.run(admin.update_user, server.store, server.clock.now(), person, active=False)
+    log_in(server, str(team.hannah))
+    html = server.http.get("/reports", params=MARCH).text
+    assert f'data-user="{gone}"' not in html and f'data-user="{left}"' in html
+    # Hannah, Bob and Left: three people, two days, 12 hours.
+    assert row(html, "department", team.sales)[:4] == ["3", "2", "12:00", "0:00"]
+    book = openpyxl.load_workbook(
+        io.BytesIO(server.http.get("/reports.xlsx", params=MARCH).content)
+    )
+    units = {r[0].value: r for r in book["Departments"].iter_rows(min_row=2)}
+    assert units[team.sales][2].value == 3
+
+
+@sqlite_only
 def test_the_csv_opens_cleanly_and_runs_no_formula(server, team):
     evil = server.add_user('=HYPERLINK("http://x")', "@SUM(1)")
     server.run(admin.set_password, server.store, evil, PASSWORD)

@@ -270,10 +270,12 @@ async def build(
     for row in rows.values():
         total.merge(row.totals)
 
-    department_rows = _department_rows(structure, shown_departments, people, rows, scope)
+    # Who shows: the active, and anyone deactivated who still has days here; a
+    # department counts the people it shows, not those dismissed before the period.
+    shown_people = [p for p in people if p.active or rows[p.id].totals.days]
+    department_rows = _department_rows(structure, shown_departments, shown_people, rows, scope)
     names = {p.id: person_name(p) for p in seen}
-    # Who shows: the active, and anyone deactivated who still has days here.
-    listed = [rows[p.id] for p in people if p.active or rows[p.id].totals.days]
+    listed = [rows[p.id] for p in shown_people]
     listed.sort(key=lambda row: (row.name.casefold(), row.key))
     days.sort(key=lambda d: (names.get(d.user_id, "").casefold(), d.user_id, d.date, d.start))
     choices = sorted(
