@@ -194,6 +194,28 @@ def test_who_sees_whose_report(server, team):
 
 
 @sqlite_only
+def test_a_department_counts_the_people_it_shows(server, team):
+    """Someone dismissed before the period is not listed, so their department does
+    not count them either; someone dismissed after working in it is, and does."""
+    gone = server.add_user("Gone", "Before", department_ids=[team.sales])
+    left = server.add_user("Left", "After", department_ids=[team.sales])
+    work(server, team.bob, "09:00", "17:00")
+    work(server, left, "09:00", "13:00")
+    for person in (gone, left):
+        server.run(admin.update_user, server.store, server.clock.now(), person, active=False)
+    log_in(server, str(team.hannah))
+    html = server.http.get("/reports", params=MARCH).text
+    assert f'data-user="{gone}"' not in html and f'data-user="{left}"' in html
+    # Hannah, Bob and Left: three people, two days, 12 hours.
+    assert row(html, "department", team.sales)[:4] == ["3", "2", "12:00", "0:00"]
+    book = openpyxl.load_workbook(
+        io.BytesIO(server.http.get("/reports.xlsx", params=MARCH).content)
+    )
+    units = {r[0].value: r for r in book["Departments"].iter_rows(min_row=2)}
+    assert units[team.sales][2].value == 3
+
+
+@sqlite_only
 def test_the_csv_opens_cleanly_and_runs_no_formula(server, team):
     evil = server.add_user('=HYPERLINK("http://x")', "@SUM(1)")
     server.run(admin.set_password, server.store, evil, PASSWORD)
@@ -219,6 +241,23 @@ def test_the_csv_opens_cleanly_and_runs_no_formula(server, team):
     assert name == '\'=HYPERLINK("http://x") @SUM(1)'
     assert by_person[str(evil)][8] == "1"  # 10:00 is after 09:15
     assert b"\r\n" in answer.content
+
+
+@sqlite_only
+def test_the_csv_disarms_formulas_behind_blanks_and_wide_signs(server, team):
+    """Spreadsheets skip leading spaces (and no-break spaces) before looking for a
+    formula, and Excel reads the full-width signs as the ASCII ones."""
+    names = ["  =1+1", "\u00a0@SUM(1)", "\uff1dHYPERLINK(1)", " \t-2+3", "Zoë Łukasz"]
+    people = {server.add_user(first, "x"): first for first in names}
+    for person in people:
+        work(server, person, "10:00", "12:00")
+    log_in(server, "1")
+    answer = server.http.get("/reports.csv", params=MARCH)
+    rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    shown = {int(r[0]): r[1] for r in rows[1:]}
+    for person, first in people.items():
+        armed = first != "Zoë Łukasz"
+        assert shown[person] == ("'" if armed else "") + first + " x", first
 
 
 @sqlite_only
@@ -289,6 +328,8 @@ def test_weeks_months_and_their_neighbours(server, team):
         {"date": "yesterday"},
         {"date": "99999-01-01"},
         {"date": "0001-01-01"},
+        {"date": "2026-W10-1"},
+        {"period": "range", "from": "2026-W10-1", "to": "2026-03-09"},
         {"period": "year"},
         {"period": "range", "from": "2026-01-01", "to": "2026-12-31"},
         {"period": "range", "from": "2026-03-02", "to": "2026-03-01"},

@@ -21,8 +21,9 @@ from b24local.scopes.timeman.tally import DayTally, Totals
 from .catalogue import Catalogue
 from .reports import Report, Row
 
-#: What a spreadsheet starts a formula (or a DDE call) with.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: What a spreadsheet starts a formula (or a DDE call) with; the full-width signs
+#: too, which East Asian versions of Excel read as the ASCII ones.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 _DAY_COLUMNS = (
     "id", "person", "departments", "date", "started", "finished", "worked", "breaks",
     "late", "early", "absences", "absent",
@@ -31,8 +32,11 @@ _TOTAL_COLUMNS = ("days", "worked", "breaks", "late", "early", "absences", "abse
 
 
 def safe_text(text: str) -> str:
-    """Text a spreadsheet shows as it is, rather than evaluates."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    """Text a spreadsheet shows as it is, rather than evaluates. Spreadsheets skip
+    leading blanks (spaces, no-break spaces) before deciding a cell is a formula,
+    so the sign is looked for after them too."""
+    risky = text.startswith(_FORMULA_START) or text.lstrip().startswith(_FORMULA_START)
+    return "'" + text if risky else text
 
 
 def _headers(t: Catalogue, names: tuple[str, ...]) -> list[str]:

@@ -10,6 +10,7 @@ days and their absences in a handful of queries, then adds up in one pass.
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -85,9 +86,14 @@ def week_of(day: date) -> Period:
     return Period("week", monday, monday + timedelta(days=6))
 
 
+#: The one date form the reports' links use; ``date.fromisoformat`` also takes
+#: ISO week dates (``2026-W10-1``) and non-ASCII digits, which no link of ours has.
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _date(text: str) -> date:
     try:
-        found = date.fromisoformat(text) if len(text) == 10 else None
+        found = date.fromisoformat(text) if _DATE.fullmatch(text) else None
     except ValueError:
         found = None
     if found is None or not absences.FIRST_YEAR <= found.year <= absences.LAST_YEAR:
@@ -264,10 +270,12 @@ async def build(
     for row in rows.values():
         total.merge(row.totals)
 
-    department_rows = _department_rows(structure, shown_departments, people, rows, scope)
+    # Who shows: the active, and anyone deactivated who still has days here; a
+    # department counts the people it shows, not those dismissed before the period.
+    shown_people = [p for p in people if p.active or rows[p.id].totals.days]
+    department_rows = _department_rows(structure, shown_departments, shown_people, rows, scope)
     names = {p.id: person_name(p) for p in seen}
-    # Who shows: the active, and anyone deactivated who still has days here.
-    listed = [rows[p.id] for p in people if p.active or rows[p.id].totals.days]
+    listed = [rows[p.id] for p in shown_people]
     listed.sort(key=lambda row: (row.name.casefold(), row.key))
     days.sort(key=lambda d: (names.get(d.user_id, "").casefold(), d.user_id, d.date, d.start))
     choices = sorted(
