@@ -3,7 +3,7 @@ OAuth page's session cookie), and the CSRF cookie every form is checked against.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from starlette.requests import Request
@@ -60,6 +60,8 @@ class Visit:
     addresses: Addresses
     #: Whether this page made the CSRF cookie (and :meth:`finish` must set it).
     new_cookie: bool = False
+    #: Every value of each field of the form :meth:`form` read.
+    lists: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def runtime(self):
@@ -86,15 +88,17 @@ class Visit:
             csrf.set_cookie(response, csrf.COOKIE, self.csrf_cookie, secure=self.secure)
         return response
 
-    async def form(self) -> dict[str, str]:
-        """A posted form, once it passed the CSRF checks; :class:`Refused` otherwise."""
+    async def form(self, max_fields: int = MAX_FIELDS) -> dict[str, str]:
+        """A posted form, once it passed the CSRF checks; :class:`Refused` otherwise.
+        A field sent more than once (a multiple choice) keeps its first value here;
+        :meth:`values` gives them all."""
         try:
             # Read once, within bounds; the form parser is then given what was read.
             self.request._body = await read_body(self.request, MAX_BODY)
         except RestError:
             raise Refused("error.too_large", 413) from None
         try:
-            data = await self.request.form(max_files=0, max_fields=MAX_FIELDS)
+            data = await self.request.form(max_files=0, max_fields=max_fields)
         except Exception:  # multipart's or the form parser's refusal
             raise Refused("error.bad_form", 400) from None
         fields: dict[str, str] = {}
@@ -106,7 +110,12 @@ class Visit:
             raise Refused("error.cross_site", 403)
         if not csrf.valid(self.csrf_secret, self.csrf_cookie, fields.get(csrf.FIELD, "")):
             raise Refused("error.stale_form", 403)
+        self.lists = {key: [str(v) for v in data.getlist(key)] for key in data}
         return fields
+
+    def values(self, name: str) -> list[str]:
+        """Every value of a field of the form :meth:`form` read (checked as it was)."""
+        return list(self.lists.get(name, ()))
 
 
 async def visit(request: Request) -> Visit:

@@ -1,0 +1,200 @@
+"""The administration pages through HTTP: people, departments and webhooks, each
+changed through the same code REST uses, with the same refusals (in words); only
+administrators get in; CSRF and hostile forms are refused, never a 500."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from b24local import admin
+from loginform import token_in
+
+PASSWORD = "admin password"
+sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+def log_in(server, user: int) -> None:
+    server.run(admin.set_password, server.store, user, PASSWORD)
+    server.http.cookies.clear()
+    page = server.http.get("/login")
+    answer = server.http.post(
+        "/login",
+        data={"login": str(user), "password": PASSWORD, "csrf_token": token_in(page.text)},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+
+
+def post(server, path: str, data: dict | list, *, token_from: str | None = None, **kwargs):
+    """Post a form of ``token_from``'s page (``path``'s own by default), as sent."""
+    token = token_in(server.http.get(token_from or path).text)
+    fields: dict[str, list[str]] = {"csrf_token": [token]}
+    for key, value in data.items() if isinstance(data, dict) else data:
+        fields.setdefault(key, []).append(value)
+    return server.http.post(path, data=fields, follow_redirects=False, **kwargs)
+
+
+def alert(html: str) -> str:
+    found = re.search(r'<p class="alert" role="alert">(.*?)</p>', html, re.S)
+    return found.group(1).strip() if found else ""
+
+
+def rest(server, method: str, params: dict | None = None) -> object:
+    answer = server.call(method, params)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["result"]
+
+
+# --- people -----------------------------------------------------------------------------------
+
+
+def test_an_administrator_invites_and_changes_people(server):
+    sales = server.run(admin.add_department, server.store, name="Sales").id
+    log_in(server, server.admin_id)
+    listed = server.http.get("/admin/people")
+    assert listed.status_code == 200
+    assert 'href="/admin"' in listed.text  # the nav link, for an administrator
+    assert f'data-user="{server.admin_id}"' in listed.text and "data-admin" in listed.text
+
+    answer = post(server, "/admin/people", [
+        ("name", "Jane"), ("last_name", "Roe"), ("email", "jane@example.com"),
+        ("department", "1"), ("department", str(sales)),
+    ])  # fmt: skip
+    assert answer.status_code == 303, answer.text
+    jane = int(answer.headers["location"].rsplit("user-", 1)[1])
+    # What user.get answers is what the page made: the same store, the same rules.
+    (found,) = rest(server, "user.get", {"ID": jane})
+    assert (found["NAME"], found["LAST_NAME"], found["EMAIL"]) == (
+        "Jane",
+        "Roe",
+        "jane@example.com",
+    )
+    assert found["UF_DEPARTMENT"] == [1, sales] and found["ACTIVE"] is True
+    page = server.http.get("/admin/people?done=invited").text
+    assert "The person was invited." in page and "Sales" in page
+
+    # Edit: name, e-mail, departments, and dismissal.
+    form = server.http.get(f"/admin/people/{jane}")
+    assert form.status_code == 200 and 'value="jane@example.com"' in form.text
+    answer = post(server, f"/admin/people/{jane}", {
+        "name": "Janet", "last_name": "Roe", "email": "janet@example.com", "department": str(sales),
+    })  # fmt: skip
+    assert answer.status_code == 303, answer.text
+    (found,) = rest(server, "user.get", {"ID": jane})
+    assert (found["NAME"], found["EMAIL"], found["UF_DEPARTMENT"]) == (
+        "Janet", "janet@example.com", [sales],
+    )  # fmt: skip
+    assert found["ACTIVE"] is False  # the box was not ticked: dismissed
+    page = server.http.get("/admin/people").text
+    assert re.search(rf'data-user="{jane}">.*?data-active="N"', page, re.S)
+    answer = post(server, f"/admin/people/{jane}", {
+        "name": "Janet", "last_name": "Roe", "email": "janet@example.com", "department": "1",
+        "active": "Y",
+    })  # fmt: skip
+    assert answer.status_code == 303
+    (found,) = rest(server, "user.get", {"ID": jane})
+    assert found["ACTIVE"] is True and found["UF_DEPARTMENT"] == [1]
+
+
+def test_inviting_is_refused_as_user_add_refuses_it(server):
+    server.add_user("Taken", "Mail", email="taken@example.com")
+    log_in(server, server.admin_id)
+
+    def invite(email: str, *departments: str):
+        items = [("name", "N"), ("last_name", "L"), ("email", email)]
+        return post(server, "/admin/people", [*items, *(("department", d) for d in departments)])
+
+    taken = invite("taken@example.com", "1")
+    assert taken.status_code == 400
+    assert alert(taken.text) == "Another person of this Bitrix24 has this e-mail."
+    assert 'value="taken@example.com"' in taken.text  # what was sent is kept
+    assert alert(invite("not an address", "1").text).startswith("The e-mail is missing")
+    assert alert(invite("free@example.com").text) == "Choose at least one department."
+    missing = invite("free@example.com", "999")
+    assert missing.status_code == 400
+    assert alert(missing.text) == "A chosen department does not exist (any more)."
+    # REST says the same of the same e-mail.
+    answer = server.call("user.add", {"EMAIL": "taken@example.com", "UF_DEPARTMENT": [1]})
+    assert answer.json()["error_description"] == "A user with this email already exists"
+
+    # The plan's user limit: the administrator and 49 people fill Standard's 50.
+    server.run(admin.update_portal, server.store, None, plan="standard")
+    for number in range(48):
+        server.add_user(f"Person{number}", "Staff")
+    full = invite("one.more@example.com", "1")
+    assert full.status_code == 400
+    assert alert(full.text) == "The plan of this Bitrix24 has no room for another active person."
+
+    # A change to an e-mail someone else has.
+    person = server.add_user("Pat", "Doe", email="pat@example.com")
+    answer = post(server, f"/admin/people/{person}", {
+        "name": "Pat", "last_name": "Doe", "email": "taken@example.com", "department": "1",
+        "active": "Y",
+    })  # fmt: skip
+    assert answer.status_code == 400
+    assert alert(answer.text) == "Another person of this Bitrix24 has this e-mail."
+    (found,) = rest(server, "user.get", {"ID": person})
+    assert found["EMAIL"] == "pat@example.com"
+
+
+ADMIN_PAGES = ["/admin", "/admin/people", "/admin/people/1"]
+
+
+@sqlite_only
+def test_only_administrators_get_in(server):
+    plain = server.add_user("Plain", "User")
+    log_in(server, plain)
+    day = server.http.get("/day")
+    assert 'href="/admin"' not in day.text
+    for path in ADMIN_PAGES:
+        answer = server.http.get(path)
+        assert answer.status_code == 403, path
+        assert "Only administrators" in answer.text
+    token = token_in(day.text)
+    answer = server.http.post(
+        "/admin/people",
+        data={"name": "X", "email": "x@example.com", "department": "1", "csrf_token": token},
+    )
+    assert answer.status_code == 403
+    answer = server.http.post(
+        f"/admin/people/{plain}",
+        data={"name": "Me", "department": "1", "active": "Y", "csrf_token": token},
+    )
+    assert answer.status_code == 403
+    (found,) = rest(server, "user.get", {"ID": plain})
+    assert found["NAME"] == "Plain"
+    # Strangers are sent to log in.
+    server.http.cookies.clear()
+    assert server.http.get("/admin/people", follow_redirects=False).status_code == 303
+
+
+@sqlite_only
+def test_hostile_people_forms_are_refused(server):
+    log_in(server, server.admin_id)
+    token = token_in(server.http.get("/admin/people").text)
+    base = {"name": "N", "last_name": "L", "email": "n@example.com", "csrf_token": token}
+    for department in ("abc", "-1", "0", "1e3", "99999999999999999999"):
+        answer = server.http.post("/admin/people", data={**base, "department": department})
+        assert answer.status_code == 400, department
+    for path in ("/admin/people/abc", "/admin/people/0", "/admin/people/99999999999",
+                 "/admin/people/424242"):  # fmt: skip
+        assert server.http.get(path).status_code == 404, path
+    long_name = {**base, "name": "x" * 150, "department": "1"}
+    answer = server.http.post("/admin/people", data=long_name)
+    assert answer.status_code == 400 and "NAME" in alert(answer.text)
+    # No token, a wrong one, another site.
+    no_token = {k: v for k, v in base.items() if k != "csrf_token"}
+    assert (
+        server.http.post("/admin/people", data={**no_token, "department": "1"}).status_code == 403
+    )
+    answer = server.http.post(
+        "/admin/people", data={**base, "department": "1"},
+        headers={"Origin": "https://evil.example"},
+    )  # fmt: skip
+    assert answer.status_code == 403
+    too_many = [str(n) for n in range(1, 40)]
+    answer = server.http.post("/admin/people", data={**base, "department": too_many})
+    assert answer.status_code == 400
+    assert [u.email for u in server.run(admin.list_users, server.store)].count("n@example.com") == 0
