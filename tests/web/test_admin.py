@@ -198,3 +198,119 @@ def test_hostile_people_forms_are_refused(server):
     answer = server.http.post("/admin/people", data={**base, "department": too_many})
     assert answer.status_code == 400
     assert [u.email for u in server.run(admin.list_users, server.store)].count("n@example.com") == 0
+
+
+# --- departments ------------------------------------------------------------------------------
+
+
+def departments_of(server) -> dict[int, dict]:
+    return {int(d["ID"]): d for d in rest(server, "department.get")}
+
+
+def test_an_administrator_changes_the_structure(server):
+    hanna = server.add_user("Hanna", "Hale")
+    log_in(server, server.admin_id)
+    answer = post(server, "/admin/departments", {"name": "Sales", "parent": "1", "head": ""})
+    assert answer.status_code == 303, answer.text
+    sales = int(answer.headers["location"].rsplit("department-", 1)[1])
+    answer = post(server, "/admin/departments", {"name": "North", "parent": str(sales),
+                                                 "head": str(hanna)})  # fmt: skip
+    north = int(answer.headers["location"].rsplit("department-", 1)[1])
+    found = departments_of(server)
+    assert found[sales]["NAME"] == "Sales" and found[sales]["PARENT"] == "1"
+    assert found[north]["PARENT"] == str(sales) and found[north]["UF_HEAD"] == str(hanna)
+    page = server.http.get("/admin/departments").text
+    assert "The department was added." not in page  # only after the redirect asks
+    assert re.search(
+        rf'data-department="{north}" data-depth="2">.*?data-head="{hanna}"', page, re.S
+    )
+
+    # Rename and move North to the top department, with no head.
+    form = server.http.get(f"/admin/departments/{north}")
+    assert form.status_code == 200 and 'value="North"' in form.text
+    answer = post(server, f"/admin/departments/{north}", {"name": "Nord", "parent": "1",
+                                                          "head": ""})  # fmt: skip
+    assert answer.status_code == 303, answer.text
+    found = departments_of(server)
+    assert (found[north]["NAME"], found[north]["PARENT"]) == ("Nord", "1")
+    assert "UF_HEAD" not in found[north] or found[north]["UF_HEAD"] in ("", "0", None)
+    # Delete Sales: its people move up to the top department, as department.delete does.
+    pia = server.add_user("Pia", "Park", department_ids=[sales])
+    answer = post(server, f"/admin/departments/{sales}/delete", {},
+                  token_from=f"/admin/departments/{sales}")  # fmt: skip
+    assert answer.status_code == 303, answer.text
+    assert sales not in departments_of(server)
+    (found_pia,) = rest(server, "user.get", {"ID": pia})
+    assert found_pia["UF_DEPARTMENT"] == [1]
+
+
+def test_the_structure_refuses_as_department_methods_do(server):
+    log_in(server, server.admin_id)
+    sales = server.run(admin.add_department, server.store, name="Sales").id
+    north = server.run(admin.add_department, server.store, name="North", parent_id=sales).id
+
+    def refused(path: str, data: dict, token_from: str | None = None) -> str:
+        answer = post(server, path, data, token_from=token_from)
+        assert answer.status_code == 400, answer.text
+        return alert(answer.text)
+
+    assert refused("/admin/departments", {"name": "Second", "parent": "", "head": ""}) == (
+        "There can be only one top-level department: choose one to put it within."
+    )
+    assert refused("/admin/departments", {"name": "", "parent": "1", "head": ""}) == (
+        "A department needs a name."
+    )
+    assert refused("/admin/departments", {"name": "X", "parent": "4242", "head": ""}) == (
+        "The department it should be within does not exist."
+    )
+    assert refused("/admin/departments", {"name": "X", "parent": "1", "head": "4242"}) == (
+        "The chosen head is not a person of this Bitrix24."
+    )
+    assert refused(f"/admin/departments/{sales}", {"name": "Sales", "parent": str(north),
+                                                   "head": ""}) == (
+        "A department cannot be moved within itself or a department below it."
+    )  # fmt: skip
+    assert refused("/admin/departments/1/delete", {}, token_from="/admin/departments/1") == (
+        "The top-level department cannot be deleted."
+    )
+    # REST refuses the same move in its own words.
+    answer = server.call("department.update", {"ID": sales, "PARENT": north})
+    assert answer.json()["error_description"] == "Cannot move the section inside itself.<br>"
+    assert departments_of(server)[sales]["PARENT"] == "1"
+    assert len(departments_of(server)) == 3
+
+
+@sqlite_only
+def test_departments_are_for_administrators_and_hostile_forms_are_refused(server):
+    plain = server.add_user("Plain", "User")
+    sales = server.run(admin.add_department, server.store, name="Sales", head_id=plain).id
+    log_in(server, plain)  # a head, but no administrator
+    for path in ("/admin/departments", f"/admin/departments/{sales}"):
+        assert server.http.get(path).status_code == 403, path
+    token = token_in(server.http.get("/day").text)
+    for path in ("/admin/departments", f"/admin/departments/{sales}",
+                 f"/admin/departments/{sales}/delete"):  # fmt: skip
+        answer = server.http.post(path, data={"name": "Mine", "parent": "1", "head": "",
+                                              "csrf_token": token})  # fmt: skip
+        assert answer.status_code == 403, path
+    assert departments_of(server)[sales]["NAME"] == "Sales"
+
+    log_in(server, server.admin_id)
+    token = token_in(server.http.get("/admin/departments").text)
+    for parent, head in (("x", ""), ("1", "-3"), ("1.5", ""), ("1", "99999999999999")):
+        sent = {"name": "X", "parent": parent, "head": head, "csrf_token": token}
+        answer = server.http.post("/admin/departments", data=sent)
+        assert answer.status_code == 400, (parent, head)
+    for path in ("/admin/departments/abc", "/admin/departments/99999999999",
+                 "/admin/departments/4242"):  # fmt: skip
+        assert server.http.get(path).status_code == 404, path
+    answer = server.http.post("/admin/departments/4242/delete", data={"csrf_token": token})
+    assert answer.status_code == 404
+    answer = server.http.post(f"/admin/departments/{sales}/delete", data={"csrf_token": "x"})
+    assert answer.status_code == 403
+    answer = server.http.post(
+        f"/admin/departments/{sales}/delete", data={"csrf_token": token},
+        headers={"Origin": "https://evil.example"},
+    )  # fmt: skip
+    assert answer.status_code == 403
+    assert sales in departments_of(server)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import admin_people, approvals, pages, report_pages, team
+from . import admin_people, admin_structure, approvals, pages, report_pages, team
 
 #: Where the style sheet and scripts are served from (shipped in the package).
 STATIC = "/static"
@@ -29,5 +29,16 @@ def web_routes() -> list[BaseRoute]:
         Route("/admin", admin_people.admin_home),
         Route("/admin/people", admin_people.people_page, methods=["GET", "POST"]),
         Route("/admin/people/{user}", admin_people.person_page, methods=["GET", "POST"]),
+        Route("/admin/departments", admin_structure.departments_page, methods=["GET", "POST"]),
+        Route(
+            "/admin/departments/{department}",
+            admin_structure.department_page,
+            methods=["GET", "POST"],
+        ),
+        Route(
+            "/admin/departments/{department}/delete",
+            admin_structure.delete_department,
+            methods=["POST"],
+        ),
         Mount(STATIC, StaticFiles(packages=[("b24local.web", "static")]), name="static"),
     ]
