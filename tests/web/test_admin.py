@@ -32,7 +32,7 @@ def post(server, path: str, data: dict | list, *, token_from: str | None = None,
     token = token_in(server.http.get(token_from or path).text)
     fields: dict[str, list[str]] = {"csrf_token": [token]}
     for key, value in data.items() if isinstance(data, dict) else data:
-        fields.setdefault(key, []).append(value)
+        fields.setdefault(key, []).extend(value if isinstance(value, list) else [value])
     return server.http.post(path, data=fields, follow_redirects=False, **kwargs)
 
 
@@ -314,3 +314,77 @@ def test_departments_are_for_administrators_and_hostile_forms_are_refused(server
     )  # fmt: skip
     assert answer.status_code == 403
     assert sales in departments_of(server)
+
+
+# --- webhooks ---------------------------------------------------------------------------------
+
+
+def test_a_webhook_is_added_shown_once_and_removed(server):
+    pia = server.add_user("Pia", "Park")
+    log_in(server, server.admin_id)
+    answer = post(server, "/admin/webhooks", {"user": str(pia), "scope": ["user", "timeman"],
+                                              "title": "Payroll"})  # fmt: skip
+    assert answer.status_code == 201, answer.text
+    assert answer.headers["cache-control"] == "no-store"
+    url = re.search(r"<p class=\"secret\" data-webhook-url>(.*?)</p>", answer.text).group(1)
+    assert url.startswith("http://127.0.0.1:8024/rest/") and url.endswith("/")
+    code = url.rstrip("/").rsplit("/", 1)[1]
+    # It calls REST as Pia, within its scopes.
+    called = server.http.post(url + "user.current", json={})
+    assert called.status_code == 200 and called.json()["result"]["ID"] == str(pia)
+    refused = server.http.post(url + "department.get", json={})
+    assert refused.json()["error"] == "insufficient_scope"
+    # Listed, never again with its code.
+    (hook,) = [h for h in server.run(admin.list_webhooks, server.store) if h.user_id == pia]
+    assert (sorted(hook.scopes), hook.title) == (["timeman", "user"], "Payroll")
+    listed = server.http.get("/admin/webhooks").text
+    assert f'data-webhook="{hook.id}"' in listed and "Payroll" in listed
+    assert code not in listed
+    # Removed: the URL answers 401.
+    answer = post(server, f"/admin/webhooks/{hook.id}/delete", {}, token_from="/admin/webhooks")
+    assert answer.status_code == 303
+    assert server.http.post(url + "user.current", json={}).status_code == 401
+    assert f'data-webhook="{hook.id}"' not in server.http.get("/admin/webhooks").text
+
+
+@sqlite_only
+def test_webhooks_are_for_administrators_and_hostile_forms_are_refused(server):
+    plain = server.add_user("Plain", "User")
+    before = len(server.run(admin.list_webhooks, server.store))
+    log_in(server, plain)
+    assert server.http.get("/admin/webhooks").status_code == 403
+    token = token_in(server.http.get("/day").text)
+    answer = server.http.post("/admin/webhooks", data={"user": str(plain), "scope": "user",
+                                                       "csrf_token": token})  # fmt: skip
+    assert answer.status_code == 403
+    assert (
+        server.http.post("/admin/webhooks/1/delete", data={"csrf_token": token}).status_code == 403
+    )
+    assert server.call("user.current").status_code == 200  # the administrator's, still there
+
+    log_in(server, server.admin_id)
+    token = token_in(server.http.get("/admin/webhooks").text)
+
+    def add(**fields) -> object:
+        return server.http.post("/admin/webhooks", data={**fields, "csrf_token": token})
+
+    answer = add(user=str(plain), scope=["user", "crm"])
+    assert answer.status_code == 400
+    assert alert(answer.text) == "A chosen scope is not one b24local serves."
+    answer = add(user="4242", scope="user")
+    assert alert(answer.text) == "Choose a person of this Bitrix24 for the webhook to act as."
+    assert add(user="", scope="user").status_code == 400
+    answer = add(user=str(plain), scope="user", title="t" * 300)
+    assert answer.status_code == 400 and "too long" in alert(answer.text)
+    for user in ("abc", "-1", "99999999999999"):
+        assert add(user=user, scope="user").status_code == 400, user
+    assert add(user=str(plain), scope="user\x00").status_code == 400
+    assert server.http.post("/admin/webhooks", data={"user": str(plain)}).status_code == 403
+    answer = server.http.post(
+        "/admin/webhooks", data={"user": str(plain), "scope": "user", "csrf_token": token},
+        headers={"Origin": "https://evil.example"},
+    )  # fmt: skip
+    assert answer.status_code == 403
+    for path in ("/admin/webhooks/4242/delete", "/admin/webhooks/abc/delete"):
+        assert server.http.post(path, data={"csrf_token": token}).status_code == 404, path
+    assert len(server.run(admin.list_webhooks, server.store)) == before

@@ -88,7 +88,7 @@ class Visit:
             csrf.set_cookie(response, csrf.COOKIE, self.csrf_cookie, secure=self.secure)
         return response
 
-    async def form(self, max_fields: int = MAX_FIELDS) -> dict[str, str]:
+    async def form(self) -> dict[str, str]:
         """A posted form, once it passed the CSRF checks; :class:`Refused` otherwise.
         A field sent more than once (a multiple choice) keeps its first value here;
         :meth:`values` gives them all."""
@@ -98,7 +98,7 @@ class Visit:
         except RestError:
             raise Refused("error.too_large", 413) from None
         try:
-            data = await self.request.form(max_files=0, max_fields=max_fields)
+            data = await self.request.form(max_files=0, max_fields=MAX_FIELDS)
         except Exception:  # multipart's or the form parser's refusal
             raise Refused("error.bad_form", 400) from None
         fields: dict[str, str] = {}
