@@ -76,6 +76,8 @@ def test_an_administrator_invites_and_changes_people(server):
     assert "The person was invited." in page and "Sales" in page
 
     # Edit: name, e-mail, departments, and dismissal.
+    hook = server.add_webhook(jane, ["user"])
+    assert server.call("user.current", hook=hook).status_code == 200
     form = server.http.get(f"/admin/people/{jane}")
     assert form.status_code == 200 and 'value="jane@example.com"' in form.text
     answer = post(server, f"/admin/people/{jane}", {
@@ -87,6 +89,8 @@ def test_an_administrator_invites_and_changes_people(server):
         "Janet", "janet@example.com", [sales],
     )  # fmt: skip
     assert found["ACTIVE"] is False  # the box was not ticked: dismissed
+    refused = server.call("user.current", hook=hook)  # her webhook stops, as REST says
+    assert (refused.status_code, refused.json()["error"]) == (403, "INVALID_CREDENTIALS")
     page = server.http.get("/admin/people").text
     assert re.search(rf'data-user="{jane}">.*?data-active="N"', page, re.S)
     answer = post(server, f"/admin/people/{jane}", {

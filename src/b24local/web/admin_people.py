@@ -71,11 +71,12 @@ async def _people_page(
     async with current.runtime.store.transaction() as conn:
         everyone = await users.all_users(conn, current.portal.id)
         tree = await departments.tree(conn, current.portal.id)
-    active = sum(1 for user in everyone if user.active)
+    active_count = sum(1 for user in everyone if user.active)
     return page(
         current.request, "admin_people.html", status=status, visit=current,
         csrf_token=current.csrf_token(), people=everyone, tree=tree,
-        structure=ordered(tree), active=active, dismissed=len(everyone) - active,
+        structure=ordered(tree), active_count=active_count,
+        dismissed=len(everyone) - active_count,
         error=error, sent=sent or {}, done=current.request.query_params.get("done", ""),
     )  # fmt: skip
 
