@@ -277,6 +277,11 @@ def test_the_structure_refuses_as_department_methods_do(server):
     assert refused("/admin/departments/1/delete", {}, token_from="/admin/departments/1") == (
         "The top-level department cannot be deleted."
     )
+    # A dismissed head is kept as the choice, so saving a rename keeps them.
+    sam = server.add_user("Sam", "Stone")
+    rest(server, "department.update", {"ID": north, "UF_HEAD": sam})
+    rest(server, "user.update", {"ID": sam, "ACTIVE": "N"})
+    assert f'<option value="{sam}" selected>' in server.http.get(f"/admin/departments/{north}").text
     # REST refuses the same move in its own words.
     answer = server.call("department.update", {"ID": sales, "PARENT": north})
     assert answer.json()["error_description"] == "Cannot move the section inside itself.<br>"

@@ -48,10 +48,13 @@ async def _render(
         everyone = await users.all_users(conn, current.portal.id)
     people = {user.id: user for user in everyone}
     members = Counter(d for user in everyone if user.active for d in user.departments)
+    # A dismissed head stays a choice where they head: saving must not drop them unasked.
+    headed = {department.head_user_id for department in tree.values()}
+    heads = [user for user in everyone if user.active or user.id in headed]
     return page(
         current.request, template, status=status, visit=current,
         csrf_token=current.csrf_token(), structure=ordered(tree), people=people,
-        heads=[user for user in everyone if user.active], members=members, error=error,
+        heads=heads, members=members, error=error,
         sent=sent or {}, done=current.request.query_params.get("done", ""), **context,
     )  # fmt: skip
 
