@@ -366,6 +366,10 @@ def _check_scopes(scopes: Iterable[str]) -> list[str]:
     return wanted
 
 
+#: The column's length: PostgreSQL refuses a longer title.
+WEBHOOK_TITLE_LENGTH = 255
+
+
 async def add_webhook(
     store: Store,
     now: datetime,
@@ -376,6 +380,8 @@ async def add_webhook(
     domain: str | None = None,
 ) -> tuple[Webhook, str]:
     wanted = _check_scopes(scopes)
+    if len(title) > WEBHOOK_TITLE_LENGTH:
+        raise AdminError(f"a webhook's title is at most {WEBHOOK_TITLE_LENGTH} characters")
     async with store.transaction(write=True) as conn:
         portal = await portal_for(conn, domain)
         await _user(conn, portal.id, user_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import approvals, pages, report_pages, team
+from . import admin_hooks, admin_people, admin_structure, approvals, pages, report_pages, team
 
 #: Where the style sheet and scripts are served from (shipped in the package).
 STATIC = "/static"
@@ -26,5 +26,21 @@ def web_routes() -> list[BaseRoute]:
         Route("/reports", report_pages.reports_page),
         Route("/reports.csv", report_pages.reports_csv),
         Route("/reports.xlsx", report_pages.reports_xlsx),
+        Route("/admin", admin_people.admin_home),
+        Route("/admin/people", admin_people.people_page, methods=["GET", "POST"]),
+        Route("/admin/people/{user}", admin_people.person_page, methods=["GET", "POST"]),
+        Route("/admin/departments", admin_structure.departments_page, methods=["GET", "POST"]),
+        Route(
+            "/admin/departments/{department}",
+            admin_structure.department_page,
+            methods=["GET", "POST"],
+        ),
+        Route(
+            "/admin/departments/{department}/delete",
+            admin_structure.delete_department,
+            methods=["POST"],
+        ),
+        Route("/admin/webhooks", admin_hooks.webhooks_page, methods=["GET", "POST"]),
+        Route("/admin/webhooks/{webhook}/delete", admin_hooks.remove_webhook, methods=["POST"]),
         Mount(STATIC, StaticFiles(packages=[("b24local.web", "static")]), name="static"),
     ]

@@ -3,7 +3,7 @@ OAuth page's session cookie), and the CSRF cookie every form is checked against.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from starlette.requests import Request
@@ -60,6 +60,8 @@ class Visit:
     addresses: Addresses
     #: Whether this page made the CSRF cookie (and :meth:`finish` must set it).
     new_cookie: bool = False
+    #: Every value of each field of the form :meth:`form` read.
+    lists: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def runtime(self):
@@ -87,7 +89,9 @@ class Visit:
         return response
 
     async def form(self) -> dict[str, str]:
-        """A posted form, once it passed the CSRF checks; :class:`Refused` otherwise."""
+        """A posted form, once it passed the CSRF checks; :class:`Refused` otherwise.
+        A field sent more than once (a multiple choice) keeps its first value here;
+        :meth:`values` gives them all."""
         try:
             # Read once, within bounds; the form parser is then given what was read.
             self.request._body = await read_body(self.request, MAX_BODY)
@@ -106,7 +110,12 @@ class Visit:
             raise Refused("error.cross_site", 403)
         if not csrf.valid(self.csrf_secret, self.csrf_cookie, fields.get(csrf.FIELD, "")):
             raise Refused("error.stale_form", 403)
+        self.lists = {key: [str(v) for v in data.getlist(key)] for key in data}
         return fields
+
+    def values(self, name: str) -> list[str]:
+        """Every value of a field of the form :meth:`form` read (checked as it was)."""
+        return list(self.lists.get(name, ()))
 
 
 async def visit(request: Request) -> Visit:
