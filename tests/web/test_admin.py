@@ -397,3 +397,70 @@ def test_webhooks_are_for_administrators_and_hostile_forms_are_refused(server):
     for path in ("/admin/webhooks/4242/delete", "/admin/webhooks/abc/delete"):
         assert server.http.post(path, data={"csrf_token": token}).status_code == 404, path
     assert len(server.run(admin.list_webhooks, server.store)) == before
+
+
+# --- review: what a demanding administrator tries ---------------------------------------------
+
+
+@sqlite_only
+def test_an_administrator_cannot_dismiss_themselves(server):
+    # Saving one's own page with the box unticked would end the session and, for the
+    # only administrator, leave the portal with none.
+    boss = server.add_user("Bo", "Boss", email="bo@example.com", admin=True)
+    log_in(server, boss)
+    answer = post(server, f"/admin/people/{boss}", {
+        "name": "Renamed", "last_name": "Boss", "email": "bo@example.com", "department": "1",
+    })  # fmt: skip
+    assert answer.status_code == 400
+    assert alert(answer.text) == "You cannot dismiss yourself: ask another administrator to."
+    assert 'value="Renamed"' in answer.text  # the form as sent, to correct
+    (me,) = rest(server, "user.get", {"ID": boss})
+    assert me["ACTIVE"] is True and me["NAME"] == "Bo"
+    assert server.http.get("/admin/people").status_code == 200  # still logged in
+    # Another administrator may dismiss them.
+    log_in(server, server.admin_id)
+    answer = post(server, f"/admin/people/{boss}", {
+        "name": "Bo", "last_name": "Boss", "email": "bo@example.com", "department": "1",
+    })  # fmt: skip
+    assert answer.status_code == 303
+    assert rest(server, "user.get", {"ID": boss})[0]["ACTIVE"] is False
+
+
+@sqlite_only
+def test_the_first_administrator_saves_their_own_page(server):
+    # Their admin@localhost is no address to invite, but it is theirs: a save that
+    # leaves it alone is not refused for it.
+    log_in(server, server.admin_id)
+    (me,) = rest(server, "user.get", {"ID": server.admin_id})
+    assert me["EMAIL"] == "admin@localhost"
+    answer = post(server, f"/admin/people/{server.admin_id}", {
+        "name": "Renamed", "last_name": me["LAST_NAME"], "email": me["EMAIL"], "department": "1",
+        "active": "Y",
+    })  # fmt: skip
+    assert answer.status_code == 303, alert(answer.text)
+    (me,) = rest(server, "user.get", {"ID": server.admin_id})
+    assert (me["NAME"], me["EMAIL"]) == ("Renamed", "admin@localhost")
+    # Changed to another address on no dotted host, it is refused as user.update does.
+    answer = post(server, f"/admin/people/{server.admin_id}", {
+        "name": "Renamed", "last_name": me["LAST_NAME"], "email": "root@localhost",
+        "department": "1", "active": "Y",
+    })  # fmt: skip
+    assert answer.status_code == 400
+    assert alert(answer.text) == "The e-mail is missing or is not an e-mail address."
+
+
+@sqlite_only
+def test_no_webhook_is_made_for_a_dismissed_person(server):
+    gone = server.add_user("Gone", "Person")
+    server.run(admin.update_user, server.store, server.clock.now(), user_id=gone, active=False)
+    before = len(server.run(admin.list_webhooks, server.store))
+    log_in(server, server.admin_id)
+    page = server.http.get("/admin/webhooks").text
+    assert f'<option value="{gone}"' not in page  # not offered…
+    answer = post(server, "/admin/webhooks", {"user": str(gone), "scope": "user"})
+    assert answer.status_code == 400  # …nor taken when sent anyway
+    assert alert(answer.text) == (
+        "A dismissed person&#39;s webhook would never answer: choose an active person."
+    )
+    assert "data-webhook-url" not in answer.text
+    assert len(server.run(admin.list_webhooks, server.store)) == before

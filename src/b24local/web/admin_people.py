@@ -139,7 +139,7 @@ async def _person(current: Visit) -> User:
 
 @handler()
 async def person_page(current: Visit) -> Response:
-    _admin(current)
+    actor = _admin(current)
     person = await _person(current)
     if current.request.method in ("GET", "HEAD"):
         return await _person_page(current, person)
@@ -147,8 +147,15 @@ async def person_page(current: Visit) -> Response:
     chosen = form_ids(current.values("department"))
     active = form.get("active") == "Y"
     sent = {**form, "departments": list(chosen), "active": active}
+    if person.id == actor.id and not active:
+        # Their session would end with the save, and the last administrator's with it.
+        return await _person_page(current, person, ("admin.people.dismiss_self", {}), 400, sent)
     try:
         fields = {**_fields(form, chosen), "ACTIVE": "Y" if active else "N"}
+        if fields["EMAIL"] == person.email:
+            # Unchanged, it is not sent (as user.update without EMAIL): the first-start
+            # administrator's admin@localhost, no address to invite, stays theirs.
+            del fields["EMAIL"]
         changes = people.read_fields(fields)
         async with current.runtime.store.transaction(write=True) as conn:
             await people.change(
