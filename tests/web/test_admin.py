@@ -417,13 +417,25 @@ def test_an_administrator_cannot_dismiss_themselves(server):
     (me,) = rest(server, "user.get", {"ID": boss})
     assert me["ACTIVE"] is True and me["NAME"] == "Bo"
     assert server.http.get("/admin/people").status_code == 200  # still logged in
-    # Another administrator may dismiss them.
+    boss_cookies = dict(server.http.cookies)
+    # Another administrator may dismiss them…
     log_in(server, server.admin_id)
     answer = post(server, f"/admin/people/{boss}", {
         "name": "Bo", "last_name": "Boss", "email": "bo@example.com", "department": "1",
     })  # fmt: skip
     assert answer.status_code == 303
     assert rest(server, "user.get", {"ID": boss})[0]["ACTIVE"] is False
+    # …and the dismissed administrator's open session reaches no page of theirs.
+    token = token_in(server.http.get("/admin/people").text)
+    server.http.cookies.clear()
+    server.http.cookies.update(boss_cookies)
+    for path in [*ADMIN_PAGES, "/admin/departments", "/admin/departments/1", "/admin/webhooks"]:
+        assert server.http.get(path, follow_redirects=False).headers["location"] == "/login"
+    answer = server.http.post(
+        "/admin/webhooks", data={"user": str(boss), "scope": "user", "csrf_token": token},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert answer.status_code == 303 and answer.headers["location"] == "/login"
 
 
 @sqlite_only
@@ -464,3 +476,19 @@ def test_no_webhook_is_made_for_a_dismissed_person(server):
     )
     assert "data-webhook-url" not in answer.text
     assert len(server.run(admin.list_webhooks, server.store)) == before
+
+
+@sqlite_only
+def test_a_person_in_many_departments_is_saved(server):
+    many = [server.run(admin.add_department, server.store, name=f"Team {n}").id for n in range(30)]
+    log_in(server, server.admin_id)
+    fields = [("name", "Mo"), ("email", "mo@example.com")] + [("department", str(d)) for d in many]
+    answer = post(server, "/admin/people", fields)
+    assert answer.status_code == 303, alert(answer.text)
+    mo = int(answer.headers["location"].rsplit("user-", 1)[1])
+    assert rest(server, "user.get", {"ID": mo})[0]["UF_DEPARTMENT"] == many
+    answer = post(server, f"/admin/people/{mo}", [*fields, ("active", "Y")])
+    assert answer.status_code == 303, alert(answer.text)
+    # Bounded all the same: a form of hundreds of values is none of ours.
+    answer = post(server, f"/admin/people/{mo}", [("department", "1")] * 300)
+    assert answer.status_code == 400

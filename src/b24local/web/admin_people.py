@@ -23,6 +23,11 @@ from .pages import handler
 from .render import page
 from .visit import Refused, Visit
 
+#: A person's form: a handful of fields and one value per department chosen, so a
+#: person in many departments is still saved (:data:`.visit.MAX_FIELDS` would stop
+#: at about fifteen).
+PERSON_FORM_FIELDS = 200
+
 #: The real module's fixed refusals (their descriptions), by catalogue key.
 _FIXED = {
     people.WRONG_EMAIL.description: "admin.people.wrong_email",
@@ -112,7 +117,7 @@ async def people_page(current: Visit) -> Response:
     actor = _admin(current)
     if current.request.method in ("GET", "HEAD"):
         return await _people_page(current)
-    form = await current.form()
+    form = await current.form(PERSON_FORM_FIELDS)
     chosen = form_ids(current.values("department"))
     sent = {**form, "departments": list(chosen)}
     try:
@@ -143,7 +148,7 @@ async def person_page(current: Visit) -> Response:
     person = await _person(current)
     if current.request.method in ("GET", "HEAD"):
         return await _person_page(current, person)
-    form = await current.form()
+    form = await current.form(PERSON_FORM_FIELDS)
     chosen = form_ids(current.values("department"))
     active = form.get("active") == "Y"
     sent = {**form, "departments": list(chosen), "active": active}

@@ -88,17 +88,18 @@ class Visit:
             csrf.set_cookie(response, csrf.COOKIE, self.csrf_cookie, secure=self.secure)
         return response
 
-    async def form(self) -> dict[str, str]:
+    async def form(self, max_fields: int = MAX_FIELDS) -> dict[str, str]:
         """A posted form, once it passed the CSRF checks; :class:`Refused` otherwise.
         A field sent more than once (a multiple choice) keeps its first value here;
-        :meth:`values` gives them all."""
+        :meth:`values` gives them all. ``max_fields``: more for a form with a long
+        multiple choice (the body stays within :data:`MAX_BODY` whatever it is)."""
         try:
             # Read once, within bounds; the form parser is then given what was read.
             self.request._body = await read_body(self.request, MAX_BODY)
         except RestError:
             raise Refused("error.too_large", 413) from None
         try:
-            data = await self.request.form(max_files=0, max_fields=MAX_FIELDS)
+            data = await self.request.form(max_files=0, max_fields=max_fields)
         except Exception:  # multipart's or the form parser's refusal
             raise Refused("error.bad_form", 400) from None
         fields: dict[str, str] = {}
