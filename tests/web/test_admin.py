@@ -492,3 +492,40 @@ def test_a_person_in_many_departments_is_saved(server):
     # Bounded all the same: a form of hundreds of values is none of ours.
     answer = post(server, f"/admin/people/{mo}", [("department", "1")] * 300)
     assert answer.status_code == 400
+
+
+@sqlite_only
+def test_names_are_shown_as_text_and_another_portal_is_out_of_reach(server):
+    evil = "<script>alert(1)</script>\"'&"
+    team = server.run(admin.add_department, server.store, name=evil).id
+    eve = server.add_user(evil, evil, department_ids=[team])
+    server.run(admin.add_webhook, server.store, server.clock.now(), user_id=eve, scopes=["user"],
+               title=evil)  # fmt: skip
+    log_in(server, server.admin_id)
+    pages = ["/admin/people", f"/admin/people/{eve}", "/admin/departments",
+             f"/admin/departments/{team}", "/admin/webhooks"]  # fmt: skip
+    for path in pages:
+        answer = server.http.get(path)
+        assert answer.status_code == 200, path
+        assert "<script>alert" not in answer.text and "&lt;script&gt;alert(1)" in answer.text, path
+    # A refused form shows what was sent, as text too.
+    answer = post(server, "/admin/webhooks", {"user": str(eve), "scope": "crm", "title": evil})
+    assert answer.status_code == 400 and "<script>alert" not in answer.text
+
+    # The same server, another portal: this administrator's session is no one there.
+    server.run(admin.add_portal, server.store, server.clock.now(), domain="other.example")
+    token = token_in(server.http.get("/admin/webhooks").text)
+    other = {"host": "other.example"}
+    for path in pages:
+        answer = server.http.get(path, headers=other, follow_redirects=False)
+        assert answer.headers.get("location") == "/login", path
+    for path in ["/admin/people", "/admin/departments", "/admin/webhooks", "/admin/people/1",
+                 "/admin/departments/1/delete"]:  # fmt: skip
+        answer = server.http.post(path, headers=other, follow_redirects=False,
+                                  data={"name": "X", "user": "1", "scope": "user",
+                                        "csrf_token": token})  # fmt: skip
+        assert answer.headers.get("location") == "/login", path
+    assert server.run(admin.list_webhooks, server.store, "other.example") == []
+    # Nothing was made there: its first administrator and root department only.
+    assert len(server.run(admin.list_users, server.store, "other.example")) == 1
+    assert len(server.run(admin.list_departments, server.store, "other.example")) == 1
