@@ -529,3 +529,22 @@ def test_names_are_shown_as_text_and_another_portal_is_out_of_reach(server):
     # Nothing was made there: its first administrator and root department only.
     assert len(server.run(admin.list_users, server.store, "other.example")) == 1
     assert len(server.run(admin.list_departments, server.store, "other.example")) == 1
+
+
+@sqlite_only
+def test_an_employee_saved_without_departments_stays_an_employee(server):
+    kim = server.add_user("Kim", "Lee", email="kim@example.com")
+    log_in(server, server.admin_id)
+    sent = {"name": "Kim", "last_name": "Lee", "email": "kim@example.com", "active": "Y"}
+    answer = post(server, f"/admin/people/{kim}", sent)
+    assert answer.status_code == 400
+    assert alert(answer.text) == "Choose at least one department."
+    (found,) = rest(server, "user.get", {"ID": kim})
+    assert (found["UF_DEPARTMENT"], found["USER_TYPE"]) == ([1], "employee")
+    # One made extranet through REST keeps no department when saved here.
+    rest(server, "user.update", {"ID": kim, "UF_DEPARTMENT": []})
+    assert rest(server, "user.get", {"ID": kim})[0]["USER_TYPE"] == "extranet"
+    answer = post(server, f"/admin/people/{kim}", {**sent, "name": "Kimberly"})
+    assert answer.status_code == 303, alert(answer.text)
+    (found,) = rest(server, "user.get", {"ID": kim})
+    assert (found["NAME"], found["USER_TYPE"]) == ("Kimberly", "extranet")

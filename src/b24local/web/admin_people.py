@@ -155,6 +155,10 @@ async def person_page(current: Visit) -> Response:
     if person.id == actor.id and not active:
         # Their session would end with the save, and the last administrator's with it.
         return await _person_page(current, person, ("admin.people.dismiss_self", {}), 400, sent)
+    if person.user_type == "employee" and not chosen:
+        # user.update would make them extranet (no department, no employee): a choice
+        # the page does not offer, so an emptied list is a slip, refused as invite does.
+        return await _person_page(current, person, ("admin.people.no_department", {}), 400, sent)
     try:
         fields = {**_fields(form, chosen), "ACTIVE": "Y" if active else "N"}
         if fields["EMAIL"] == person.email:
