@@ -108,6 +108,8 @@ class LiveServer:
     process: subprocess.Popen[str]
     stderr_path: Path
     stdout_lines: list[str] = field(default_factory=list)
+    #: What the server prints after its banner (the pump's lines; None at EOF).
+    later_output: queue.Queue[str | None] = field(default_factory=queue.Queue)
     #: The ``--db`` URL the server was started with (None: SQLite in ``data_dir``).
     db: str | None = None
 
@@ -128,6 +130,13 @@ class LiveServer:
 
     def stderr(self) -> str:
         return self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
+
+    def output_to_end(self) -> str:
+        """Everything printed after the banner, once the process has stopped."""
+        printed = []
+        while (line := self.later_output.get(timeout=STOP_DEADLINE)) is not None:
+            printed.append(line)
+        return "".join(printed)
 
     def ssl_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.ca_path))
@@ -308,6 +317,7 @@ def start_server(
         process=process,
         stderr_path=stderr_path,
         stdout_lines=seen,
+        later_output=lines,
         db=db,
     )
     # (With --public-url the webhook is printed at the public address.)

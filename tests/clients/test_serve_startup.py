@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -93,3 +94,21 @@ def test_a_restart_suggests_a_webhook_with_every_implemented_scope(
     server.cli(*command)
     second = json.loads(server.cli("webhook", "list", "--json"))[-1]
     assert second["scopes"] == first[0]["scopes"] == sorted(scopes)
+
+
+def test_the_access_log_shows_no_webhook_code_or_token(launch_server) -> None:
+    server = launch_server()
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}),
+        urllib.request.HTTPSHandler(context=server.ssl_context()),
+    )
+    with opener.open(f"{server.webhook_url}server.time", timeout=10) as response:
+        assert response.status == 200
+    token_call = f"{server.base_url}/rest/user.current?AUTH=leaked-token-123&x=1"
+    with pytest.raises(urllib.error.HTTPError):
+        opener.open(token_call, timeout=10)
+    assert server.stop() == 0
+    log = server.output_to_end() + server.stderr()
+    assert f"/rest/{server.user_id}/***/server.time" in log
+    assert "/rest/user.current?AUTH=***&x=1" in log
+    assert server.code not in log and "leaked-token-123" not in log

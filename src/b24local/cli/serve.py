@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import secrets
 import socket
 import sys
@@ -17,6 +18,7 @@ import uvicorn
 
 from b24local import __version__, admin
 from b24local.accepting import Acceptor
+from b24local.accesslog import WithoutSecrets
 from b24local.clock import SystemClock
 from b24local.config import DEFAULT_HOST, DEFAULT_PORT
 from b24local.connections import ConnectionLimits, Guard
@@ -240,6 +242,8 @@ def serve(
         timeout_graceful_shutdown=5,
         **ssl,  # type: ignore[arg-type]
     )
+    # After the Config, which sets uvicorn's logging up.
+    logging.getLogger("uvicorn.access").addFilter(WithoutSecrets())
     # What start-up made (modules, the registry, the app) lives as long as the
     # process: frozen, the collector's full passes no longer walk it (with 1,000
     # people the team board's p95 fell from ~130 ms to ~50 ms).
