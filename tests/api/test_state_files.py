@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -322,6 +323,20 @@ def test_hostile_yaml(text: str):
 def test_hostile_json(text: str):
     with pytest.raises(StateError, match="not valid JSON"):
         fileformat.parse(fileformat.loads(text, "json"))
+
+
+@pytest.mark.parametrize("kind", ["json", "yaml"])
+def test_long_numbers_are_refused_whatever_the_process_allows(kind: str):
+    # Python's bound on int() digits is process-wide and may be lifted (the fuzz
+    # generator lifts it): a state file keeps its own.
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    text = ('{"version": %s}' if kind == "json" else "version: %s") % ("1" * 5000)
+    try:
+        with pytest.raises(StateError, match="more than 4,300 digits"):
+            fileformat.loads(text, kind)
+    finally:
+        sys.set_int_max_str_digits(before)
 
 
 def test_a_lone_surrogate_in_yaml_is_refused():

@@ -79,7 +79,11 @@ def read(path: Path) -> dict[str, Any]:
 def loads(text: str, kind: str, name: str = "the state file") -> Any:
     try:
         # The safe loader builds plain values only: no tags that run code.
-        value = json.loads(text) if kind == "json" else yaml.load(text, Loader=_Loader)
+        value = (
+            json.loads(text, parse_int=_whole_number)
+            if kind == "json"
+            else yaml.load(text, Loader=_Loader)
+        )
         _check_strings(value)
         return value
     except (ValueError, yaml.YAMLError, RecursionError) as error:
@@ -107,6 +111,17 @@ def _check_strings(value: Any) -> None:
             _check_strings(item)
 
 
+#: The most digits a whole number in a state file may have: Python's own default
+#: bound, kept here whatever the process has set (converting a long one is slow).
+MAX_DIGITS = 4300
+
+
+def _whole_number(text: str) -> int:
+    if len(text.lstrip("+-")) > MAX_DIGITS:
+        raise ValueError(f"a number of more than {MAX_DIGITS:,} digits")
+    return int(text)
+
+
 class _Loader(yaml.SafeLoader):
     """The safe loader without aliases: ``*a`` repeats a value, and a few nested ones
     make a file of a few lines into billions of items to check."""
@@ -118,6 +133,14 @@ class _Loader(yaml.SafeLoader):
                 None, None, "aliases (*name) are not taken in a state file", event.start_mark
             )
         return super().compose_node(parent, index)
+
+    def construct_yaml_int(self, node: Any) -> int:
+        if len(str(node.value)) > MAX_DIGITS:
+            raise ValueError(f"a number of more than {MAX_DIGITS:,} digits")
+        return super().construct_yaml_int(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 
 
 def dump(state: Mapping[str, Any], kind: str) -> str:
