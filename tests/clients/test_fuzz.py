@@ -146,7 +146,10 @@ def problem(case: Case, response: httpx.Response, tolerated: frozenset[str]) -> 
         if body is None or error_code(body) not in tolerated:
             return brief
     html = response.headers.get("content-type", "").startswith("text/html")
-    if case.kind == "page" and (status in (302, 303) or html):
+    # A path the client resolved out of /rest/ (``/rest/..`` is ``/``) reaches the
+    # web pages, as the log-in page is one.
+    page = case.kind == "page" or not response.request.url.path.startswith("/rest")
+    if page and (status in (302, 303) or html):
         # The log-in page: HTML, a redirect to the app, or a JSON error.
         return None
     body = parsed(case, response)
