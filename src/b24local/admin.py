@@ -384,7 +384,9 @@ async def add_webhook(
         raise AdminError(f"a webhook's title is at most {WEBHOOK_TITLE_LENGTH} characters")
     async with store.transaction(write=True) as conn:
         portal = await portal_for(conn, domain)
-        await _user(conn, portal.id, user_id)
+        if not (await _user(conn, portal.id, user_id)).active:
+            # REST refuses a dismissed person's webhook at every call: dead at birth.
+            raise AdminError(f"user {user_id} is dismissed: their webhook would never work")
         return await webhooks.add(conn, portal.id, user_id, wanted, now=now, title=title)
 
 

@@ -293,6 +293,16 @@ def test_webhook_unknown_user(cli: Cli) -> None:
     assert "77" in result.stderr
 
 
+@sqlite_only
+def test_no_webhook_for_a_dismissed_user(cli: Cli) -> None:
+    user = add_john(cli).strip()
+    cli.ok("user", "update", user, "--inactive")
+    result = cli("webhook", "add", "--user", user, "--scope", "im")
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == f"error: user {user} is dismissed: their webhook would never work\n"
+    assert json.loads(cli.ok("webhook", "list", "--json")) == []
+
+
 # --- portals ---------------------------------------------------------------------------
 
 
