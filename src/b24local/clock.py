@@ -86,6 +86,11 @@ class AdjustableClock:
         else:
             self._offset += step
 
+    def real(self) -> None:
+        """Back to the real time, running: as a new dev server starts."""
+        self._offset = timedelta(0)
+        self._frozen_at = None
+
     def unfreeze(self) -> None:
         if self._frozen_at is not None:
             self._offset = self._frozen_at - datetime.now(UTC)

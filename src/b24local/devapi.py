@@ -102,9 +102,16 @@ def dev_routes(clock: AdjustableClock, faults: Faults, token: str) -> list[Route
     async def set_clock(request: Request) -> Response:
         try:
             body = await body_of(request)
-            moment = datetime.fromisoformat(str(body["now"])) if "now" in body else None
+            real = body.get("now") == "real"  # the real time, running (unless frozen)
+            moment = (
+                datetime.fromisoformat(str(body["now"])) if "now" in body and not real else None
+            )
             freeze = body.get("freeze")
-            if moment is not None:
+            if real:
+                clock.real()
+                if freeze is True:
+                    clock.set(clock.now(), frozen=True)
+            elif moment is not None:
                 clock.set(moment, frozen=None if freeze is None else bool(freeze))
             elif freeze is True:
                 clock.set(clock.now(), frozen=True)

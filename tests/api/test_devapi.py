@@ -38,6 +38,21 @@ def test_advance_the_clock(server):
     assert server_time(server) == "2026-03-02T08:31:30+00:00"
 
 
+def test_back_to_the_real_time(server):
+    server.http.post("/_b24local/clock/advance", headers=AUTH, json={"seconds": 86_400 * 400})
+    before = datetime.now(UTC)
+    body = server.http.post("/_b24local/clock", headers=AUTH, json={"now": "real"}).json()
+    after = datetime.now(UTC)
+    assert body["frozen"] is False
+    assert before <= datetime.fromisoformat(body["now"]) <= after
+    frozen = server.http.post(
+        "/_b24local/clock", headers=AUTH, json={"now": "real", "freeze": True}
+    ).json()
+    moment = datetime.fromisoformat(frozen["now"]).replace(microsecond=0)
+    assert frozen["frozen"] is True
+    assert moment == datetime.fromisoformat(server_time(server))  # and it stays there
+
+
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nope"}])
 def test_the_token_is_required(server, headers):
     for response in (

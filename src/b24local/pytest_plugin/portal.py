@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +137,7 @@ class Clock:
 
     def real_time(self) -> datetime:
         """Back to the real time, running: where each test starts."""
-        return self.set(datetime.now(UTC), freeze=False)
+        return self._state(self._dev("POST", "clock", {"now": "real"}))
 
 
 class Faults:
