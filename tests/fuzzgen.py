@@ -869,7 +869,7 @@ MAX_FUZZ_LATENCY = 0.05
 
 def dev_body(rnd: random.Random, path: str, targets: Targets) -> Any:
     if path.endswith("/clock"):
-        return {"now": rnd.choice([*DATES, 0, None, [1]]), "freeze": value(rnd)}
+        return {"now": rnd.choice([*DATES, "real", "REAL", 0, None, [1]]), "freeze": value(rnd)}
     if path.endswith("/advance"):
         return {"seconds": rnd.choice([*NUMBERS, "abc", None, [1], int(HUGE_DIGITS[:400])])}
     if path.endswith("/run"):
