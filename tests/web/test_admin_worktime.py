@@ -57,13 +57,17 @@ def test_an_administrator_changes_work_time_and_office_networks(server):
 
     # Office networks, replaced as timeman.networkrange.set replaces them.
     assert "No office network" in server.http.get("/admin/networks").text
-    lines = "10.0.0.0 - 10.0.0.255\n 192.168.1.0-192.168.1.255   Main office \n\n2001:db8::1 VPN"
+    lines = (
+        "10.0.0.0 - 10.0.0.255\n"
+        " 192.168.1.0-192.168.1.255   Main office \n\n"
+        "2001:db8::1 VPN - backup"
+    )
     answer = post(server, "/admin/networks", {"ranges": lines})
     assert answer.status_code == 303, answer.text
     expected = [
-        {"ip_range": "10.0.0.0", "name": "- 10.0.0.255"},
+        {"ip_range": "10.0.0.0-10.0.0.255", "name": ""},
         {"ip_range": "192.168.1.0-192.168.1.255", "name": "Main office"},
-        {"ip_range": "2001:db8::1", "name": "VPN"},
+        {"ip_range": "2001:db8::1", "name": "VPN - backup"},
     ]
     assert rest(server, "timeman.networkrange.get") == expected
     page = server.http.get("/admin/networks").text

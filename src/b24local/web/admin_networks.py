@@ -8,6 +8,8 @@ a form's field holds at most 2000 characters, some forty IPv4 ranges with names.
 
 from __future__ import annotations
 
+import re
+
 from starlette.responses import RedirectResponse, Response
 
 from b24local.scopes.timeman import network
@@ -22,13 +24,18 @@ from .visit import Visit
 Error = tuple[str, dict[str, str]]
 
 
+#: A line: the range (``FIRST-LAST``, blanks around the dash allowed, as REST takes
+#: it), then the name — whatever follows, dashes included.
+_LINE = re.compile(r"(\S+(?:\s*-\s*\S+)?)\s*(.*)", re.S)
+
+
 def _lines(text: str) -> list[dict[str, str]]:
     """Each non-blank line as ``RANGES`` holds a range: the range, then its name."""
     items = []
     for line in text.splitlines():
-        ip_range, _, name = line.strip().partition(" ")
-        if ip_range:
-            items.append({"ip_range": ip_range, "name": name.strip()})
+        found = _LINE.fullmatch(line.strip())
+        if found is not None:
+            items.append({"ip_range": found[1], "name": found[2].strip()})
     return items
 
 
