@@ -9,6 +9,7 @@ from . import (
     admin_hooks,
     admin_networks,
     admin_people,
+    admin_schedules,
     admin_structure,
     admin_worktime,
     approvals,
@@ -54,5 +55,7 @@ def web_routes() -> list[BaseRoute]:
         Route("/admin/webhooks/{webhook}/delete", admin_hooks.remove_webhook, methods=["POST"]),
         Route("/admin/worktime", admin_worktime.worktime_page, methods=["GET", "POST"]),
         Route("/admin/networks", admin_networks.networks_page, methods=["GET", "POST"]),
+        Route("/admin/schedules", admin_schedules.schedules_page),
+        Route("/admin/schedules/{schedule}", admin_schedules.schedule_page),
         Mount(STATIC, StaticFiles(packages=[("b24local.web", "static")]), name="static"),
     ]
