@@ -205,6 +205,7 @@ def test_schedules_are_listed_and_shown(server):
     page = server.http.get(f"/admin/worktime?user={plain}").text
     assert "A work schedule applies to this person (Office &lt;hours&gt;)" in page
 
+    assert "<dd data-applies>Nobody</dd>" in server.http.get(f"/admin/schedules/{gone.id}").text
     for path, status in [(f"/admin/schedules/{gone.id + 1}", 404), ("/admin/schedules/x", 404),
                          ("/admin/schedules/99999999999999999999", 404)]:  # fmt: skip
         assert server.http.get(path).status_code == status, path
