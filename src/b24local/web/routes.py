@@ -5,7 +5,18 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import admin_hooks, admin_people, admin_structure, approvals, pages, report_pages, team
+from . import (
+    admin_hooks,
+    admin_networks,
+    admin_people,
+    admin_schedules,
+    admin_structure,
+    admin_worktime,
+    approvals,
+    pages,
+    report_pages,
+    team,
+)
 
 #: Where the style sheet and scripts are served from (shipped in the package).
 STATIC = "/static"
@@ -42,5 +53,9 @@ def web_routes() -> list[BaseRoute]:
         ),
         Route("/admin/webhooks", admin_hooks.webhooks_page, methods=["GET", "POST"]),
         Route("/admin/webhooks/{webhook}/delete", admin_hooks.remove_webhook, methods=["POST"]),
+        Route("/admin/worktime", admin_worktime.worktime_page, methods=["GET", "POST"]),
+        Route("/admin/networks", admin_networks.networks_page, methods=["GET", "POST"]),
+        Route("/admin/schedules", admin_schedules.schedules_page),
+        Route("/admin/schedules/{schedule}", admin_schedules.schedule_page),
         Mount(STATIC, StaticFiles(packages=[("b24local.web", "static")]), name="static"),
     ]
