@@ -8,43 +8,11 @@ import re
 
 import pytest
 
+from adminforms import alert, log_in, post, rest
 from b24local import admin
 from loginform import token_in
 
-PASSWORD = "admin password"
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-
-
-def log_in(server, user: int) -> None:
-    server.run(admin.set_password, server.store, user, PASSWORD)
-    server.http.cookies.clear()
-    page = server.http.get("/login")
-    answer = server.http.post(
-        "/login",
-        data={"login": str(user), "password": PASSWORD, "csrf_token": token_in(page.text)},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
-
-
-def post(server, path: str, data: dict | list, *, token_from: str | None = None, **kwargs):
-    """Post a form of ``token_from``'s page (``path``'s own by default), as sent."""
-    token = token_in(server.http.get(token_from or path).text)
-    fields: dict[str, list[str]] = {"csrf_token": [token]}
-    for key, value in data.items() if isinstance(data, dict) else data:
-        fields.setdefault(key, []).extend(value if isinstance(value, list) else [value])
-    return server.http.post(path, data=fields, follow_redirects=False, **kwargs)
-
-
-def alert(html: str) -> str:
-    found = re.search(r'<p class="alert" role="alert">(.*?)</p>', html, re.S)
-    return found.group(1).strip() if found else ""
-
-
-def rest(server, method: str, params: dict | None = None) -> object:
-    answer = server.call(method, params)
-    assert answer.status_code == 200, answer.text
-    return answer.json()["result"]
 
 
 # --- people -----------------------------------------------------------------------------------
