@@ -5,7 +5,17 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import admin_hooks, admin_people, admin_structure, approvals, pages, report_pages, team
+from . import (
+    admin_apps,
+    admin_dev,
+    admin_hooks,
+    admin_people,
+    admin_structure,
+    approvals,
+    pages,
+    report_pages,
+    team,
+)
 
 #: Where the style sheet and scripts are served from (shipped in the package).
 STATIC = "/static"
@@ -42,5 +52,9 @@ def web_routes() -> list[BaseRoute]:
         ),
         Route("/admin/webhooks", admin_hooks.webhooks_page, methods=["GET", "POST"]),
         Route("/admin/webhooks/{webhook}/delete", admin_hooks.remove_webhook, methods=["POST"]),
+        Route("/admin/apps", admin_apps.apps_page),
+        Route("/admin/apps/{client}/delete", admin_apps.remove_app, methods=["POST"]),
+        Route("/admin/calls", admin_dev.calls_page),
+        Route("/admin/deliveries", admin_dev.deliveries_page),
         Mount(STATIC, StaticFiles(packages=[("b24local.web", "static")]), name="static"),
     ]
