@@ -83,7 +83,7 @@ async def calls_page(current: Visit) -> Response:
         for command in call.get("calls", ()):
             command["shown_params"] = _json(command["params"])
     return page(
-        current.request, "admin_calls.html", visit=current, error=None, calls=calls,
+        current.request, "admin_calls.html", visit=current, error=None, csrf_token=current.csrf_token(), calls=calls,
         query=query, next_page=_next(query, more), kept=journal is not None,
     )  # fmt: skip
 
@@ -108,19 +108,21 @@ async def deliveries_page(current: Visit) -> Response:
         )  # fmt: skip
     shown = [_delivery(row) for row in rows]
     return page(
-        current.request, "admin_deliveries.html", visit=current, error=None, deliveries=shown,
+        current.request, "admin_deliveries.html", visit=current, error=None, csrf_token=current.csrf_token(), deliveries=shown,
         query=query, next_page=_next(query, more),
     )  # fmt: skip
 
 
 def _delivery(row: dict[str, Any]) -> dict[str, Any]:
-    """A row as the page shows it: its data with the secrets blanked, as the journal
-    blanks a call's (an event's ``auth`` carries the application's tokens)."""
+    """A row as the page shows it: what it posts with the secrets blanked, as the
+    journal blanks a call's (an event's ``auth`` carries the application's tokens)."""
     shown = {
         key: value.isoformat(sep=" ", timespec="seconds") if isinstance(value, datetime) else value
         for key, value in row.items()
     }
-    shown["shown_data"] = _json(redact(row["data"]))
+    # What was posted once it was (with its ``auth``), else the event's data.
+    posted = row["payload"] if row["payload"] is not None else row["data"]
+    shown["shown_data"] = _json(redact(posted))
     return shown
 
 
