@@ -38,7 +38,8 @@ async def apps_page(current: Visit) -> Response:
     async with store.transaction() as conn:
         everyone = await users.all_users(conn, current.portal.id)
     return page(
-        current.request, "admin_apps.html", visit=current, error=None, csrf_token=current.csrf_token(),
+        current.request, "admin_apps.html", visit=current, error=None,
+        csrf_token=current.csrf_token(),
         apps=[admin.app_record(app) for app in found],
         people={user.id: user for user in everyone},
         done=current.request.query_params.get("done", ""),

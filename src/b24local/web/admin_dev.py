@@ -83,7 +83,8 @@ async def calls_page(current: Visit) -> Response:
         for command in call.get("calls", ()):
             command["shown_params"] = _json(command["params"])
     return page(
-        current.request, "admin_calls.html", visit=current, error=None, csrf_token=current.csrf_token(), calls=calls,
+        current.request, "admin_calls.html", visit=current, error=None,
+        csrf_token=current.csrf_token(), calls=calls,
         query=query, next_page=_next(query, more), kept=journal is not None,
     )  # fmt: skip
 
@@ -108,7 +109,8 @@ async def deliveries_page(current: Visit) -> Response:
         )  # fmt: skip
     shown = [_delivery(row) for row in rows]
     return page(
-        current.request, "admin_deliveries.html", visit=current, error=None, csrf_token=current.csrf_token(), deliveries=shown,
+        current.request, "admin_deliveries.html", visit=current, error=None,
+        csrf_token=current.csrf_token(), deliveries=shown,
         query=query, next_page=_next(query, more),
     )  # fmt: skip
 
