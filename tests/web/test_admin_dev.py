@@ -70,7 +70,7 @@ def test_the_apps_page_lists_what_the_cli_lists_and_removes_an_app(server):
     assert "Kept &lt;app&gt;" in listed.text  # names are escaped
     assert "https://hooks.example.com/kept" in listed.text
     assert "https://example.com/back" in listed.text and "Emily Smith" in listed.text
-    assert "timeman, user" in listed.text and "version 1" in listed.text
+    assert "timeman, user" in listed.text and "· version 1" in listed.text
     assert 'href="/admin/apps" aria-current="page"' in listed.text
     secret_free = server.run(admin.list_apps, server.store)
     assert all(app.application_token is None or app.application_token not in listed.text

@@ -119,7 +119,7 @@ def _delivery(row: dict[str, Any]) -> dict[str, Any]:
     """A row as the page shows it: what it posts with the secrets blanked, as the
     journal blanks a call's (an event's ``auth`` carries the application's tokens)."""
     shown = {
-        key: value.isoformat(sep=" ", timespec="seconds") if isinstance(value, datetime) else value
+        key: value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else value
         for key, value in row.items()
     }
     # What was posted once it was (with its ``auth``), else the event's data.
