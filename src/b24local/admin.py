@@ -661,6 +661,8 @@ def app_record(app: App) -> dict[str, Any]:
         "handler": app.handler,
         "users": None if app.allowed_users is None else sorted(app.allowed_users),
         "paid_until": app.paid_until.isoformat() if app.paid_until else None,
+        "version": app.version,
+        "installed": app.created_at.isoformat(),
     }
 
 

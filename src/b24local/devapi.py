@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -183,8 +184,9 @@ def _delivery_record(row: dict) -> dict:
     }
 
 
-def _delivery_filters(request: Request) -> dict[str, Any]:
-    query = request.query_params
+def delivery_filters(query: Mapping[str, str]) -> dict[str, Any]:
+    """The outbox listing's filters from a query (the dev API's, the administration
+    page's); :class:`ValueError` says what is wrong with one."""
     state = query.get("state") or None
     if state is not None and state not in DELIVERY_STATES:
         raise ValueError(f"state is one of {', '.join(DELIVERY_STATES)}")
@@ -195,6 +197,18 @@ def _delivery_filters(request: Request) -> dict[str, Any]:
     }
 
 
+async def deliveries(
+    conn: AsyncConnection, filters: Mapping[str, Any], *, limit: int, **order: Any
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Up to ``limit`` outbox rows (:func:`..store.outbox.listing`, ``order`` its
+    ``newest``/``before``/``portal_id``), and the ID a next page starts past (None:
+    no more)."""
+    rows = await outbox.listing(conn, **filters, **order, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, rows[-1]["id"] if more else None
+
+
 def delivery_routes(authorized: Callable[[Request], bool]) -> list[Route]:
     """The event outbox for tests: what was sent, answered and retried; waiting for a
     delivery; sending due rows now instead of on their schedule."""
@@ -203,7 +217,7 @@ def delivery_routes(authorized: Callable[[Request], bool]) -> list[Route]:
         """``?event=ONUSERADD&state=delivered&after=ID&limit=N``: rows oldest first;
         ``next`` is the ``after`` that gives the following page (null: no more)."""
         try:
-            filters = _delivery_filters(request)
+            filters = delivery_filters(request.query_params)
             limit = whole_number(
                 request.query_params.get("limit", str(LIST_DEFAULT)), "limit", low=1,
                 high=LIST_MAX,
@@ -211,19 +225,14 @@ def delivery_routes(authorized: Callable[[Request], bool]) -> list[Route]:
         except ValueError as exc:
             return _error(DEV_BAD_REQUEST, f"Bad deliveries request: {exc}")
         async with request.app.state.runtime.store.transaction() as conn:
-            rows = await outbox.listing(conn, **filters, limit=limit + 1)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return _answer({
-            "deliveries": [_delivery_record(row) for row in rows],
-            "next": rows[-1]["id"] if more else None,
-        })  # fmt: skip
+            rows, more = await deliveries(conn, filters, limit=limit)
+        return _answer({"deliveries": [_delivery_record(row) for row in rows], "next": more})
 
     async def wait_delivery(request: Request) -> Response:
         """``?event=...&after=ID&timeout=S``: the first row after ``after`` (of
         ``event``) whose attempt is over, delivered or not; 408 if none in time."""
         try:
-            filters = _delivery_filters(request)
+            filters = delivery_filters(request.query_params)
             timeout = float(request.query_params.get("timeout", "10"))
             if not 0 <= timeout <= MAX_WAIT:
                 raise ValueError(f"timeout is from 0 to {MAX_WAIT:g} seconds")

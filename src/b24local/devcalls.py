@@ -9,7 +9,7 @@ scopes it used.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from starlette.requests import Request
@@ -36,8 +36,9 @@ DEV_NO_CALL = ErrorSpec("TIMEOUT", 408, "No call came in time")
 MAX_FILTER = 200
 
 
-def _filters(request: Request) -> Filters:
-    query = request.query_params
+def call_filters(query: Mapping[str, str]) -> Filters:
+    """The listing's filters from a query (the dev API's, the administration page's);
+    :class:`ValueError` says what is wrong with one."""
     values = {name: query.get(name) or None for name in ("method", "caller", "error", "since")}
     for name, value in values.items():
         if value is not None and len(value) > MAX_FILTER:
@@ -85,7 +86,7 @@ def journal_routes(authorized: Callable[[Request], bool]) -> list[Route]:
         if journal is None:
             return _error(DEV_NO_JOURNAL)
         try:
-            filters = _filters(request)
+            filters = call_filters(request.query_params)
             after, limit = _page(request)
         except ValueError as exc:
             return _error(DEV_BAD_REQUEST, f"Bad calls request: {exc}")
@@ -105,7 +106,7 @@ def journal_routes(authorized: Callable[[Request], bool]) -> list[Route]:
         if journal is None:
             return _error(DEV_NO_JOURNAL)
         try:
-            filters = _filters(request)
+            filters = call_filters(request.query_params)
             after, limit = _page(request)
             timeout = float(request.query_params.get("timeout", "10"))
             if not 0 <= timeout <= MAX_WAIT:

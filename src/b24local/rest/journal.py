@@ -372,8 +372,12 @@ class Filters:
     #: An error code, or ``any``.
     error: str | None = None
     since: datetime | None = None
+    #: The portal's domain (the administration pages show only their own portal's).
+    portal: str | None = None
 
     def match(self, entry: Entry) -> bool:
+        if self.portal is not None and entry.portal != self.portal:
+            return False
         if self.since is not None and entry.time < self.since:
             return False
         if self.caller is not None and self.caller not in caller_names(entry.caller):
@@ -395,6 +399,18 @@ class Filters:
         if self.method.endswith("*"):
             return name.startswith(self.method[:-1])
         return name == self.method
+
+
+def _take(entries: Iterable[Entry], filters: Filters, limit: int) -> tuple[list[Entry], int | None]:
+    """The first ``limit`` matching ``entries``, and the number a next page starts
+    past (None: no more match)."""
+    found: list[Entry] = []
+    for entry in entries:
+        if filters.match(entry):
+            if len(found) == limit:
+                return found, found[-1].id
+            found.append(entry)
+    return found, None
 
 
 class Journal:
@@ -470,13 +486,17 @@ class Journal:
     ) -> tuple[list[Entry], int | None]:
         """Up to ``limit`` matching entries after ``after``, and the ``after`` that
         gives the next page (None: no more)."""
-        found: list[Entry] = []
-        for entry in self.after(after):
-            if filters.match(entry):
-                if len(found) == limit:
-                    return found, found[-1].id
-                found.append(entry)
-        return found, None
+        return _take(self.after(after), filters, limit)
+
+    def latest(
+        self, filters: Filters, *, before: int | None, limit: int
+    ) -> tuple[list[Entry], int | None]:
+        """:meth:`listing` newest first: up to ``limit`` matching entries numbered
+        below ``before`` (None: all), and the ``before`` of the next page."""
+        newest = reversed(self._entries)
+        if before is not None:
+            newest = itertools.dropwhile(lambda entry: entry.id >= before, newest)
+        return _take(newest, filters, limit)
 
     async def wait(
         self, filters: Filters, *, after: int, limit: int, seconds: float

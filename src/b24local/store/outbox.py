@@ -164,10 +164,18 @@ async def listing(
     after: int = 0,
     attempted: bool = False,
     limit: int = 500,
+    before: int | None = None,
+    newest: bool = False,
+    portal_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """Rows for the dev API, oldest first; ``after`` an ID, for waiting on new ones;
-    ``attempted``: only rows with an attempt over (delivered, failed or retrying)."""
+    ``attempted``: only rows with an attempt over (delivered, failed or retrying).
+    The administration page reads one portal's, ``newest`` first, ``before`` an ID."""
     query = select(event_deliveries).where(event_deliveries.c.id > after)
+    if before is not None:
+        query = query.where(event_deliveries.c.id < before)
+    if portal_id is not None:
+        query = query.where(event_deliveries.c.portal_id == portal_id)
     if attempted:
         query = query.where(
             (event_deliveries.c.state != "pending") | event_deliveries.c.last_error.is_not(None)
@@ -176,7 +184,8 @@ async def listing(
         query = query.where(event_deliveries.c.event == event.upper())
     if state:
         query = query.where(event_deliveries.c.state == state)
-    rows = await conn.execute(query.order_by(event_deliveries.c.id).limit(limit))
+    order = event_deliveries.c.id.desc() if newest else event_deliveries.c.id
+    rows = await conn.execute(query.order_by(order).limit(limit))
     return [dict(row._mapping) for row in rows]
 
 

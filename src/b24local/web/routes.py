@@ -6,6 +6,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from . import (
+    admin_apps,
+    admin_dev,
     admin_hooks,
     admin_networks,
     admin_people,
@@ -57,5 +59,9 @@ def web_routes() -> list[BaseRoute]:
         Route("/admin/networks", admin_networks.networks_page, methods=["GET", "POST"]),
         Route("/admin/schedules", admin_schedules.schedules_page),
         Route("/admin/schedules/{schedule}", admin_schedules.schedule_page),
+        Route("/admin/apps", admin_apps.apps_page),
+        Route("/admin/apps/{client}/delete", admin_apps.remove_app, methods=["POST"]),
+        Route("/admin/calls", admin_dev.calls_page),
+        Route("/admin/deliveries", admin_dev.deliveries_page),
         Mount(STATIC, StaticFiles(packages=[("b24local.web", "static")]), name="static"),
     ]
