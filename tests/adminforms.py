@@ -11,13 +11,16 @@ from loginform import token_in
 PASSWORD = "admin password"
 
 
-def log_in(server, user: int) -> None:
-    server.run(admin.set_password, server.store, user, PASSWORD)
+def log_in(server, user: int, password: str = PASSWORD, *, set_first: bool = True) -> None:
+    """Log ``user`` in through the log-in page (a new session for ``server.http``),
+    their password set to ``password`` first unless ``set_first`` is false."""
+    if set_first:
+        server.run(admin.set_password, server.store, user, password)
     server.http.cookies.clear()
     page = server.http.get("/login")
     answer = server.http.post(
         "/login",
-        data={"login": str(user), "password": PASSWORD, "csrf_token": token_in(page.text)},
+        data={"login": str(user), "password": password, "csrf_token": token_in(page.text)},
         follow_redirects=False,
     )
     assert answer.status_code == 303, answer.text

@@ -10,26 +10,14 @@ import re
 
 import pytest
 
+from adminforms import log_in
 from b24local import admin
 from conftest import DEV_TOKEN
 from eventhandler import event_handler
 from loginform import token_in
 
-PASSWORD = "admin password"
 DEV = {"Authorization": f"Bearer {DEV_TOKEN}"}
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-
-
-def log_in(server, user: int) -> None:
-    server.run(admin.set_password, server.store, user, PASSWORD)
-    server.http.cookies.clear()
-    page = server.http.get("/login")
-    answer = server.http.post(
-        "/login",
-        data={"login": str(user), "password": PASSWORD, "csrf_token": token_in(page.text)},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
 
 
 def install(server, name: str = "Time sheets", **options) -> str:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+import adminforms as forms
 from b24local import admin
 from loginform import token_in
 
@@ -64,14 +65,7 @@ def team(server) -> Team:
 
 
 def log_in(server, user: int) -> None:
-    server.http.cookies.clear()
-    page = server.http.get("/login")
-    answer = server.http.post(
-        "/login",
-        data={"login": str(user), "password": PASSWORD, "csrf_token": token_in(page.text)},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
+    forms.log_in(server, user, PASSWORD, set_first=False)
 
 
 def rows(html: str) -> dict[int, str]:
