@@ -138,7 +138,7 @@ def test_prebuilt_plans_answer_exactly_as_sqlalchemy_does(tmp_path):
         store: Store = app.state.runtime.store
         transactions = store._sqlite
         assert transactions is not None
-        executed = list(transactions._rows._entries)
+        executed = transactions._rows.statement_keys()
         assert len(executed) >= 8
 
         async def compare() -> None:

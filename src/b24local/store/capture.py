@@ -33,8 +33,12 @@ from sqlalchemy.exc import DBAPIError
 from .engine import Store
 from .tables import metadata
 
-#: Parents before children (SQLAlchemy sorts by foreign keys).
-_TABLES: tuple[Table, ...] = tuple(metadata.sorted_tables)
+#: Parents before children (SQLAlchemy sorts by foreign keys); not the change log,
+#: which describes changes rather than state (the restore's own writes add to it, so
+#: every process retires what the restore replaced).
+_TABLES: tuple[Table, ...] = tuple(
+    table for table in metadata.sorted_tables if table.info.get("captured", True)
+)
 #: PostgreSQL's ``deadlock_detected``, and how often a restore meets it before it
 #: gives up (each costs the server's ``deadlock_timeout``, a second by default).
 _DEADLOCK = "40P01"

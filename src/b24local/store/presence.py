@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from b24local.scopes.im.presence import Presence
 
 from .idlists import per_user
-from .snapshot import cached, prebuilt
+from .snapshot import Reads, cached, prebuilt
 from .tables import presence
 
 # Built once: on the hot path, building a statement costs more than running it.
@@ -19,7 +19,8 @@ _ONE = cached(
     select(presence).where(
         presence.c.portal_id == bindparam("portal_id"),
         presence.c.user_id == bindparam("user_id"),
-    )
+    ),
+    Reads("presence", "portal_id", "user_id"),
 )
 _SOME = select(presence).where(
     presence.c.portal_id == bindparam("portal_id"),

@@ -15,7 +15,7 @@ from b24local.entities import User
 from . import credentials, departments
 from . import portals as portal_store
 from .idlists import any_of, per_user
-from .snapshot import cached, prebuilt
+from .snapshot import Reads, cached, prebuilt
 from .tables import user_departments, users
 from .types import storable
 
@@ -85,7 +85,9 @@ _WITH_DEPARTMENTS = (
 _ONE_USER = cached(
     _WITH_DEPARTMENTS.where(
         users.c.portal_id == bindparam("portal_id"), users.c.id == bindparam("user_id")
-    )
+    ),
+    Reads("users", "portal_id", "user_id"),
+    Reads("user_departments", "portal_id", "user_id"),
 )
 _SOME_USERS = _WITH_DEPARTMENTS.where(
     users.c.portal_id == bindparam("portal_id"),

@@ -37,7 +37,7 @@ from b24local.scopes.timeman.workday import (
 
 from . import departments as department_store
 from . import schedules, v3query
-from .snapshot import cached, prebuilt
+from .snapshot import Reads, cached, prebuilt
 from .tables import timeman_settings, workday_events, workdays
 from .types import from_iso, storable, to_iso
 
@@ -151,7 +151,8 @@ _LATEST = cached(
         workdays.c.portal_id == bindparam("portal_id"), workdays.c.user_id == bindparam("user_id")
     )
     .order_by(workdays.c.id.desc())
-    .limit(1)
+    .limit(1),
+    Reads("workdays", "portal_id", "user_id"),
 )
 _SETTINGS = cached(
     select(timeman_settings)
@@ -159,7 +160,9 @@ _SETTINGS = cached(
         timeman_settings.c.portal_id == bindparam("portal_id"),
         timeman_settings.c.user_id.in_([PORTAL_DEFAULTS, bindparam("user_id")]),
     )
-    .order_by(timeman_settings.c.user_id)
+    .order_by(timeman_settings.c.user_id),
+    Reads("timeman_settings", "portal_id", "user_id"),
+    Reads("timeman_settings", "portal_id", PORTAL_DEFAULTS),
 )
 
 

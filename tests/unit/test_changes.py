@@ -1,0 +1,156 @@
+"""The change log: triggers on exactly the cached tables, the rules by which a change
+retires cache entries, and pruning."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from b24local.store import changes, snapshot
+from b24local.store.changes import ChangeFeed, TaggedCache
+from b24local.store.engine import Store, create_engine
+from preparing import prepared
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+MIGRATION = Path(changes.__file__).parent / "migrations" / "versions" / "0016_change_log.py"
+
+
+def _migration_tracked() -> dict:
+    spec = importlib.util.spec_from_file_location("m0016", MIGRATION)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.TRACKED
+
+
+def test_the_migration_logs_exactly_the_tracked_tables() -> None:
+    assert _migration_tracked() == changes.TRACKED
+
+
+def test_every_cached_statement_reads_tracked_tables_only() -> None:
+    read = {reads.table for all_reads in snapshot._CACHED.values() for reads in all_reads}
+    assert read, "the store modules mark their hot lookups"
+    assert read <= set(changes.TRACKED)
+
+
+async def _triggered_tables(store: Store) -> set[str]:
+    async with store.engine.connect() as conn:
+        if store.dialect == "sqlite":
+            rows = await conn.execute(
+                sa.text("SELECT tbl_name FROM sqlite_master WHERE type = 'trigger'")
+            )
+        else:
+            rows = await conn.execute(
+                sa.text(
+                    "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                    "WHERE t.tgname = 'b24local_changes' AND c.relnamespace = "
+                    "to_regnamespace(current_schema())::oid"
+                )
+            )
+        return {row[0] for row in rows}
+
+
+async def _log(store: Store) -> list[tuple]:
+    async with store.engine.connect() as conn:
+        rows = await conn.execute(
+            sa.text("SELECT tbl, portal_id, user_id FROM store_changes ORDER BY seq")
+        )
+        return [tuple(row) for row in rows]
+
+
+def test_triggers_log_every_change_of_every_tracked_table(db_url: str) -> None:
+    prepared(db_url, START)
+
+    async def check() -> None:
+        store = Store(create_engine(db_url))
+        try:
+            assert await _triggered_tables(store) == set(changes.TRACKED)
+            before = len(await _log(store))
+            async with store.engine.begin() as conn:
+                await conn.execute(
+                    sa.text("UPDATE users SET name = 'Renamed' WHERE portal_id = 1 AND id = 1")
+                )
+            logged = (await _log(store))[before:]
+            assert ("users", 1, 1) in logged
+            # A rolled-back change leaves nothing behind.
+            async with store.engine.connect() as conn:
+                transaction = await conn.begin()
+                await conn.execute(sa.text("UPDATE users SET name = 'Gone' WHERE id = 1"))
+                await transaction.rollback()
+            assert len(await _log(store)) == before + len(logged)
+        finally:
+            await store.close()
+
+    asyncio.run(check())
+
+
+def test_old_changes_are_pruned_and_new_ones_kept(db_url: str) -> None:
+    prepared(db_url, START)
+
+    async def check() -> None:
+        store = Store(create_engine(db_url))
+        try:
+            async with store.engine.begin() as conn:
+                for at in (0.0, 4e9):  # 1970, and 2096
+                    await conn.execute(
+                        sa.text(
+                            "INSERT INTO store_changes (tbl, portal_id, user_id, changed_at) "
+                            "VALUES ('presence', 1, 1, :at)"
+                        ),
+                        {"at": at},
+                    )
+            store.feed._pruned_at = float("-inf")
+            async with store.transaction(write=True):
+                pass
+            async with store.engine.connect() as conn:
+                left = await conn.execute(
+                    sa.text("SELECT changed_at FROM store_changes WHERE tbl = 'presence'")
+                )
+            assert [row[0] for row in left] == [4e9]
+        finally:
+            await store.close()
+
+    asyncio.run(check())
+
+
+def test_a_change_retires_its_rows_and_no_others() -> None:
+    feed = ChangeFeed()
+    cache = feed.cache(100)
+    cache.put("ann", 1, (("presence", 1, 5),))
+    cache.put("bob", 2, (("presence", 1, 6),))
+    cache.put("hosts", 3, (("portals",),))
+    cache.put("ranges", 4, (("network_ranges", 1),))
+    feed.apply([("presence", 1, 5), ("network_ranges", 2, None)])
+    assert sorted(cache) == ["bob", "hosts", "ranges"]
+    feed.apply([("portals", 7, None)])
+    assert sorted(cache) == ["bob", "ranges"]
+    # A person's row whose person is not known: every person of the table.
+    feed.apply([("presence", 1, None)])
+    assert sorted(cache) == ["ranges"]
+
+
+def test_rows_read_before_a_change_are_not_kept_after_it() -> None:
+    feed = ChangeFeed()
+    read_at = feed.generation
+    feed.apply([("presence", 1, 5)])
+    assert not feed.may_put((("presence", 1, 5),), read_at)
+    assert feed.may_put((("presence", 1, 6),), read_at)
+    assert feed.may_put((("presence", 1, 5),), feed.generation)
+    feed.apply([("users", None, None)])  # no portal known: the whole table
+    assert not feed.may_put((("users", 3, 4),), read_at)
+    feed.forget_all()
+    assert not feed.may_put((("workdays", 1, 1),), read_at)
+
+
+def test_a_tagged_cache_is_bounded_and_keeps_its_index_clean() -> None:
+    cache = TaggedCache(3)
+    for n in range(10):
+        cache.put(n, n, (("users", 1, n), ("portals",)))
+    assert sorted(cache) == [7, 8, 9]
+    assert set(cache._keys) == {("users", 1, 7), ("users", 1, 8), ("users", 1, 9), ("portals",)}
+    cache.retire(("portals",))
+    assert len(cache) == 0 and not cache._keys
