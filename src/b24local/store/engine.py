@@ -14,6 +14,7 @@ retire them as the change log says (:mod:`b24local.store.changes`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -26,7 +27,6 @@ from sqlalchemy.engine import Result, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
-    AsyncTransaction,
     create_async_engine,
 )
 from sqlalchemy.pool import NullPool
@@ -130,19 +130,26 @@ def _tune_sqlite(engine: Engine, *, emit_begin: bool = True) -> None:
 
 
 class PgSession:
-    """A PostgreSQL transaction, with the interface of :class:`~.sqlite.Session`."""
+    """A PostgreSQL transaction, with the interface of :class:`~.sqlite.Session`.
 
-    __slots__ = ("_conn", "_rows", "failures_abort", "generation")
+    A read takes its pooled connection at its first statement the row cache cannot
+    answer: a call whose lookups are all cached never checks one out.
+    """
+
+    __slots__ = ("_conn", "_engine", "_rows", "failures_abort", "generation")
 
     def __init__(
         self,
-        conn: AsyncConnection,
+        conn: AsyncConnection | None,
         *,
+        engine: AsyncEngine | None = None,
         in_transaction: bool,
         rows: RowCache | None,
         generation: int,
     ) -> None:
         self._conn = conn
+        #: Where a read takes its connection from, when it first needs one.
+        self._engine = engine
         #: In a transaction, one failed statement fails every later one until a
         #: rollback; statements outside one (reads) stand alone.
         self.failures_abort = in_transaction
@@ -153,22 +160,45 @@ class PgSession:
 
     @property
     def dialect(self):
-        return self._conn.dialect
+        assert self._engine is not None or self._conn is not None
+        return (self._engine or self._conn).dialect  # type: ignore[union-attr]
+
+    async def _connection(self) -> AsyncConnection:
+        conn = self._conn
+        if conn is None:
+            assert self._engine is not None
+            conn = await self._engine.connect()
+            # Under READ COMMITTED every statement sees its own snapshot, inside a
+            # transaction or not; without one, a read saves the round trips of
+            # BEGIN and COMMIT.
+            self._conn = conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn
+
+    async def release(self) -> None:
+        """Give a read's connection back, if it took one."""
+        if self._conn is not None and self._engine is not None:
+            await self._conn.close()
+            self._conn = None
 
     async def execute(self, statement: Any, parameters: Any = None, **kwargs: Any) -> Result:
         rows = self._rows
         key = key_of(statement, parameters) if rows is not None and not kwargs else None
         if key is None:
-            return await self._conn.execute(statement, parameters, **kwargs)
+            conn = self._conn or await self._connection()
+            return await conn.execute(statement, parameters, **kwargs)
         hit = rows.get(key)  # type: ignore[union-attr]
         if hit is not None:
             return hit()
-        frozen = (await self._conn.execute(statement, parameters)).freeze()
+        conn = self._conn or await self._connection()
+        frozen = (await conn.execute(statement, parameters)).freeze()
         rows.put(key, frozen, self.generation)  # type: ignore[union-attr]
         return frozen()
 
-    def begin_nested(self) -> AsyncTransaction:
-        return self._conn.begin_nested()
+    @asynccontextmanager
+    async def begin_nested(self) -> AsyncIterator[None]:
+        conn = self._conn or await self._connection()
+        async with conn.begin_nested():
+            yield
 
     async def make(self, statement: Any, parameters: Any, convert: Callable[[Result], T]) -> T:
         """``convert`` of the statement's result; for a cached statement in a read,
@@ -187,16 +217,16 @@ class PgSession:
 
 #: One reading of PostgreSQL's change log: the oldest transaction still running
 #: when the statement's snapshot was taken (every change below it is committed or
-#: never will be), with the changes of transactions from ``since`` on. The LEFT JOIN
+#: never will be), with the changes of transactions from ``$1`` on. The LEFT JOIN
 #: answers the horizon even when there is no change.
-_READ_LOG = sa.text(
+_READ_LOG = (
     "SELECT h.horizon, c.seq, c.xid, c.tbl, c.portal_id, c.user_id "
     "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS horizon) h "
-    "LEFT JOIN store_changes c ON c.xid >= :since"
+    "LEFT JOIN store_changes c ON c.xid >= $1"
 )
-_PRUNE_LOG = sa.text(
+_PRUNE_LOG = (
     "DELETE FROM store_changes WHERE seq IN (SELECT seq FROM store_changes "
-    "WHERE changed_at < extract(epoch FROM clock_timestamp()) - :keep "
+    "WHERE changed_at < extract(epoch FROM clock_timestamp()) - $1 "
     "LIMIT 10000 FOR UPDATE SKIP LOCKED)"
 )
 #: Above every transaction ID: a first reading asks for no change, only the horizon.
@@ -213,9 +243,12 @@ class PgChangeLog:
     had finished by then, so it was seen; anything since may have committed after
     and is read again (changes already applied are remembered and skipped).
 
-    Calls share readings: every call the loop starts in one turn awaits the one
-    reading the first of them began, which began after all of them were received,
-    so it sees every commit their clients could know of.
+    Calls share readings. Every call the loop starts in one turn awaits the reading
+    the first of them began, which began after all of them were received, so it
+    sees every commit their clients could know of. Calls that arrive while a
+    reading from an earlier turn is in flight wait for the next one, which begins as
+    that one ends and serves all of them: under load, one reading in flight at a
+    time, however many calls arrive.
     """
 
     def __init__(self, engine: AsyncEngine, feed: ChangeFeed) -> None:
@@ -224,46 +257,113 @@ class PgChangeLog:
         self._horizon: int | None = None
         #: Changes at or above the horizon already applied.
         self._seen: set[int] = set()
-        self._reading: asyncio.Future[int] | None = None
+        #: The reading in flight, and whether calls of this turn may still join it.
+        self._running: asyncio.Task[int] | None = None
+        self._joinable = False
+        #: What calls that came while an earlier turn's reading ran wait for.
+        self._queued: asyncio.Future[int] | None = None
+        #: The connection readings run on, and its driver connection.
+        self._held: AsyncConnection | None = None
+        self._raw: Any = None
 
     async def fresh(self) -> int:
-        reading = self._reading
-        if reading is None:
-            reading = self._reading = asyncio.ensure_future(self._read())
-            asyncio.get_running_loop().call_soon(self._turn_over)
-        return await asyncio.shield(reading)
+        """Apply every change committed before this call arrived; the feed's generation."""
+        if self._running is None:
+            self._start()
+        elif not self._joinable:
+            if self._queued is None:
+                self._queued = asyncio.get_running_loop().create_future()
+            return await asyncio.shield(self._queued)
+        assert self._running is not None
+        return await asyncio.shield(self._running)
 
-    def _turn_over(self) -> None:
-        self._reading = None
+    def _start(self) -> asyncio.Task[int]:
+        running = self._running = asyncio.ensure_future(self._read())
+        self._joinable = True
+        asyncio.get_running_loop().call_soon(self._turn_over, running)
+        running.add_done_callback(self._finished)
+        return running
+
+    def _turn_over(self, running: asyncio.Task[int]) -> None:
+        if self._running is running:
+            self._joinable = False
+
+    def _finished(self, done: asyncio.Task[int]) -> None:
+        self._running = None
+        if not done.cancelled():
+            done.exception()  # seen: its awaiters raise it; no "never retrieved" noise
+        queued, self._queued = self._queued, None
+        if queued is None:
+            return
+        self._start().add_done_callback(lambda reading: _settle(queued, reading))
 
     async def _read(self) -> int:
         feed = self.feed
         first = self._horizon is None or feed.stale()
         since = _NO_CHANGES if first else self._horizon
-        async with self._engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            try:
-                rows = (await conn.execute(_READ_LOG, {"since": since})).all()
-            except sa.exc.ProgrammingError:
+        driver = await self._driver()
+        try:
+            rows = await driver.fetch(_READ_LOG, since)
+            if feed.prune_due():
+                await driver.execute(_PRUNE_LOG, RETENTION_SECONDS)
+        except Exception as error:
+            if type(error).__name__ == "UndefinedTableError":
                 # No change log (a database not yet migrated): nothing stays cached.
                 feed.forget_all()
                 self._horizon = None
                 return feed.generation
-            if feed.prune_due():
-                await conn.execute(_PRUNE_LOG, {"keep": RETENTION_SECONDS})
-        horizon = rows[0].horizon
+            await self.close()  # a broken connection: the next reading opens another
+            raise
+        horizon = rows[0]["horizon"]
         if first:
             feed.forget_all()
             self._horizon, self._seen = horizon, set()
             return feed.generation
-        changes = [row for row in rows if row.seq is not None]
+        changes = [row for row in rows if row["seq"] is not None]
         seen = self._seen
-        feed.apply((row.tbl, row.portal_id, row.user_id) for row in changes if row.seq not in seen)
+        feed.apply(
+            (row["tbl"], row["portal_id"], row["user_id"])
+            for row in changes
+            if row["seq"] not in seen
+        )
         if horizon >= self._horizon:  # type: ignore[operator]
             # A reading that began earlier but ended later knows less: it moves nothing.
             self._horizon = horizon
-            self._seen = {row.seq for row in changes if row.xid >= horizon}
+            self._seen = {row["seq"] for row in changes if row["xid"] >= horizon}
         return feed.generation
+
+    async def _driver(self) -> Any:
+        """The reader's own connection (asyncpg's, under SQLAlchemy's pool): one
+        statement per reading, without the pool's checkout on every one."""
+        if self._held is None:
+            held = await self._engine.connect()
+            try:
+                raw = await held.get_raw_connection()
+            except BaseException:
+                await held.close()
+                raise
+            self._held, self._raw = held, raw.driver_connection
+        return self._raw
+
+    async def close(self) -> None:
+        held, self._held, self._raw = self._held, None, None
+        if held is not None:
+            with contextlib.suppress(Exception):
+                await held.invalidate()
+            with contextlib.suppress(Exception):
+                await held.close()
+
+
+def _settle(future: asyncio.Future[int], reading: asyncio.Task[int]) -> None:
+    """Hand a reading's outcome to the calls that waited for it."""
+    if future.done():
+        return
+    if reading.cancelled():
+        future.cancel()
+    elif reading.exception() is not None:
+        future.set_exception(reading.exception())  # type: ignore[arg-type]
+    else:
+        future.set_result(reading.result())
 
 
 class Store:
@@ -291,16 +391,20 @@ class Store:
     async def _pg_transaction(self, *, write: bool) -> AsyncIterator[Session]:
         assert self._pg_log is not None
         generation = await self._pg_log.fresh()
+        if not write:
+            session = PgSession(
+                None,
+                engine=self.engine,
+                in_transaction=False,
+                rows=self._pg_rows,
+                generation=generation,
+            )
+            try:
+                yield session  # type: ignore[misc]
+            finally:
+                await session.release()
+            return
         async with self.engine.connect() as conn:
-            if not write:
-                # Under READ COMMITTED every statement sees its own snapshot, inside
-                # a transaction or not; without one, a read saves the round trips
-                # of BEGIN and COMMIT.
-                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                yield PgSession(  # type: ignore[misc]
-                    conn, in_transaction=False, rows=self._pg_rows, generation=generation
-                )
-                return
             conn = await conn.execution_options(b24local_write=True)
             async with conn.begin():
                 yield PgSession(  # type: ignore[misc]
@@ -310,4 +414,6 @@ class Store:
     async def close(self) -> None:
         if self._sqlite is not None:
             await self._sqlite.close()
+        if self._pg_log is not None:
+            await self._pg_log.close()
         await self.engine.dispose()
