@@ -125,3 +125,16 @@ def _reads(key) -> set[tuple]:
     statement_key = key[1][0] if key[0] == "made" else key
     statement, items = statement_key
     return set(tags_of(statement, dict(items)))
+
+
+def test_a_reset_through_one_is_seen_by_the_other(pair) -> None:
+    first, second = pair
+    user = first.add_user("Ann")
+    hook = first.add_webhook(user, ["im"])
+    assert first.call("im.user.status.set", {"STATUS": "dnd"}).status_code == 200
+    assert _status(second) == "dnd" and _status(second, hook) == "online"
+    auth = {"Authorization": f"Bearer {DEV_TOKEN}"}
+    assert first.http.post("/_b24local/reset", headers=auth).status_code == 200
+    # The other server's cached status and caller go with the rows they were read from.
+    assert _status(second) == "online"
+    assert second.call("im.user.status.get", hook=hook).json()["error"] == "NO_AUTH_FOUND"

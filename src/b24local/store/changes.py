@@ -56,6 +56,9 @@ STALE_AFTER = RETENTION_SECONDS / 3
 #: How often one process prunes the log (in a write transaction of its own choosing).
 PRUNE_EVERY = 60.0
 
+#: The table name of a change that retires everything (a restore).
+EVERYTHING = "*"
+
 Tag = tuple[Any, ...]
 #: One logged change: table, portal (or None), user (or None).
 Change = tuple[str, int | None, int | None]
@@ -165,6 +168,9 @@ class ChangeFeed:
         self._read_at = time.monotonic()
         changes = list(changes)
         if not changes:
+            return
+        if any(table == EVERYTHING for table, _portal, _user in changes):
+            self.forget_all()
             return
         self.generation += 1
         generation = self.generation
