@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from b24local.store import changes, snapshot
 from b24local.store.changes import ChangeFeed, TaggedCache
 from b24local.store.engine import Store, create_engine
-from preparing import prepared
+from preparing import pg_schema, prepared
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 MIGRATION = Path(changes.__file__).parent / "migrations" / "versions" / "0016_change_log.py"
@@ -154,3 +154,37 @@ def test_a_tagged_cache_is_bounded_and_keeps_its_index_clean() -> None:
     assert set(cache._keys) == {("users", 1, 7), ("users", 1, 8), ("users", 1, 9), ("portals",)}
     cache.retire(("portals",))
     assert len(cache) == 0 and not cache._keys
+
+
+def test_postgresql_sees_a_change_committed_after_a_later_numbered_one() -> None:
+    """A transaction that wrote first and commits last is not missed."""
+    with pg_schema("chg") as url:
+        prepared(url, START)
+
+        async def check() -> None:
+            store = Store(create_engine(url))
+            writers = create_engine(url)
+            try:
+                cache = store.feed.cache(10)
+                async with store.transaction():
+                    pass  # the first reading
+                cache.put("user", 1, (("users", 1, 1),))
+                cache.put("portal", 2, (("portals",),))
+                slow = await writers.connect()
+                transaction = await slow.begin()
+                await slow.execute(sa.text("UPDATE users SET name = name WHERE id = 1"))
+                async with writers.begin() as fast:
+                    await fast.execute(sa.text("UPDATE portals SET plan = plan WHERE id = 1"))
+                async with store.transaction():
+                    pass
+                assert list(cache) == ["user"]  # the slow change is not committed yet
+                await transaction.commit()
+                await slow.close()
+                async with store.transaction():
+                    pass
+                assert list(cache) == []
+            finally:
+                await writers.dispose()
+                await store.close()
+
+        asyncio.run(check())

@@ -215,21 +215,27 @@ class PgSession:
         return made
 
 
-#: One reading of PostgreSQL's change log: the oldest transaction still running
-#: when the statement's snapshot was taken (every change below it is committed or
-#: never will be), with the changes of transactions from ``$1`` on. The LEFT JOIN
-#: answers the horizon even when there is no change.
+#: One reading of PostgreSQL's change log, with what the next needs: the highest
+#: change number visible now, and which transactions were still running (listed,
+#: or from ``xmax`` on). The changes not yet seen are those numbered above the last
+#: reading's highest, or written by a transaction that was running then: one
+#: that began later drew its numbers later. The LEFT JOIN answers even when no
+#: change is new.
 _READ_LOG = (
-    "SELECT h.horizon, c.seq, c.xid, c.tbl, c.portal_id, c.user_id "
-    "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS horizon) h "
-    "LEFT JOIN store_changes c ON c.xid >= $1"
+    "WITH s AS (SELECT pg_current_snapshot() AS snap) "
+    "SELECT (SELECT COALESCE(MAX(seq), 0) FROM store_changes) AS top, "
+    "pg_snapshot_xmax(s.snap)::text::bigint AS xmax, "
+    "ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s.snap) x) AS xip, "
+    "c.tbl, c.portal_id, c.user_id "
+    "FROM s LEFT JOIN store_changes c "
+    "ON c.seq > $1 OR c.xid >= $2 OR c.xid = ANY($3::bigint[])"
 )
 _PRUNE_LOG = (
     "DELETE FROM store_changes WHERE seq IN (SELECT seq FROM store_changes "
     "WHERE changed_at < extract(epoch FROM clock_timestamp()) - $1 "
     "LIMIT 10000 FOR UPDATE SKIP LOCKED)"
 )
-#: Above every transaction ID: a first reading asks for no change, only the horizon.
+#: Above every change number and transaction ID: a first reading asks for no change.
 _NO_CHANGES = 2**62
 
 
@@ -237,11 +243,11 @@ class PgChangeLog:
     """This process's reading of the change log on PostgreSQL.
 
     Changes are numbered in the order transactions wrote them, not the order they
-    committed, so a reader cannot just ask for numbers above the last it saw. It
-    asks instead for every change of a transaction from the *horizon* on: the
-    oldest transaction that was still running at its last reading. Anything older
-    had finished by then, so it was seen; anything since may have committed after
-    and is read again (changes already applied are remembered and skipped).
+    committed, so a reader cannot just ask for numbers above the last it saw: a
+    transaction still running at one reading may commit lower numbers later. Each
+    reading therefore notes which transactions were running (the snapshot's list,
+    and every ID from its ``xmax`` on), and the next asks for numbers above the
+    highest seen *or* written by one of those.
 
     Calls share readings. Every call the loop starts in one turn awaits the reading
     the first of them began, which began after all of them were received, so it
@@ -254,9 +260,11 @@ class PgChangeLog:
     def __init__(self, engine: AsyncEngine, feed: ChangeFeed) -> None:
         self._engine = engine
         self.feed = feed
-        self._horizon: int | None = None
-        #: Changes at or above the horizon already applied.
-        self._seen: set[int] = set()
+        #: What the last reading saw: the highest change number, and the running
+        #: transactions (None: no reading yet).
+        self._top: int | None = None
+        self._xmax = _NO_CHANGES
+        self._running_then: list[int] = []
         #: The reading in flight, and whether calls of this turn may still join it.
         self._running: asyncio.Task[int] | None = None
         self._joinable = False
@@ -299,37 +307,34 @@ class PgChangeLog:
 
     async def _read(self) -> int:
         feed = self.feed
-        first = self._horizon is None or feed.stale()
-        since = _NO_CHANGES if first else self._horizon
+        first = self._top is None or feed.stale()
+        if first:
+            asked = (_NO_CHANGES, _NO_CHANGES, [])
+        else:
+            asked = (self._top, self._xmax, self._running_then)
         driver = await self._driver()
         try:
-            rows = await driver.fetch(_READ_LOG, since)
+            rows = await driver.fetch(_READ_LOG, *asked)
             if feed.prune_due():
                 await driver.execute(_PRUNE_LOG, RETENTION_SECONDS)
         except Exception as error:
             if type(error).__name__ == "UndefinedTableError":
                 # No change log (a database not yet migrated): nothing stays cached.
                 feed.forget_all()
-                self._horizon = None
+                self._top = None
                 return feed.generation
             await self.close()  # a broken connection: the next reading opens another
             raise
-        horizon = rows[0]["horizon"]
+        head = rows[0]
         if first:
             feed.forget_all()
-            self._horizon, self._seen = horizon, set()
-            return feed.generation
-        changes = [row for row in rows if row["seq"] is not None]
-        seen = self._seen
-        feed.apply(
-            (row["tbl"], row["portal_id"], row["user_id"])
-            for row in changes
-            if row["seq"] not in seen
-        )
-        if horizon >= self._horizon:  # type: ignore[operator]
-            # A reading that began earlier but ended later knows less: it moves nothing.
-            self._horizon = horizon
-            self._seen = {row["seq"] for row in changes if row["xid"] >= horizon}
+        else:
+            feed.apply(
+                (row["tbl"], row["portal_id"], row["user_id"])
+                for row in rows
+                if row["tbl"] is not None
+            )
+        self._top, self._xmax, self._running_then = head["top"], head["xmax"], head["xip"]
         return feed.generation
 
     async def _driver(self) -> Any:
