@@ -76,14 +76,15 @@ def _values(day: Workday) -> dict[str, Any]:
         "ip_close": day.closed_from.ip,
         "lat_close": day.closed_from.lat,
         "lon_close": day.closed_from.lon,
+        "resumed_at": day.resumed,
     }
 
 
 #: What :func:`_values` fills, and when the day last changed.
 _DAY_COLUMNS = (
     "started_at", "tz_offset", "zone", "finished_at", "breaks", "active",
-    "ip_open", "lat_open", "lon_open", "ip_close", "lat_close", "lon_close", "updated_at",
-    "duration", "break_length",
+    "ip_open", "lat_open", "lon_open", "ip_close", "lat_close", "lon_close", "resumed_at",
+    "updated_at", "duration", "break_length",
 )  # fmt: skip
 # Built once, each value a parameter of its own: every transition runs two of these.
 _INSERT_DAY = (
@@ -117,7 +118,7 @@ def snapshot(day: Workday | None) -> dict[str, Any] | None:
     if day is None:
         return None
     values = _values(day)
-    for key in ("started_at", "finished_at"):
+    for key in ("started_at", "finished_at", "resumed_at"):
         values[key] = to_iso(values[key]) if values[key] else None
     return values
 
@@ -126,7 +127,8 @@ def snapshot(day: Workday | None) -> dict[str, Any] | None:
 _DAY_READ = [
     workdays.c[name]
     for name in ("id", "user_id", "started_at", "tz_offset", "zone", "finished_at", "breaks",
-                 "active", "ip_open", "lat_open", "lon_open", "ip_close", "lat_close", "lon_close")
+                 "active", "ip_open", "lat_open", "lon_open", "ip_close", "lat_close", "lon_close",
+                 "resumed_at")
 ]  # fmt: skip
 
 
@@ -140,6 +142,7 @@ def _day(row: Any) -> StoredDay:
         active=row.active,
         opened_from=Place(row.ip_open, row.lat_open, row.lon_open),
         closed_from=Place(row.ip_close, row.lat_close, row.lon_close),
+        resumed=row.resumed_at,
     )
     return StoredDay(row.id, row.user_id, day)
 
