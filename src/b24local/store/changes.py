@@ -32,7 +32,10 @@ from typing import Any
 
 #: The tables whose changes are logged, with the columns naming a row's portal and
 #: user (None: the table has no user column). Migration 0016 installs the triggers
-#: for exactly these; tests/unit/test_changes.py checks that they agree.
+#: for exactly these; tests/unit/test_changes.py checks that they agree and that
+#: they are there at the newest revision. A later migration that rebuilds one of
+#: these tables on SQLite (a batch "move and copy") drops its triggers: it must
+#: create them again.
 TRACKED: dict[str, tuple[str, str | None]] = {
     "portals": ("id", None),
     "users": ("portal_id", "id"),

@@ -264,7 +264,7 @@ workdays = Table(
     Column("lon_close", Float, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
     # When the day last resumed after a pause or a close (time control's absences
-    # start no earlier); NULL until it does, and for days stored before 0016.
+    # start no earlier); NULL until it does, and for days stored before 0017.
     Column("resumed_at", UTCDateTime, nullable=True),
     # Worked and break seconds as of the last change (REST 3.0 timeman.record.*
     # filters and sorts by them in SQL); a day still open has worked 0 so far.

@@ -1,16 +1,18 @@
 """workdays: when the day last resumed, which a pause or close undone within the
 same second leaves no break to show (time control starts absences there)
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-06 15:20:00.000000
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+from b24local.store.migrate import drop_column
+
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
@@ -23,5 +25,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("workdays", schema=None) as batch_op:
-        batch_op.drop_column("resumed_at")
+    # Natively: a batch rebuild would drop the table's change-log triggers (0016).
+    drop_column("workdays", "resumed_at")
