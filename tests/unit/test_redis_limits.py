@@ -171,7 +171,7 @@ def test_keys_expire_and_forget_deletes_only_its_own() -> None:
             for limits in (ours, others):
                 await limits.admit_request(CALLERS[0], START)
                 await limits.record(CALLERS[0], "im.user.get", START, 0.5)
-            client = ours._client()
+            client, _ = ours._connected()
             for key in keys_under(url, mine):
                 # Nothing is kept for ever.
                 assert 0 < await client.pttl(key) <= 1000 * (600 + 300)

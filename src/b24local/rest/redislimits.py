@@ -24,7 +24,7 @@ import logging
 import math
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -49,6 +49,7 @@ from .limits import (
     plan_rate,
     unmetered,
 )
+from .redispipe import Coalescer, sha1
 
 log = logging.getLogger("b24local.limits")
 T = TypeVar("T")
@@ -127,6 +128,7 @@ redis.call('RPUSH', KEYS[1], unpack(out))
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return out
 """
+ADMIT_SHA, RECORD_SHA = sha1(ADMIT), sha1(RECORD)
 
 
 class RedisLimits:
@@ -154,8 +156,7 @@ class RedisLimits:
         self.fallback = PlatformLimits(threshold, drain, operating_limit)
         self.link = Link(where(url), retry_after)
         self._redis: Redis | None = None
-        self._admit: Any = None
-        self._record: Any = None
+        self._pipe: Coalescer | None = None
 
     # --- keys ---------------------------------------------------------------------------
 
@@ -178,7 +179,7 @@ class RedisLimits:
         # Long enough for the fullest bucket to drain.
         kept = math.ceil(rate.threshold / rate.drain) + KEPT_EXTRA
         args = [_num(moment), _num(rate.threshold), _num(rate.drain), kept * 1000]
-        reply = await self._ask(lambda redis: self._admit(keys=keys, args=args, client=redis))
+        reply = await self._ask(lambda redis, pipe: pipe.script(ADMIT_SHA, keys, args))
         if reply is None:
             return await self.fallback.admit_request(caller, now, method)
         if not reply[0]:
@@ -189,7 +190,7 @@ class RedisLimits:
 
     async def admit_method(self, caller: Caller, method: str, now: datetime) -> None:
         key = self.baskets_key(caller, method)
-        stored = await self._ask(lambda redis: redis.lrange(key, 0, -1))
+        stored = await self._ask(lambda redis, pipe: pipe.send("LRANGE", key, 0, -1))
         if stored is None:
             await self.fallback.admit_method(caller, method, now)
         elif over(live(_baskets(stored), now.timestamp()), self.operating_limit):
@@ -201,7 +202,7 @@ class RedisLimits:
         keys = [self.baskets_key(caller, method)]
         kept = (BASKET_LIFETIME + KEPT_EXTRA) * 1000
         args = [_num(started.timestamp()), _num(cost), kept, BASKET_LIFETIME, BASKET_SPAN]
-        reply = await self._ask(lambda redis: self._record(keys=keys, args=args, client=redis))
+        reply = await self._ask(lambda redis, pipe: pipe.script(RECORD_SHA, keys, args))
         if reply is None:
             return await self.fallback.record(caller, method, started, cost)
         return operating(_baskets(reply))
@@ -214,7 +215,7 @@ class RedisLimits:
         self.fallback.clear()
         pattern = _glob_escaped(self.prefix) + "*"
 
-        async def delete(redis: Redis) -> None:
+        async def delete(redis: Redis, pipe: Coalescer) -> None:
             found = [key async for key in redis.scan_iter(match=pattern, count=500)]
             for start in range(0, len(found), 500):
                 await redis.unlink(*found[start : start + 500])
@@ -223,18 +224,20 @@ class RedisLimits:
 
     async def open(self) -> None:
         """Say where the limits are kept, and whether Redis answers yet."""
-        if await self._ask(lambda redis: redis.ping()) is not None:
+        if await self._ask(lambda redis, pipe: redis.ping()) is not None:
             log.info("limits kept in Redis at %s under %r", self.link.where, self.prefix)
 
     async def close(self) -> None:
-        redis, self._redis = self._redis, None
+        redis, pipe, self._redis, self._pipe = self._redis, self._pipe, None, None
+        if pipe is not None:
+            await pipe.close()
         if redis is not None:
             await redis.aclose(close_connection_pool=True)
 
     # --- talking to Redis ---------------------------------------------------------------
 
-    def _client(self) -> Redis:
-        if self._redis is None:
+    def _connected(self) -> tuple[Redis, Coalescer]:
+        if self._redis is None or self._pipe is None:
             # No retries of its own: a failed exchange falls back at once.
             pool = BlockingConnectionPool.from_url(
                 self.url,
@@ -245,13 +248,14 @@ class RedisLimits:
                 retry=Retry(NoBackoff(), 0),
             )
             self._redis = Redis(connection_pool=pool, retry=Retry(NoBackoff(), 0))
-            # EVALSHA, loading a script again when Redis has lost it (a restart).
-            self._admit = self._redis.register_script(ADMIT)
-            self._record = self._redis.register_script(RECORD)
-        return self._redis
+            self._pipe = Coalescer(self._redis, (ADMIT, RECORD))
+        return self._redis, self._pipe
 
     async def _ask(
-        self, exchange: Callable[[Redis], Awaitable[T]], *, within: float | None = None
+        self,
+        exchange: Callable[[Redis, Coalescer], Awaitable[T]],
+        *,
+        within: float | None = None,
     ) -> T | None:
         """``exchange``'s answer, or None when Redis is away (the caller falls back)."""
         link = self.link
@@ -259,7 +263,7 @@ class RedisLimits:
             return None
         try:
             async with asyncio.timeout(within or self.timeout):
-                answer = await exchange(self._client())
+                answer = await exchange(*self._connected())
         except (RedisError, OSError, TimeoutError) as error:
             link.failed(error)
             return None
