@@ -176,3 +176,20 @@ def test_a_hung_redis_costs_a_call_its_timeout_not_an_error(on_private, private)
     assert srv.call("server.time").status_code in (200, 503)
     assert not limits.link.down
     assert codes([srv.call("server.time") for _ in range(3)])[-1] == 503
+
+
+def test_rest_v3_is_limited_through_redis_too(server_with, prefix):
+    settings = in_redis(prefix, rate_threshold=2, rate_drain=1, operating_limit=0.000001)
+    with server_with(**settings) as srv:
+        path = srv.webhook.replace("/rest/", "/rest/api/", 1) + "timeman.record.field.list"
+        first, blocked = srv.http.post(path, json={}), srv.http.post(path, json={})
+        assert first.status_code == 200
+        assert first.json()["time"]["operating"] > 0
+        # The one call's run time is past the tiny limit: the method is blocked.
+        assert blocked.status_code == 429
+        assert blocked.json()["error"]["code"] == "OPERATION_TIME_LIMIT"
+        # Both filled the bucket of 2.
+        refused = srv.http.post(path, json={})
+        assert refused.status_code == 503
+        assert refused.json()["error"]["code"] == "QUERY_LIMIT_EXCEEDED"
+        assert any(b":ops:" in key for key in keys_under(need_redis(), prefix))
