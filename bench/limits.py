@@ -67,6 +67,6 @@ def targets(section: report.Section) -> list[report.Target]:
                 f"({share:.0%})"
             )
             found.append(
-                report.Target(f"limits in Redis keep ≥ 80% of {name}'s req/s", text, share >= 0.8)
+                report.Target(f"limits in Redis keep ≥ 50% of {name}'s req/s", text, share >= 0.5)
             )
     return found
