@@ -9,6 +9,8 @@ both give the same answers to the last bit of a float. ``now`` is always the
 server's clock, passed into the scripts: never Redis's ``TIME``.
 
 Numbers travel as ``%.17g`` text, which turns back into the very same double.
+Commands go through :mod:`.redispipe`, which sends those of one turn of the
+event loop together.
 
 When Redis does not answer (down, restarting, hung past ``timeout``), calls go
 on: the limits fall back to this process's memory, a loud log line says so once,
