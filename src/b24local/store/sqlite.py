@@ -148,23 +148,27 @@ class Session:
     """One transaction, with what the store modules use of
     :class:`~sqlalchemy.ext.asyncio.AsyncConnection`."""
 
-    __slots__ = ("_begun", "_conn", "_plans", "_raw", "_rows", "generation")
+    __slots__ = ("_begun", "_conn", "_lender", "_plans", "_raw", "_rows", "generation")
 
     #: A failed statement leaves SQLite's transaction usable.
     failures_abort = False
 
     def __init__(
         self,
-        conn: Connection,
+        conn: Connection | None,
         plans: dict[Any, _Plan | None],
         *,
         rows: RowCache | None,
         generation: int,
         begun: bool,
         raw: sqlite3.Connection | None = None,
+        lender: SqliteTransactions | None = None,
     ) -> None:
+        #: None until a read's first statement the cache cannot answer: then a
+        #: connection is borrowed from ``lender``.
         self._conn = conn
-        self._raw = raw if raw is not None else _raw(conn)
+        self._raw = raw if raw is not None or conn is None else _raw(conn)
+        self._lender = lender
         self._plans = plans
         #: The snapshot row cache; None in a write, which must see its own changes.
         self._rows = rows
@@ -175,6 +179,9 @@ class Session:
 
     @property
     def dialect(self):
+        if self._conn is None:
+            assert self._lender is not None
+            return self._lender._engine.dialect
         return self._conn.dialect
 
     async def execute(self, statement: Any, parameters: Any = None, **kwargs: Any) -> Result:
@@ -228,7 +235,10 @@ class Session:
 
     def _begin(self) -> None:
         if not self._begun:
-            self._raw.execute("BEGIN")
+            if self._conn is None:
+                assert self._lender is not None
+                self._conn, self._raw = self._lender._checkout()
+            self._raw.execute("BEGIN")  # type: ignore[union-attr]
             self._begun = True
 
     @asynccontextmanager
@@ -246,35 +256,34 @@ class Session:
 
 
 class _Read:
-    """A read transaction: ``async with transactions.read() as session``.
+    """A read transaction: ``async with transactions.read() as session``. It borrows
+    a connection only for a statement the row cache cannot answer, so a call that
+    awaits something else meanwhile (limits kept in Redis) holds none.
 
     A class rather than a generator-based context manager: every call opens one,
     and this is the cheaper of the two.
     """
 
-    __slots__ = ("_conn", "_owner", "_session")
+    __slots__ = ("_owner", "_session")
 
     def __init__(self, owner: SqliteTransactions) -> None:
         self._owner = owner
 
     async def __aenter__(self) -> Session:
         owner = self._owner
-        if owner._idle:
-            conn, raw = owner._idle.pop()
-        else:
-            conn = owner._engine.connect()
-            raw = _raw(conn)
-        self._conn = conn, raw
         self._session = Session(
-            conn, owner._plans, rows=owner._rows, generation=owner.fresh(), begun=False, raw=raw
-        )
+            None, owner._plans, rows=owner._rows, generation=owner.fresh(), begun=False,
+            lender=owner,
+        )  # fmt: skip
         return self._session
 
     async def __aexit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        session = self._session
         try:
-            self._session.end(commit=kind is None)
+            session.end(commit=kind is None)
         finally:
-            self._owner._checkin(*self._conn)
+            if session._conn is not None:
+                self._owner._checkin(session._conn, session._raw)  # type: ignore[arg-type]
 
 
 class _Write:
@@ -475,6 +484,12 @@ class SqliteTransactions:
 
     def read(self) -> _Read:
         return _Read(self)
+
+    def _checkout(self) -> tuple[Connection, sqlite3.Connection]:
+        if self._idle:
+            return self._idle.pop()
+        conn = self._engine.connect()
+        return conn, _raw(conn)
 
     def _checkin(self, conn: Connection, raw: sqlite3.Connection) -> None:
         if len(self._idle) < IDLE_READERS:
