@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from b24local.store import changes, snapshot
 from b24local.store.changes import ChangeFeed, TaggedCache
 from b24local.store.engine import Store, create_engine
-from preparing import pg_schema, prepared
+from preparing import PG_URL, pg_schema, prepared
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 MIGRATION = Path(changes.__file__).parent / "migrations" / "versions" / "0016_change_log.py"
@@ -185,6 +185,37 @@ def test_postgresql_sees_a_change_committed_after_a_later_numbered_one() -> None
                 assert list(cache) == []
             finally:
                 await writers.dispose()
+                await store.close()
+
+        asyncio.run(check())
+
+
+def test_postgresql_logs_a_change_made_under_another_search_path() -> None:
+    """``psql`` on the database, its search_path not naming b24local's schema, updates
+    a schema-qualified row: the change is logged in that schema's log (not refused,
+    not logged in another schema's), so the server's cached row goes."""
+    with pg_schema("chg") as url:
+        prepared(url, START)
+        schema = url.rsplit("schema=", 1)[1]
+        assert PG_URL is not None
+
+        async def check() -> None:
+            store = Store(create_engine(url))
+            plain = create_engine(PG_URL)  # search_path: the server's default
+            try:
+                cache = store.feed.cache(10)
+                async with store.transaction():
+                    pass  # the first reading
+                cache.put("user", 1, (("users", 1, 1),))
+                async with plain.begin() as conn:
+                    await conn.execute(
+                        sa.text(f"UPDATE {schema}.users SET name = 'Psql' WHERE id = 1")
+                    )
+                async with store.transaction():
+                    pass
+                assert list(cache) == []
+            finally:
+                await plain.dispose()
                 await store.close()
 
         asyncio.run(check())

@@ -45,7 +45,7 @@ BEGIN
     END IF;
     IF TG_OP <> 'INSERT' THEN
         old_row := to_jsonb(OLD);
-        INSERT INTO store_changes (tbl, portal_id, user_id, xid, changed_at)
+        INSERT INTO {log} (tbl, portal_id, user_id, xid, changed_at)
         VALUES (TG_TABLE_NAME, (old_row ->> TG_ARGV[0])::integer,
                 (old_row ->> user_column)::integer,
                 pg_current_xact_id()::text::bigint,
@@ -56,7 +56,7 @@ BEGIN
         IF old_row IS NULL
            OR (old_row ->> TG_ARGV[0]) IS DISTINCT FROM (new_row ->> TG_ARGV[0])
            OR (old_row ->> user_column) IS DISTINCT FROM (new_row ->> user_column) THEN
-            INSERT INTO store_changes (tbl, portal_id, user_id, xid, changed_at)
+            INSERT INTO {log} (tbl, portal_id, user_id, xid, changed_at)
             VALUES (TG_TABLE_NAME, (new_row ->> TG_ARGV[0])::integer,
                     (new_row ->> user_column)::integer,
                     pg_current_xact_id()::text::bigint,
@@ -107,8 +107,13 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_store_changes_changed_at"), "store_changes", ["changed_at"], unique=False
     )
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(_PG_FUNCTION)
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        # The function runs under the writer's search_path, which need not name
+        # this schema (psql, another tool): it names the log by its schema.
+        schema = bind.execute(sa.text("SELECT current_schema()")).scalar_one()
+        log = f"{bind.dialect.identifier_preparer.quote_schema(schema)}.store_changes"
+        op.execute(_PG_FUNCTION.replace("{log}", log))
         for table, (portal, user) in TRACKED.items():
             op.execute(
                 f"CREATE TRIGGER b24local_changes AFTER INSERT OR UPDATE OR DELETE ON {table} "
