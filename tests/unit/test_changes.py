@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -104,6 +105,8 @@ def test_old_changes_are_pruned_and_new_ones_kept(db_url: str) -> None:
                         {"at": at},
                     )
             store.feed._pruned_at = float("-inf")
+            # Every change had committed at a reading as old as the retention.
+            store.feed._marks.append((float("-inf"), 2**62))
             async with store.transaction(write=True):
                 pass
             async with store.engine.connect() as conn:
@@ -219,3 +222,67 @@ def test_postgresql_logs_a_change_made_under_another_search_path() -> None:
                 await store.close()
 
         asyncio.run(check())
+
+
+def test_a_change_committed_long_after_it_was_written_is_not_pruned_unread(db_url: str) -> None:
+    """A transaction that wrote a cached row long ago (a ``psql`` session left open)
+    commits now: another process's pruning must not drop its change before this
+    process, which read the log a moment ago, has read it. A change that had
+    committed by a reading as old as the retention is pruned."""
+    prepared(db_url, START)
+
+    async def check() -> None:
+        reader, pruner = Store(create_engine(db_url)), Store(create_engine(db_url))
+        writers = create_engine(db_url)
+
+        async def write_long_ago(name: str) -> set[int]:
+            async with writers.begin() as conn:
+                top = "SELECT COALESCE(MAX(seq), 0) FROM store_changes"
+                before = (await conn.execute(sa.text(top))).scalar_one()
+                await conn.execute(sa.text(f"UPDATE users SET name = '{name}' WHERE id = 1"))
+                # As if the update had run 1,000 seconds before this commit.
+                await conn.execute(
+                    sa.text(
+                        "UPDATE store_changes SET changed_at = changed_at - 1000 WHERE seq > :b"
+                    ),
+                    {"b": before},
+                )
+                written = await conn.execute(
+                    sa.text("SELECT seq FROM store_changes WHERE seq > :b"), {"b": before}
+                )
+                return {row[0] for row in written}
+
+        async def prune() -> None:
+            pruner.feed._pruned_at = float("-inf")
+            async with pruner.transaction(write=True):
+                pass
+
+        try:
+            early = await write_long_ago("Early")
+            async with pruner.transaction():
+                pass  # its first reading
+            await prune()  # notes where the log stands...
+            marks = pruner.feed._marks
+            pruner.feed._marks = deque((at - 1000, position) for at, position in marks)
+            # ...as if 1,000 seconds ago.
+            cache = reader.feed.cache(10)
+            async with reader.transaction():
+                pass  # the first reading
+            cache.put("user", 1, (("users", 1, 1),))
+            late = await write_long_ago("Late")
+            await prune()
+            async with reader.transaction():
+                pass
+            assert list(cache) == []
+            async with writers.connect() as conn:
+                rows = await conn.execute(sa.text("SELECT seq FROM store_changes"))
+                left = {row[0] for row in rows}
+            assert late <= left
+            if pruner.dialect == "sqlite":  # PostgreSQL: others' transactions may hold xmin
+                assert not early & left
+        finally:
+            await writers.dispose()
+            await pruner.close()
+            await reader.close()
+
+    asyncio.run(check())

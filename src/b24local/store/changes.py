@@ -26,7 +26,7 @@ change was seen would otherwise outlive it.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Hashable, Iterable, Iterator
 from typing import Any
 
@@ -160,6 +160,8 @@ class ChangeFeed:
         self._floor = 0
         self._read_at = time.monotonic()
         self._pruned_at = time.monotonic()
+        #: Positions in the log (see :meth:`prune_below`) by when they were noted.
+        self._marks: deque[tuple[float, int]] = deque()
 
     def cache(self, size: int) -> TaggedCache:
         made = TaggedCache(size)
@@ -225,3 +227,19 @@ class ChangeFeed:
             return False
         self._pruned_at = moment
         return True
+
+    def prune_below(self, position: int | None) -> int:
+        """Note ``position``, a point in the log below which every change had
+        committed when this process read it (SQLite: the last change read;
+        PostgreSQL: the reading's ``xmin``); answer such a point noted at least
+        :data:`RETENTION_SECONDS` ago (0 if none). Only changes below it may be
+        pruned: a change's time is when it was written, and one written long
+        before its transaction committed would otherwise be pruned before a
+        process that is not stale had read it."""
+        moment = time.monotonic()
+        if position is not None:
+            self._marks.append((moment, position))
+        below = 0
+        while self._marks and moment - self._marks[0][0] >= RETENTION_SECONDS:
+            below = self._marks.popleft()[1]
+        return below

@@ -224,15 +224,20 @@ class PgSession:
 _READ_LOG = (
     "WITH s AS (SELECT pg_current_snapshot() AS snap) "
     "SELECT (SELECT COALESCE(MAX(seq), 0) FROM store_changes) AS top, "
+    "pg_snapshot_xmin(s.snap)::text::bigint AS xmin, "
     "pg_snapshot_xmax(s.snap)::text::bigint AS xmax, "
     "ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s.snap) x) AS xip, "
     "c.tbl, c.portal_id, c.user_id "
     "FROM s LEFT JOIN store_changes c "
     "ON c.seq > $1 OR c.xid >= $2 OR c.xid = ANY($3::bigint[])"
 )
+#: Changes older than the retention, and written by a transaction that had ended
+#: (below the ``xmin``) at a reading at least as old: see ChangeFeed.prune_below.
+#: Rows without a transaction ID are not the triggers' (a test's).
 _PRUNE_LOG = (
     "DELETE FROM store_changes WHERE seq IN (SELECT seq FROM store_changes "
     "WHERE changed_at < extract(epoch FROM clock_timestamp()) - $1 "
+    "AND (xid < $2 OR xid IS NULL) "
     "LIMIT 10000 FOR UPDATE SKIP LOCKED)"
 )
 #: Above every change number and transaction ID: a first reading asks for no change.
@@ -316,7 +321,8 @@ class PgChangeLog:
         try:
             rows = await driver.fetch(_READ_LOG, *asked)
             if feed.prune_due():
-                await driver.execute(_PRUNE_LOG, RETENTION_SECONDS)
+                below = feed.prune_below(rows[0]["xmin"])
+                await driver.execute(_PRUNE_LOG, RETENTION_SECONDS, below)
         except Exception as error:
             if type(error).__name__ == "UndefinedTableError":
                 # No change log (a database not yet migrated): nothing stays cached.

@@ -463,11 +463,14 @@ class SqliteTransactions:
         write group (before the call's savepoint: kept whatever the call does)."""
         if not self.feed.prune_due():
             return
+        # SQLite commits in seq order: every change up to the last one read had
+        # committed when it was read.
+        below = self.feed.prune_below(self._log_seq)
         with contextlib.suppress(sqlite3.OperationalError):
             raw.execute(
-                "DELETE FROM store_changes "
-                "WHERE changed_at < (julianday('now') - 2440587.5) * 86400.0 - ?",
-                (RETENTION_SECONDS,),
+                "DELETE FROM store_changes WHERE seq <= ? "
+                "AND changed_at < (julianday('now') - 2440587.5) * 86400.0 - ?",
+                (below, RETENTION_SECONDS),
             )
 
     def _forget_version(self) -> None:
