@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.util import find_tables
 
 from b24local.store import changes, snapshot
 from b24local.store.changes import ChangeFeed, TaggedCache
@@ -284,5 +286,62 @@ def test_a_change_committed_long_after_it_was_written_is_not_pruned_unread(db_ur
             await writers.dispose()
             await pruner.close()
             await reader.close()
+
+    asyncio.run(check())
+
+
+def test_every_cached_statement_names_every_table_it_reads() -> None:
+    """A table a cached statement reads (a join, a subquery) but does not name in its
+    Reads would change without retiring the statement's rows."""
+    import b24local.app  # noqa: F401  (imports every store module)
+
+    for statement, reads in snapshot._CACHED.items():
+        read = {t.name for t in find_tables(statement, include_joins=True, include_aliases=True)}
+        assert read <= {r.table for r in reads}, statement
+
+
+async def _triggers_per_table(conn: AsyncConnection) -> dict[str, int]:
+    if conn.dialect.name == "sqlite":
+        query = "SELECT tbl_name FROM sqlite_master WHERE type = 'trigger'"
+    else:
+        query = (
+            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname = 'b24local_changes' AND c.relnamespace = "
+            "to_regnamespace(current_schema())::oid"
+        )
+    found: dict[str, int] = {}
+    for (table,) in await conn.execute(sa.text(query)):
+        found[table] = found.get(table, 0) + 1
+    return found
+
+
+def test_no_migration_after_the_change_log_loses_its_triggers(empty_db_url: str) -> None:
+    """Down to the change log's revision one step at a time and up again: each
+    tracked table keeps every trigger (a SQLite batch rebuild drops them)."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from b24local.store.migrate import alembic_config, upgrade
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    # From the head down to 0016, each one step below the last.
+    steps = [r.revision for r in scripts.iterate_revisions(scripts.get_current_head(), "0016")]
+    per_table = 4 if empty_db_url.startswith("sqlite") else 1
+    whole = {table: per_table for table in changes.TRACKED}
+
+    async def check() -> None:
+        engine = create_engine(empty_db_url)
+        try:
+            await upgrade(engine)
+            for target in steps[1:]:
+                async with engine.begin() as conn:
+                    await conn.run_sync(lambda c, t=target: command.downgrade(alembic_config(c), t))
+                async with engine.connect() as conn:
+                    assert await _triggers_per_table(conn) == whole, target
+            await upgrade(engine)
+            async with engine.connect() as conn:
+                assert await _triggers_per_table(conn) == whole
+        finally:
+            await engine.dispose()
 
     asyncio.run(check())
