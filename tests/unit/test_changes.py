@@ -324,8 +324,9 @@ def test_no_migration_after_the_change_log_loses_its_triggers(empty_db_url: str)
     from b24local.store.migrate import alembic_config, upgrade
 
     scripts = ScriptDirectory.from_config(alembic_config())
-    # From the head down to 0016, each one step below the last.
-    steps = [r.revision for r in scripts.iterate_revisions(scripts.get_current_head(), "0016")]
+    # From the head down to 0016, one revision at a time.
+    steps = [r.down_revision for r in scripts.iterate_revisions(scripts.get_current_head(), "0016")]
+    assert steps and steps[-1] == "0016"
     per_table = 4 if empty_db_url.startswith("sqlite") else 1
     whole = {table: per_table for table in changes.TRACKED}
 
@@ -333,7 +334,7 @@ def test_no_migration_after_the_change_log_loses_its_triggers(empty_db_url: str)
         engine = create_engine(empty_db_url)
         try:
             await upgrade(engine)
-            for target in steps[1:]:
+            for target in steps:
                 async with engine.begin() as conn:
                     await conn.run_sync(lambda c, t=target: command.downgrade(alembic_config(c), t))
                 async with engine.connect() as conn:
