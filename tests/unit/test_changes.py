@@ -346,3 +346,43 @@ def test_no_migration_after_the_change_log_loses_its_triggers(empty_db_url: str)
             await engine.dispose()
 
     asyncio.run(check())
+
+
+def test_postgresql_a_role_granted_the_tables_alone_may_write_them() -> None:
+    """A role that may update b24local's tables but was granted nothing on the change
+    log (a DBA's maintenance role) still writes them, and the change is logged."""
+    with pg_schema("chg") as url:
+        prepared(url, START)
+        schema = url.rsplit("schema=", 1)[1]
+        role = f"r_{schema}"
+        assert PG_URL is not None
+
+        async def check() -> None:
+            admin_engine = create_engine(url)
+            store = Store(create_engine(url))
+            try:
+                async with admin_engine.begin() as conn:
+                    for statement in (
+                        f"CREATE ROLE {role}",
+                        f"GRANT USAGE ON SCHEMA {schema} TO {role}",
+                        f"GRANT SELECT, UPDATE ON {schema}.users TO {role}",
+                    ):
+                        await conn.execute(sa.text(statement))
+                cache = store.feed.cache(10)
+                async with store.transaction():
+                    pass  # the first reading
+                cache.put("user", 1, (("users", 1, 1),))
+                async with admin_engine.begin() as conn:
+                    await conn.execute(sa.text(f"SET LOCAL ROLE {role}"))
+                    await conn.execute(sa.text("UPDATE users SET name = 'Dba' WHERE id = 1"))
+                async with store.transaction():
+                    pass
+                assert list(cache) == []
+            finally:
+                await store.close()
+                async with admin_engine.begin() as conn:
+                    await conn.execute(sa.text(f"DROP OWNED BY {role}"))
+                    await conn.execute(sa.text(f"DROP ROLE {role}"))
+                await admin_engine.dispose()
+
+        asyncio.run(check())

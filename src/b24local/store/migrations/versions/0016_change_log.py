@@ -33,7 +33,9 @@ TRACKED = {
 }
 
 _PG_FUNCTION = """
-CREATE FUNCTION b24local_note_change() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION b24local_note_change() RETURNS trigger LANGUAGE plpgsql
+-- As its owner: a role granted a table but not the log (a DBA's) may still write it.
+SECURITY DEFINER AS $$
 DECLARE
     user_column text := NULLIF(TG_ARGV[1], '');
     old_row jsonb;
