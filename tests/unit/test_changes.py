@@ -386,3 +386,31 @@ def test_postgresql_a_role_granted_the_tables_alone_may_write_them() -> None:
                 await admin_engine.dispose()
 
         asyncio.run(check())
+
+
+def test_an_update_that_moves_a_row_retires_both_its_old_and_new_owners(db_url: str) -> None:
+    prepared(db_url, START)
+
+    async def check() -> None:
+        store = Store(create_engine(db_url))
+        try:
+            async with store.engine.begin() as conn:
+                await conn.execute(
+                    sa.text("INSERT INTO timeman_settings (portal_id, user_id) VALUES (1, 7)")
+                )
+            cache = store.feed.cache(10)
+            async with store.transaction():
+                pass  # the first reading
+            for user in (7, 8, 9):
+                cache.put(user, user, (("timeman_settings", 1, user),))
+            async with store.engine.begin() as conn:
+                await conn.execute(
+                    sa.text("UPDATE timeman_settings SET user_id = 8 WHERE user_id = 7")
+                )
+            async with store.transaction():
+                pass
+            assert list(cache) == [9]
+        finally:
+            await store.close()
+
+    asyncio.run(check())
