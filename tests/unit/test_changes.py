@@ -414,3 +414,51 @@ def test_an_update_that_moves_a_row_retires_both_its_old_and_new_owners(db_url: 
             await store.close()
 
     asyncio.run(check())
+
+
+def test_postgresql_a_call_arriving_during_a_reading_waits_for_a_later_one() -> None:
+    """A reading whose snapshot was taken before a commit cannot answer a call that
+    arrived after it: that call waits for the next reading, which sees it."""
+    with pg_schema("chg") as url:
+        prepared(url, START)
+
+        async def check() -> None:
+            store = Store(create_engine(url))
+            writers = create_engine(url)
+            log = store._pg_log
+            assert log is not None
+            try:
+                cache = store.feed.cache(10)
+                await log.fresh()  # the first reading
+                cache.put("user", 1, (("users", 1, 1),))
+                real = await log._driver()
+                held, release = asyncio.Event(), asyncio.Event()
+
+                class Slow:
+                    """The driver, answering a reading only once let go."""
+
+                    async def fetch(self, *args):
+                        rows = await real.fetch(*args)
+                        held.set()
+                        await release.wait()
+                        return rows
+
+                    async def execute(self, *args):
+                        return await real.execute(*args)
+
+                log._raw = Slow()
+                early = asyncio.ensure_future(log.fresh())
+                await held.wait()  # its snapshot is taken
+                async with writers.begin() as conn:
+                    await conn.execute(sa.text("UPDATE users SET name = 'New' WHERE id = 1"))
+                late = asyncio.ensure_future(log.fresh())  # arrives after the commit
+                await asyncio.sleep(0)
+                release.set()
+                await early
+                await late
+                assert list(cache) == []
+            finally:
+                await writers.dispose()
+                await store.close()
+
+        asyncio.run(check())
