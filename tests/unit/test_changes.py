@@ -462,3 +462,40 @@ def test_postgresql_a_call_arriving_during_a_reading_waits_for_a_later_one() -> 
                 await store.close()
 
         asyncio.run(check())
+
+
+def test_a_bulk_of_changes_beyond_one_reading_empties_the_caches(db_url: str) -> None:
+    """More changes than a reading takes one by one (a bulk import): the process
+    forgets every entry rather than holding them all, and reads on after them."""
+    prepared(db_url, START)
+
+    async def check() -> None:
+        store = Store(create_engine(db_url))
+        try:
+            cache = store.feed.cache(10)
+            async with store.transaction():
+                pass  # the first reading
+            cache.put("portal", 1, (("portals",),))
+            async with store.engine.begin() as conn:
+                await conn.execute(
+                    sa.text(
+                        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                        "WHERE i <= :many) "
+                        "INSERT INTO store_changes (tbl, portal_id, user_id, xid, changed_at) "
+                        "SELECT 'presence', 1, i, NULL, 0 FROM n"
+                    ),
+                    {"many": changes.READ_AT_MOST},
+                )
+            async with store.transaction():
+                pass
+            assert list(cache) == []  # not a presence, yet forgotten
+            cache.put("user", 1, (("users", 1, 1),))
+            async with store.engine.begin() as conn:
+                await conn.execute(sa.text("UPDATE users SET name = 'After' WHERE id = 1"))
+            async with store.transaction():
+                pass
+            assert list(cache) == []
+        finally:
+            await store.close()
+
+    asyncio.run(check())

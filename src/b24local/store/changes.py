@@ -56,6 +56,9 @@ TRACKED: dict[str, tuple[str, str | None]] = {
 #: :data:`STALE_AFTER` may have missed pruned rows, so it forgets every entry.
 RETENTION_SECONDS = 300
 STALE_AFTER = RETENTION_SECONDS / 3
+#: The most changes one reading retires one by one; a process that finds more (a
+#: bulk import) forgets every entry instead of holding them all in memory at once.
+READ_AT_MOST = 10_000
 #: How often one process prunes the log (in a write transaction of its own choosing).
 PRUNE_EVERY = 60.0
 

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
-from .changes import RETENTION_SECONDS, ChangeFeed
+from .changes import READ_AT_MOST, RETENTION_SECONDS, ChangeFeed
 from .snapshot import MISSING, RowCache, key_of
 from .sqlite import Session, SqliteTransactions
 
@@ -229,7 +229,8 @@ _READ_LOG = (
     "ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s.snap) x) AS xip, "
     "c.tbl, c.portal_id, c.user_id "
     "FROM s LEFT JOIN store_changes c "
-    "ON c.seq > $1 OR c.xid >= $2 OR c.xid = ANY($3::bigint[])"
+    "ON c.seq > $1 OR c.xid >= $2 OR c.xid = ANY($3::bigint[]) "
+    "LIMIT $4"
 )
 #: Changes older than the retention, and written by a transaction that had ended
 #: (below the ``xmin``) at a reading at least as old: see ChangeFeed.prune_below.
@@ -319,7 +320,7 @@ class PgChangeLog:
             asked = (self._top, self._xmax, self._running_then)
         driver = await self._driver()
         try:
-            rows = await driver.fetch(_READ_LOG, *asked)
+            rows = await driver.fetch(_READ_LOG, *asked, READ_AT_MOST + 1)
             if feed.prune_due():
                 below = feed.prune_below(rows[0]["xmin"])
                 await driver.execute(_PRUNE_LOG, RETENTION_SECONDS, below)
@@ -332,7 +333,7 @@ class PgChangeLog:
             await self.close()  # a broken connection: the next reading opens another
             raise
         head = rows[0]
-        if first:
+        if first or len(rows) > READ_AT_MOST:
             feed.forget_all()
         else:
             feed.apply(

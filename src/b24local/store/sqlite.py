@@ -52,7 +52,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import FrozenResult, Result
 
-from .changes import RETENTION_SECONDS, ChangeFeed
+from .changes import READ_AT_MOST, RETENTION_SECONDS, ChangeFeed
 from .snapshot import MISSING, RowCache, is_prebuilt, key_of
 
 T = TypeVar("T")
@@ -439,16 +439,23 @@ class SqliteTransactions:
     def _read_log(self) -> None:
         watcher, feed = self._watcher, self.feed
         try:
-            if self._log_seq is None or feed.stale():
-                # Rows this process never read may have been pruned: start afresh.
+            rows: list[Any] = []
+            afresh = self._log_seq is None or feed.stale()
+            if not afresh:
+                rows = watcher.execute(
+                    "SELECT seq, tbl, portal_id, user_id FROM store_changes "
+                    "WHERE seq > ? ORDER BY seq LIMIT ?",
+                    (self._log_seq, READ_AT_MOST + 1),
+                ).fetchall()
+                afresh = len(rows) > READ_AT_MOST
+            if afresh:
+                # Rows this process never read may have been pruned, or there are
+                # too many changes to retire one by one: forget everything, and
+                # read on from the newest change.
                 top = watcher.execute("SELECT MAX(seq) FROM store_changes").fetchone()[0]
                 feed.forget_all()
                 self._log_seq = top or 0
                 return
-            rows = watcher.execute(
-                "SELECT seq, tbl, portal_id, user_id FROM store_changes WHERE seq > ? ORDER BY seq",
-                (self._log_seq,),
-            ).fetchall()
         except sqlite3.OperationalError:
             # No change log (a database not yet migrated): nothing can stay cached.
             feed.forget_all()
