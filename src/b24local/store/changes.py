@@ -164,7 +164,7 @@ class ChangeFeed:
         self._read_at = time.monotonic()
         self._pruned_at = time.monotonic()
         #: Positions in the log (see :meth:`prune_below`) by when they were noted.
-        self._marks: deque[tuple[float, int]] = deque()
+        self._marks: deque[tuple[float, Any]] = deque()
 
     def cache(self, size: int) -> TaggedCache:
         made = TaggedCache(size)
@@ -231,18 +231,18 @@ class ChangeFeed:
         self._pruned_at = moment
         return True
 
-    def prune_below(self, position: int | None) -> int:
-        """Note ``position``, a point in the log below which every change had
-        committed when this process read it (SQLite: the last change read;
-        PostgreSQL: the reading's ``xmin``); answer such a point noted at least
-        :data:`RETENTION_SECONDS` ago (0 if none). Only changes below it may be
-        pruned: a change's time is when it was written, and one written long
-        before its transaction committed would otherwise be pruned before a
-        process that is not stale had read it."""
+    def prune_below(self, position: Any) -> Any:
+        """Note ``position``, where the log stood when this process read it: the
+        changes before it had all committed (SQLite: the last change read;
+        PostgreSQL: the reading's snapshot). Answer the newest position noted at
+        least :data:`RETENTION_SECONDS` ago (None if none yet): only changes
+        before it may be pruned. A change's time is when it was written, and one
+        written long before its transaction committed would otherwise be pruned
+        before a process that is not stale had read it."""
         moment = time.monotonic()
         if position is not None:
             self._marks.append((moment, position))
-        below = 0
+        below = None
         while self._marks and moment - self._marks[0][0] >= RETENTION_SECONDS:
             below = self._marks.popleft()[1]
         return below

@@ -224,7 +224,6 @@ class PgSession:
 _READ_LOG = (
     "WITH s AS (SELECT pg_current_snapshot() AS snap) "
     "SELECT (SELECT COALESCE(MAX(seq), 0) FROM store_changes) AS top, "
-    "pg_snapshot_xmin(s.snap)::text::bigint AS xmin, "
     "pg_snapshot_xmax(s.snap)::text::bigint AS xmax, "
     "ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s.snap) x) AS xip, "
     "c.tbl, c.portal_id, c.user_id "
@@ -233,12 +232,12 @@ _READ_LOG = (
     "LIMIT $4"
 )
 #: Changes older than the retention, and written by a transaction that had ended
-#: (below the ``xmin``) at a reading at least as old: see ChangeFeed.prune_below.
-#: Rows without a transaction ID are not the triggers' (a test's).
+#: (below the ``xmax`` and not running) at a reading at least as old: see
+#: ChangeFeed.prune_below. Rows without a transaction ID are not the triggers'.
 _PRUNE_LOG = (
     "DELETE FROM store_changes WHERE seq IN (SELECT seq FROM store_changes "
     "WHERE changed_at < extract(epoch FROM clock_timestamp()) - $1 "
-    "AND (xid < $2 OR xid IS NULL) "
+    "AND (xid IS NULL OR xid < $2 AND xid <> ALL($3::bigint[])) "
     "LIMIT 10000 FOR UPDATE SKIP LOCKED)"
 )
 #: Above every change number and transaction ID: a first reading asks for no change.
@@ -321,9 +320,10 @@ class PgChangeLog:
         driver = await self._driver()
         try:
             rows = await driver.fetch(_READ_LOG, *asked, READ_AT_MOST + 1)
+            head = rows[0]
             if feed.prune_due():
-                below = feed.prune_below(rows[0]["xmin"])
-                await driver.execute(_PRUNE_LOG, RETENTION_SECONDS, below)
+                xmax, running = feed.prune_below((head["xmax"], head["xip"])) or (0, [])
+                await driver.execute(_PRUNE_LOG, RETENTION_SECONDS, xmax, running)
         except Exception as error:
             if type(error).__name__ == "UndefinedTableError":
                 # No change log (a database not yet migrated): nothing stays cached.
@@ -332,7 +332,6 @@ class PgChangeLog:
                 return feed.generation
             await self.close()  # a broken connection: the next reading opens another
             raise
-        head = rows[0]
         if first or len(rows) > READ_AT_MOST:
             feed.forget_all()
         else:

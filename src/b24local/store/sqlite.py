@@ -472,7 +472,7 @@ class SqliteTransactions:
             return
         # SQLite commits in seq order: every change up to the last one read had
         # committed when it was read.
-        below = self.feed.prune_below(self._log_seq)
+        below = self.feed.prune_below(self._log_seq) or 0
         with contextlib.suppress(sqlite3.OperationalError):
             raw.execute(
                 "DELETE FROM store_changes WHERE seq <= ? "
