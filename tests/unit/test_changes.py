@@ -504,3 +504,34 @@ def test_a_bulk_of_changes_beyond_one_reading_empties_the_caches(db_url: str) ->
             await store.close()
 
     asyncio.run(check())
+
+
+def test_postgresql_a_reading_connection_lost_while_idle_is_replaced() -> None:
+    """The connection readings run on died between two readings (PostgreSQL
+    restarted, a proxy dropped it): the next call is answered, on a new one."""
+    with pg_schema("chg") as url:
+        prepared(url, START)
+
+        async def check() -> None:
+            store = Store(create_engine(url))
+            other = create_engine(url)
+            log = store._pg_log
+            assert log is not None
+            try:
+                async with store.transaction():
+                    pass  # the first reading
+                pid = (await log._driver()).get_server_pid()
+                async with other.begin() as conn:
+                    await conn.execute(sa.text(f"SELECT pg_terminate_backend({pid})"))
+                cache = store.feed.cache(10)
+                cache.put("user", 1, (("users", 1, 1),))
+                async with other.begin() as conn:
+                    await conn.execute(sa.text("UPDATE users SET name = 'New' WHERE id = 1"))
+                async with store.transaction():
+                    pass
+                assert list(cache) == []
+            finally:
+                await other.dispose()
+                await store.close()
+
+        asyncio.run(check())

@@ -317,21 +317,16 @@ class PgChangeLog:
             asked = (_NO_CHANGES, _NO_CHANGES, [])
         else:
             asked = (self._top, self._xmax, self._running_then)
-        driver = await self._driver()
         try:
-            rows = await driver.fetch(_READ_LOG, *asked, READ_AT_MOST + 1)
-            head = rows[0]
-            if feed.prune_due():
-                xmax, running = feed.prune_below((head["xmax"], head["xip"])) or (0, [])
-                await driver.execute(_PRUNE_LOG, RETENTION_SECONDS, xmax, running)
+            rows = await self._fetch(asked)
         except Exception as error:
-            if type(error).__name__ == "UndefinedTableError":
-                # No change log (a database not yet migrated): nothing stays cached.
-                feed.forget_all()
-                self._top = None
-                return feed.generation
-            await self.close()  # a broken connection: the next reading opens another
-            raise
+            if type(error).__name__ != "UndefinedTableError":
+                raise
+            # No change log (a database not yet migrated): nothing stays cached.
+            feed.forget_all()
+            self._top = None
+            return feed.generation
+        head = rows[0]
         if first or len(rows) > READ_AT_MOST:
             feed.forget_all()
         else:
@@ -342,6 +337,28 @@ class PgChangeLog:
             )
         self._top, self._xmax, self._running_then = head["top"], head["xmax"], head["xip"]
         return feed.generation
+
+    async def _fetch(self, asked: tuple[Any, ...]) -> list[Any]:
+        """The reading's rows, and a prune when one is due. A connection held since
+        the last reading may have died meanwhile (PostgreSQL restarted, a proxy
+        dropped it): a reading that fails on it is tried once more on a new one."""
+        feed = self.feed
+        for again in (self._held is not None, False):
+            driver = await self._driver()
+            try:
+                rows = await driver.fetch(_READ_LOG, *asked, READ_AT_MOST + 1)
+                if feed.prune_due():
+                    head = rows[0]
+                    xmax, running = feed.prune_below((head["xmax"], head["xip"])) or (0, [])
+                    await driver.execute(_PRUNE_LOG, RETENTION_SECONDS, xmax, running)
+                return rows
+            except Exception as error:
+                if type(error).__name__ == "UndefinedTableError":
+                    raise
+                await self.close()  # broken: the next attempt opens another
+                if not again:
+                    raise
+        raise AssertionError("unreachable")
 
     async def _driver(self) -> Any:
         """The reader's own connection (asyncpg's, under SQLAlchemy's pool): one
