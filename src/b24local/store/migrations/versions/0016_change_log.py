@@ -70,6 +70,22 @@ END
 $$
 """
 
+#: ``TRUNCATE`` fires no row trigger: a statement trigger notes the whole table.
+_PG_TRUNCATE_FUNCTION = """
+CREATE FUNCTION b24local_note_truncate() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER AS $$
+BEGIN
+    IF current_setting('b24local.quiet', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO {log} (tbl, portal_id, user_id, xid, changed_at)
+    VALUES (TG_TABLE_NAME, NULL, NULL, pg_current_xact_id()::text::bigint,
+            extract(epoch FROM clock_timestamp()));
+    RETURN NULL;
+END
+$$
+"""
+
 _SQLITE_NOW = "(julianday('now') - 2440587.5) * 86400.0"
 
 
@@ -116,10 +132,15 @@ def upgrade() -> None:
         schema = bind.execute(sa.text("SELECT current_schema()")).scalar_one()
         log = f"{bind.dialect.identifier_preparer.quote_schema(schema)}.store_changes"
         op.execute(_PG_FUNCTION.replace("{log}", log))
+        op.execute(_PG_TRUNCATE_FUNCTION.replace("{log}", log))
         for table, (portal, user) in TRACKED.items():
             op.execute(
                 f"CREATE TRIGGER b24local_changes AFTER INSERT OR UPDATE OR DELETE ON {table} "
                 f"FOR EACH ROW EXECUTE FUNCTION b24local_note_change('{portal}', '{user or ''}')"
+            )
+            op.execute(
+                f"CREATE TRIGGER b24local_truncated AFTER TRUNCATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION b24local_note_truncate()"
             )
         return
     for table, (portal, user) in TRACKED.items():
@@ -131,7 +152,9 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for table in TRACKED:
             op.execute(f"DROP TRIGGER IF EXISTS b24local_changes ON {table}")
+            op.execute(f"DROP TRIGGER IF EXISTS b24local_truncated ON {table}")
         op.execute("DROP FUNCTION IF EXISTS b24local_note_change()")
+        op.execute("DROP FUNCTION IF EXISTS b24local_note_truncate()")
     else:
         for table in TRACKED:
             for kind in ("ins", "upd", "mov", "del"):
