@@ -582,6 +582,10 @@ class SqliteTransactions:
         if error is None:
             # Calls answered after this see the commit: read the version afresh.
             self._known_version = None
+        else:
+            # The members saw each other's changes, now undone, and may have cached
+            # callers built from them; no change in the log will retire those.
+            self.feed.forget_all()
         group.answer(error)
         # The next group begins once the last has committed: SQLite has one writer.
         while self._waiting and self._waiting[0].done():
