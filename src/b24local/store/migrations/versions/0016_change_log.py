@@ -34,8 +34,9 @@ TRACKED = {
 
 _PG_FUNCTION = """
 CREATE FUNCTION b24local_note_change() RETURNS trigger LANGUAGE plpgsql
--- As its owner: a role granted a table but not the log (a DBA's) may still write it.
-SECURITY DEFINER AS $$
+-- As its owner: a role granted a table but not the log (a DBA's) may still write it;
+-- with the built-in names only, so no writer's search_path lends it an operator.
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     user_column text := NULLIF(TG_ARGV[1], '');
     old_row jsonb;
@@ -73,7 +74,7 @@ $$
 #: ``TRUNCATE`` fires no row trigger: a statement trigger notes the whole table.
 _PG_TRUNCATE_FUNCTION = """
 CREATE FUNCTION b24local_note_truncate() RETURNS trigger LANGUAGE plpgsql
-SECURITY DEFINER AS $$
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF current_setting('b24local.quiet', true) = 'on' THEN
         RETURN NULL;
