@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.util import find_tables
 
+from b24local import admin
 from b24local.store import changes, snapshot
 from b24local.store.changes import ChangeFeed, TaggedCache
 from b24local.store.engine import Store, create_engine
@@ -558,5 +559,43 @@ def test_postgresql_a_truncated_table_retires_all_it_cached() -> None:
                 assert list(cache) == ["hosts"]
             finally:
                 await store.close()
+
+        asyncio.run(check())
+
+
+def test_postgresql_a_role_that_is_no_superuser_migrates_and_serves() -> None:
+    """b24local as an ordinary role owning its schema: the migrations install the
+    log and its triggers, and a change through it retires what it cached."""
+    with pg_schema("chg") as url:
+        schema = url.rsplit("schema=", 1)[1]
+        role = f"r_{schema}"
+        owned = sa.engine.make_url(url).set(username=role).render_as_string(hide_password=False)
+
+        async def check() -> None:
+            admin_engine = create_engine(url)
+            try:
+                async with admin_engine.begin() as conn:
+                    await conn.execute(sa.text(f"CREATE ROLE {role} LOGIN"))
+                    await conn.execute(sa.text(f"ALTER SCHEMA {schema} OWNER TO {role}"))
+                store = await admin.open_store(owned)
+                try:
+                    await admin.bootstrap(store, START)
+                    cache = store.feed.cache(10)
+                    async with store.transaction():
+                        pass  # the first reading
+                    cache.put("user", 1, (("users", 1, 1),))
+                    async with store.transaction(write=True) as conn:
+                        await conn.execute(sa.text("UPDATE users SET name = 'Own' WHERE id = 1"))
+                    async with store.transaction():
+                        pass
+                    assert list(cache) == []
+                finally:
+                    await store.close()
+            finally:
+                async with admin_engine.begin() as conn:
+                    await conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                    await conn.execute(sa.text(f"DROP OWNED BY {role}"))
+                    await conn.execute(sa.text(f"DROP ROLE {role}"))
+                await admin_engine.dispose()
 
         asyncio.run(check())
