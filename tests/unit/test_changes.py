@@ -599,3 +599,36 @@ def test_postgresql_a_role_that_is_no_superuser_migrates_and_serves() -> None:
                 await admin_engine.dispose()
 
         asyncio.run(check())
+
+
+def test_sqlite_a_quiet_spell_is_no_reason_to_forget(tmp_path: Path) -> None:
+    """Nothing committed for longer than a process may go unread: the log cannot
+    have lost a row meanwhile (pruning is a commit too), so the next change
+    retires what it touched and nothing else."""
+    from b24local.store.engine import sqlite_url
+
+    url = sqlite_url(tmp_path)
+    prepared(url, START)
+
+    async def check() -> None:
+        store = Store(create_engine(url))
+        try:
+            cache = store.feed.cache(10)
+            async with store.transaction():
+                pass  # the first reading
+            cache.put("hosts", 1, (("portals",),))
+            cache.put("user", 2, (("users", 1, 1),))
+            store.feed._read_at -= changes.STALE_AFTER + 1  # a quiet spell...
+            await asyncio.sleep(0)  # (the next call's turn)
+            async with store.transaction():
+                pass  # ...that a call comes through
+            async with store.engine.begin() as conn:
+                await conn.execute(sa.text("UPDATE users SET name = 'New' WHERE id = 1"))
+            await asyncio.sleep(0)
+            async with store.transaction():
+                pass
+            assert list(cache) == ["hosts"]
+        finally:
+            await store.close()
+
+    asyncio.run(check())

@@ -434,6 +434,10 @@ class SqliteTransactions:
             if known != self._log_version:
                 self._read_log()
                 self._log_version = known
+            elif self._log_seq is not None:
+                # Nothing committed since the last reading, so nothing pruned:
+                # the log is as good as read now.
+                self.feed.apply(())
         return self.feed.generation
 
     def _read_log(self) -> None:
