@@ -26,7 +26,7 @@ change was seen would otherwise outlive it.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Hashable, Iterable, Iterator
 from typing import Any
 
@@ -56,6 +56,9 @@ TRACKED: dict[str, tuple[str, str | None]] = {
 #: :data:`STALE_AFTER` may have missed pruned rows, so it forgets every entry.
 RETENTION_SECONDS = 300
 STALE_AFTER = RETENTION_SECONDS / 3
+#: The most changes one reading retires one by one; a process that finds more (a
+#: bulk import) forgets every entry instead of holding them all in memory at once.
+READ_AT_MOST = 10_000
 #: How often one process prunes the log (in a write transaction of its own choosing).
 PRUNE_EVERY = 60.0
 
@@ -160,6 +163,8 @@ class ChangeFeed:
         self._floor = 0
         self._read_at = time.monotonic()
         self._pruned_at = time.monotonic()
+        #: Positions in the log (see :meth:`prune_below`) by when they were noted.
+        self._marks: deque[tuple[float, Any]] = deque()
 
     def cache(self, size: int) -> TaggedCache:
         made = TaggedCache(size)
@@ -225,3 +230,19 @@ class ChangeFeed:
             return False
         self._pruned_at = moment
         return True
+
+    def prune_below(self, position: Any) -> Any:
+        """Note ``position``, where the log stood when this process read it: the
+        changes before it had all committed (SQLite: the last change read;
+        PostgreSQL: the reading's snapshot). Answer the newest position noted at
+        least :data:`RETENTION_SECONDS` ago (None if none yet): only changes
+        before it may be pruned. A change's time is when it was written, and one
+        written long before its transaction committed would otherwise be pruned
+        before a process that is not stale had read it."""
+        moment = time.monotonic()
+        if position is not None:
+            self._marks.append((moment, position))
+        below = None
+        while self._marks and moment - self._marks[0][0] >= RETENTION_SECONDS:
+            below = self._marks.popleft()[1]
+        return below

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
-from .changes import RETENTION_SECONDS, ChangeFeed
+from .changes import READ_AT_MOST, RETENTION_SECONDS, ChangeFeed
 from .snapshot import MISSING, RowCache, key_of
 from .sqlite import Session, SqliteTransactions
 
@@ -228,11 +228,16 @@ _READ_LOG = (
     "ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s.snap) x) AS xip, "
     "c.tbl, c.portal_id, c.user_id "
     "FROM s LEFT JOIN store_changes c "
-    "ON c.seq > $1 OR c.xid >= $2 OR c.xid = ANY($3::bigint[])"
+    "ON c.seq > $1 OR c.xid >= $2 OR c.xid = ANY($3::bigint[]) "
+    "LIMIT $4"
 )
+#: Changes older than the retention, and written by a transaction that had ended
+#: (below the ``xmax`` and not running) at a reading at least as old: see
+#: ChangeFeed.prune_below. Rows without a transaction ID are not the triggers'.
 _PRUNE_LOG = (
     "DELETE FROM store_changes WHERE seq IN (SELECT seq FROM store_changes "
     "WHERE changed_at < extract(epoch FROM clock_timestamp()) - $1 "
+    "AND (xid IS NULL OR xid < $2 AND xid <> ALL($3::bigint[])) "
     "LIMIT 10000 FOR UPDATE SKIP LOCKED)"
 )
 #: Above every change number and transaction ID: a first reading asks for no change.
@@ -312,21 +317,17 @@ class PgChangeLog:
             asked = (_NO_CHANGES, _NO_CHANGES, [])
         else:
             asked = (self._top, self._xmax, self._running_then)
-        driver = await self._driver()
         try:
-            rows = await driver.fetch(_READ_LOG, *asked)
-            if feed.prune_due():
-                await driver.execute(_PRUNE_LOG, RETENTION_SECONDS)
+            rows = await self._fetch(asked)
         except Exception as error:
-            if type(error).__name__ == "UndefinedTableError":
-                # No change log (a database not yet migrated): nothing stays cached.
-                feed.forget_all()
-                self._top = None
-                return feed.generation
-            await self.close()  # a broken connection: the next reading opens another
-            raise
+            if type(error).__name__ != "UndefinedTableError":
+                raise
+            # No change log (a database not yet migrated): nothing stays cached.
+            feed.forget_all()
+            self._top = None
+            return feed.generation
         head = rows[0]
-        if first:
+        if first or len(rows) > READ_AT_MOST:
             feed.forget_all()
         else:
             feed.apply(
@@ -336,6 +337,28 @@ class PgChangeLog:
             )
         self._top, self._xmax, self._running_then = head["top"], head["xmax"], head["xip"]
         return feed.generation
+
+    async def _fetch(self, asked: tuple[Any, ...]) -> list[Any]:
+        """The reading's rows, and a prune when one is due. A connection held since
+        the last reading may have died meanwhile (PostgreSQL restarted, a proxy
+        dropped it): a reading that fails on it is tried once more on a new one."""
+        feed = self.feed
+        for again in (self._held is not None, False):
+            driver = await self._driver()
+            try:
+                rows = await driver.fetch(_READ_LOG, *asked, READ_AT_MOST + 1)
+                if feed.prune_due():
+                    head = rows[0]
+                    xmax, running = feed.prune_below((head["xmax"], head["xip"])) or (0, [])
+                    await driver.execute(_PRUNE_LOG, RETENTION_SECONDS, xmax, running)
+                return rows
+            except Exception as error:
+                if type(error).__name__ == "UndefinedTableError":
+                    raise
+                await self.close()  # broken: the next attempt opens another
+                if not again:
+                    raise
+        raise AssertionError("unreachable")
 
     async def _driver(self) -> Any:
         """The reader's own connection (asyncpg's, under SQLAlchemy's pool): one

@@ -52,7 +52,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import FrozenResult, Result
 
-from .changes import RETENTION_SECONDS, ChangeFeed
+from .changes import READ_AT_MOST, RETENTION_SECONDS, ChangeFeed
 from .snapshot import MISSING, RowCache, is_prebuilt, key_of
 
 T = TypeVar("T")
@@ -443,21 +443,32 @@ class SqliteTransactions:
             if known != self._log_version:
                 self._read_log()
                 self._log_version = known
+            elif self._log_seq is not None:
+                # Nothing committed since the last reading, so nothing pruned:
+                # the log is as good as read now.
+                self.feed.apply(())
         return self.feed.generation
 
     def _read_log(self) -> None:
         watcher, feed = self._watcher, self.feed
         try:
-            if self._log_seq is None or feed.stale():
-                # Rows this process never read may have been pruned: start afresh.
+            rows: list[Any] = []
+            afresh = self._log_seq is None or feed.stale()
+            if not afresh:
+                rows = watcher.execute(
+                    "SELECT seq, tbl, portal_id, user_id FROM store_changes "
+                    "WHERE seq > ? ORDER BY seq LIMIT ?",
+                    (self._log_seq, READ_AT_MOST + 1),
+                ).fetchall()
+                afresh = len(rows) > READ_AT_MOST
+            if afresh:
+                # Rows this process never read may have been pruned, or there are
+                # too many changes to retire one by one: forget everything, and
+                # read on from the newest change.
                 top = watcher.execute("SELECT MAX(seq) FROM store_changes").fetchone()[0]
                 feed.forget_all()
                 self._log_seq = top or 0
                 return
-            rows = watcher.execute(
-                "SELECT seq, tbl, portal_id, user_id FROM store_changes WHERE seq > ? ORDER BY seq",
-                (self._log_seq,),
-            ).fetchall()
         except sqlite3.OperationalError:
             # No change log (a database not yet migrated): nothing can stay cached.
             feed.forget_all()
@@ -472,11 +483,14 @@ class SqliteTransactions:
         write group (before the call's savepoint: kept whatever the call does)."""
         if not self.feed.prune_due():
             return
+        # SQLite commits in seq order: every change up to the last one read had
+        # committed when it was read.
+        below = self.feed.prune_below(self._log_seq) or 0
         with contextlib.suppress(sqlite3.OperationalError):
             raw.execute(
-                "DELETE FROM store_changes "
-                "WHERE changed_at < (julianday('now') - 2440587.5) * 86400.0 - ?",
-                (RETENTION_SECONDS,),
+                "DELETE FROM store_changes WHERE seq <= ? "
+                "AND changed_at < (julianday('now') - 2440587.5) * 86400.0 - ?",
+                (below, RETENTION_SECONDS),
             )
 
     def _forget_version(self) -> None:
@@ -587,6 +601,10 @@ class SqliteTransactions:
         if error is None:
             # Calls answered after this see the commit: read the version afresh.
             self._known_version = None
+        else:
+            # The members saw each other's changes, now undone, and may have cached
+            # callers built from them; no change in the log will retire those.
+            self.feed.forget_all()
         group.answer(error)
         # The next group begins once the last has committed: SQLite has one writer.
         while self._waiting and self._waiting[0].done():

@@ -33,7 +33,10 @@ TRACKED = {
 }
 
 _PG_FUNCTION = """
-CREATE FUNCTION b24local_note_change() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION b24local_note_change() RETURNS trigger LANGUAGE plpgsql
+-- As its owner: a role granted a table but not the log (a DBA's) may still write it;
+-- with the built-in names only, so no writer's search_path lends it an operator.
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     user_column text := NULLIF(TG_ARGV[1], '');
     old_row jsonb;
@@ -45,7 +48,7 @@ BEGIN
     END IF;
     IF TG_OP <> 'INSERT' THEN
         old_row := to_jsonb(OLD);
-        INSERT INTO store_changes (tbl, portal_id, user_id, xid, changed_at)
+        INSERT INTO {log} (tbl, portal_id, user_id, xid, changed_at)
         VALUES (TG_TABLE_NAME, (old_row ->> TG_ARGV[0])::integer,
                 (old_row ->> user_column)::integer,
                 pg_current_xact_id()::text::bigint,
@@ -56,13 +59,29 @@ BEGIN
         IF old_row IS NULL
            OR (old_row ->> TG_ARGV[0]) IS DISTINCT FROM (new_row ->> TG_ARGV[0])
            OR (old_row ->> user_column) IS DISTINCT FROM (new_row ->> user_column) THEN
-            INSERT INTO store_changes (tbl, portal_id, user_id, xid, changed_at)
+            INSERT INTO {log} (tbl, portal_id, user_id, xid, changed_at)
             VALUES (TG_TABLE_NAME, (new_row ->> TG_ARGV[0])::integer,
                     (new_row ->> user_column)::integer,
                     pg_current_xact_id()::text::bigint,
                     extract(epoch FROM clock_timestamp()));
         END IF;
     END IF;
+    RETURN NULL;
+END
+$$
+"""
+
+#: ``TRUNCATE`` fires no row trigger: a statement trigger notes the whole table.
+_PG_TRUNCATE_FUNCTION = """
+CREATE FUNCTION b24local_note_truncate() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF current_setting('b24local.quiet', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO {log} (tbl, portal_id, user_id, xid, changed_at)
+    VALUES (TG_TABLE_NAME, NULL, NULL, pg_current_xact_id()::text::bigint,
+            extract(epoch FROM clock_timestamp()));
     RETURN NULL;
 END
 $$
@@ -107,12 +126,22 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_store_changes_changed_at"), "store_changes", ["changed_at"], unique=False
     )
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(_PG_FUNCTION)
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        # The function runs under the writer's search_path, which need not name
+        # this schema (psql, another tool): it names the log by its schema.
+        schema = bind.execute(sa.text("SELECT current_schema()")).scalar_one()
+        log = f"{bind.dialect.identifier_preparer.quote_schema(schema)}.store_changes"
+        op.execute(_PG_FUNCTION.replace("{log}", log))
+        op.execute(_PG_TRUNCATE_FUNCTION.replace("{log}", log))
         for table, (portal, user) in TRACKED.items():
             op.execute(
                 f"CREATE TRIGGER b24local_changes AFTER INSERT OR UPDATE OR DELETE ON {table} "
                 f"FOR EACH ROW EXECUTE FUNCTION b24local_note_change('{portal}', '{user or ''}')"
+            )
+            op.execute(
+                f"CREATE TRIGGER b24local_truncated AFTER TRUNCATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION b24local_note_truncate()"
             )
         return
     for table, (portal, user) in TRACKED.items():
@@ -124,7 +153,9 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for table in TRACKED:
             op.execute(f"DROP TRIGGER IF EXISTS b24local_changes ON {table}")
+            op.execute(f"DROP TRIGGER IF EXISTS b24local_truncated ON {table}")
         op.execute("DROP FUNCTION IF EXISTS b24local_note_change()")
+        op.execute("DROP FUNCTION IF EXISTS b24local_note_truncate()")
     else:
         for table in TRACKED:
             for kind in ("ins", "upd", "mov", "del"):
