@@ -240,6 +240,9 @@ _PRUNE_LOG = (
     "AND (xid IS NULL OR xid < $2 AND xid <> ALL($3::bigint[])) "
     "LIMIT 10000 FOR UPDATE SKIP LOCKED)"
 )
+#: Seconds a reading may take: every call of the process waits for it, so a hung
+#: connection fails them (as the database being away) rather than stalls them.
+READING_TIMEOUT = 10.0
 #: Above every change number and transaction ID: a first reading asks for no change.
 _NO_CHANGES = 2**62
 
@@ -346,11 +349,15 @@ class PgChangeLog:
         for again in (self._held is not None, False):
             driver = await self._driver()
             try:
-                rows = await driver.fetch(_READ_LOG, *asked, READ_AT_MOST + 1)
+                rows = await driver.fetch(
+                    _READ_LOG, *asked, READ_AT_MOST + 1, timeout=READING_TIMEOUT
+                )
                 if feed.prune_due():
                     head = rows[0]
                     xmax, running = feed.prune_below((head["xmax"], head["xip"])) or (0, [])
-                    await driver.execute(_PRUNE_LOG, RETENTION_SECONDS, xmax, running)
+                    await driver.execute(
+                        _PRUNE_LOG, RETENTION_SECONDS, xmax, running, timeout=READING_TIMEOUT
+                    )
                 return rows
             except Exception as error:
                 if type(error).__name__ == "UndefinedTableError":
