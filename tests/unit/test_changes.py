@@ -444,14 +444,14 @@ def test_postgresql_a_call_arriving_during_a_reading_waits_for_a_later_one() -> 
                 class Slow:
                     """The driver, answering a reading only once let go."""
 
-                    async def fetch(self, *args):
-                        rows = await real.fetch(*args)
+                    async def fetch(self, *args, **options):
+                        rows = await real.fetch(*args, **options)
                         held.set()
                         await release.wait()
                         return rows
 
-                    async def execute(self, *args):
-                        return await real.execute(*args)
+                    async def execute(self, *args, **options):
+                        return await real.execute(*args, **options)
 
                 log._raw = Slow()
                 early = asyncio.ensure_future(log.fresh())
