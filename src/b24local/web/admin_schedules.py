@@ -166,8 +166,8 @@ def _dates(text: str) -> list[str]:
     return text.replace(",", " ").split()
 
 
-def _read(current: Visit, form: dict[str, str], base: Schedule | None) -> tuple[Shown, dict]:
-    """What the form sent (to show again if refused), and the definition it makes."""
+def _read(current: Visit, form: dict[str, str]) -> Shown:
+    """What the form sent, to make a definition of (and to show again if refused)."""
     sent = Shown(
         name=form.get("name", ""),
         kind=form.get("type", ""),
@@ -188,7 +188,7 @@ def _read(current: Visit, form: dict[str, str], base: Schedule | None) -> tuple[
             continue
         if shift["start"] or shift["end"] or shift["name"]:
             sent.shifts.append(shift)
-    return sent, _definition(sent, base)
+    return sent
 
 
 def _definition(sent: Shown, base: Schedule | None) -> dict[str, Any]:
@@ -287,9 +287,9 @@ async def new_schedule_page(current: Visit) -> Response:
     if current.request.method in ("GET", "HEAD"):
         return await _form_page(current, None, _fresh())
     form = await current.form(SCHEDULE_FORM_FIELDS)
-    sent = Shown()
+    sent = _read(current, form)
     try:
-        sent, definition = _read(current, form, None)
+        definition = _definition(sent, None)
         added = await schedule_admin.add_schedule(
             current.runtime.store, definition, current.runtime.clock.now(),
             current.portal.domain, actor_id=actor,
@@ -311,9 +311,9 @@ async def schedule_page(current: Visit) -> Response:
     form = await current.form(SCHEDULE_FORM_FIELDS)
     if schedule.deleted:
         raise Refused("admin.schedules.gone", 409)
-    sent = shown_of(schedule)
+    sent = _read(current, form)
     try:
-        sent, definition = _read(current, form, schedule)
+        definition = _definition(sent, schedule)
         await schedule_admin.update_schedule(
             current.runtime.store, schedule.id, definition, current.runtime.clock.now(),
             current.portal.domain, actor_id=actor,
