@@ -34,6 +34,9 @@ def web_routes() -> list[BaseRoute]:
         Route("/status", pages.my_status, methods=["POST"]),
         Route("/team", team.team),
         Route("/team/live", team.team_live),
+        # After /team/live: "live" is no one's ID.
+        Route("/team/{user}", pages.person_day),
+        Route("/team/{user}/{action}", pages.person_action, methods=["POST"]),
         Route("/approvals", approvals.approvals_page),
         Route("/approvals/{workday}/{decision}", approvals.decide, methods=["POST"]),
         Route("/reports", report_pages.reports_page),
