@@ -125,6 +125,24 @@ def _writes(params: dict[str, Any], registry: Registry) -> bool:
     return False
 
 
+def _changes(params: dict[str, Any], user_id: int, registry: Registry) -> set[int]:
+    """The users a batch's writes change, each named as its own command names them
+    (a ``$result`` reference names nobody yet: that command waits on the row lock
+    alone). Decoded again by the batch itself; only writes that declare whose data
+    they change are decoded here."""
+    found: set[int] = set()
+    commands = [command for _key, command in _commands(_cmd(Params(params)))[:MAX_COMMANDS]]
+    commands += list(params.values())[:MAX_COMMANDS]
+    budget = ReferenceBudget()
+    for command in commands:
+        spec = registry.get(method_name(command))
+        if spec is None or not spec.writes or spec.changes is None:
+            continue
+        _name, sub_params = _parse(command, budget)
+        found |= spec.changed_users(sub_params, user_id, registry)
+    return found
+
+
 def lookup_path(store: dict[str, Any], path: list[str]) -> Any:
     value: Any = store
     for key in path:
@@ -182,6 +200,7 @@ def _php_array(entries: dict[str, Any]) -> Any:
     batchable=False,
     writes=True,
     writes_when=_writes,
+    changes=_changes,
     metered=False,
     v3=V3Spec("rest", array_body=True),
 )

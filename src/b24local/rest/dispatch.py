@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, TypeVar
@@ -18,7 +19,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from b24local.clock import Clock, monotonic
+from b24local.store import failures
 from b24local.store.engine import Store
+from b24local.store.sqlite import Session
 
 from .auth import (
     Caller,
@@ -32,6 +35,8 @@ from .authcache import AuthCache
 from .call import Call
 from .envelope import error_body, render, success_body, time_block
 from .errors import (
+    DATABASE_BUSY,
+    DATABASE_UNAVAILABLE,
     ERROR_METHOD_NOT_FOUND,
     ERROR_REQUEST_TIMEOUT,
     ERROR_UNEXPECTED_ANSWER,
@@ -46,7 +51,7 @@ from .faults import Faults, Hang, apply, caller_names, collecting_delay, hold
 from .journal import Journal, note_caller, note_error, note_request
 from .limits import Limits
 from .params import Params
-from .registry import Registry
+from .registry import MethodSpec, Registry
 from .transport import (
     CallRequest,
     RequestLimits,
@@ -172,6 +177,20 @@ async def answered(
     return response
 
 
+def unexpected(failure: Exception, request: Request) -> RestError:
+    """The answer to a call that failed with something other than a catalogue error:
+    the database's own failures get errors that say so (and are logged without a
+    trace: nothing is wrong with the code); anything else is a bug, logged in full."""
+    if failures.unreachable(failure):
+        log.warning("database unavailable in %s %s: %s", request.method, request.url.path, failure)
+        return DATABASE_UNAVAILABLE()
+    if failures.pool_exhausted(failure):
+        log.warning("no database connection came free for %s", request.url.path)
+        return DATABASE_BUSY()
+    log.exception("unexpected failure in %s %s", request.method, request.url.path)
+    return INTERNAL_SERVER_ERROR()
+
+
 async def held(request: Request, hang: Hang) -> RestError:
     """A hung call: silent until its time is up or its client leaves; then the
     error it ends with, for a client patient enough to still be there."""
@@ -232,9 +251,8 @@ class RestEndpoint:
             return render(error_body(error), error.status, fmt or requested_format(path))
         except ClientDisconnect:
             raise  # the app's handler for it answers (see fallback.py), unlogged
-        except Exception:
-            log.exception("unexpected failure in %s %s", request.method, request.url.path)
-            error = INTERNAL_SERVER_ERROR()
+        except Exception as failure:
+            error = unexpected(failure, request)
             note_error(error)
             return render(error_body(error), error.status, fmt or requested_format(path))
 
@@ -318,13 +336,39 @@ class RestEndpoint:
         note_caller(caller)
         return caller
 
+    @asynccontextmanager
+    async def opened(
+        self, request: CallRequest, spec: MethodSpec | None
+    ) -> AsyncIterator[tuple[Session, Caller, datetime]]:
+        """The call's transaction (a write's if it may change anything), its caller
+        and ``now``: both REST paths open their calls here.
+
+        A write that names the users it changes (``MethodSpec.changes``) finds its
+        caller first, on a connection held only for that, then waits its turn in
+        those users' queues (PostgreSQL; store/queues.py), and only then checks out
+        the connection its transaction runs on."""
+        registry = self.dispatcher.registry
+        clock = self.dispatcher.clock
+        writes = spec is not None and spec.writes_for(request.params, registry)
+        credentials = presented(request)
+        caller: Caller | None = None
+        turn: AbstractAsyncContextManager[None] = nullcontext()
+        queues = self.store.queues
+        if writes and queues is not None and spec is not None and spec.changes is not None:
+            async with self.store.transaction() as conn:
+                caller = await self.caller(conn, request.host, credentials, clock.now())
+            users = spec.changed_users(request.params, caller.user.id, registry)
+            turn = queues.turn(caller.portal.id, users)
+        async with turn, self.store.transaction(write=writes) as conn:
+            # After the wait: a queued call acts when its turn came.
+            now = clock.now()
+            if caller is None:
+                caller = await self.caller(conn, request.host, credentials, now)
+            yield conn, caller, now
+
     async def _run(self, request: CallRequest) -> Outcome:
         spec = self.dispatcher.registry.get(request.method)
-        writes = spec is not None and spec.writes_for(request.params, self.dispatcher.registry)
-        credentials = presented(request)
-        async with self.store.transaction(write=writes) as conn:
-            now = self.dispatcher.clock.now()
-            caller = await self.caller(conn, request.host, credentials, now)
+        async with self.opened(request, spec) as (conn, caller, now):
             self.dispatcher.limits.admit_request(caller, now)
             return await self.dispatcher.invoke(
                 caller, request.method, request.params, conn, client_ip=request.client_ip

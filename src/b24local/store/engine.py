@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from .queues import UserQueues
 from .sqlite import Session, SqliteTransactions
 
 T = TypeVar("T")
@@ -162,6 +163,9 @@ class Store:
         self._sqlite = (
             SqliteTransactions(inline_engine(engine)) if self.dialect == "sqlite" else None
         )
+        #: Where writes that lock users' rows wait for a connection, one user at a
+        #: time; None on SQLite, whose writers are serialised already.
+        self.queues = UserQueues() if self._sqlite is None else None
 
     def transaction(self, *, write: bool = False) -> AbstractAsyncContextManager[Session]:
         if self._sqlite is not None:

@@ -13,7 +13,7 @@ import orjson
 from b24local.rest.call import Call
 from b24local.rest.errors import ERROR_PARAMS_TOO_MANY, ErrorSpec
 from b24local.rest.params import INT_MAX, php_int
-from b24local.rest.registry import MethodGroup
+from b24local.rest.registry import MethodGroup, the_caller
 from b24local.rest.transport import RequestLimits, load_json
 from b24local.scopes.timeman import tracking
 from b24local.store import presence as presence_store
@@ -102,6 +102,7 @@ async def status_get(call: Call) -> str | bool:
     summary="Set the caller's messenger status",
     reference=_PAGES + "im-user-status-set.md",
     writes=True,
+    changes=the_caller,
 )
 async def status_set(call: Call) -> bool:
     status = call.params.upper().str("STATUS")
@@ -118,6 +119,7 @@ async def status_set(call: Call) -> bool:
     summary="Mark the caller away since AGO minutes",
     reference=_PAGES + "im-user-status-idle-start.md",
     writes=True,
+    changes=the_caller,
 )
 async def idle_start(call: Call) -> bool:
     ago = call.params.upper().int("AGO", presence.DEFAULT_IDLE_MINUTES)
@@ -131,6 +133,7 @@ async def idle_start(call: Call) -> bool:
     summary="End the caller's automatic away status",
     reference=_PAGES + "im-user-status-idle-end.md",
     writes=True,
+    changes=the_caller,
 )
 async def idle_end(call: Call) -> bool:
     return await _change(

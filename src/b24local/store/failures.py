@@ -1,0 +1,44 @@
+"""Failures of the database itself, told apart from the failures of one call.
+
+A call that meets one of these did nothing wrong: the database went away (a
+restart, a dropped connection) or every pooled connection stayed busy for the
+whole checkout timeout. Its transaction is rolled back with the connection, so it
+leaves nothing half-written, and SQLAlchemy's pool, on seeing a connection lost,
+retires every connection opened before it: the calls after the database is back
+connect afresh, with no restart of the server.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+try:  # PostgreSQL's driver; absent, nothing of it can be raised
+    from asyncpg.exceptions import (
+        InterfaceError,
+        OperatorInterventionError,
+        PostgresConnectionError,
+    )
+
+    _DRIVER: tuple[type[BaseException], ...] = (
+        # connection lost, server shutting down or not yet accepting, connection closed
+        PostgresConnectionError,
+        OperatorInterventionError,
+        InterfaceError,
+    )
+except ImportError:  # pragma: no cover
+    _DRIVER = ()
+
+_UNREACHABLE = (OSError, *_DRIVER)
+
+
+def pool_exhausted(error: BaseException) -> bool:
+    """No pooled connection came free within the pool's checkout timeout."""
+    return isinstance(error, sa.exc.TimeoutError)
+
+
+def unreachable(error: BaseException) -> bool:
+    """The database could not be reached, or the connection broke under the call."""
+    if isinstance(error, sa.exc.DBAPIError):
+        return error.connection_invalidated or isinstance(error.orig, _UNREACHABLE)
+    # Opening a connection raises the driver's own error (refused, starting up).
+    return isinstance(error, _UNREACHABLE)
