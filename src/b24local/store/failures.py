@@ -38,7 +38,15 @@ def pool_exhausted(error: BaseException) -> bool:
 
 def unreachable(error: BaseException) -> bool:
     """The database could not be reached, or the connection broke under the call."""
-    if isinstance(error, sa.exc.DBAPIError):
-        return error.connection_invalidated or isinstance(error.orig, _UNREACHABLE)
-    # Opening a connection raises the driver's own error (refused, starting up).
-    return isinstance(error, _UNREACHABLE)
+    if isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated:
+        return True
+    # SQLAlchemy wraps its adapter's error, which wraps the driver's; opening a
+    # connection raises the driver's own (refused, starting up) unwrapped.
+    cause: BaseException | None = error
+    for _depth in range(4):
+        if cause is None:
+            return False
+        if isinstance(cause, _UNREACHABLE):
+            return True
+        cause = cause.__cause__ or (cause.orig if isinstance(cause, sa.exc.DBAPIError) else None)
+    return False
