@@ -402,9 +402,8 @@ def test_cmd_spelt_twice_runs_the_last_spelling_in_a_write_transaction(server, m
     body = {"cmd": {"a": "server.time"}, "CMD": {"a": "im.user.status.set?STATUS=dnd"}}
     response = server.call("batch", body)
     assert response.json()["result"]["result"] == {"a": True}
-    # The batch that writes ran as a write, not inside a read transaction (on
-    # PostgreSQL its caller is found first, on a read of its own: store/queues.py).
-    assert kinds == ([False, True] if server.store.queues is not None else [True])
+    # The batch that writes ran as a write, not inside a read transaction.
+    assert kinds == [True]
     monkeypatch.undo()
     assert status(server) == "dnd"
 

@@ -15,6 +15,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
+from tests.api.test_oauth import install, tokens
 from tests.restcalls import error_of, result
 
 from b24local.app import create_app
@@ -125,6 +126,34 @@ def test_calls_waiting_for_one_user_hold_one_connection(small_pool, db_url):
     assert (waiting, pending) == (1, len(statuses))
     assert [result(answer) for answer in writes] == [True] * len(statuses)
     assert result(server.call("im.user.status.get")) in statuses
+
+
+@pg_only
+def test_writes_by_token_wait_for_their_user_too(small_pool, db_url):
+    """A token names no user: its caller is looked up first, then it queues."""
+    access = tokens(small_pool, install(small_pool))["access_token"]
+    server = small_pool
+
+    async def scenario():
+        async with RowLocks(db_url) as locks, _client(server) as http:
+            await locks.lock(server.admin_id)
+            writes = [
+                asyncio.ensure_future(
+                    http.post("/rest/im.user.status.set", json={"auth": access, "STATUS": s})
+                )
+                for s in ("dnd", "away", "dnd", "away")
+            ]
+            await locks.until_waiting(1)
+            read = await http.post("/rest/im.user.status.get", json={"auth": access})
+            waiting = await locks.waiting()
+            await locks.release()
+            return read, waiting, await asyncio.gather(*writes)
+
+    read, waiting, writes = server.run(scenario)
+
+    assert read.status_code == 200, read.text
+    assert waiting == 1
+    assert [result(answer) for answer in writes] == [True] * 4
 
 
 @pg_only

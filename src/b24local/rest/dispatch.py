@@ -56,6 +56,7 @@ from .transport import (
     CallRequest,
     RequestLimits,
     ResponseFormat,
+    WebhookCredentials,
     decode_deferred,
     parse_request,
     requested_format,
@@ -185,7 +186,7 @@ def unexpected(failure: Exception, request: Request) -> RestError:
         log.warning("database unavailable in %s %s: %s", request.method, request.url.path, failure)
         return DATABASE_UNAVAILABLE()
     if failures.pool_exhausted(failure):
-        log.warning("no database connection came free for %s", request.url.path)
+        log.warning("no database connection came free for %s: %s", request.url.path, failure)
         return DATABASE_BUSY()
     log.exception("unexpected failure in %s %s", request.method, request.url.path)
     return INTERNAL_SERVER_ERROR()
@@ -343,10 +344,12 @@ class RestEndpoint:
         """The call's transaction (a write's if it may change anything), its caller
         and ``now``: both REST paths open their calls here.
 
-        A write that names the users it changes (``MethodSpec.changes``) finds its
-        caller first, on a connection held only for that, then waits its turn in
-        those users' queues (PostgreSQL; store/queues.py), and only then checks out
-        the connection its transaction runs on."""
+        A write that names the users it changes (``MethodSpec.changes``) first waits
+        its turn in those users' queues (PostgreSQL; store/queues.py), and only then
+        checks out the connection its transaction runs on. A webhook names its user
+        in its path; a token's user is looked up first, on a connection held only
+        for that. Queues are per ``Host`` as sent: a portal reached by two spellings
+        of its host serialises on the row lock alone."""
         registry = self.dispatcher.registry
         clock = self.dispatcher.clock
         writes = spec is not None and spec.writes_for(request.params, registry)
@@ -355,10 +358,14 @@ class RestEndpoint:
         turn: AbstractAsyncContextManager[None] = nullcontext()
         queues = self.store.queues
         if writes and queues is not None and spec is not None and spec.changes is not None:
-            async with self.store.transaction() as conn:
-                caller = await self.caller(conn, request.host, credentials, clock.now())
-            users = spec.changed_users(request.params, caller.user.id, registry)
-            turn = queues.turn(caller.portal.id, users)
+            if isinstance(credentials, WebhookCredentials):
+                user_id = credentials.user_id
+            else:
+                async with self.store.transaction() as conn:
+                    caller = await self.caller(conn, request.host, credentials, clock.now())
+                user_id = caller.user.id
+            users = spec.changed_users(request.params, user_id, registry)
+            turn = queues.turn(request.host, users)
         async with turn, self.store.transaction(write=writes) as conn:
             # After the wait: a queued call acts when its turn came.
             now = clock.now()

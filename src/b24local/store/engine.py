@@ -76,11 +76,14 @@ def create_engine(url: str, *, echo: bool = False, **kwargs) -> AsyncEngine:
     if connect_args:
         kwargs.setdefault("connect_args", {}).update(connect_args)
     if make_url(url).drivername.startswith("postgresql"):
-        # Keep enough connections for the calls in flight: beyond the pool, each
-        # call would open (and close) a connection of its own, a round of TCP and
-        # authentication that costs more than the call.
-        kwargs.setdefault("pool_size", 20)
-        kwargs.setdefault("max_overflow", 20)
+        # Keep enough connections for the calls in flight, and keep them all open:
+        # an overflow connection is closed when returned, so under a crowd each
+        # call would open one of its own (TCP, authentication, asyncpg's type
+        # set-up, every statement prepared again), three times the CPU of the call
+        # (docs/benchmarks.md, "Many clients"). Calls beyond wait for one, up to
+        # the pool's 30 s, then answer QUERY_LIMIT_EXCEEDED (store/failures.py).
+        kwargs.setdefault("pool_size", 40)
+        kwargs.setdefault("max_overflow", 0)
     engine = create_async_engine(url, echo=echo, **kwargs)
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine.sync_engine)

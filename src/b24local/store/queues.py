@@ -14,10 +14,10 @@ serialises the calls of other processes.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Hashable, Iterable
 from contextlib import asynccontextmanager
 
-Key = tuple[int, int]
+Key = tuple[Hashable, int]
 
 
 class _Queue:
@@ -31,7 +31,9 @@ class _Queue:
 
 class UserQueues:
     """One first-come, first-served queue per (portal, user), made on first use and
-    dropped when nobody holds or waits for it, so memory follows the calls in flight."""
+    dropped when nobody holds or waits for it, so memory follows the calls in flight.
+    A portal is named by anything hashable (the REST paths use the ``Host`` header,
+    known before any lookup)."""
 
     def __init__(self) -> None:
         self._queues: dict[Key, _Queue] = {}
@@ -40,11 +42,11 @@ class UserQueues:
         return len(self._queues)
 
     @asynccontextmanager
-    async def turn(self, portal_id: int, user_ids: Iterable[int]) -> AsyncIterator[None]:
-        """Hold the queues of ``user_ids`` in ``portal_id``. Several are taken in
+    async def turn(self, portal: Hashable, user_ids: Iterable[int]) -> AsyncIterator[None]:
+        """Hold the queues of ``user_ids`` in ``portal``. Several are taken in
         ascending order, so two calls naming the same users never wait for each other
         crosswise."""
-        keys = [(portal_id, user_id) for user_id in sorted(set(user_ids))]
+        keys = [(portal, user_id) for user_id in sorted(set(user_ids))]
         held: list[Key] = []
         try:
             for key in keys:
