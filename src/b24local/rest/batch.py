@@ -7,10 +7,13 @@ failing sub-call leaves nothing half-written while the others keep their effects
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from b24local.store.prefetch import Prefetched
 
 from . import journal
 from .call import Call
@@ -143,6 +146,40 @@ def _changes(params: dict[str, Any], user_id: int, registry: Registry) -> set[in
     return found
 
 
+async def _prefetched(call: Call, commands: list[tuple[str, Any]]) -> Call:
+    """``call`` on a session that answers its commands' lookups from rows fetched
+    beforehand, one statement per table for each method that declares how
+    (``MethodSpec.prefetch``, store/prefetch.py). Commands whose parameters refer
+    to earlier results, or that do not parse, look their rows up themselves."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    budget = ReferenceBudget()
+    for _key, command in commands[:MAX_COMMANDS]:
+        spec = call.registry.get(method_name(command))
+        if spec is None or spec.prefetch is None:
+            continue
+        try:
+            _name, sub_params = _parse(command, budget)
+        except RestError:
+            continue
+        if not _refers(sub_params):
+            found.setdefault(spec.name, []).append(sub_params)
+    rows: dict[Any, Any] = {}
+    for name, calls in found.items():
+        prefetch = call.registry.get(name).prefetch  # type: ignore[union-attr]
+        if len(calls) > 1 and prefetch is not None:
+            rows.update(await prefetch(call.conn, call.caller, calls))
+    return dataclasses.replace(call, conn=Prefetched(call.conn, rows)) if rows else call
+
+
+def _refers(value: Any) -> bool:
+    """Whether parameters hold a ``$result`` reference anywhere."""
+    if isinstance(value, dict):
+        return any(_refers(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_refers(v) for v in value)
+    return isinstance(value, str) and "$result" in value
+
+
 def lookup_path(store: dict[str, Any], path: list[str]) -> Any:
     value: Any = store
     for key in path:
@@ -224,8 +261,13 @@ async def batch(call: Call) -> Any:
     # do), reads need a savepoint of their own too.
     guard_reads = call.conn.failures_abort
     budget = ReferenceBudget()
+    commands = _commands(_cmd(params))
+    if call.conn.version is None and not guard_reads:
+        # Reads on a store that keeps no rows between lookups (PostgreSQL): fetch
+        # the rows of the commands of one method together.
+        call = await _prefetched(call, commands)
 
-    for index, (key, command) in enumerate(_commands(_cmd(params))):
+    for index, (key, command) in enumerate(commands):
         # The journal's record of the command (None when it is off): what it ran
         # with, else the command as sent.
         noted = journal.command(key)

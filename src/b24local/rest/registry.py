@@ -15,12 +15,16 @@ from typing import TYPE_CHECKING, Any
 from .errors import ErrorSpec, RestError
 
 if TYPE_CHECKING:
+    from .auth import Caller
     from .call import Call
     from .v3.schema import V3Spec
 
 Handler = Callable[["Call"], Awaitable[Any]]
 #: Whose data a write changes, from its parameters, the caller's user ID and the registry.
 Changes = Callable[[dict[str, Any], int, "Registry"], Iterable[int]]
+#: The rows the read commands of one batch will look up, fetched at once: from the
+#: session, the caller and each command's parameters (store/prefetch.py).
+Prefetch = Callable[[Any, "Caller", list[dict[str, Any]]], Awaitable[dict[Any, Any]]]
 
 #: Methods in this scope need no scope grant: every caller has them.
 BASIC = "basic"
@@ -56,6 +60,8 @@ class MethodSpec:
     #: For a write that locks users' rows: which users, so that the call can wait
     #: its turn for them before it takes a database connection (store/queues.py).
     changes: Changes | None = field(default=None, repr=False)
+    #: For a read: how to fetch the rows of many of its calls in a batch at once.
+    prefetch: Prefetch | None = field(default=None, repr=False)
 
     def allowed_for(self, scopes: frozenset[str]) -> bool:
         return self.scope == BASIC or not self.grants.isdisjoint(scopes)
@@ -106,6 +112,7 @@ class MethodGroup:
         v3: V3Spec | None = None,
         v2: bool = True,
         changes: Changes | None = None,
+        prefetch: Prefetch | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.specs.append(
@@ -124,6 +131,7 @@ class MethodGroup:
                     v3=v3,
                     v2=v2,
                     changes=changes,
+                    prefetch=prefetch,
                 )
             )
             return handler
