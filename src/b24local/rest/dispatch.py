@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, TypeVar
@@ -178,6 +178,13 @@ async def answered(
     return response
 
 
+@asynccontextmanager
+async def _after(turn: AbstractAsyncContextManager[None], transaction) -> AsyncIterator[Session]:
+    """``transaction``, begun once ``turn`` came."""
+    async with turn, transaction as conn:
+        yield conn
+
+
 def unexpected(failure: Exception, request: Request) -> RestError:
     """The answer to a call that failed with something other than a catalogue error:
     the database's own failures get errors that say so (and are logged without a
@@ -337,45 +344,46 @@ class RestEndpoint:
         note_caller(caller)
         return caller
 
-    @asynccontextmanager
-    async def opened(
+    async def transaction_for(
         self, request: CallRequest, spec: MethodSpec | None
-    ) -> AsyncIterator[tuple[Session, Caller, datetime]]:
-        """The call's transaction (a write's if it may change anything), its caller
-        and ``now``: both REST paths open their calls here.
+    ) -> tuple[AbstractAsyncContextManager[Session], Credentials, Caller | None]:
+        """The transaction a call runs in (a write's if it may change anything), the
+        credentials it presents, and its caller if that had to be found first: both
+        REST paths open their calls with this.
 
         A write that names the users it changes (``MethodSpec.changes``) first waits
         its turn in those users' queues (PostgreSQL; store/queues.py), and only then
         checks out the connection its transaction runs on. A webhook names its user
         in its path; a token's user is looked up first, on a connection held only
         for that. Queues are per ``Host`` as sent: a portal reached by two spellings
-        of its host serialises on the row lock alone."""
+        of its host serialises on the row lock alone. Every other call gets the
+        store's transaction as it is (no wrapper on the hot path)."""
         registry = self.dispatcher.registry
-        clock = self.dispatcher.clock
         writes = spec is not None and spec.writes_for(request.params, registry)
         credentials = presented(request)
-        caller: Caller | None = None
-        turn: AbstractAsyncContextManager[None] = nullcontext()
         queues = self.store.queues
-        if writes and queues is not None and spec is not None and spec.changes is not None:
-            if isinstance(credentials, WebhookCredentials):
-                user_id = credentials.user_id
-            else:
-                async with self.store.transaction() as conn:
-                    caller = await self.caller(conn, request.host, credentials, clock.now())
-                user_id = caller.user.id
-            users = spec.changed_users(request.params, user_id, registry)
-            turn = queues.turn(request.host, users)
-        async with turn, self.store.transaction(write=writes) as conn:
-            # After the wait: a queued call acts when its turn came.
-            now = clock.now()
-            if caller is None:
+        if not writes or queues is None or spec is None or spec.changes is None:
+            return self.store.transaction(write=writes), credentials, None
+        caller: Caller | None = None
+        if isinstance(credentials, WebhookCredentials):
+            user_id = credentials.user_id
+        else:
+            async with self.store.transaction() as conn:
+                now = self.dispatcher.clock.now()
                 caller = await self.caller(conn, request.host, credentials, now)
-            yield conn, caller, now
+            user_id = caller.user.id
+        users = spec.changed_users(request.params, user_id, registry)
+        queued = _after(queues.turn(request.host, users), self.store.transaction(write=True))
+        return queued, credentials, caller
 
     async def _run(self, request: CallRequest) -> Outcome:
         spec = self.dispatcher.registry.get(request.method)
-        async with self.opened(request, spec) as (conn, caller, now):
+        transaction, credentials, caller = await self.transaction_for(request, spec)
+        async with transaction as conn:
+            # After any wait: a queued call acts when its turn came.
+            now = self.dispatcher.clock.now()
+            if caller is None:
+                caller = await self.caller(conn, request.host, credentials, now)
             self.dispatcher.limits.admit_request(caller, now)
             return await self.dispatcher.invoke(
                 caller, request.method, request.params, conn, client_ip=request.client_ip
