@@ -23,7 +23,7 @@ class Row:
     """One scenario's measurement against one server process."""
 
     backend: str
-    group: str  # "main", "paced", "mixed", "mixed-asyncio", "growth", "journal", "limits"…
+    group: str  # "main", "paced", "mixed", "mixed-asyncio", "many", "growth", "journal", "limits"…
     key: str
     title: str
     measured: Measured
@@ -114,7 +114,7 @@ def _ms(value: float) -> str:
 
 def _ratio(row: Row, ceiling: Row | None) -> str:
     # A paced run's rate is chosen, not reached: no share of the ceiling.
-    if ceiling is None or not ceiling.measured.rps or row.group == "paced":
+    if ceiling is None or not ceiling.measured.rps or row.group in ("paced", "many"):
         return ""
     return _percent(row.measured.rps / ceiling.measured.rps)
 
@@ -215,6 +215,17 @@ def targets(section: Section) -> list[Target]:
         reads, writes = section.get("mixed_read", group), section.get("mixed_write", group)
         if reads and writes:
             found.append(_mixed_target(reads, writes))
+
+    many = section.get("manyclients", "many")
+    if many:
+        m = many.measured
+        text = (
+            f"p99 {m.p99_ms:.2f} ms (p50 {m.p50_ms:.2f}) at {m.rps:,.0f} req/s, "
+            f"{m.errors} errors (5xx or socket), {many.note}"
+        )
+        met = m.p99_ms < 200 and m.errors == 0 and many.note.startswith("0 ")
+        goal = "1,000 paced clients on 20 users' workdays: p99 < 200 ms, no 5xx, no pool time-out"
+        found.append(Target(goal, text, met))
 
     found.extend(_events_targets(section))
     from . import limits  # it imports this module

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import shutil
 import tempfile
@@ -38,6 +39,9 @@ from . import (
 )
 from .databases import Database
 from .scenarios import Scenario
+
+#: What the server logs when a call found no pooled connection in time (rest/dispatch.py).
+POOL_TIMEOUT = "no database connection came free"
 
 
 @dataclass(frozen=True)
@@ -170,10 +174,11 @@ class Runner:
                 wrk.start(
                     proc.base,
                     scenario.calls,
-                    wrk.Load(load.connections, self.plan.warmup, load.rate),
+                    wrk.Load(load.connections, self.plan.warmup, load.rate, load.jitter),
                     self.workdir,
                     name + "-warmup",
                     scenario.lua(name + "-warmup") if scenario.lua else None,
+                    refusals_ok=scenario.refusals_ok,
                 )
                 for (scenario, load), name in zip(parts, names, strict=True)
             ]
@@ -181,7 +186,7 @@ class Runner:
                 wrk.finish(running)
             sampler = None
             profiled = [s.key for s, _ in parts if s.key in self.profile_keys]
-            if profiled and group in ("main", "mixed"):
+            if profiled and group in ("main", "mixed", "many"):
                 raw = self.workdir / f"{names[0]}.profile.txt"
                 sampler = profile.start(proc.pid, parts[0][1].seconds, raw)
             cpu_before = proc.cpu_seconds()
@@ -193,6 +198,7 @@ class Runner:
                     self.workdir,
                     name,
                     scenario.lua(name) if scenario.lua else None,
+                    refusals_ok=scenario.refusals_ok,
                 )
                 for (scenario, load), name in zip(parts, names, strict=True)
             ]
@@ -273,6 +279,8 @@ class Runner:
             # connections (docs/benchmarks.md) would hide what the store does.
             on_asyncio = self.b24local(db, f"{db.backend}-asyncio.log", loop="asyncio")
             self.mixed(on_asyncio, seeded, section, loop="asyncio")
+        if self.plan.runs("manyclients"):
+            self.many_clients(db, seeded, section, start)
         if not self.plan.runs("paced"):
             return
         half = read_row.measured.rps / 2
@@ -321,6 +329,46 @@ class Runner:
         group = f"mixed-{loop}" if loop else "mixed"
         note = f"{loop} event loop" if loop else ""
         self.measure_together(start, parts, section, group=group, note=note)
+
+    def many_clients(
+        self,
+        db: Database,
+        seeded: seed.Seeded,
+        section: report.Section,
+        start_main: Callable[[], server.Server],
+    ) -> None:
+        """A thousand clients on twenty users' workdays (``scenarios.many_clients``),
+        paced together to half the rate the workday cycle reached in this run (as
+        the read path's p99 is taken at half its peak), with room for every one of
+        them (``--max-connections``); the server's log tells how many calls found no
+        pooled connection in time."""
+        cycle = section.get("workday")
+        if cycle is None:
+            cycle, _ = self.measure(start_main, scenarios.workday_cycle(seeded), section)
+        rate = max(cycle.measured.rps / 2, 1.0)
+        pause = scenarios.MANY_CLIENTS / rate
+        log = self.workdir / f"{db.backend}-manyclients.log"
+
+        def start() -> server.Server:
+            # Room for every client, each kept open through its longest pause.
+            args = [
+                "--max-connections",
+                str(scenarios.MANY_CLIENTS + 200),
+                "--keep-alive-timeout",
+                str(round(2 * pause + 30)),
+            ]
+            return server.start_b24local(db.data_dir, db.server_url, log, args=args)
+
+        # Long enough for every client to call a few times, even in a quick run
+        # (each pauses MANY_CLIENTS / rate seconds on average), within reason.
+        seconds = min(max(self.plan.seconds, 3 * pause), 30)
+        load = wrk.Load(scenarios.MANY_CLIENTS, seconds, rate=rate, jitter=True)
+        scenario = scenarios.many_clients(seeded, rate)
+        row, _ = self.measure(start, scenario, section, group="many", load=load)
+        timeouts = log.read_text(errors="replace").count(POOL_TIMEOUT) if log.exists() else 0
+        section.rows[section.rows.index(row)] = dataclasses.replace(
+            row, note=f"{timeouts} pool time-outs"
+        )
 
     def events_group(self, new_db: Callable[[str], Database], section: report.Section) -> None:
         """user.add with no handler, with handlers that answer, and with handlers that

@@ -25,6 +25,9 @@ class Scenario:
     #: A wrk script of its own, from the wrk run's name (unique per run), for calls
     #: that cannot repeat; ``calls[0]`` is still the one checked by hand first.
     lua: Callable[[str], str] | None = None
+    #: Whether the methods' own refusals (4xx) are part of the load: then only 5xx
+    #: answers and socket errors count as errors.
+    refusals_ok: bool = False
 
 
 def _hook(seeded: Seeded, user_id: int) -> str:
@@ -213,3 +216,33 @@ def after_read(seeded: Seeded) -> list[Scenario]:
         batch(seeded),
         paging(seeded),
     ]
+
+
+#: Many clients: this many connections on this many users' workdays.
+MANY_CLIENTS = 1_000
+MANY_USERS = 20
+
+
+def many_clients(seeded: Seeded, rate: float) -> Scenario:
+    """Fifty clients per user on twenty users, each user's calls a mix of workday
+    transitions, reads of the day and status changes; the clients of one user
+    overlap, so its writes queue behind each other. ``timeman.close`` on a day
+    another client closed first is refused (``WD_NOT_OPEN``): an answer, not an
+    error; only 5xx answers and socket errors count."""
+    users = spread(seeded, MANY_USERS)
+    steps = (
+        "timeman.open",
+        "timeman.status",
+        "im.user.status.set?STATUS=dnd",
+        "timeman.pause",
+        "timeman.status",
+        "timeman.open",
+        "im.user.status.set?STATUS=online",
+        "timeman.close",
+    )
+    calls = [Call("GET", f"{_hook(seeded, u)}/{step}") for step in steps for u in users]
+    title = (
+        f"many clients: {MANY_CLIENTS:,} on {len(users)} users' workdays "
+        f"and statuses, paced to ~{rate:,.0f} req/s"
+    )
+    return Scenario("manyclients", title, calls, refusals_ok=True)

@@ -37,6 +37,8 @@ class Load:
     connections: int
     seconds: float
     rate: float | None = None
+    #: Paced by plain wrk: each pause drawn at random around the mean (see script).
+    jitter: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,13 +88,41 @@ end
 """
 
 
-def script(calls: list[Call], pause_ms: int = 0) -> str:
+#: wrk's ``done`` hook when only server failures count: 5xx answers (counted by each
+#: thread's ``response`` hook) and socket errors; a method's own refusals (4xx) are
+#: answers like any other.
+DONE_5XX = f"""
+local threads = {{}}
+setup = function(thread) table.insert(threads, thread) end
+failed = 0
+response = function(status, headers, body)
+  if status >= 500 then failed = failed + 1 end
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  local f = 0
+  for _, t in ipairs(threads) do f = f + (t:get("failed") or 0) end
+  io.write(string.format(
+    '{MARKER}{{"requests": %d, "duration_us": %d, "errors": %d, "non_2xx": %d, '
+    .. '"p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d}}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, f,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end
+"""
+
+
+def script(
+    calls: list[Call], pause_ms: int = 0, *, jitter: bool = False, refusals_ok: bool = False
+) -> str:
     """A wrk script sending ``calls`` in order, round and round.
 
     One wrk thread keeps one Lua state, so the order is global across the
     connections: call n+1 is sent after call n was, never before.
     ``pause_ms`` makes each connection wait that long after each answer, which
-    paces plain wrk towards a rate (wrk2 does it properly).
+    paces plain wrk towards a rate (wrk2 does it properly); with ``jitter`` each
+    wait is drawn evenly from 0 to twice that, so that many connections started
+    together do not call together ever after. ``refusals_ok``: only 5xx answers
+    and socket errors count as errors (``DONE_5XX``).
     """
     rows = ",\n".join(
         f"  {{{_lua_string(c.method)}, {_lua_string(c.path)}, "
@@ -118,8 +148,16 @@ request = function()
   n = n % #prepared + 1
   return prepared[n]
 end
-{"delay = function() return " + str(pause_ms) + " end" if pause_ms else ""}
-{DONE}"""
+{_delay(pause_ms, jitter)}
+{DONE_5XX if refusals_ok else DONE}"""
+
+
+def _delay(pause_ms: int, jitter: bool) -> str:
+    if not pause_ms:
+        return ""
+    if jitter:
+        return f"delay = function() return math.random(0, {2 * pause_ms}) end"
+    return f"delay = function() return {pause_ms} end"
 
 
 @dataclass
@@ -137,6 +175,8 @@ def start(
     workdir: Path,
     name: str,
     lua: str | None = None,
+    *,
+    refusals_ok: bool = False,
 ) -> Running:
     """Start wrk against ``base_url``; with ``load.rate`` and wrk2 installed, wrk2
     holds that rate; with plain wrk each connection pauses ``connections / rate``
@@ -148,7 +188,9 @@ def start(
     if load.rate and not wrk2:
         pause_ms = max(1, round(1000 * load.connections / load.rate))
     path = workdir / f"{name}.lua"
-    path.write_text(lua if lua is not None else script(calls, pause_ms))
+    if lua is None:
+        lua = script(calls, pause_ms, jitter=load.jitter, refusals_ok=refusals_ok)
+    path.write_text(lua)
     command = [
         wrk2 or find_wrk(),
         "-t1",

@@ -30,6 +30,7 @@ from b24local.scopes import build_registry
 from b24local.store.capture import capture
 from b24local.store.changes import ChangeFeed
 from b24local.store.engine import Store, create_engine
+from b24local.store.queues import UserQueues
 from b24local.web.routes import web_routes
 
 
@@ -192,3 +193,8 @@ class _LazyStore:
         if store is None:
             raise RuntimeError("the store is not open yet")
         return store.transaction(write=write)
+
+    @property
+    def queues(self) -> UserQueues | None:
+        store = self._runtime.store
+        return store.queues if store is not None else None

@@ -460,3 +460,27 @@ def test_a_failing_write_leaves_nothing_half_done(server, monkeypatch):
     # The failing command's write is gone; the one before it is kept.
     assert inner["result"] == {"before": True, "after": "away"}
     assert status(server) == "away"
+
+
+def test_a_batch_of_cards_answers_as_each_card_alone(server):
+    """Many ``im.user.get`` in one batch (on PostgreSQL their rows are fetched
+    together): each answers as the same call made alone, found or not."""
+    ids = [server.add_user(f"Card{n}") for n in range(3)]
+    other = server.add_webhook(ids[0], ["im"])
+    server.call("im.user.status.set", {"STATUS": "dnd"}, hook=other)
+    asked = [*ids, server.admin_id, 987_654, 0, 10**30]
+    cmd = {f"u{n}": f"im.user.get?ID={user_id}" for n, user_id in enumerate(asked)}
+    cmd["me"] = "im.user.get"
+    cmd["ref"] = "im.user.get?ID=$result[u0][id]"
+
+    inner = batch(server, cmd)
+
+    for n, user_id in enumerate(asked):
+        alone = server.call("im.user.get", {"ID": user_id}).json()
+        if "result" in alone:
+            assert inner["result"][f"u{n}"] == alone["result"]
+        else:
+            assert inner["result_error"][f"u{n}"] == alone
+    assert inner["result"]["me"] == server.call("im.user.get").json()["result"]
+    assert inner["result"]["ref"] == inner["result"]["u0"]
+    assert inner["result"]["u0"]["status"] == "dnd"

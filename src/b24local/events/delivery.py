@@ -31,7 +31,7 @@ from b24local.clock import Clock
 from b24local.config import Settings
 from b24local.entities import Portal
 from b24local.oauth.addresses import ServerAddresses
-from b24local.store import outbox, portals
+from b24local.store import failures, outbox, portals
 from b24local.store.engine import Store
 from b24local.store.outbox import Delivery
 
@@ -221,8 +221,11 @@ class Sender:
                 await self.dispatch()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a database hiccup must not end delivery for good
-                log.exception("event delivery: looking for due rows failed")
+            except Exception as failure:  # a database hiccup must not end delivery for good
+                if failures.unreachable(failure) or failures.pool_exhausted(failure):
+                    log.warning("event delivery: looking for due rows failed: %s", failure)
+                else:
+                    log.exception("event delivery: looking for due rows failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll)
             self._wake.clear()

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from b24local.store.prefetch import keep
+
 from . import journal
 from .call import Call
 from .envelope import ListPage, error_body
@@ -125,6 +127,58 @@ def _writes(params: dict[str, Any], registry: Registry) -> bool:
     return False
 
 
+def _changes(params: dict[str, Any], user_id: int, registry: Registry) -> set[int]:
+    """The users a batch's writes change, each named as its own command names them
+    (a ``$result`` reference names nobody yet: that command waits on the row lock
+    alone). Decoded again by the batch itself; only writes that declare whose data
+    they change are decoded here."""
+    found: set[int] = set()
+    commands = [command for _key, command in _commands(_cmd(Params(params)))[:MAX_COMMANDS]]
+    commands += list(params.values())[:MAX_COMMANDS]
+    budget = ReferenceBudget()
+    for command in commands:
+        spec = registry.get(method_name(command))
+        if spec is None or not spec.writes or spec.changes is None:
+            continue
+        _name, sub_params = _parse(command, budget)
+        found |= spec.changed_users(sub_params, user_id, registry)
+    return found
+
+
+async def _prefetch(call: Call, commands: list[tuple[str, Any]]) -> None:
+    """Put the rows of the commands' lookups in the row cache, one statement per
+    table for each method that declares how (``MethodSpec.prefetch``,
+    store/prefetch.py). Commands whose parameters refer to earlier results, or that
+    do not parse, look their rows up themselves."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    budget = ReferenceBudget()
+    for _key, command in commands[:MAX_COMMANDS]:
+        spec = call.registry.get(method_name(command))
+        if spec is None or spec.prefetch is None:
+            continue
+        try:
+            _name, sub_params = _parse(command, budget)
+        except RestError:
+            continue
+        if not _refers(sub_params):
+            found.setdefault(spec.name, []).append(sub_params)
+    rows: dict[Any, Any] = {}
+    for name, calls in found.items():
+        prefetch = call.registry.get(name).prefetch  # type: ignore[union-attr]
+        if len(calls) > 1 and prefetch is not None:
+            rows.update(await prefetch(call.conn, call.caller, calls))
+    keep(call.conn, rows)
+
+
+def _refers(value: Any) -> bool:
+    """Whether parameters hold a ``$result`` reference anywhere."""
+    if isinstance(value, dict):
+        return any(_refers(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_refers(v) for v in value)
+    return isinstance(value, str) and "$result" in value
+
+
 def lookup_path(store: dict[str, Any], path: list[str]) -> Any:
     value: Any = store
     for key in path:
@@ -182,6 +236,7 @@ def _php_array(entries: dict[str, Any]) -> Any:
     batchable=False,
     writes=True,
     writes_when=_writes,
+    changes=_changes,
     metered=False,
     v3=V3Spec("rest", array_body=True),
 )
@@ -205,8 +260,13 @@ async def batch(call: Call) -> Any:
     # do), reads need a savepoint of their own too.
     guard_reads = call.conn.failures_abort
     budget = ReferenceBudget()
+    commands = _commands(_cmd(params))
+    if call.conn.row_cache is not None and not guard_reads:
+        # Reads: the rows of the commands of one method not yet cached are fetched
+        # together (one statement per table, not one per command).
+        await _prefetch(call, commands)
 
-    for index, (key, command) in enumerate(_commands(_cmd(params))):
+    for index, (key, command) in enumerate(commands):
         # The journal's record of the command (None when it is off): what it ran
         # with, else the command as sent.
         noted = journal.command(key)

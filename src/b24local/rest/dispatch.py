@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, TypeVar
@@ -18,7 +19,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from b24local.clock import Clock, monotonic
+from b24local.store import failures
 from b24local.store.engine import Store
+from b24local.store.sqlite import Session
 
 from .auth import (
     Caller,
@@ -32,6 +35,8 @@ from .authcache import AuthCache
 from .call import Call
 from .envelope import error_body, render, success_body, time_block
 from .errors import (
+    DATABASE_BUSY,
+    DATABASE_UNAVAILABLE,
     ERROR_METHOD_NOT_FOUND,
     ERROR_REQUEST_TIMEOUT,
     ERROR_UNEXPECTED_ANSWER,
@@ -47,11 +52,12 @@ from .faults import Faults, Hang, apply, caller_names, collecting_delay, hold
 from .journal import Journal, note_caller, note_error, note_request
 from .limits import Limits
 from .params import Params
-from .registry import Registry
+from .registry import MethodSpec, Registry
 from .transport import (
     CallRequest,
     RequestLimits,
     ResponseFormat,
+    WebhookCredentials,
     decode_deferred,
     parse_request,
     requested_format,
@@ -188,6 +194,27 @@ async def answered(
     return response
 
 
+@asynccontextmanager
+async def _after(turn: AbstractAsyncContextManager[None], transaction) -> AsyncIterator[Session]:
+    """``transaction``, begun once ``turn`` came."""
+    async with turn, transaction as conn:
+        yield conn
+
+
+def unexpected(failure: Exception, request: Request) -> RestError:
+    """The answer to a call that failed with something other than a catalogue error:
+    the database's own failures get errors that say so (and are logged without a
+    trace: nothing is wrong with the code); anything else is a bug, logged in full."""
+    if failures.unreachable(failure):
+        log.warning("database unavailable in %s %s: %s", request.method, request.url.path, failure)
+        return DATABASE_UNAVAILABLE()
+    if failures.pool_exhausted(failure):
+        log.warning("no database connection came free for %s: %s", request.url.path, failure)
+        return DATABASE_BUSY()
+    log.exception("unexpected failure in %s %s", request.method, request.url.path)
+    return INTERNAL_SERVER_ERROR()
+
+
 async def held(request: Request, hang: Hang) -> RestError:
     """A hung call: silent until its time is up or its client leaves; then the
     error it ends with, for a client patient enough to still be there."""
@@ -248,9 +275,8 @@ class RestEndpoint:
             return render(error_body(error), error.status, fmt or requested_format(path))
         except ClientDisconnect:
             raise  # the app's handler for it answers (see fallback.py), unlogged
-        except Exception:
-            log.exception("unexpected failure in %s %s", request.method, request.url.path)
-            error = INTERNAL_SERVER_ERROR()
+        except Exception as failure:
+            error = unexpected(failure, request)
             note_error(error)
             return render(error_body(error), error.status, fmt or requested_format(path))
 
@@ -334,13 +360,46 @@ class RestEndpoint:
         note_caller(caller)
         return caller
 
+    async def transaction_for(
+        self, request: CallRequest, spec: MethodSpec | None
+    ) -> tuple[AbstractAsyncContextManager[Session], Credentials, Caller | None]:
+        """The transaction a call runs in (a write's if it may change anything), the
+        credentials it presents, and its caller if that had to be found first: both
+        REST paths open their calls with this.
+
+        A write that names the users it changes (``MethodSpec.changes``) first waits
+        its turn in those users' queues (PostgreSQL; store/queues.py), and only then
+        checks out the connection its transaction runs on. A webhook names its user
+        in its path; a token's user is looked up first, on a connection held only
+        for that. Queues are per ``Host`` as sent: a portal reached by two spellings
+        of its host serialises on the row lock alone. Every other call gets the
+        store's transaction as it is (no wrapper on the hot path)."""
+        registry = self.dispatcher.registry
+        writes = spec is not None and spec.writes_for(request.params, registry)
+        credentials = presented(request)
+        queues = self.store.queues
+        if not writes or queues is None or spec is None or spec.changes is None:
+            return self.store.transaction(write=writes), credentials, None
+        caller: Caller | None = None
+        if isinstance(credentials, WebhookCredentials):
+            user_id = credentials.user_id
+        else:
+            async with self.store.transaction() as conn:
+                now = self.dispatcher.clock.now()
+                caller = await self.caller(conn, request.host, credentials, now)
+            user_id = caller.user.id
+        users = spec.changed_users(request.params, user_id, registry)
+        queued = _after(queues.turn(request.host, users), self.store.transaction(write=True))
+        return queued, credentials, caller
+
     async def _run(self, request: CallRequest) -> Outcome:
         spec = self.dispatcher.registry.get(request.method)
-        writes = spec is not None and spec.writes_for(request.params, self.dispatcher.registry)
-        credentials = presented(request)
-        async with self.store.transaction(write=writes) as conn:
+        transaction, credentials, caller = await self.transaction_for(request, spec)
+        async with transaction as conn:
+            # After any wait: a queued call acts when its turn came.
             now = self.dispatcher.clock.now()
-            caller = await self.caller(conn, request.host, credentials, now)
+            if caller is None:
+                caller = await self.caller(conn, request.host, credentials, now)
             blocked = await self.dispatcher.admit(caller, request.method, now)
             return await self.dispatcher.invoke(
                 caller,

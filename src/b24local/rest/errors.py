@@ -208,6 +208,22 @@ ERROR_NUL_CHARACTER = ErrorSpec(
     "A NUL character (%00, \\u0000) in a parameter's name or value",
 )
 
+#: The database went away under the call (rest/dispatch.py); nothing it did is kept.
+DATABASE_UNAVAILABLE = ErrorSpec(
+    INTERNAL_SERVER_ERROR.code,
+    500,
+    "Internal server error: the database is unavailable, try again later",
+    "The database could not be reached or broke off the call; nothing it did is kept",
+)
+#: Every pooled database connection stayed busy past the pool's timeout: the
+#: server is overloaded, and clients back off from this code.
+DATABASE_BUSY = ErrorSpec(
+    QUERY_LIMIT_EXCEEDED.code,
+    503,
+    "Too many requests: the server is busy, try again later",
+    "No database connection came free in time (the server is overloaded)",
+)
+
 INVALID_HTTP_METHOD = ErrorSpec(
     "INVALID_REQUEST",
     405,
@@ -227,4 +243,6 @@ PROTOCOL_ERRORS: tuple[ErrorSpec, ...] = (
     ERROR_REQUEST_TIMEOUT,
     REQUEST_NOT_RECEIVED,
     INVALID_HTTP_METHOD,
+    DATABASE_UNAVAILABLE,
+    DATABASE_BUSY,
 )

@@ -12,13 +12,19 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import ErrorSpec
+from .errors import ErrorSpec, RestError
 
 if TYPE_CHECKING:
+    from .auth import Caller
     from .call import Call
     from .v3.schema import V3Spec
 
 Handler = Callable[["Call"], Awaitable[Any]]
+#: Whose data a write changes, from its parameters, the caller's user ID and the registry.
+Changes = Callable[[dict[str, Any], int, "Registry"], Iterable[int]]
+#: The rows the read commands of one batch will look up, fetched at once: from the
+#: session, the caller and each command's parameters (store/prefetch.py).
+Prefetch = Callable[[Any, "Caller", list[dict[str, Any]]], Awaitable[dict[Any, Any]]]
 
 #: Methods in this scope need no scope grant: every caller has them.
 BASIC = "basic"
@@ -51,6 +57,11 @@ class MethodSpec:
     #: Whether the old path (``/rest/``, and its batch) answers it; False for
     #: methods that exist only in REST 3.0.
     v2: bool = True
+    #: For a write that locks users' rows: which users, so that the call can wait
+    #: its turn for them before it takes a database connection (store/queues.py).
+    changes: Changes | None = field(default=None, repr=False)
+    #: For a read: how to fetch the rows of many of its calls in a batch at once.
+    prefetch: Prefetch | None = field(default=None, repr=False)
 
     def allowed_for(self, scopes: frozenset[str]) -> bool:
         return self.scope == BASIC or not self.grants.isdisjoint(scopes)
@@ -60,6 +71,21 @@ class MethodSpec:
         if self.writes_when is not None:
             return self.writes_when(params, registry)
         return self.writes
+
+    def changed_users(self, params: dict[str, Any], user_id: int, registry: Registry) -> set[int]:
+        """The users whose rows this call will lock; empty when it names none (or
+        names them so badly that the method itself will refuse the call)."""
+        if self.changes is None:
+            return set()
+        try:
+            return {found for found in self.changes(params, user_id, registry) if found > 0}
+        except RestError:
+            return set()
+
+
+def the_caller(_params: dict[str, Any], user_id: int, _registry: Registry) -> tuple[int]:
+    """``changes`` of a method that changes the caller's own data."""
+    return (user_id,)
 
 
 class MethodGroup:
@@ -85,6 +111,8 @@ class MethodGroup:
         writes_when: Callable[[dict[str, Any], Registry], bool] | None = None,
         v3: V3Spec | None = None,
         v2: bool = True,
+        changes: Changes | None = None,
+        prefetch: Prefetch | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.specs.append(
@@ -102,6 +130,8 @@ class MethodGroup:
                     writes_when=writes_when,
                     v3=v3,
                     v2=v2,
+                    changes=changes,
+                    prefetch=prefetch,
                 )
             )
             return handler

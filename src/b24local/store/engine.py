@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 from .changes import READ_AT_MOST, RETENTION_SECONDS, ChangeFeed
+from .queues import UserQueues
 from .snapshot import MISSING, RowCache, key_of
 from .sqlite import Session, SqliteTransactions
 
@@ -79,11 +80,15 @@ def create_engine(url: str, *, echo: bool = False, **kwargs) -> AsyncEngine:
     if connect_args:
         kwargs.setdefault("connect_args", {}).update(connect_args)
     if make_url(url).drivername.startswith("postgresql"):
-        # Keep enough connections for the calls in flight: beyond the pool, each
-        # call would open (and close) a connection of its own, a round of TCP and
-        # authentication that costs more than the call.
-        kwargs.setdefault("pool_size", 20)
-        kwargs.setdefault("max_overflow", 20)
+        # Keep enough connections for the calls in flight, and keep them all open:
+        # an overflow connection is closed when returned, so under a crowd each
+        # call would open one of its own (TCP, authentication, asyncpg's type
+        # set-up, every statement prepared again), three times the CPU of the call
+        # (docs/benchmarks.md, "Many clients"). Calls beyond wait for one, up to
+        # the pool's 30 s, then answer QUERY_LIMIT_EXCEEDED (store/failures.py).
+        # One more is held for good by the change-log reader (PgChangeLog).
+        kwargs.setdefault("pool_size", 41)
+        kwargs.setdefault("max_overflow", 0)
     engine = create_async_engine(url, echo=echo, **kwargs)
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine.sync_engine)
@@ -157,6 +162,12 @@ class PgSession:
         self._rows = rows
         #: The change feed's generation when the call began (see :meth:`Store.fresh`).
         self.generation = generation
+
+    @property
+    def row_cache(self) -> RowCache | None:
+        """The row cache a read answers from (None in a write): a batch's prefetch
+        puts rows there (store/prefetch.py)."""
+        return self._rows
 
     @property
     def dialect(self):
@@ -416,6 +427,9 @@ class Store:
         )
         self._pg_log = PgChangeLog(engine, self.feed) if self._sqlite is None else None
         self._pg_rows = RowCache(self.feed) if self._sqlite is None else None
+        #: Where writes that lock users' rows wait for a connection, one user at a
+        #: time; None on SQLite, whose writers are serialised already.
+        self.queues = UserQueues() if self._sqlite is None else None
 
     def transaction(self, *, write: bool = False) -> AbstractAsyncContextManager[Session]:
         if self._sqlite is not None:

@@ -11,8 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from b24local.scopes.im.presence import Presence
 
 from .idlists import per_user
+from .prefetch import missing, split_by
 from .snapshot import Reads, cached, prebuilt
 from .tables import presence
+from .types import storable
 
 # Built once: on the hot path, building a statement costs more than running it.
 _ONE = cached(
@@ -41,6 +43,16 @@ async def get_many(
         await per_user(conn, portal_id, list(found), one=_ONE, some=_SOME, convert=_states)
     )
     return found
+
+
+async def prefetch(conn: Any, portal_id: int, user_ids: Sequence[int]) -> dict:
+    """Rows for :func:`get` of each of ``user_ids``, in one statement (store/prefetch.py)."""
+    wanted = sorted({user_id for user_id in user_ids if storable(user_id)})
+    ids = missing(conn, _ONE, portal_id, wanted)
+    if not ids:
+        return {}
+    result = await conn.execute(_SOME, {"portal_id": portal_id, "user_ids": ids})
+    return split_by(result, "user_id", _ONE, portal_id, ids)
 
 
 async def get(conn: AsyncConnection, portal_id: int, user_id: int) -> Presence:

@@ -178,6 +178,12 @@ class Session:
         self._begun = begun
 
     @property
+    def row_cache(self) -> RowCache | None:
+        """The row cache a read answers from (None in a write): a batch's prefetch
+        puts rows there (store/prefetch.py)."""
+        return self._rows
+
+    @property
     def dialect(self):
         if self._conn is None:
             assert self._lender is not None

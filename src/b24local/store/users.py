@@ -15,6 +15,7 @@ from b24local.entities import User
 from . import credentials, departments
 from . import portals as portal_store
 from .idlists import any_of, per_user
+from .prefetch import missing, split_by
 from .snapshot import Reads, cached, prebuilt
 from .tables import user_departments, users
 from .types import storable
@@ -93,6 +94,16 @@ _SOME_USERS = _WITH_DEPARTMENTS.where(
     users.c.portal_id == bindparam("portal_id"),
     users.c.id.in_(bindparam("user_ids", expanding=True)),
 )
+
+
+async def prefetch(conn: Any, portal_id: int, user_ids: Sequence[int]) -> dict:
+    """Rows for :func:`get` of each of ``user_ids``, in one statement (store/prefetch.py)."""
+    wanted = sorted({user_id for user_id in user_ids if storable(user_id)})
+    ids = missing(conn, _ONE_USER, portal_id, wanted)
+    if not ids:
+        return {}
+    result = await conn.execute(_SOME_USERS, {"portal_id": portal_id, "user_ids": ids})
+    return split_by(result, "id", _ONE_USER, portal_id, ids)
 
 
 def _users(result: Any) -> dict[int, User]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -264,7 +265,7 @@ async def _act(current: Visit, user: User, person: User | None) -> Response:
         )
 
     try:
-        async with current.runtime.store.transaction(write=True) as conn:
+        async with _turn(current, user.id), current.runtime.store.transaction(write=True) as conn:
             await timeman.change_day(
                 conn, current.portal.id, user, change, clock=current.runtime.clock,
                 actor_id=actor.id, report=report, ip=current.client_ip,
@@ -310,13 +311,22 @@ async def person_action(current: Visit) -> Response:
     return await _act(current, person or current.user, person)
 
 
+def _turn(current: Visit, user_id: int) -> AbstractAsyncContextManager[None]:
+    """Wait in the user's write queue before taking a connection, as the REST calls
+    changing the same rows do (PostgreSQL; store/queues.py)."""
+    queues = current.runtime.store.queues
+    if queues is None:
+        return nullcontext()
+    return queues.turn(current.request.headers.get("host", ""), [user_id])
+
+
 @handler()
 async def my_status(current: Visit) -> Response:
     fields = await current.form()
     user = current.user
     assert user is not None
     try:
-        async with current.runtime.store.transaction(write=True) as conn:
+        async with _turn(current, user.id), current.runtime.store.transaction(write=True) as conn:
             await set_status(
                 conn, current.portal.id, user.id, fields.get("status", ""),
                 now=current.runtime.clock.now(), ip=current.client_ip,

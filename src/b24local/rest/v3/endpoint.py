@@ -15,13 +15,19 @@ import anyio
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from b24local.rest.auth import Caller, presented
-from b24local.rest.dispatch import ACCEPTED_METHODS, Outcome, RestEndpoint, answered, held
+from b24local.rest.auth import Caller
+from b24local.rest.dispatch import (
+    ACCEPTED_METHODS,
+    Outcome,
+    RestEndpoint,
+    answered,
+    held,
+    unexpected,
+)
 from b24local.rest.envelope import encode_json
 from b24local.rest.errors import (
     ERROR_METHOD_NOT_FOUND,
     ERROR_UNEXPECTED_ANSWER,
-    INTERNAL_SERVER_ERROR,
     INVALID_HTTP_METHOD,
     INVALID_REQUEST,
     RestError,
@@ -74,10 +80,10 @@ class V3Endpoint:
             response = render_error(error)
         except ClientDisconnect:
             raise
-        except Exception:
-            log.exception("unexpected failure in %s %s", request.method, request.url.path)
-            note_error(INTERNAL_SERVER_ERROR())
-            response = render_error(INTERNAL_SERVER_ERROR())
+        except Exception as failure:
+            error = unexpected(failure, request)
+            note_error(error, code_of(error))
+            response = render_error(error)
         if key is not None:
             response.headers["Idempotency-Key"] = key
         return response
@@ -130,13 +136,15 @@ class V3Endpoint:
         if spec is None or spec.v3 is None:
             raise ERROR_METHOD_NOT_FOUND()
         writes = spec.writes_for(request.params, dispatcher.registry)
-        credentials = presented(request)
         # Reads need no key: repeating them changes nothing (rest-v3.md).
         guarded = key is not None and writes
+        # Taken out of the parameters first: the body's hash is of what the call does.
+        transaction, credentials, caller = await self.rest.transaction_for(request, spec)
         digest = idempotency.body_hash(request.params) if guarded else ""
-        async with self.rest.store.transaction(write=writes) as conn:
+        async with transaction as conn:
             now = dispatcher.clock.now()
-            caller = await self.rest.caller(conn, request.host, credentials, now)
+            if caller is None:
+                caller = await self.rest.caller(conn, request.host, credentials, now)
             blocked = await dispatcher.admit(caller, spec.name, now)
             owner = _owner(caller, spec.name, key) if guarded else None
             if owner is not None:

@@ -12,8 +12,8 @@ import orjson
 
 from b24local.rest.call import Call
 from b24local.rest.errors import ERROR_PARAMS_TOO_MANY, ErrorSpec
-from b24local.rest.params import INT_MAX, php_int
-from b24local.rest.registry import MethodGroup
+from b24local.rest.params import INT_MAX, Params, php_int
+from b24local.rest.registry import MethodGroup, the_caller
 from b24local.rest.transport import RequestLimits, load_json
 from b24local.scopes.timeman import tracking
 from b24local.store import presence as presence_store
@@ -102,6 +102,7 @@ async def status_get(call: Call) -> str | bool:
     summary="Set the caller's messenger status",
     reference=_PAGES + "im-user-status-set.md",
     writes=True,
+    changes=the_caller,
 )
 async def status_set(call: Call) -> bool:
     status = call.params.upper().str("STATUS")
@@ -118,6 +119,7 @@ async def status_set(call: Call) -> bool:
     summary="Mark the caller away since AGO minutes",
     reference=_PAGES + "im-user-status-idle-start.md",
     writes=True,
+    changes=the_caller,
 )
 async def idle_start(call: Call) -> bool:
     ago = call.params.upper().int("AGO", presence.DEFAULT_IDLE_MINUTES)
@@ -131,6 +133,7 @@ async def idle_start(call: Call) -> bool:
     summary="End the caller's automatic away status",
     reference=_PAGES + "im-user-status-idle-end.md",
     writes=True,
+    changes=the_caller,
 )
 async def idle_end(call: Call) -> bool:
     return await _change(
@@ -138,10 +141,23 @@ async def idle_end(call: Call) -> bool:
     )
 
 
+async def _cards_of(conn: Any, caller: Any, calls: list[dict[str, Any]]) -> dict[Any, Any]:
+    """``im.user.get``'s ``prefetch``: the users and presences a batch's calls read."""
+    ids = []
+    for params in calls:
+        upper = Params(params).upper()
+        ids.append(upper.int("ID") if upper.has("ID") else caller.user.id)
+    portal_id = caller.portal.id
+    rows = await user_store.prefetch(conn, portal_id, ids)
+    rows.update(await presence_store.prefetch(conn, portal_id, ids))
+    return rows
+
+
 @methods.method(
     "im.user.get",
     summary="One user's card, the caller's by default",
     reference=_PAGES + "im-user-get.md",
+    prefetch=_cards_of,
 )
 async def user_get(call: Call) -> dict[str, Any]:
     params = call.params.upper()

@@ -10,7 +10,8 @@ from b24local.clock import Clock
 from b24local.entities import Portal, User
 from b24local.rest.call import Call
 from b24local.rest.errors import ErrorSpec
-from b24local.rest.registry import MethodGroup
+from b24local.rest.params import Params
+from b24local.rest.registry import MethodGroup, Registry
 from b24local.store import users as user_store
 from b24local.store import workdays
 
@@ -130,6 +131,13 @@ async def target_user(call: Call) -> User:
     if not await can_manage(call.conn, call.user, target):
         raise ACCESS_DENIED()
     return target
+
+
+def target_user_id(params: dict[str, Any], user_id: int, _registry: Registry) -> tuple[int]:
+    """Whose day a transition changes (``changes``): ``USER_ID``, the caller by default;
+    :func:`target_user` checks it when the call runs."""
+    upper = Params(params).upper()
+    return (upper.int("USER_ID") if upper.has("USER_ID") else user_id,)
 
 
 def home_zone(portal: Portal, user: User) -> str:
@@ -290,6 +298,7 @@ async def timeman_status(call: Call) -> dict[str, Any]:
     summary="Start a workday, resume a paused one or reopen one closed today",
     reference=_PAGES + "timeman-open.md",
     writes=True,
+    changes=target_user_id,
 )
 async def timeman_open(call: Call) -> dict[str, Any]:
     params = call.params.upper()
@@ -304,6 +313,7 @@ async def timeman_open(call: Call) -> dict[str, Any]:
     summary="Pause the workday (a day closed today resumes and pauses)",
     reference=_PAGES + "timeman-pause.md",
     writes=True,
+    changes=target_user_id,
 )
 async def timeman_pause(call: Call) -> dict[str, Any]:
     return await _transition(call, pausing())
@@ -314,6 +324,7 @@ async def timeman_pause(call: Call) -> dict[str, Any]:
     summary="Close the workday now or at TIME on its start date",
     reference=_PAGES + "timeman-close.md",
     writes=True,
+    changes=target_user_id,
 )
 async def timeman_close(call: Call) -> dict[str, Any]:
     params = call.params.upper()
