@@ -130,7 +130,8 @@ def create_app(
         routes.extend(dev_routes(clock, faults, dev_token))
         routes.extend(app_routes(token_check(dev_token)))
         routes.extend(state_routes(token_check(dev_token)))
-        routes.append(health_route)
+    # With or without --dev: what a load balancer or a container asks.
+    routes.append(health_route)
     # The pages for teams last: every route above keeps its address.
     routes.extend(web_routes())
 
