@@ -164,8 +164,7 @@ def serve(
     dev_token = check_dev_token(dev_token, dev)
     if workers > 1 and dev:
         typer.echo(
-            "error: --dev keeps its clock, faults and call journal in one process: "
-            "use --workers 1",
+            "error: --dev keeps its clock, faults and call journal in one process: use --workers 1",
             err=True,
         )
         raise typer.Exit(2)

@@ -1,0 +1,307 @@
+"""Several server processes, one portal: ``serve --workers N``, and two servers on
+different ports sharing one PostgreSQL database.
+
+Every check goes through HTTP on fresh connections, so consecutive calls land on
+different processes: a write answered by one is read through another, one-time
+OAuth grants stay one-time, simultaneous workday opens start one day, and a
+process killed with ``kill -9`` under load takes no acknowledged write with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import signal
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from b24local import admin
+from b24local.oauth.issuing import issue_code
+from b24local.store import apps
+from workerprocs import Serving, alive, kill, serve, wait_for
+
+pytestmark = pytest.mark.process
+
+STATUSES = ("dnd", "away", "online", "break")
+
+
+def fresh() -> httpx.Client:
+    """A client that opens a new connection for every request."""
+    return httpx.Client(
+        trust_env=False, timeout=30, limits=httpx.Limits(max_keepalive_connections=0)
+    )
+
+
+def result(response: httpx.Response) -> Any:
+    assert response.status_code == 200, response.text
+    return response.json()["result"]
+
+
+def assert_clean_stop(server: Serving) -> None:
+    workers = server.workers()
+    status = server.stop()
+    stderr = server.stderr()
+    assert status == 0, f"exit status {status}\nstderr:\n{stderr}"
+    assert "Traceback" not in stderr, stderr
+    assert not [pid for pid in workers if alive(pid)], "a worker outlived its parent"
+
+
+# --- serve --workers N on one host -------------------------------------------------------
+
+
+def test_workers_share_the_port_and_are_restarted(tmp_path: Path) -> None:
+    server = serve(tmp_path / "data", tmp_path, args=["--workers", "2", "--limits", "off"])
+    try:
+        # Migrations, the first start and the banner happen once, in the parent.
+        assert sum(line.startswith("Incoming webhook: http") for line in server.banner) == 1
+        assert sum("listening on" in line for line in server.banner) == 1
+        assert server.banner[-1] == "Workers: 2"
+        workers = server.workers()
+        assert len(workers) == 2
+
+        hook = server.webhook
+        assert hook is not None
+        with fresh() as http:
+            # Each call on a new connection: a write through one process is read
+            # through the next, whichever that is (SQLite in WAL, several processes).
+            for status in itertools.islice(itertools.cycle(STATUSES), 12):
+                assert result(http.post(f"{hook}im.user.status.set", data={"STATUS": status}))
+                assert result(http.post(f"{hook}im.user.status.get")) == status
+
+            kill(workers[0])
+            wait_for(
+                lambda: len(server.workers()) == 2 and workers[0] not in server.workers(),
+                "a new worker in place of the killed one",
+            )
+            assert f"worker {workers[0]} was killed by SIGKILL; starting another" in (
+                server.stderr()
+            )
+            for _ in range(6):
+                assert result(http.post(f"{hook}im.user.status.get")) == STATUSES[(12 - 1) % 4]
+    finally:
+        assert_clean_stop(server)
+
+
+def test_per_process_limits_are_announced(tmp_path: Path) -> None:
+    server = serve(tmp_path / "data", tmp_path, args=["--workers", "2"])
+    try:
+        assert "each process keeps its own rate and operating-time limits" in server.stderr()
+    finally:
+        assert_clean_stop(server)
+
+
+def test_dev_is_refused_with_several_workers(tmp_path: Path, b24local_cli) -> None:
+    done = b24local_cli(
+        "serve", "--dev", "--workers", "2", "--port", "0", "--data-dir", str(tmp_path)
+    )
+    assert done.returncode == 2
+    assert "--dev keeps its clock, faults and call journal in one process" in done.stderr
+    assert done.stdout == ""
+    done = b24local_cli("serve", "--workers", "0", "--port", "0", "--data-dir", str(tmp_path))
+    assert done.returncode == 2
+    assert "--workers" in done.stderr
+
+
+# --- two servers, one PostgreSQL database --------------------------------------------------
+
+
+class Pair:
+    """``--workers 2`` on one port and a single process on another, one database."""
+
+    def __init__(self, url: str, root: Path) -> None:
+        self.url = url
+        args = ["--limits", "off"]
+        self.multi = serve(root / "a", root, db=url, args=[*args, "--workers", "2"])
+        self.single = serve(root / "b", root, db=url, args=args)
+        assert self.single.webhook is None  # the database's first start was the other's
+        webhook = self.multi.webhook
+        assert webhook is not None
+        self.path = webhook.split(str(self.multi.port), 1)[1]  # "/rest/1/CODE/"
+
+    @property
+    def servers(self) -> tuple[Serving, Serving]:
+        return self.multi, self.single
+
+    def hook(self, server: Serving) -> str:
+        return server.base_url + self.path
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory, new_pg_schema) -> Iterator[Pair]:
+    with new_pg_schema("b24local_workers") as url:
+        pair = Pair(url, tmp_path_factory.mktemp("workers"))
+        try:
+            yield pair
+        finally:
+            for server in pair.servers:
+                if server.process.poll() is None:
+                    assert_clean_stop(server)
+
+
+def test_a_status_set_through_one_is_read_through_the_other(pair: Pair) -> None:
+    with fresh() as http:
+        for n, status in enumerate(itertools.islice(itertools.cycle(STATUSES), 12)):
+            writer, reader = pair.servers if n % 2 else reversed(pair.servers)
+            assert result(http.post(f"{pair.hook(writer)}im.user.status.set",
+                                    data={"STATUS": status}))  # fmt: skip
+            assert result(http.post(f"{pair.hook(reader)}im.user.status.get")) == status
+
+
+async def _race(requests: list[tuple[str, str, dict[str, str]]]) -> list[httpx.Response]:
+    """Every ``(method, url, form)`` at once, each on its own connection."""
+    limits = httpx.Limits(max_connections=len(requests), max_keepalive_connections=0)
+    async with httpx.AsyncClient(trust_env=False, timeout=60, limits=limits) as http:
+        return await asyncio.gather(
+            *(http.request(method, url, data=form) for method, url, form in requests)
+        )
+
+
+async def _app_grant(url: str) -> tuple[str, str, str, str]:
+    """An application, a code for the administrator, and a token pair: (client ID,
+    secret, code, refresh token)."""
+    now = datetime.now(UTC)
+    store = await admin.open_store(url)
+    try:
+        app, secret = await admin.add_app(
+            store, now, name=f"Race {now.timestamp()}", scopes=["im", "timeman"],
+            redirect_uri="https://app.example/callback",
+        )  # fmt: skip
+        pair, _portal = await admin.issue_app_token(store, now, client_id=app.client_id, user_id=1)
+        async with store.transaction(write=True) as conn:
+            stored = await apps.by_client_id(conn, app.client_id)
+            assert stored is not None
+            code = await issue_code(conn, stored, 1, stored.scopes, now)
+        return app.client_id, secret, code, pair.refresh_token
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("grant", ["authorization_code", "refresh_token"])
+def test_a_one_time_grant_raced_through_both_yields_one_pair(pair: Pair, grant: str) -> None:
+    client_id, secret, code, refresh = asyncio.run(_app_grant(pair.url))
+    form = {"grant_type": grant, "client_id": client_id, "client_secret": secret}
+    form["code" if grant == "authorization_code" else "refresh_token"] = (
+        code if grant == "authorization_code" else refresh
+    )
+    calls = [("POST", f"{server.base_url}/oauth/token/", form) for server in pair.servers] * 12
+
+    answers = asyncio.run(_race(calls))
+
+    won = [a for a in answers if a.status_code == 200]
+    assert len(won) == 1, [a.text for a in answers]
+    lost = [a for a in answers if a.status_code != 200]
+    assert {(a.status_code, a.json()["error"]) for a in lost} == {(400, "invalid_grant")}
+    # The one pair works, on either server.
+    token = won[0].json()["access_token"]
+    for server in pair.servers:
+        with fresh() as http:
+            answer = http.post(f"{server.base_url}/rest/profile", data={"auth": token})
+        assert result(answer)["ID"] == "1"
+
+
+def test_simultaneous_opens_through_both_start_one_day(pair: Pair) -> None:
+    with fresh() as http:
+        if result(http.post(f"{pair.hook(pair.single)}timeman.status"))["STATUS"] != "CLOSED":
+            result(http.post(f"{pair.hook(pair.single)}timeman.close"))
+    calls = [("POST", f"{pair.hook(server)}timeman.open", {}) for server in pair.servers] * 15
+
+    answers = [result(a) for a in asyncio.run(_race(calls))]
+
+    # Serialised per user across processes: every caller sees one day, opened once.
+    assert {a["STATUS"] for a in answers} == {"OPENED"}
+    assert len({a["TIME_START"] for a in answers}) == 1
+    day = asyncio.run(_open_day(pair.url))
+    history = asyncio.run(_history(pair.url, day))
+    assert [event["action"] for event in history] == ["open"]
+
+
+async def _open_day(url: str) -> int:
+    store = await admin.open_store(url)
+    try:
+        records = await admin.workday_records(store, datetime.now(UTC), user_id=1)
+        return records[0]["id"]  # newest first
+    finally:
+        await store.close()
+
+
+async def _history(url: str, workday_id: int) -> list[dict[str, Any]]:
+    store = await admin.open_store(url)
+    try:
+        return await admin.workday_history(store, workday_id)
+    finally:
+        await store.close()
+
+
+# --- kill -9 under load --------------------------------------------------------------------
+
+
+async def _adding(
+    hook: str, tag: str, added: dict[str, int], ready: asyncio.Queue[None], stop: asyncio.Event
+) -> None:
+    """Add users through ``hook`` one after another until ``stop`` or the server
+    goes away; each answered ``user.add`` is recorded (e-mail → ID). The first
+    (slower: connections and caches are cold) is awaited before the load counts."""
+    form = {"NAME": tag, "EXTRANET": "Y", "SONET_GROUP_ID[0]": "1"}
+    async with httpx.AsyncClient(trust_env=False, timeout=30) as http:
+        try:
+            for n in itertools.count():
+                if n == 1:
+                    ready.put_nowait(None)
+                if stop.is_set():
+                    return
+                email = f"{tag}-{n}@example.test"
+                try:
+                    response = await http.post(f"{hook}user.add", data={**form, "EMAIL": email})
+                except httpx.TransportError:
+                    return  # in flight when the process died: kept or not, either is right
+                added[email] = int(result(response))
+        finally:
+            if n == 0:  # failed at once: the load must not wait for it
+                ready.put_nowait(None)
+
+
+async def _load_and_kill(pair: Pair) -> dict[str, int]:
+    added: dict[str, int] = {}
+    ready: asyncio.Queue[None] = asyncio.Queue()
+    stop = asyncio.Event()
+    clients = [
+        asyncio.create_task(_adding(pair.hook(server), f"c{n}s{i}", added, ready, stop))
+        for i, server in enumerate(pair.servers)
+        for n in range(6)
+    ]
+    for _ in clients:
+        await ready.get()
+    await asyncio.sleep(1.5)
+    victim = pair.multi.workers()[0]
+    kill(victim)  # one worker of the two-process server
+    pair.single.process.send_signal(signal.SIGKILL)  # and the whole other server
+    await asyncio.sleep(1.0)  # the surviving worker keeps serving meanwhile
+    stop.set()
+    await asyncio.gather(*clients)
+    return added
+
+
+def test_kill_9_under_load_loses_no_acknowledged_write(pair: Pair) -> None:
+    added = asyncio.run(_load_and_kill(pair))
+    pair.single.process.wait(timeout=10)
+
+    assert len(added) > 40, "too little load to mean anything"
+    store_users = asyncio.run(_users(pair.url))
+    missing = {email: id_ for email, id_ in added.items() if store_users.get(id_) != email}
+    assert not missing, f"acknowledged user.add calls not in the database: {missing}"
+    # The supervisor replaced its killed worker; the other server is gone for good.
+    wait_for(lambda: len(pair.multi.workers()) == 2, "the killed worker replaced")
+    assert "was killed by SIGKILL; starting another" in pair.multi.stderr()
+
+
+async def _users(url: str) -> dict[int, str]:
+    store = await admin.open_store(url)
+    try:
+        return {user.id: user.email for user in await admin.list_users(store)}
+    finally:
+        await store.close()
