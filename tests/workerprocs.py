@@ -49,6 +49,8 @@ class Serving:
     data_dir: Path
     stderr_path: Path
     banner: list[str] = field(default_factory=list)
+    #: Every line printed on stdout so far (uvicorn's access log goes there).
+    stdout: list[str] = field(default_factory=list)
     db: str | None = None
 
     @property
@@ -117,15 +119,16 @@ def serve(
             env=server_env(), text=True,
         )  # fmt: skip
     lines: queue.Queue[str | None] = queue.Queue()
+    server = Serving(process, port, data_dir, stderr_path, db=db)
 
     def pump() -> None:
         assert process.stdout is not None
         for line in process.stdout:
             lines.put(line)
+            server.stdout.append(line)
         lines.put(None)
 
     threading.Thread(target=pump, daemon=True).start()
-    server = Serving(process, port, data_dir, stderr_path, db=db)
     last = "Workers:" if "--workers" in args else "Web pages:"
     deadline = time.monotonic() + START_DEADLINE
 
