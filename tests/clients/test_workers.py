@@ -13,6 +13,7 @@ import asyncio
 import itertools
 import signal
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,30 @@ def test_dev_is_refused_with_several_workers(tmp_path: Path, b24local_cli) -> No
 
 
 # --- two servers, one PostgreSQL database --------------------------------------------------
+
+
+def test_servers_starting_at_once_on_a_new_database_migrate_it_once(
+    tmp_path: Path, new_pg_schema
+) -> None:
+    """Hosts started together (a deployment, a restart of them all): the first
+    migrates the database and makes the portal and its webhook, the others wait for
+    it and then find everything done."""
+    with new_pg_schema("b24local_starts") as url, ThreadPoolExecutor(3) as pool:
+        starting = [
+            pool.submit(serve, tmp_path / str(n), tmp_path, db=url, args=["--limits", "off"])
+            for n in range(3)
+        ]
+        servers = [future.result() for future in starting]
+        try:
+            assert sum(server.webhook is not None for server in servers) == 1
+            hook = next(server.webhook for server in servers if server.webhook)
+            path = hook.split(str(next(s.port for s in servers if s.webhook)), 1)[1]
+            with fresh() as http:
+                for server in servers:
+                    assert result(http.post(f"{server.base_url}{path}profile"))["ID"] == "1"
+        finally:
+            for server in servers:
+                assert_clean_stop(server)
 
 
 class Pair:
