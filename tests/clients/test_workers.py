@@ -55,9 +55,14 @@ def assert_clean_stop(server: Serving) -> None:
 # --- serve --workers N on one host -------------------------------------------------------
 
 
-def test_workers_share_the_port_and_are_restarted(tmp_path: Path) -> None:
+def test_workers_share_the_port_and_are_restarted(tmp_path: Path, b24local_cli) -> None:
     server = serve(tmp_path / "data", tmp_path, args=["--workers", "2", "--limits", "off"])
     try:
+        # The port is theirs alone: another server asking for it is refused.
+        again = b24local_cli("serve", "--workers", "2", "--port", str(server.port),
+                             "--data-dir", str(tmp_path / "other"))  # fmt: skip
+        assert again.returncode == 1
+        assert f"cannot listen on 127.0.0.1:{server.port}" in again.stderr
         # Migrations, the first start and the banner happen once, in the parent.
         assert sum(line.startswith("Incoming webhook: http") for line in server.banner) == 1
         assert sum("listening on" in line for line in server.banner) == 1

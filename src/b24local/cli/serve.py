@@ -321,7 +321,15 @@ def _listen(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
     """The listening socket, bound here so that a port in use is a one-line error
     before anything is printed or created (uvicorn binds the same way)."""
     try:
-        return bind(host, port, reuse_port=reuse_port)
+        sock = bind(host, port, reuse_port=False)
+        if reuse_port:
+            # Checked without SO_REUSEPORT first: another server holding the port
+            # with it (another `serve --workers`) must be an error, not a silent
+            # partner that gets half the connections.
+            port = sock.getsockname()[1]
+            sock.close()
+            sock = bind(host, port, reuse_port=True)
+        return sock
     except OSError as error:
         typer.echo(f"error: cannot listen on {host}:{port}: {error.strerror or error}", err=True)
         raise typer.Exit(1) from None
