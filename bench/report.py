@@ -23,7 +23,7 @@ class Row:
     """One scenario's measurement against one server process."""
 
     backend: str
-    group: str  # "main", "paced", "mixed", "mixed-asyncio" or "growth"
+    group: str  # "main", "paced", "mixed", "mixed-asyncio", "growth", "journal", "limits"…
     key: str
     title: str
     measured: Measured
@@ -230,6 +230,9 @@ def targets(section: Section) -> list[Target]:
             found.append(_mixed_target(reads, writes))
 
     found.extend(_events_targets(section))
+    from . import limits  # it imports this module
+
+    found.extend(limits.targets(section))
     if section.coldstart is not None:
         cold = section.coldstart
         text = f"median {cold.fresh:.0f} ms fresh, {cold.existing:.0f} ms existing data directory"

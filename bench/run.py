@@ -26,6 +26,7 @@ from . import (
     coldstart,
     databases,
     events,
+    limits,
     monthreport,
     profile,
     report,
@@ -53,6 +54,8 @@ class Plan:
     #: Run only the scenarios with these keys (and the read path and the ceiling,
     #: which every ratio needs); empty: all of them.
     only: frozenset[str] = frozenset()
+    #: A Redis to keep the limits in for the ``limits`` scenarios; none: not run.
+    redis_url: str = ""
 
     def runs(self, key: str) -> bool:
         return not self.only or key in self.only
@@ -64,9 +67,16 @@ QUICK_GROWTH = ((1_000, 0), (5_000, 0), (5_000, 50_000))
 
 def make_plan(args: argparse.Namespace) -> Plan:
     only = frozenset(k for k in args.only.split(",") if k)
+    redis_url = args.redis or ""
     if args.quick:
-        return Plan("quick", args.duration or 2, args.connections, 1, 5_000, QUICK_GROWTH, 5, only)
-    return Plan("full", args.duration or 10, args.connections, 1, 10_000, FULL_GROWTH, 15, only)
+        return Plan(
+            "quick", args.duration or 2, args.connections, 1, 5_000, QUICK_GROWTH, 5, only,
+            redis_url,
+        )  # fmt: skip
+    return Plan(
+        "full", args.duration or 10, args.connections, 1, 10_000, FULL_GROWTH, 15, only,
+        redis_url,
+    )  # fmt: skip
 
 
 async def _with_store(url: str, work: Callable[[Store], Awaitable[object]]) -> None:
@@ -245,6 +255,8 @@ class Runner:
 
         if self.plan.runs("journal"):
             self.journal_group(db, seeded, section)
+        if self.plan.runs("limits") and self.plan.redis_url:
+            limits.group(self, db, seeded, section, self.plan.redis_url)
 
         # The ceiling answers with the read path's own body: the same size.
         body_file = self.workdir / "ceiling-body.json"
@@ -454,6 +466,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (16).")
     parser.add_argument("--pg", metavar="URL", help="Also run on PostgreSQL at this URL.")
+    parser.add_argument(
+        "--redis", metavar="URL", help="Also measure the limits kept in this Redis (limits)."
+    )
     parser.add_argument("--no-sqlite", action="store_true", help="Skip the SQLite run.")
     parser.add_argument("--write-docs", action="store_true", help="Update docs/benchmarks.md.")
     parser.add_argument(

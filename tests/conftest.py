@@ -3,7 +3,9 @@ a frozen clock, and the app driven through HTTP.
 
 API tests run once per database backend. PostgreSQL needs
 ``B24LOCAL_TEST_PG_URL`` (for example ``postgresql://postgres@127.0.0.1:5432/test``);
-without it those runs are skipped, and the summary says so in capitals.
+without it those runs are skipped, and the summary says so in capitals. The same
+goes for the limits kept in Redis and ``B24LOCAL_TEST_REDIS_URL`` (for example
+``redis://127.0.0.1:6379/0``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from b24local.clock import AdjustableClock
 from b24local.config import Settings
 from b24local.store.engine import Store, sqlite_url
 from preparing import PG_URL, pg_restored, pg_schema, prepared
+from redisrun import REDIS_URL
 
 START = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
 DEV_TOKEN = "test-dev-token"
@@ -44,19 +47,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def pytest_report_header(config) -> str:
+def pytest_report_header(config) -> list[str]:
+    lines = []
     if PG_URL:
-        return f"b24local: PostgreSQL runs enabled ({PG_URL})"
-    return "b24local: B24LOCAL_TEST_PG_URL NOT SET -- POSTGRESQL RUNS WILL BE SKIPPED"
+        lines.append(f"b24local: PostgreSQL runs enabled ({PG_URL})")
+    else:
+        lines.append("b24local: B24LOCAL_TEST_PG_URL NOT SET -- POSTGRESQL RUNS WILL BE SKIPPED")
+    if REDIS_URL:
+        lines.append(f"b24local: Redis runs enabled ({REDIS_URL})")
+    else:
+        lines.append("b24local: B24LOCAL_TEST_REDIS_URL NOT SET -- REDIS RUNS WILL BE SKIPPED")
+    return lines
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    if not PG_URL:
-        terminalreporter.write_line(
-            "WARNING: B24LOCAL_TEST_PG_URL is not set; every PostgreSQL run was SKIPPED.",
-            red=True,
-            bold=True,
-        )
+    for variable, value, what in (
+        ("B24LOCAL_TEST_PG_URL", PG_URL, "PostgreSQL"),
+        ("B24LOCAL_TEST_REDIS_URL", REDIS_URL, "Redis"),
+    ):
+        if not value:
+            terminalreporter.write_line(
+                f"WARNING: {variable} is not set; every {what} run was SKIPPED.",
+                red=True,
+                bold=True,
+            )
 
 
 @pytest.fixture(scope="session")

@@ -64,6 +64,16 @@ class Runtime:
 def limits_for(settings: Settings) -> Limits:
     if not settings.limits:
         return NoLimits()
+    if settings.redis_url:
+        from b24local.rest.redislimits import RedisLimits
+
+        return RedisLimits(
+            settings.redis_url,
+            prefix=settings.redis_prefix,
+            threshold=settings.rate_threshold,
+            drain=settings.rate_drain,
+            operating_limit=settings.operating_limit,
+        )
     return PlatformLimits(
         threshold=settings.rate_threshold,
         drain=settings.rate_drain,
@@ -144,11 +154,13 @@ def create_app(
         if settings.dev:
             # The reset point: the state right after start, before anything runs.
             runtime.dev_state.reset_point = await capture(runtime.store)
+        await runtime.limits.open()
         await runtime.sender.start()
         try:
             yield
         finally:
             await runtime.sender.stop()
+            await runtime.limits.close()
             if owned and runtime.store is not None:
                 await runtime.store.close()
 

@@ -60,6 +60,11 @@ class Settings:
     rate_drain: float | None = None
     #: Seconds of run time per method and client within ten minutes.
     operating_limit: float = 480.0
+    #: Keep the limits in this Redis (shared by every process using it); None: in
+    #: this process's memory.
+    redis_url: str | None = None
+    #: What this server's Redis keys begin with (keeps servers sharing a Redis apart).
+    redis_prefix: str = "b24local:"
     #: One call may run this many seconds; then it is cancelled and rolled back.
     time_limit: float = 60.0
     #: Refuse event handlers on loopback and private addresses (a self-hosted server

@@ -1,13 +1,60 @@
-"""The cloud's limits: the leaky bucket and the operating-time baskets, on the clock."""
+"""The cloud's limits: the leaky bucket and the operating-time baskets, on the clock.
+
+Each test runs on SQLite and PostgreSQL with the limits in memory, and on SQLite
+with the limits in Redis (``serve --redis``): where they are kept changes nothing a
+client sees.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import update
 
+from b24local.store.engine import sqlite_url
 from b24local.store.tables import portals
+from conftest import START
+from preparing import pg_restored
+from redisrun import REDIS_URL, keys_under, redis_prefix
 
 LIMITED = {"limits": True, "rate_threshold": 5, "rate_drain": 1}
+
+
+@pytest.fixture(
+    params=[("sqlite", "memory"), ("postgresql", "memory"), ("sqlite", "redis")],
+    ids=["sqlite", "postgresql", "sqlite-redis"],
+)
+def kept(request) -> tuple[str, str]:
+    """The database, and where the limits are kept."""
+    return request.param
+
+
+@pytest.fixture
+def db_url(kept: tuple[str, str], tmp_path: Path) -> str:
+    return sqlite_url(tmp_path) if kept[0] == "sqlite" else pg_restored(START)
+
+
+@pytest.fixture
+def server_with(kept: tuple[str, str], server_with):
+    """The conftest's, with the limits in Redis (under a prefix of the test's own)
+    for the Redis run."""
+    if kept[1] == "memory":
+        return server_with
+
+    @contextmanager
+    def start(**settings: Any) -> Iterator[Any]:
+        with redis_prefix() as prefix:
+            settings.update(redis_url=REDIS_URL, redis_prefix=prefix)
+            with server_with(**settings) as srv:
+                yield srv
+            # The limits went through Redis, not the memory it falls back to.
+            assert keys_under(REDIS_URL, prefix)
+
+    return start
 
 
 def codes(responses) -> list[str | int]:

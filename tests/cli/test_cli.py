@@ -362,6 +362,14 @@ def test_rate_values_must_be_positive(cli: Cli, args: tuple[str, ...]) -> None:
     assert not (cli.data_dir / "b24local.db").exists()
 
 
+@pytest.mark.parametrize("url", ["127.0.0.1:6379", "http://127.0.0.1:6379/0"])
+def test_serve_refuses_a_redis_url_that_names_no_redis(cli: Cli, url: str) -> None:
+    result = cli("serve", "--redis", url)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert "redis://" in result.stderr
+    assert not (cli.data_dir / "b24local.db").exists()
+
+
 # --- tls, version, db ------------------------------------------------------------------
 
 

@@ -2,16 +2,20 @@
 ``b24local serve --limits on`` at once, against a bucket with room for K, admit
 exactly K and refuse the rest with ``QUERY_LIMIT_EXCEEDED``.
 
-The server clock is frozen, so nothing drains while the burst is in flight.
+The server clock is frozen, so nothing drains while the burst is in flight. The
+limits are kept in memory, then in Redis (``serve --redis``).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx
 import pytest
+
+from redisrun import keys_under, need_redis, redis_prefix
 
 pytestmark = pytest.mark.process
 
@@ -37,8 +41,20 @@ async def burst(srv, url: str, count: int) -> list[httpx.Response]:
         return await asyncio.gather(*(client.post(url, json={}) for _ in range(count)))
 
 
-def test_a_burst_admits_exactly_the_bucket(launch_server) -> None:
-    srv = launch_server(args=["--limits", "on", "--rate-threshold", str(BUCKET)])
+@pytest.fixture(params=["memory", "redis"])
+def kept_in(request) -> Iterator[list[str]]:
+    """The ``serve`` options that keep the limits in memory, or in Redis."""
+    if request.param == "memory":
+        yield []
+        return
+    with redis_prefix() as prefix:
+        yield ["--redis", need_redis(), "--redis-prefix", prefix]
+        # The server counted in Redis, not in the memory it falls back to.
+        assert keys_under(need_redis(), prefix)
+
+
+def test_a_burst_admits_exactly_the_bucket(launch_server, kept_in) -> None:
+    srv = launch_server(args=["--limits", "on", "--rate-threshold", str(BUCKET), *kept_in])
     srv.dev(
         "POST",
         "/_b24local/clock",

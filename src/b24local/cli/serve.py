@@ -82,6 +82,22 @@ def serve(
     operating_limit: Annotated[
         float, typer.Option(help="Seconds of run time per method and client in 10 minutes.")
     ] = 480.0,
+    redis: Annotated[
+        str | None,
+        typer.Option(
+            envvar="B24LOCAL_REDIS_URL",
+            help="Keep the limits in this Redis (redis://host:port/db), shared by every "
+            "server using it; default: in this process's memory.",
+            callback=_redis_url,
+        ),
+    ] = None,
+    redis_prefix: Annotated[
+        str,
+        typer.Option(
+            envvar="B24LOCAL_REDIS_PREFIX",
+            help="What this server's Redis keys begin with (servers sharing a Redis apart).",
+        ),
+    ] = "b24local:",
     time_limit: Annotated[
         float, typer.Option(help="Seconds one call may run before it is cancelled.")
     ] = 60.0,
@@ -184,6 +200,8 @@ def serve(
         rate_threshold=rate_threshold,
         rate_drain=rate_drain,
         operating_limit=operating_limit,
+        redis_url=redis or None,
+        redis_prefix=redis_prefix,
         time_limit=time_limit,
         forbid_private_handlers=forbid_private_handlers,
         event_timeout=event_timeout,
@@ -305,6 +323,17 @@ async def _first_start(store: Store) -> tuple[admin.Bootstrap, tuple[Webhook, st
     """The default portal and, on the very first start, the webhook to show."""
     now = _now()
     return await admin.bootstrap(store, now), await admin.first_start_webhook(store, now)
+
+
+def _redis_url(value: str | None) -> str | None:
+    if value:
+        from b24local.rest.redislimits import check_url
+
+        try:
+            check_url(value)
+        except ValueError as error:
+            raise typer.BadParameter(str(error)) from None
+    return value
 
 
 def _check_tls(cert: Path, key: Path) -> None:

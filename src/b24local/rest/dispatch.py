@@ -40,6 +40,7 @@ from .errors import (
     INVALID_HTTP_METHOD,
     INVALID_REQUEST,
     NO_AUTH_FOUND,
+    OPERATION_TIME_LIMIT,
     RestError,
 )
 from .faults import Faults, Hang, apply, caller_names, collecting_delay, hold
@@ -97,7 +98,10 @@ class Dispatcher:
         *,
         client_ip: str = "",
         rest_v3: bool = False,
+        blocked: bool | None = None,
     ) -> Outcome:
+        """Run ``method``. ``blocked``: whether the request's admission already found
+        the method over its operating time (None: not asked; ask now)."""
         started = self.clock.now()
         began = monotonic()
         spec = self.registry.get(method)
@@ -112,7 +116,10 @@ class Dispatcher:
             if fault is not None:
                 apply(fault)
         if spec.metered:
-            self.limits.admit_method(caller, spec.name, started)
+            if blocked is None:
+                await self.limits.admit_method(caller, spec.name, started)
+            elif blocked:
+                raise OPERATION_TIME_LIMIT()
 
         call = Call(
             Params(params),
@@ -131,7 +138,7 @@ class Dispatcher:
             # A call that fails ran too: its time counts as much as a success's.
             processing = monotonic() - began
             if spec.metered:
-                operating = self.limits.record(caller, spec.name, started, processing)
+                operating = await self.limits.record(caller, spec.name, started, processing)
             else:
                 # batch itself is not counted; its sub-calls are, each on its own.
                 operating = self.limits.unmetered(started)
@@ -140,6 +147,15 @@ class Dispatcher:
         # Some real portals answer without the operating figures.
         shown = None if faults is not None and faults.drop_operating else operating
         return Outcome(result, time_block(started, finished, processing, zone, shown))
+
+    async def admit(self, caller: Caller, method: str, now: datetime) -> bool | None:
+        """Admit one HTTP request for ``method`` past the leaky bucket, learning in
+        the same trip whether a metered method is over its operating time (for
+        :meth:`invoke`'s ``blocked``; it raises in its turn, after the checks that
+        come first)."""
+        spec = self.registry.get(method)
+        metered = spec.name if spec is not None and spec.metered else None
+        return await self.limits.admit_request(caller, now, metered)
 
 
 async def client_gone(request: Request) -> None:
@@ -325,7 +341,12 @@ class RestEndpoint:
         async with self.store.transaction(write=writes) as conn:
             now = self.dispatcher.clock.now()
             caller = await self.caller(conn, request.host, credentials, now)
-            self.dispatcher.limits.admit_request(caller, now)
+            blocked = await self.dispatcher.admit(caller, request.method, now)
             return await self.dispatcher.invoke(
-                caller, request.method, request.params, conn, client_ip=request.client_ip
+                caller,
+                request.method,
+                request.params,
+                conn,
+                client_ip=request.client_ip,
+                blocked=blocked,
             )

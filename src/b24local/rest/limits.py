@@ -1,8 +1,11 @@
 """Where the request-rate and operating-time limits plug into the call path.
 
-The call path asks :meth:`Limits.admit` before a method runs and reports the
-method's cost to :meth:`Limits.record` after; the answer fills ``operating`` and
-``operating_reset_at`` in the ``time`` block.
+The call path asks :meth:`Limits.admit_request` as an HTTP request arrives and
+:meth:`Limits.admit_method` before a method runs, and reports the method's cost
+to :meth:`Limits.record` after; the answer fills ``operating`` and
+``operating_reset_at`` in the ``time`` block. :class:`PlatformLimits` keeps them
+in this process's memory; ``redislimits.RedisLimits`` in Redis, shared by every
+process that points at it, with the very same rules (the helpers here).
 """
 
 from __future__ import annotations
@@ -24,15 +27,23 @@ BASKET_SPAN = 60
 
 
 class Limits(Protocol):
-    def admit_request(self, caller: Caller, now: datetime) -> None:
-        """Raise ``QUERY_LIMIT_EXCEEDED`` if the HTTP request may not run now."""
+    async def admit_request(
+        self, caller: Caller, now: datetime, method: str | None = None
+    ) -> bool | None:
+        """Raise ``QUERY_LIMIT_EXCEEDED`` if the HTTP request may not run now.
+
+        Given the metered ``method`` the request names, also tell whether it is over
+        its operating time at ``now`` (None when not asked): a shared store answers
+        both in one round trip, and the caller raises when the method's turn comes."""
         ...
 
-    def admit_method(self, caller: Caller, method: str, now: datetime) -> None:
+    async def admit_method(self, caller: Caller, method: str, now: datetime) -> None:
         """Raise ``OPERATION_TIME_LIMIT`` if the method is blocked for the caller."""
         ...
 
-    def record(self, caller: Caller, method: str, started: datetime, cost: float) -> Operating:
+    async def record(
+        self, caller: Caller, method: str, started: datetime, cost: float
+    ) -> Operating:
         """Account the call's cost; report the method's accumulated cost."""
         ...
 
@@ -40,28 +51,50 @@ class Limits(Protocol):
         """What the ``time`` block says for a call that is not accounted."""
         ...
 
-    def forget(self) -> None:
+    async def forget(self) -> None:
         """Empty every bucket and basket (a dev API reset)."""
         ...
+
+    async def open(self) -> None:
+        """Get ready as the app starts (its lifespan)."""
+        ...
+
+    async def close(self) -> None:
+        """Let go of what the limits hold open as the app stops."""
+        ...
+
+
+def unmetered(started: datetime) -> Operating:
+    return Operating(operating=0, reset_at=int(started.timestamp()) + BASKET_LIFETIME)
 
 
 class NoLimits:
     """Admits everything and accounts nothing."""
 
-    def forget(self) -> None:
+    async def forget(self) -> None:
         pass
 
-    def admit_request(self, caller: Caller, now: datetime) -> None:
+    async def open(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    async def admit_request(
+        self, caller: Caller, now: datetime, method: str | None = None
+    ) -> bool | None:
+        return None if method is None else False
+
+    async def admit_method(self, caller: Caller, method: str, now: datetime) -> None:
         return None
 
-    def admit_method(self, caller: Caller, method: str, now: datetime) -> None:
-        return None
-
-    def record(self, caller: Caller, method: str, started: datetime, cost: float) -> Operating:
-        return self.unmetered(started)
+    async def record(
+        self, caller: Caller, method: str, started: datetime, cost: float
+    ) -> Operating:
+        return unmetered(started)
 
     def unmetered(self, started: datetime) -> Operating:
-        return Operating(operating=0, reset_at=int(started.timestamp()) + BASKET_LIFETIME)
+        return unmetered(started)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +112,17 @@ DEFAULT_RATE = RatePlan(50, 2)
 DEFAULT_OPERATING_LIMIT = 480.0
 
 
+def plan_rate(caller: Caller, threshold: float | None, drain: float | None) -> RatePlan:
+    """Each of ``X`` and ``Y`` on its own: the portal's setting, else the ``serve``
+    flag (``threshold``, ``drain``), else the portal's plan."""
+    portal = caller.portal
+    plan = PLAN_RATES.get(portal.plan, DEFAULT_RATE)
+    return RatePlan(
+        _first_set(portal.rate_threshold, threshold, plan.threshold),
+        _first_set(portal.rate_drain, drain, plan.drain),
+    )
+
+
 @dataclass(slots=True)
 class _Bucket:
     level: float
@@ -86,9 +130,29 @@ class _Bucket:
 
 
 @dataclass(slots=True)
-class _Basket:
+class Basket:
+    """One minute's run time of a method: from ``first_at`` (a timestamp), ``total`` s."""
+
     first_at: float
     total: float
+
+
+def live(baskets: list[Basket], moment: float) -> list[Basket]:
+    """The baskets still counting at ``moment``."""
+    return [b for b in baskets if b.first_at + BASKET_LIFETIME > moment]
+
+
+def over(baskets: list[Basket], limit: float) -> bool:
+    """Whether live ``baskets`` block their method."""
+    return sum(b.total for b in baskets) > limit
+
+
+def operating(baskets: list[Basket]) -> Operating:
+    """The ``time`` block's figures for the live ``baskets`` (at least one)."""
+    return Operating(
+        operating=sum(b.total for b in baskets),
+        reset_at=int(min(b.first_at for b in baskets) + BASKET_LIFETIME),
+    )
 
 
 @dataclass
@@ -113,23 +177,35 @@ class PlatformLimits:
     drain: float | None = None
     operating_limit: float = DEFAULT_OPERATING_LIMIT
     _buckets: dict[tuple[int, str], _Bucket] = field(default_factory=dict)
-    _baskets: dict[tuple[int, str, str], list[_Basket]] = field(default_factory=dict)
+    _baskets: dict[tuple[int, str, str], list[Basket]] = field(default_factory=dict)
 
     def plan_rate(self, caller: Caller) -> RatePlan:
-        """Each of ``X`` and ``Y`` on its own: the portal's setting, else the ``serve``
-        flag, else the portal's plan."""
-        portal = caller.portal
-        plan = PLAN_RATES.get(portal.plan, DEFAULT_RATE)
-        return RatePlan(
-            _first_set(portal.rate_threshold, self.threshold, plan.threshold),
-            _first_set(portal.rate_drain, self.drain, plan.drain),
-        )
+        return plan_rate(caller, self.threshold, self.drain)
 
-    def forget(self) -> None:
+    async def forget(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
         self._buckets.clear()
         self._baskets.clear()
 
-    def admit_request(self, caller: Caller, now: datetime) -> None:
+    async def open(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    async def admit_request(
+        self, caller: Caller, now: datetime, method: str | None = None
+    ) -> bool | None:
+        self.fill(caller, now)
+        if method is None:
+            return None
+        return over(self._live((caller.portal.id, caller.client, method), now.timestamp()),
+                    self.operating_limit)  # fmt: skip
+
+    def fill(self, caller: Caller, now: datetime) -> None:
+        """The leaky bucket: one more request, or ``QUERY_LIMIT_EXCEEDED``."""
         rate = self.plan_rate(caller)
         moment = now.timestamp()
         key = (caller.portal.id, caller.client)
@@ -143,35 +219,34 @@ class PlatformLimits:
             raise QUERY_LIMIT_EXCEEDED()
         bucket.level += 1
 
-    def _live(self, key: tuple[int, str, str], moment: float) -> list[_Basket]:
-        baskets = [b for b in self._baskets.get(key, []) if b.first_at + BASKET_LIFETIME > moment]
+    def _live(self, key: tuple[int, str, str], moment: float) -> list[Basket]:
+        baskets = live(self._baskets.get(key, []), moment)
         if baskets:
             self._baskets[key] = baskets
         else:
             self._baskets.pop(key, None)
         return baskets
 
-    def admit_method(self, caller: Caller, method: str, now: datetime) -> None:
+    async def admit_method(self, caller: Caller, method: str, now: datetime) -> None:
         baskets = self._live((caller.portal.id, caller.client, method), now.timestamp())
-        if sum(b.total for b in baskets) > self.operating_limit:
+        if over(baskets, self.operating_limit):
             raise OPERATION_TIME_LIMIT()
 
-    def record(self, caller: Caller, method: str, started: datetime, cost: float) -> Operating:
+    async def record(
+        self, caller: Caller, method: str, started: datetime, cost: float
+    ) -> Operating:
         moment = started.timestamp()
         key = (caller.portal.id, caller.client, method)
         baskets = self._live(key, moment)
         if baskets and moment < baskets[-1].first_at + BASKET_SPAN:
             baskets[-1].total += cost
         else:
-            baskets.append(_Basket(moment, cost))
+            baskets.append(Basket(moment, cost))
             self._baskets[key] = baskets
-        return Operating(
-            operating=sum(b.total for b in baskets),
-            reset_at=int(min(b.first_at for b in baskets) + BASKET_LIFETIME),
-        )
+        return operating(baskets)
 
     def unmetered(self, started: datetime) -> Operating:
-        return Operating(operating=0, reset_at=int(started.timestamp()) + BASKET_LIFETIME)
+        return unmetered(started)
 
 
 def _first_set(*values: float | None) -> float:

@@ -137,7 +137,7 @@ class V3Endpoint:
         async with self.rest.store.transaction(write=writes) as conn:
             now = dispatcher.clock.now()
             caller = await self.rest.caller(conn, request.host, credentials, now)
-            dispatcher.limits.admit_request(caller, now)
+            blocked = await dispatcher.admit(caller, spec.name, now)
             owner = _owner(caller, spec.name, key) if guarded else None
             if owner is not None:
                 earlier = await kept_answers.find(conn, owner, now)
@@ -148,7 +148,13 @@ class V3Endpoint:
                     replay.headers["Idempotent-Replayed"] = "true"
                     return replay
             outcome = await dispatcher.invoke(
-                caller, spec.name, request.params, conn, client_ip=request.client_ip, rest_v3=True
+                caller,
+                spec.name,
+                request.params,
+                conn,
+                client_ip=request.client_ip,
+                rest_v3=True,
+                blocked=blocked,
             )
             answer = _encoded(outcome)
             if owner is not None:
