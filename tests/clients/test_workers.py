@@ -24,6 +24,7 @@ import pytest
 from b24local import admin
 from b24local.oauth.issuing import issue_code
 from b24local.store import apps
+from redisrun import need_redis, redis_prefix
 from workerprocs import Serving, alive, kill, serve, wait_for
 
 pytestmark = pytest.mark.process
@@ -182,9 +183,12 @@ def test_a_status_set_through_one_is_read_through_the_other(pair: Pair) -> None:
             assert result(http.post(f"{pair.hook(reader)}im.user.status.get")) == status
 
 
-async def _race(requests: list[tuple[str, str, dict[str, str]]]) -> list[httpx.Response]:
-    """Every ``(method, url, form)`` at once, each on its own connection."""
-    limits = httpx.Limits(max_connections=len(requests), max_keepalive_connections=0)
+async def _race(
+    requests: list[tuple[str, str, dict[str, str]]], at_once: int | None = None
+) -> list[httpx.Response]:
+    """Every ``(method, url, form)`` at once (or ``at_once`` at a time), each on its
+    own connection."""
+    limits = httpx.Limits(max_connections=at_once or len(requests), max_keepalive_connections=0)
     async with httpx.AsyncClient(trust_env=False, timeout=60, limits=limits) as http:
         return await asyncio.gather(
             *(http.request(method, url, data=form) for method, url, form in requests)
@@ -265,6 +269,41 @@ async def _history(url: str, workday_id: int) -> list[dict[str, Any]]:
         return await admin.workday_history(store, workday_id)
     finally:
         await store.close()
+
+
+# --- limits in Redis, shared by every process ------------------------------------------------
+
+
+def test_a_bucket_of_50_admits_exactly_50_across_both(tmp_path: Path, new_pg_schema) -> None:
+    """80 simultaneous calls, half through each server (one of them two processes):
+    the bucket in Redis admits 50 whichever process answers. It drains so slowly
+    that the burst cannot earn a 51st."""
+    url = need_redis()
+    with new_pg_schema("b24local_bucket") as db, redis_prefix() as prefix:
+        args = ["--redis", url, "--redis-prefix", prefix,
+                "--rate-threshold", "50", "--rate-drain", "0.001"]  # fmt: skip
+        multi = serve(tmp_path / "a", tmp_path, db=db, args=[*args, "--workers", "2"])
+        single = serve(tmp_path / "b", tmp_path, db=db, args=args)
+        try:
+            assert "each process keeps its own" not in multi.stderr()  # shared: no warning
+            webhook = multi.webhook
+            assert webhook is not None
+            path = webhook.split(str(multi.port), 1)[1]
+            calls = [("POST", f"{server.base_url}{path}server.time", {})
+                     for server in (multi, single)] * 40  # fmt: skip
+
+            # 20 at a time: three processes' pools must fit PostgreSQL's 100
+            # connections beside other users of the database.
+            answers = asyncio.run(_race(calls, at_once=20))
+
+            statuses = [answer.status_code for answer in answers]
+            assert statuses.count(200) == 50, statuses
+            assert statuses.count(503) == 30, statuses
+            refused = {a.json()["error"] for a in answers if a.status_code == 503}
+            assert refused == {"QUERY_LIMIT_EXCEEDED"}
+        finally:
+            for server in (multi, single):
+                assert_clean_stop(server)
 
 
 # --- kill -9 under load --------------------------------------------------------------------

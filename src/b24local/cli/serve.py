@@ -316,7 +316,7 @@ def serve(
 
 def _shared_limits(settings: Settings) -> bool:
     """Whether the limits are kept where every process sees them (not in memory)."""
-    return False  # until --redis: settings.redis_url is not None
+    return settings.redis_url is not None
 
 
 async def _first_start(store: Store) -> tuple[admin.Bootstrap, tuple[Webhook, str] | None]:
