@@ -19,6 +19,7 @@ from b24local.devapps import app_routes
 from b24local.devstate import DevState, health_route, state_routes
 from b24local.events.delivery import Sender
 from b24local.fallback import HANDLERS
+from b24local.forwarded import ForwardedHost
 from b24local.oauth.endpoints import SERVER_REST_PATH, authorize, server_app_info, token
 from b24local.rest.dispatch import Dispatcher, RestEndpoint
 from b24local.rest.faults import Faults, known_errors
@@ -166,10 +167,10 @@ def create_app(
 
     middleware = []
     if settings.trusted_proxies:
-        # Believe X-Forwarded-For/-Proto only from the configured proxies.
-        middleware.append(
-            Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
-        )
+        # Believe X-Forwarded-Host/-For/-Proto only from the configured proxies.
+        trusted = list(settings.trusted_proxies)
+        middleware.append(Middleware(ForwardedHost, trusted_hosts=trusted))
+        middleware.append(Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted))
     app = Starlette(
         routes=routes, lifespan=lifespan, middleware=middleware, exception_handlers=HANDLERS
     )
