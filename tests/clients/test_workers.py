@@ -254,6 +254,26 @@ def test_simultaneous_opens_through_both_start_one_day(pair: Pair) -> None:
     assert [event["action"] for event in history] == ["open"]
 
 
+def test_pauses_and_opens_raced_through_both_apply_one_after_another(pair: Pair) -> None:
+    """After the day opened above: each transition, whichever process ran it,
+    starts from the state the one before it left (serialised per user across
+    processes; none lost, none applied to a stale day)."""
+    calls = [
+        ("POST", f"{pair.hook(server)}{method}", {})
+        for server in pair.servers
+        for method in ("timeman.pause", "timeman.open")
+    ] * 10
+
+    answers = [result(a) for a in asyncio.run(_race(calls, at_once=20))]
+
+    assert {a["STATUS"] for a in answers} <= {"OPENED", "PAUSED"}
+    day = asyncio.run(_open_day(pair.url))
+    events = asyncio.run(_history(pair.url, day))
+    assert len(events) > 2, "the race changed nothing"
+    for earlier, later in itertools.pairwise(events):
+        assert later["before"] == earlier["after"], (earlier, later)
+
+
 async def _open_day(url: str) -> int:
     store = await admin.open_store(url)
     try:
