@@ -295,11 +295,20 @@ def serve(
             err=True,
         )
     lines.append(f"Workers: {workers}")
+    status = _run_workers(workers, config, sock, reuse_port=reuse_port, banner="\n".join(lines))
+    raise typer.Exit(status)
+
+
+def _run_workers(
+    count: int, config: uvicorn.Config, sock: socket.socket, *, reuse_port: bool, banner: str
+) -> int:
+    """``count`` worker processes serving ``config``; the banner once all serve."""
+    host, port = sock.getsockname()[:2]
 
     def work(serving: Callable[[], None]) -> int:
         if reuse_port:
             sock.close()  # the parent's, bound to hold the port; each worker listens on its own
-            own = bind(host, settings.port, reuse_port=True)
+            own = bind(host, port, reuse_port=True)
         else:
             own = sock  # one socket accepted on by every worker
         server = Server(config, banner=None, on_serving=serving)
@@ -307,11 +316,10 @@ def serve(
         return 0 if server.started else 3  # uvicorn's own status for a failed start
 
     def serving() -> None:
-        typer.echo("\n".join(lines))
+        typer.echo(banner)
         sys.stdout.flush()
 
-    status = Supervisor(workers, work, log=lambda text: typer.echo(text, err=True)).run(serving)
-    raise typer.Exit(status)
+    return Supervisor(count, work, log=lambda text: typer.echo(text, err=True)).run(serving)
 
 
 def _shared_limits(settings: Settings) -> bool:
