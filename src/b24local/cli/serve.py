@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import secrets
 import socket
 import sys
@@ -178,6 +179,9 @@ def serve(
         typer.echo("error: --tls-cert and --tls-key go together", err=True)
         raise typer.Exit(2)
     dev_token = check_dev_token(dev_token, dev)
+    if workers > 1 and not hasattr(os, "fork"):
+        typer.echo("error: --workers needs a system with fork() (Linux, macOS)", err=True)
+        raise typer.Exit(2)
     if workers > 1 and dev:
         typer.echo(
             "error: --dev keeps its clock, faults and call journal in one process: use --workers 1",
