@@ -102,7 +102,9 @@ class Supervisor:
             for _ in range(self.count):
                 self._spawn()
             try:
-                self._wait_ready()
+                if not self._wait_ready():  # told to stop while starting
+                    self._stop_all()
+                    return 0
             except StartFailed as failed:
                 self.log(f"error: {failed}")
                 self._stop_all()
@@ -127,15 +129,16 @@ class Supervisor:
             os._exit(self._in_worker(parent))
         self.workers[pid] = _Worker(pid, time.monotonic())
 
-    def _wait_ready(self) -> None:
-        """Until every worker has said it serves; a stop signal or a death before
-        that fails the start."""
+    def _wait_ready(self) -> bool:
+        """Until every worker has said it serves (True), or a stop signal came
+        first (False); a worker's death before that fails the start."""
         while not all(worker.ready for worker in self.workers.values()):
             self._read_ready(0.1)
             if self._signalled() & _STOPS:
-                raise StartFailed("stopped before every worker was serving")
+                return False
             for pid, status in self._reap():
                 raise StartFailed(f"worker {pid} {_ended(status)} before serving")
+        return True
 
     def _watch(self) -> None:
         while True:
