@@ -93,6 +93,11 @@ def test_workers_share_the_port_and_are_restarted(tmp_path: Path, b24local_cli) 
             )
             for _ in range(6):
                 assert result(http.post(f"{hook}im.user.status.get")) == STATUSES[(12 - 1) % 4]
+        # Writers in both processes at once take turns on SQLite's write lock.
+        writes = [("POST", f"{hook}im.user.status.set", {"STATUS": s}) for s in STATUSES] * 10
+        reads = [("POST", f"{hook}timeman.status", {})] * 40
+        answers = asyncio.run(_race(writes + reads, at_once=20))
+        assert [a.status_code for a in answers] == [200] * 80, [a.text for a in answers]
     finally:
         assert_clean_stop(server)
 
