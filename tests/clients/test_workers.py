@@ -114,6 +114,42 @@ def test_dev_is_refused_with_several_workers(tmp_path: Path, b24local_cli) -> No
     assert "--workers" in done.stderr
 
 
+# --- limits in Redis, shared by every process ------------------------------------------------
+
+
+def test_a_bucket_of_50_admits_exactly_50_across_both(tmp_path: Path, new_pg_schema) -> None:
+    """80 simultaneous calls, half through each server (one of them two processes):
+    the bucket in Redis admits 50 whichever process answers. It drains so slowly
+    that the burst cannot earn a 51st. (Before the module's pair of servers starts:
+    their idle pooled connections and these must fit in PostgreSQL's 100.)"""
+    url = need_redis()
+    with new_pg_schema("b24local_bucket") as db, redis_prefix() as prefix:
+        args = ["--redis", url, "--redis-prefix", prefix,
+                "--rate-threshold", "50", "--rate-drain", "0.001"]  # fmt: skip
+        multi = serve(tmp_path / "a", tmp_path, db=db, args=[*args, "--workers", "2"])
+        single = serve(tmp_path / "b", tmp_path, db=db, args=args)
+        try:
+            assert "each process keeps its own" not in multi.stderr()  # shared: no warning
+            webhook = multi.webhook
+            assert webhook is not None
+            path = webhook.split(str(multi.port), 1)[1]
+            calls = [("POST", f"{server.base_url}{path}server.time", {})
+                     for server in (multi, single)] * 40  # fmt: skip
+
+            # 20 at a time: three processes' pools must fit PostgreSQL's 100
+            # connections beside other users of the database.
+            answers = asyncio.run(_race(calls, at_once=20))
+
+            statuses = [answer.status_code for answer in answers]
+            assert statuses.count(200) == 50, statuses
+            assert statuses.count(503) == 30, statuses
+            refused = {a.json()["error"] for a in answers if a.status_code == 503}
+            assert refused == {"QUERY_LIMIT_EXCEEDED"}
+        finally:
+            for server in (multi, single):
+                assert_clean_stop(server)
+
+
 # --- two servers, one PostgreSQL database --------------------------------------------------
 
 
@@ -289,41 +325,6 @@ async def _history(url: str, workday_id: int) -> list[dict[str, Any]]:
         return await admin.workday_history(store, workday_id)
     finally:
         await store.close()
-
-
-# --- limits in Redis, shared by every process ------------------------------------------------
-
-
-def test_a_bucket_of_50_admits_exactly_50_across_both(tmp_path: Path, new_pg_schema) -> None:
-    """80 simultaneous calls, half through each server (one of them two processes):
-    the bucket in Redis admits 50 whichever process answers. It drains so slowly
-    that the burst cannot earn a 51st."""
-    url = need_redis()
-    with new_pg_schema("b24local_bucket") as db, redis_prefix() as prefix:
-        args = ["--redis", url, "--redis-prefix", prefix,
-                "--rate-threshold", "50", "--rate-drain", "0.001"]  # fmt: skip
-        multi = serve(tmp_path / "a", tmp_path, db=db, args=[*args, "--workers", "2"])
-        single = serve(tmp_path / "b", tmp_path, db=db, args=args)
-        try:
-            assert "each process keeps its own" not in multi.stderr()  # shared: no warning
-            webhook = multi.webhook
-            assert webhook is not None
-            path = webhook.split(str(multi.port), 1)[1]
-            calls = [("POST", f"{server.base_url}{path}server.time", {})
-                     for server in (multi, single)] * 40  # fmt: skip
-
-            # 20 at a time: three processes' pools must fit PostgreSQL's 100
-            # connections beside other users of the database.
-            answers = asyncio.run(_race(calls, at_once=20))
-
-            statuses = [answer.status_code for answer in answers]
-            assert statuses.count(200) == 50, statuses
-            assert statuses.count(503) == 30, statuses
-            refused = {a.json()["error"] for a in answers if a.status_code == 503}
-            assert refused == {"QUERY_LIMIT_EXCEEDED"}
-        finally:
-            for server in (multi, single):
-                assert_clean_stop(server)
 
 
 # --- kill -9 under load --------------------------------------------------------------------
