@@ -71,7 +71,17 @@ class Site:
         self.public_url = f"https://localhost:{self.port}"
         args = ["--trusted-proxy", "127.0.0.1", "--public-url", self.public_url]
         data = root / "data"
-        self.backends = [serve(data, root, args=args), serve(data, root, args=args)]
+        self.backends: list[Serving] = []
+        self.process: subprocess.Popen | None = None
+        try:
+            self._start_all(root, data, args, proxy)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_all(self, root: Path, data: Path, args: list[str], proxy: str) -> None:
+        self.backends.append(serve(data, root, args=args))
+        self.backends.append(serve(data, root, args=args))
         webhook = self.backends[0].webhook
         assert webhook is not None
         self.hook_path = webhook.split(self.public_url, 1)[1]  # printed at the public URL
@@ -139,7 +149,7 @@ class Site:
         return answer.json()["result"]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
+        if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=10)
@@ -147,7 +157,7 @@ class Site:
                 self.process.kill()
                 self.process.wait(timeout=5)
         for backend in self.backends:
-            backend.stop()
+            backend.stop()  # kills it if it does not stop
 
 
 @pytest.fixture(scope="module")

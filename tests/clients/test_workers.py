@@ -44,6 +44,22 @@ def result(response: httpx.Response) -> Any:
     return response.json()["result"]
 
 
+def stop_all(servers) -> None:
+    """Stop every server, even when one of them does not stop cleanly; then fail
+    with the first that did not."""
+    failed: list[BaseException] = []
+    for server in servers:
+        try:
+            assert_clean_stop(server)
+        except BaseException as error:  # the others must still stop
+            failed.append(error)
+            if server.process.poll() is None:
+                server.process.kill()
+                server.process.wait(timeout=5)
+    if failed:
+        raise failed[0]
+
+
 def assert_clean_stop(server: Serving) -> None:
     workers = server.workers()
     status = server.stop()
@@ -126,9 +142,11 @@ def test_a_bucket_of_50_admits_exactly_50_across_both(tmp_path: Path, new_pg_sch
     with new_pg_schema("b24local_bucket") as db, redis_prefix() as prefix:
         args = ["--redis", url, "--redis-prefix", prefix,
                 "--rate-threshold", "50", "--rate-drain", "0.001"]  # fmt: skip
-        multi = serve(tmp_path / "a", tmp_path, db=db, args=[*args, "--workers", "2"])
-        single = serve(tmp_path / "b", tmp_path, db=db, args=args)
+        servers: list[Serving] = []
         try:
+            servers.append(serve(tmp_path / "a", tmp_path, db=db, args=[*args, "--workers", "2"]))
+            servers.append(serve(tmp_path / "b", tmp_path, db=db, args=args))
+            multi, single = servers
             assert "each process keeps its own" not in multi.stderr()  # shared: no warning
             webhook = multi.webhook
             assert webhook is not None
@@ -146,8 +164,7 @@ def test_a_bucket_of_50_admits_exactly_50_across_both(tmp_path: Path, new_pg_sch
             refused = {a.json()["error"] for a in answers if a.status_code == 503}
             assert refused == {"QUERY_LIMIT_EXCEEDED"}
         finally:
-            for server in (multi, single):
-                assert_clean_stop(server)
+            stop_all(servers)
 
 
 # --- two servers, one PostgreSQL database --------------------------------------------------
@@ -164,8 +181,10 @@ def test_servers_starting_at_once_on_a_new_database_migrate_it_once(
             pool.submit(serve, tmp_path / str(n), tmp_path, db=url, args=["--limits", "off"])
             for n in range(3)
         ]
-        servers = [future.result() for future in starting]
+        servers = [future.result() for future in starting if future.exception() is None]
         try:
+            for future in starting:
+                future.result()  # a start that failed fails the test (the rest stop below)
             assert sum(server.webhook is not None for server in servers) == 1
             hook = next(server.webhook for server in servers if server.webhook)
             path = hook.split(str(next(s.port for s in servers if s.webhook)), 1)[1]
@@ -173,18 +192,18 @@ def test_servers_starting_at_once_on_a_new_database_migrate_it_once(
                 for server in servers:
                     assert result(http.post(f"{server.base_url}{path}profile"))["ID"] == "1"
         finally:
-            for server in servers:
-                assert_clean_stop(server)
+            stop_all(servers)
 
 
 class Pair:
     """``--workers 2`` on one port and a single process on another, one database."""
 
-    def __init__(self, url: str, root: Path) -> None:
+    def __init__(self, url: str, root: Path, started: list[Serving]) -> None:
         self.url = url
         args = ["--limits", "off"]
-        self.multi = serve(root / "a", root, db=url, args=[*args, "--workers", "2"])
-        self.single = serve(root / "b", root, db=url, args=args)
+        started.append(serve(root / "a", root, db=url, args=[*args, "--workers", "2"]))
+        started.append(serve(root / "b", root, db=url, args=args))
+        self.multi, self.single = started
         assert self.single.webhook is None  # the database's first start was the other's
         webhook = self.multi.webhook
         assert webhook is not None
@@ -201,13 +220,12 @@ class Pair:
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory, new_pg_schema) -> Iterator[Pair]:
     with new_pg_schema("b24local_workers") as url:
-        pair = Pair(url, tmp_path_factory.mktemp("workers"))
+        started: list[Serving] = []
         try:
-            yield pair
+            yield Pair(url, tmp_path_factory.mktemp("workers"), started)
         finally:
-            for server in pair.servers:
-                if server.process.poll() is None:
-                    assert_clean_stop(server)
+            # Stopped before the schema is dropped (the kill test leaves one dead).
+            stop_all([server for server in started if server.process.poll() is None])
 
 
 def test_a_status_set_through_one_is_read_through_the_other(pair: Pair) -> None:
