@@ -29,6 +29,7 @@ from b24local.rest.registry import Registry
 from b24local.rest.v3.endpoint import V3Endpoint
 from b24local.scopes import build_registry
 from b24local.store.capture import capture
+from b24local.store.changes import ChangeFeed
 from b24local.store.engine import Store, create_engine
 from b24local.web.routes import web_routes
 
@@ -95,6 +96,9 @@ def create_app(
         clock = AdjustableClock() if settings.dev else SystemClock()
     registry = build_registry()
     runtime = Runtime(settings, clock, store, limits or limits_for(settings), registry, dev_token)
+    # The caches' change feed outlives no store, but the endpoint's caller cache is
+    # made before the lifespan opens one: the store then takes this feed.
+    feed = store.feed if store is not None else ChangeFeed()
     faults = None
     if settings.dev:
         faults = Faults(known_errors(tuple(registry.errors())), frozenset(s.name for s in registry))
@@ -104,7 +108,7 @@ def create_app(
     runtime.sender = Sender(lambda: runtime.store, clock, settings)
     dispatcher = Dispatcher(registry, clock, runtime.limits, faults)
     endpoint = RestEndpoint(
-        _LazyStore(runtime),  # type: ignore[arg-type]
+        _LazyStore(runtime, feed),  # type: ignore[arg-type]
         dispatcher,
         settings.request_limits,
         require_https=settings.require_https,
@@ -150,7 +154,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned = runtime.store is None
         if owned:
-            runtime.store = Store(create_engine(settings.db_url))
+            runtime.store = Store(create_engine(settings.db_url), feed=feed)
         assert runtime.sender is not None
         if settings.dev:
             # The reset point: the state right after start, before anything runs.
@@ -181,8 +185,9 @@ def create_app(
 class _LazyStore:
     """The store as it is once the lifespan has opened it."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, feed: ChangeFeed) -> None:
         self._runtime = runtime
+        self.feed = feed
 
     def transaction(self, *, write: bool = False):
         store = self._runtime.store

@@ -66,6 +66,7 @@ async def _write(
     *,
     base: Schedule | None = None,
     wanted_id: int | None = None,
+    actor_id: int = 0,
 ) -> Schedule:
     next_id, next_shift = await schedules.next_ids(conn, portal_id)
     schedule_id = base.id if base else wanted_id or next_id
@@ -75,18 +76,29 @@ async def _write(
         raise AdminError(str(error)) from None
     await _check_assigned(conn, portal_id, found.assignments)
     if base is None:
+        # CREATED_BY 0 is "the system" (the CLI, a seed file), as the real service says.
+        found = replace(found, created_by=actor_id, updated_by=actor_id)
         return await schedules.add(conn, portal_id, found, now)
     found = _same_shifts(found, base)
+    if found != base:
+        found = replace(found, updated_by=actor_id)
     await schedules.put(conn, portal_id, found)
     return found
 
 
 async def add_schedule(
-    store: Store, definition: Mapping[str, Any], now: datetime, domain: str | None = None
+    store: Store,
+    definition: Mapping[str, Any],
+    now: datetime,
+    domain: str | None = None,
+    *,
+    actor_id: int = 0,
 ) -> Schedule:
+    """A new schedule; ``actor_id`` (the administrator on a page, else 0 for the
+    system) becomes its ``CREATED_BY``."""
     async with store.transaction(write=True) as conn:
         portal = await portal_for(conn, domain)
-        return await _write(conn, portal.id, definition, now)
+        return await _write(conn, portal.id, definition, now, actor_id=actor_id)
 
 
 async def update_schedule(
@@ -95,11 +107,15 @@ async def update_schedule(
     definition: Mapping[str, Any],
     now: datetime,
     domain: str | None = None,
+    *,
+    actor_id: int = 0,
 ) -> Schedule:
+    """Change the fields ``definition`` gives; ``actor_id`` becomes ``UPDATED_BY``
+    if anything changed."""
     async with store.transaction(write=True) as conn:
         portal = await portal_for(conn, domain)
         base = await _live(conn, portal.id, schedule_id)
-        return await _write(conn, portal.id, definition, now, base=base)
+        return await _write(conn, portal.id, definition, now, base=base, actor_id=actor_id)
 
 
 async def assign_schedule(
@@ -154,13 +170,20 @@ async def list_schedules(
 
 
 async def remove_schedule(
-    store: Store, schedule_id: int, now: datetime, domain: str | None = None
+    store: Store,
+    schedule_id: int,
+    now: datetime,
+    domain: str | None = None,
+    *,
+    actor_id: int = 0,
 ) -> Schedule:
     """Mark a schedule deleted, as the real service does: ``timeman.schedule.get``
-    still finds it, with ``DELETED`` ``"1"``, and it applies to no one."""
+    still finds it, with ``DELETED`` ``"1"`` and ``DELETED_BY`` ``actor_id``, and it
+    applies to no one."""
     async with store.transaction(write=True) as conn:
         portal = await portal_for(conn, domain)
-        found = replace(await _live(conn, portal.id, schedule_id), deleted=True, deleted_at=now)
+        live = await _live(conn, portal.id, schedule_id)
+        found = replace(live, deleted=True, deleted_at=now, deleted_by=actor_id)
         await schedules.put(conn, portal.id, found)
         return found
 

@@ -210,6 +210,34 @@ def test_away_before_the_day_counts_from_its_start_and_a_pause_ends_it(active):
     assert [r["source_start"] for r in absences(one_day(active))] == ["TM_EVENT", "TM_EVENT"]
 
 
+def test_an_absence_after_a_close_starts_at_the_resume_even_in_the_same_second(active):
+    call(active, "im.user.status.idle.start", AGO=1)  # idle since 08:29
+    call(active, "timeman.open")  # 08:30
+    active.clock.advance(HOUR)
+    call(active, "timeman.close")  # 09:30
+    active.clock.advance(2 * HOUR)
+    call(active, "timeman.pause")  # 11:30: the closed day goes on, paused
+    call(active, "timeman.open")  # resumed within the second: the day keeps no break
+    active.clock.advance(20 * MINUTE)
+    call(active, "im.user.status.idle.end")  # 11:50
+    got = [(r["date_start"][11:19], r["date_finish"][11:19]) for r in absences(one_day(active))]
+    # Not 09:30-11:50: the user was not working while the day was closed.
+    assert got == [("08:30:00", "09:30:00"), ("11:30:00", "11:50:00")]
+
+
+def test_a_back_dated_idle_stops_at_a_reopening_in_the_same_second(active):
+    call(active, "timeman.open")  # 08:30
+    active.clock.advance(HOUR)
+    call(active, "timeman.close")  # 09:30
+    call(active, "timeman.open")  # reopened at once: no gap, no break
+    active.clock.advance(30 * MINUTE)
+    call(active, "im.user.status.idle.start", AGO=60)  # idle "since 09:00"
+    active.clock.advance(20 * MINUTE)
+    call(active, "im.user.status.idle.end")  # 10:20
+    got = [(r["date_start"][11:19], r["date_finish"][11:19]) for r in absences(one_day(active))]
+    assert got == [("09:30:00", "10:20:00")]
+
+
 def test_a_running_absence_is_active_until_now(active):
     call(active, "timeman.open")
     call(active, "im.user.status.idle.start", AGO=1)

@@ -10,7 +10,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from b24local.scopes.im.presence import Presence, end_idle, set_status, start_idle
@@ -168,6 +168,14 @@ presence_events = st.lists(
 
 @settings(max_examples=300, deadline=None)
 @given(presence_events)
+# Work resumed within the second it stopped leaves the day no break; a back-dated
+# idle must still start no earlier than the resume: after a close and a pause
+# (which reopens the day)...
+@example([(0, "idle", 1), (0, "open", 1), (0, "close", 1), (2, "pause", 1), (0, "open", 1),
+          (0, "idle", 1)])  # fmt: skip
+# ...after a pause, and after a close reopened at once.
+@example([(0, "open", 1), (5, "pause", 1), (0, "open", 1), (1, "idle", 3), (1, "back", 1)])
+@example([(0, "open", 1), (5, "close", 1), (0, "open", 1), (1, "idle", 3), (1, "back", 1)])
 def test_back_dated_idling_never_overlaps_nor_leaves_the_working_time(steps):
     run, now = Run(), MORNING
     for minutes, kind, ago in steps:

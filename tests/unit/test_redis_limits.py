@@ -201,3 +201,20 @@ def test_the_log_never_shows_the_password(url: str, shown: str) -> None:
 def test_a_url_that_names_no_redis_is_refused() -> None:
     with pytest.raises(ValueError, match="redis://"):
         RedisLimits("http://127.0.0.1:6379")
+
+
+def test_a_bucket_that_never_drains_is_still_kept_in_redis() -> None:
+    url = need_redis()
+
+    async def run(prefix: str) -> list[object]:
+        limits = RedisLimits(url, prefix=prefix, threshold=1e300, drain=1e-300)
+        try:
+            answers = [await outcome(limits.admit_request(CALLERS[0], START)) for _ in range(3)]
+            assert not limits.link.down
+            return answers
+        finally:
+            await limits.close()
+
+    with redis_prefix() as prefix:
+        assert asyncio.run(run(prefix)) == [None, None, None]
+        assert keys_under(url, prefix)

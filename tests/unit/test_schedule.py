@@ -92,11 +92,31 @@ def test_a_definition_with_the_pages_field_names():
         ({"NAME": "x", "COLOUR": "red"}, "unknown field"),
         ({"NAME": "x", "IS_FOR_ALL_USERS": "maybe"}, "true or false"),
         ([], "a schedule must be an object"),
+        # With several shifts, the refusal names which.
+        ({"NAME": "x", "SHIFTS": [{}, {"WORK_DAYS": "0"}]}, "^shift 2: WORK_DAYS must be"),
+        # Lengths may be H:MM (hours past a day), never minutes past 59 or a sign.
+        ({"NAME": "x", "SCHEDULE_VIOLATION_RULES": {"MIN_DAY_DURATION": "8:60"}}, "H:MM"),
+        ({"NAME": "x", "SCHEDULE_VIOLATION_RULES": {"MIN_OFFSET_END": "-1:00"}}, "H:MM"),
+        ({"NAME": "x", "SCHEDULE_VIOLATION_RULES": {"MISSED_SHIFT_START": "0:01"}}, "whole"),
+        (
+            {"NAME": "x", "SCHEDULE_VIOLATION_RULES": {"MAX_SHIFT_START_DELAY": "596524:00"}},
+            "H:MM",
+        ),
     ],
 )
 def test_a_bad_definition_says_what_to_fix(definition, complaint):
     with pytest.raises(ScheduleError, match=complaint):
         read_definition(definition, 1, 1)
+
+
+def test_lengths_in_the_rules_may_be_written_as_hours_and_minutes():
+    rules = {"MIN_DAY_DURATION": "7:30", "MAX_WORK_TIME_LACK_FOR_PERIOD": "40:00:30",
+             "MAX_ALLOWED_TO_EDIT_WORK_TIME": 300, "MAX_EXACT_START": "09:05"}  # fmt: skip
+    found = read_definition({"NAME": "x", "SCHEDULE_VIOLATION_RULES": rules}, 1, 1)
+    assert found.rule("MIN_DAY_DURATION") == 7 * H + 30 * 60
+    assert found.rule("MAX_WORK_TIME_LACK_FOR_PERIOD") == 40 * H + 30
+    assert found.rule("MAX_ALLOWED_TO_EDIT_WORK_TIME") == 300
+    assert found.rule("MAX_EXACT_START") == 9 * H + 5 * 60
 
 
 def test_a_fixed_schedule_without_shifts_works_office_hours_and_flextime_need_none():

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from b24local import admin
 from b24local.app import create_app
@@ -138,7 +138,7 @@ def test_prebuilt_plans_answer_exactly_as_sqlalchemy_does(tmp_path):
         store: Store = app.state.runtime.store
         transactions = store._sqlite
         assert transactions is not None
-        executed = list(transactions._rows._entries)
+        executed = transactions._rows.statement_keys()
         assert len(executed) >= 8
 
         async def compare() -> None:
@@ -319,5 +319,56 @@ def test_a_write_queued_behind_a_committing_group_is_answered_turns_sooner(tmp_p
         start, end = turns["queued"]
         assert end - start <= 3, turns
         assert _committed_statuses(tmp_path)[ids[2]] == "dnd"
+
+    asyncio.run(scenario())
+
+
+def test_what_a_group_saw_is_forgotten_when_its_commit_fails(tmp_path):
+    """A write that joins a group sees the earlier members' changes before they are
+    committed; a caller it builds from them is cached. If the group's ``COMMIT``
+    then fails, the changes are gone, and so must be what was built from them."""
+    from b24local.store import users
+
+    async def scenario() -> None:
+        store, ids = await _store(tmp_path)
+        user = ids[0]
+        cache = store.feed.cache(10)
+        first_wrote, let_go = asyncio.Event(), asyncio.Event()
+
+        async def renames() -> None:
+            async with store.transaction(write=True) as conn:
+                # Checked at COMMIT: a presence for no one fails the whole group.
+                await conn.execute(text("PRAGMA defer_foreign_keys = ON"))
+                await conn.execute(
+                    text("INSERT INTO presence (portal_id, user_id, status) VALUES (1, 999, 'x')")
+                )
+                await conn.execute(text(f"UPDATE users SET name = 'Ghost' WHERE id = {user}"))
+                first_wrote.set()
+                await let_go.wait()
+
+        async def builds_a_caller() -> None:
+            await first_wrote.wait()
+            joined = store.transaction(write=True)
+            entering = asyncio.ensure_future(joined.__aenter__())
+            await asyncio.sleep(0)  # in the group, waiting for its turn
+            let_go.set()
+            conn = await entering
+            try:
+                found = await users.get(conn, 1, user)
+                tags = (("users", 1, user),)
+                if store.feed.may_put(tags, conn.generation):  # as AuthCache.put does
+                    cache.put("caller", found, tags)
+            finally:
+                await joined.__aexit__(None, None, None)
+
+        try:
+            outcomes = await asyncio.gather(renames(), builds_a_caller(), return_exceptions=True)
+            assert all(isinstance(o, sqlite3.IntegrityError) for o in outcomes), outcomes
+            async with store.transaction() as conn:
+                assert (await users.get(conn, 1, user)).name != "Ghost"
+            kept = cache.get("caller")
+            assert kept is None or kept.name != "Ghost"
+        finally:
+            await store.close()
 
     asyncio.run(scenario())

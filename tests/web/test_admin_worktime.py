@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 
 from adminforms import alert, log_in, post, rest
-from b24local import admin, schedule_admin
 from loginform import token_in
 
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -167,50 +166,3 @@ def test_wrong_and_hostile_work_time_forms_are_refused(server):
     assert answer.status_code == 403
     assert rest(server, "timeman.networkrange.get") == []
     assert settings_of(server, plain)["UF_TM_MAX_START"] == "09:15:00"
-
-
-# --- schedules (read only) ---------------------------------------------------------------
-
-
-@sqlite_only
-def test_schedules_are_listed_and_shown(server):
-    plain = server.add_user("Plain", "Worker")
-    sales = server.run(admin.add_department, server.store, name="Sales <b>").id
-    definition = {
-        "NAME": "Office <hours>",
-        "SHIFTS": [{"WORK_TIME_START": 28800, "WORK_TIME_END": 61200, "WORK_DAYS": "12345",
-                    "BREAK_DURATION": 3600, "NAME": "Day"}],
-        "CALENDAR": {"EXCLUSIONS": {"2026-12-24": 0, "2026-12-27": 1}},
-        "ASSIGNMENTS": {"USERS": [plain], "DEPARTMENTS": [sales]},
-    }  # fmt: skip
-    now = server.clock.now()
-    office = server.run(schedule_admin.add_schedule, server.store, definition, now)
-    gone = server.run(schedule_admin.add_schedule, server.store, {"NAME": "Old"}, now)
-    server.run(schedule_admin.remove_schedule, server.store, gone.id, now)
-
-    log_in(server, server.admin_id)
-    listed = server.http.get("/admin/schedules")
-    assert listed.status_code == 200
-    assert "Work schedules: 1" in listed.text and "Office &lt;hours&gt;" in listed.text
-    assert f'data-schedule="{gone.id}" data-deleted' in listed.text
-    assert "08:00–17:00" in listed.text and "People: 1 · departments: 1" in listed.text
-
-    shown = server.http.get(f"/admin/schedules/{office.id}").text
-    assert "Mon Tue Wed Thu Fri" in shown and "01:00" in shown  # the days, the break
-    assert "Plain Worker" in shown and "Sales &lt;b&gt;" in shown
-    assert 'data-exclusion="2026-12-24">2026-12-24: a day off' in shown
-    assert 'data-exclusion="2026-12-27">2026-12-27: a working day' in shown
-
-    # The work-time page says the schedule decides the person's hours.
-    page = server.http.get(f"/admin/worktime?user={plain}").text
-    assert "A work schedule applies to this person (Office &lt;hours&gt;)" in page
-
-    assert "<dd data-applies>Nobody</dd>" in server.http.get(f"/admin/schedules/{gone.id}").text
-    for path, status in [(f"/admin/schedules/{gone.id + 1}", 404), ("/admin/schedules/x", 404),
-                         ("/admin/schedules/99999999999999999999", 404)]:  # fmt: skip
-        assert server.http.get(path).status_code == status, path
-    assert server.http.post("/admin/schedules").status_code == 405
-
-    log_in(server, plain)
-    for path in ("/admin/schedules", f"/admin/schedules/{office.id}"):
-        assert server.http.get(path).status_code == 403, path

@@ -371,3 +371,93 @@ def test_the_board_reads_the_same_number_of_statements_for_any_team(server, team
     assert len(rows(server.http.get("/team").text)) == 16
     assert statements_for_board() == before, statements
     assert 10 <= before < 30, before  # five for each board, and the visit's own
+
+
+# --- a supervisor on a report's day ------------------------------------------------------
+
+
+def status_of(server, user: int) -> str:
+    return timeman(server, "timeman.status", USER_ID=user)["STATUS"]
+
+
+def press(server, user: int, action: str, token: str | None = None, **fields):
+    """A button of ``user``'s day page, as the logged-in viewer."""
+    if token is None:
+        token = token_in(server.http.get("/day").text)
+    return server.http.post(
+        f"/team/{user}/{action}", data={"csrf_token": token, **fields}, follow_redirects=False
+    )
+
+
+def test_a_head_acts_on_a_reports_day_as_rest_lets_her(server, team):
+    """Hanna opens Nils's day page from her board and starts, pauses, resumes and
+    finishes his day: timeman.* with USER_ID in her name, seen over REST; an
+    earlier finish goes to approval as over REST."""
+    log_in(server, team.hanna)
+    board = server.http.get("/team").text
+    assert f'<a href="/team/{team.nils}">Nils Nord</a>' in board
+    page = server.http.get(f"/team/{team.nils}")
+    assert page.status_code == 200 and "The day of Nils Nord" in page.text
+    assert f'action="/team/{team.nils}/start"' in page.text
+    assert 'action="/status"' not in page.text  # his status is his own
+
+    answer = press(server, team.nils, "start")
+    assert answer.status_code == 303 and answer.headers["location"] == f"/team/{team.nils}"
+    assert status_of(server, team.nils) == "OPENED"
+    assert status_of(server, team.hanna) != "OPENED"  # her own day untouched
+    server.clock.advance(3600)
+    assert press(server, team.nils, "pause").status_code == 303
+    assert status_of(server, team.nils) == "PAUSED"
+    # A page out of date is refused, not taken for another button.
+    assert press(server, team.nils, "pause").status_code == 409
+    assert press(server, team.nils, "resume").status_code == 303
+    server.clock.advance(2 * 3600)
+    answer = press(server, team.nils, "close", time="", report="")
+    assert answer.status_code == 303
+    found = timeman(server, "timeman.status", USER_ID=team.nils)
+    assert found["STATUS"] == "CLOSED" and found["ACTIVE"] is True
+    # An earlier time with a reason: an edit that waits for approval, as over REST.
+    assert press(server, team.nils, "start").status_code == 303
+    server.clock.advance(2 * 3600)
+    # An hour before now, on the day's own clock (its start's offset).
+    started = datetime.fromisoformat(
+        timeman(server, "timeman.status", USER_ID=team.nils)["TIME_START"]
+    )
+    at = server.clock.now().astimezone(started.tzinfo) - timedelta(hours=1)
+    answer = press(server, team.nils, "close", time=f"{at:%H:%M}", report="left early")
+    assert answer.status_code == 303, answer.text
+    assert timeman(server, "timeman.status", USER_ID=team.nils)["ACTIVE"] is False
+    # Her own page is her own day still; her own ID leads there.
+    assert (
+        server.http.get(f"/team/{team.hanna}", follow_redirects=False).headers["location"] == "/day"
+    )
+
+
+@sqlite_only
+def test_only_those_who_manage_a_day_act_on_it(server, team):
+    log_in(server, team.sam)  # heads Support, not Sales
+    for user in (team.nils, team.olga, team.hanna):
+        page = server.http.get(f"/team/{user}")
+        assert page.status_code == 403 and "You do not manage" in page.text
+        assert press(server, user, "start").status_code == 403
+    assert status_of(server, team.nils) != "OPENED"
+    log_in(server, team.olga)  # in Sales, heads nothing
+    assert server.http.get(f"/team/{team.hanna}").status_code == 403
+    assert press(server, team.hanna, "start").status_code == 403
+    for path, status in [("/team/4242", 404), ("/team/x", 404), ("/team/0", 404),
+                         ("/team/99999999999999999999", 404)]:  # fmt: skip
+        assert server.http.get(path).status_code == status, path
+    log_in(server, team.hanna)
+    assert press(server, team.nils, "explode").status_code == 404
+    # CSRF: no token, or a post from another site.
+    answer = server.http.post(f"/team/{team.nils}/start", follow_redirects=False)
+    assert answer.status_code == 403
+    token = token_in(server.http.get("/day").text)
+    answer = server.http.post(
+        f"/team/{team.nils}/start", data={"csrf_token": token},
+        headers={"Origin": "https://evil.example"}, follow_redirects=False,
+    )  # fmt: skip
+    assert answer.status_code == 403
+    assert status_of(server, team.nils) != "OPENED"
+    server.http.cookies.clear()
+    assert server.http.get(f"/team/{team.nils}", follow_redirects=False).status_code == 303

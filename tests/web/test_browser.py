@@ -196,3 +196,38 @@ def test_a_head_sees_the_board_change_live_and_approves_an_edit(chromium, web_se
     assert head.errors == [] and report.errors == []
     head.context.close()
     report.context.close()
+
+
+def test_an_administrator_adds_a_schedule_in_the_browser(chromium, web_server, people):
+    """The schedule form by keyboard at desktop width, then read at phone width:
+    saved through the page, seen over REST, nothing wider than the screen."""
+    page = new_page(chromium, web_server, viewport={"width": 1280, "height": 900})
+    log_in(page, *people["admin"])
+    page.wait_for_url("**/day")
+    page.goto(web_server.url + "/admin/schedules")
+    page.get_by_role("link", name="Add a schedule").click()
+    page.get_by_role("region", name="Add a schedule").get_by_label("Name").fill("Late shift")
+    page.get_by_label("Type").select_option("SHIFT")
+    shift = page.get_by_role("group", name="Shift 1")
+    shift.get_by_label("Starts").fill("14:00")
+    shift.get_by_label("Ends").fill("22:30")
+    shift.get_by_label("Sat").check()
+    page.get_by_label("Change allowed without approval").fill("00:10")
+    page.get_by_role("button", name="Add the schedule").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/admin/schedules/*?done=added")
+    assert page.get_by_role("status").inner_text() == "The schedule was added."
+    schedule_id = int(page.url.split("/")[-1].split("?")[0])
+    found = web_server.rest("timeman.schedule.get", id=schedule_id)
+    assert (found["NAME"], found["SCHEDULE_TYPE"]) == ("Late shift", "SHIFT")
+    assert [
+        (s["WORK_TIME_START"], s["WORK_TIME_END"], s["WORK_DAYS"]) for s in found["SHIFTS"]
+    ] == [(14 * 3600, 22 * 3600 + 1800, "123456")]
+    assert found["SCHEDULE_VIOLATION_RULES"]["MAX_ALLOWED_TO_EDIT_WORK_TIME"] == 600
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, overflow
+    assert page.errors == []
+    page.context.close()

@@ -18,7 +18,7 @@ import typer
 
 from b24local import schedule_admin
 from b24local.scopes.timeman.report import schedule_result
-from b24local.scopes.timeman.schedule import Schedule
+from b24local.scopes.timeman.schedule import Schedule, ScheduleError, span_seconds
 from b24local.store.engine import Store
 
 from .common import DataDir, Db, Json, Portal, _emit, _now, _run, _settings
@@ -94,13 +94,15 @@ def _definition(**given: Any) -> dict[str, Any]:
 
 
 def _span(text: str) -> int:
-    """A length as ``HH:MM[:SS]`` in seconds (``-1`` lifts the rule)."""
+    """A length as ``HH:MM[:SS]`` in seconds (``-1`` lifts the rule), read as the
+    schedule rules read one; a bare number is refused (seconds or hours?)."""
     if text.strip() == "-1":
         return -1
-    parts = text.split(":")
-    if len(parts) in (2, 3) and all(p.isascii() and p.isdigit() for p in parts):
-        h, m, s = (int(p) for p in [*parts, "0"][:3])
-        return h * 3600 + m * 60 + s
+    try:
+        if ":" in text:
+            return span_seconds(text, "a length")
+    except ScheduleError:
+        pass
     typer.echo(f"error: a length must be HH:MM[:SS] or -1, not {text!r}", err=True)
     raise typer.Exit(1)
 

@@ -211,7 +211,7 @@ class RestEndpoint:
         self.request_limits = request_limits
         self.require_https = require_https
         self.watchdog = Watchdog(time_limit) if time_limit else None
-        self.callers = AuthCache()
+        self.callers = AuthCache(store.feed)
         #: Records every call under ``--dev``; None otherwise.
         self.journal = journal
 
@@ -322,7 +322,7 @@ class RestEndpoint:
     async def caller(self, conn, host: str, credentials: Credentials, now: datetime) -> Caller:
         # The Host header as sent: other spellings of a host are remembered apart.
         key = (host, credentials)
-        caller = self.callers.get(key, now, conn.version)
+        caller = self.callers.get(key, now)
         if caller is None:
             # Until these credentials pass: a caller noted for other ones (a big
             # body let in by the query's token) did not make this call.
@@ -330,7 +330,7 @@ class RestEndpoint:
             portal = await resolve_portal(conn, host)
             check_portal_open(portal)
             caller = await authenticate(conn, portal, credentials, now)
-            self.callers.put(key, caller, conn.version, caller.valid_until)
+            self.callers.put(key, caller, conn.generation, caller.valid_until)
         note_caller(caller)
         return caller
 

@@ -9,6 +9,8 @@ both give the same answers to the last bit of a float. ``now`` is always the
 server's clock, passed into the scripts: never Redis's ``TIME``.
 
 Numbers travel as ``%.17g`` text, which turns back into the very same double.
+Commands go through :mod:`.redispipe`, which sends those of one turn of the
+event loop together.
 
 When Redis does not answer (down, restarting, hung past ``timeout``), calls go
 on: the limits fall back to this process's memory, a loud log line says so once,
@@ -62,6 +64,8 @@ DEFAULT_RETRY_AFTER = 5.0
 #: Seconds a key outlives the longest its rules need it (on a clock running at
 #: real speed): room for a dev clock that runs a little behind.
 KEPT_EXTRA = 300
+#: Seconds a bucket is kept at most, however slowly it drains.
+BUCKET_KEPT_AT_MOST = 86_400
 #: Connections to Redis at most; calls beyond wait for one (within ``timeout``).
 MAX_CONNECTIONS = 64
 
@@ -176,8 +180,9 @@ class RedisLimits:
         keys = [self.bucket_key(caller)]
         if method is not None:
             keys.append(self.baskets_key(caller, method))
-        # Long enough for the fullest bucket to drain.
-        kept = math.ceil(rate.threshold / rate.drain) + KEPT_EXTRA
+        # Long enough for the fullest bucket to drain (a day at most: a bucket set
+        # never to drain would otherwise ask Redis for a lifetime it refuses).
+        kept = math.ceil(min(rate.threshold / rate.drain, BUCKET_KEPT_AT_MOST)) + KEPT_EXTRA
         args = [_num(moment), _num(rate.threshold), _num(rate.drain), kept * 1000]
         reply = await self._ask(lambda redis, pipe: pipe.script(ADMIT_SHA, keys, args))
         if reply is None:

@@ -24,17 +24,23 @@ again, once the call is out of its way.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import JSON, Table, delete, func, literal, select, text
 from sqlalchemy.exc import DBAPIError
 
+from .changes import EVERYTHING
 from .engine import Store
 from .tables import metadata
 
-#: Parents before children (SQLAlchemy sorts by foreign keys).
-_TABLES: tuple[Table, ...] = tuple(metadata.sorted_tables)
+#: Parents before children (SQLAlchemy sorts by foreign keys); not the change log,
+#: which describes changes rather than state (the restore's own writes add to it, so
+#: every process retires what the restore replaced).
+_TABLES: tuple[Table, ...] = tuple(
+    table for table in metadata.sorted_tables if table.info.get("captured", True)
+)
 #: PostgreSQL's ``deadlock_detected``, and how often a restore meets it before it
 #: gives up (each costs the server's ``deadlock_timeout``, a second by default).
 _DEADLOCK = "40P01"
@@ -119,6 +125,9 @@ def deadlocked(error: DBAPIError) -> bool:
 
 async def _restore_once(store: Store, snapshot: Snapshot) -> None:
     async with store.transaction(write=True) as conn:
+        if store.dialect == "postgresql":
+            # The triggers need not log each row: _restart_change_log says it all.
+            await conn.execute(text("SELECT set_config('b24local.quiet', 'on', true)"))
         await delete_all(conn, store.dialect)
         for table in _TABLES:
             rows = snapshot.rows.get(table.name)
@@ -134,6 +143,22 @@ async def _restore_once(store: Store, snapshot: Snapshot) -> None:
             keys = [f"c{i}" for i in range(len(names))]
             await conn.execute(insert, [dict(zip(keys, row, strict=True)) for row in rows])
         await advance_sequences(conn, store.dialect)
+        await _restart_change_log(conn, store.dialect)
+
+
+async def _restart_change_log(conn: Any, dialect: str) -> None:
+    """The restore changed everything: the change log now says just that, one row
+    that makes every process forget its caches (see store/changes.py), instead of
+    a row per restored row. Every writer of a logged table has committed by now (on
+    PostgreSQL the tables are locked), so no change the log drops goes unsaid."""
+    await conn.execute(text("DELETE FROM store_changes"))
+    xid = "pg_current_xact_id()::text::bigint" if dialect == "postgresql" else "NULL"
+    await conn.execute(
+        text(
+            f"INSERT INTO store_changes (tbl, xid, changed_at) VALUES ('{EVERYTHING}', {xid}, :at)"
+        ),
+        {"at": time.time()},
+    )
 
 
 async def delete_all(conn: Any, dialect: str) -> None:

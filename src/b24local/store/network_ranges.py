@@ -10,14 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from b24local.scopes.timeman.network import NetworkRange, parse_range
 
-from .snapshot import cached
+from .snapshot import Reads, cached
 from .tables import network_ranges
 
 # Every networkrange.check reads these: answered from the snapshot while nothing changes.
 _ALL = cached(
     select(network_ranges.c.ip_range, network_ranges.c.name)
     .where(network_ranges.c.portal_id == bindparam("portal_id"))
-    .order_by(network_ranges.c.position)
+    .order_by(network_ranges.c.position),
+    Reads("network_ranges", "portal_id"),
 )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from b24local import plans
 from b24local.entities import Portal
 
-from .snapshot import cached
+from .snapshot import Reads, cached
 from .tables import portals
 
 
@@ -77,7 +77,8 @@ async def by_domain(conn: AsyncConnection, domain: str) -> Portal | None:
 # Built once, as it runs on every call that is not answered from the caller cache.
 _NAMED = portals.c.domain == bindparam("domain")
 _FOR_HOST = cached(
-    select(portals).where(or_(_NAMED, portals.c.is_default)).order_by(_NAMED.desc()).limit(1)
+    select(portals).where(or_(_NAMED, portals.c.is_default)).order_by(_NAMED.desc()).limit(1),
+    Reads("portals"),
 )
 
 

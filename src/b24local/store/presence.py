@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from b24local.scopes.im.presence import Presence
 
 from .idlists import per_user
-from .snapshot import cached, prebuilt
+from .snapshot import Reads, cached, prebuilt
 from .tables import presence
 
 # Built once: on the hot path, building a statement costs more than running it.
@@ -19,7 +19,8 @@ _ONE = cached(
     select(presence).where(
         presence.c.portal_id == bindparam("portal_id"),
         presence.c.user_id == bindparam("user_id"),
-    )
+    ),
+    Reads("presence", "portal_id", "user_id"),
 )
 _SOME = select(presence).where(
     presence.c.portal_id == bindparam("portal_id"),
@@ -74,9 +75,14 @@ async def save(conn: AsyncConnection, portal_id: int, user_id: int, state: Prese
         await conn.execute(presence.insert().values(portal_id=portal_id, user_id=user_id, **values))
 
 
+_ALL = (
+    select(presence.c.user_id, presence.c.status, presence.c.idle_since, presence.c.last_activity)
+    .where(presence.c.portal_id == bindparam("portal_id"))
+    .order_by(presence.c.user_id)
+)
+
+
 async def all_of(conn: AsyncConnection, portal_id: int) -> dict[int, Presence]:
     """Every stored presence of the portal, by user (users without one are online)."""
-    rows = await conn.execute(
-        select(presence).where(presence.c.portal_id == portal_id).order_by(presence.c.user_id)
-    )
-    return _states(rows)
+    rows = await conn.execute(_ALL, {"portal_id": portal_id})
+    return {user_id: Presence(status, idle, last) for user_id, status, idle, last in rows}

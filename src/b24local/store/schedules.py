@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from b24local.scopes.timeman.schedule import Assignments, Schedule, Shift
 
 from . import departments
-from .snapshot import cached
+from .snapshot import Reads, cached
 from .tables import work_schedules
 
 # Every timeman.status/open/close/settings looks for the user's schedule: answered
@@ -21,7 +21,8 @@ from .tables import work_schedules
 _ALL = cached(
     select(work_schedules)
     .where(work_schedules.c.portal_id == bindparam("portal_id"))
-    .order_by(work_schedules.c.id)
+    .order_by(work_schedules.c.id),
+    Reads("work_schedules", "portal_id"),
 )
 
 

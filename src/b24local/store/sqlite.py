@@ -9,9 +9,10 @@ store, their statements executed right on the event loop's thread through a plai
 directly. Only what may wait goes to a worker thread: ``COMMIT`` of a write (an
 fsync), and ``BEGIN IMMEDIATE`` when another process holds the write lock.
 
-Reads begin their transaction at their first statement that the snapshot row cache
+Reads begin their transaction at their first statement that the row cache
 (:mod:`b24local.store.snapshot`) cannot answer; a call whose lookups are all cached
-never touches the database beyond one ``PRAGMA data_version``.
+never touches the database beyond one ``PRAGMA data_version`` (and, when that
+moved, one read of the change log: :mod:`b24local.store.changes`).
 
 Writes are serialised, as SQLite serialises them anyway, and committed in groups:
 the calls that queue up while one group commits join the next group's transaction,
@@ -51,6 +52,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import FrozenResult, Result
 
+from .changes import READ_AT_MOST, RETENTION_SECONDS, ChangeFeed
 from .snapshot import MISSING, RowCache, is_prebuilt, key_of
 
 T = TypeVar("T")
@@ -146,32 +148,40 @@ class Session:
     """One transaction, with what the store modules use of
     :class:`~sqlalchemy.ext.asyncio.AsyncConnection`."""
 
-    __slots__ = ("_begun", "_conn", "_plans", "_raw", "_rows", "version")
+    __slots__ = ("_begun", "_conn", "_lender", "_plans", "_raw", "_rows", "generation")
 
     #: A failed statement leaves SQLite's transaction usable.
     failures_abort = False
 
     def __init__(
         self,
-        conn: Connection,
+        conn: Connection | None,
         plans: dict[Any, _Plan | None],
         *,
         rows: RowCache | None,
-        version: int | None,
+        generation: int,
         begun: bool,
         raw: sqlite3.Connection | None = None,
+        lender: SqliteTransactions | None = None,
     ) -> None:
+        #: None until a read's first statement the cache cannot answer: then a
+        #: connection is borrowed from ``lender``.
         self._conn = conn
-        self._raw = raw if raw is not None else _raw(conn)
+        self._raw = raw if raw is not None or conn is None else _raw(conn)
+        self._lender = lender
         self._plans = plans
         #: The snapshot row cache; None in a write, which must see its own changes.
         self._rows = rows
-        #: The database version the transaction started under (see ``version()``).
-        self.version = version
+        #: The change feed's generation when the transaction began (see ``fresh()``):
+        #: what it reads is put in a cache only if nothing it read has changed since.
+        self.generation = generation
         self._begun = begun
 
     @property
     def dialect(self):
+        if self._conn is None:
+            assert self._lender is not None
+            return self._lender._engine.dialect
         return self._conn.dialect
 
     async def execute(self, statement: Any, parameters: Any = None, **kwargs: Any) -> Result:
@@ -189,7 +199,7 @@ class Session:
         if not isinstance(outcome, FrozenResult):
             return outcome  # type: ignore[return-value]  # what a write needs: rowcount
         if key is not None and rows is not None:
-            rows.put(key, outcome)
+            rows.put(key, outcome, self.generation)
         return outcome()
 
     async def make(self, statement: Any, parameters: Any, convert: Callable[[Result], T]) -> T:
@@ -204,7 +214,7 @@ class Session:
         made = rows.made(made_key)
         if made is MISSING:
             made = convert(await self.execute(statement, parameters))
-            rows.keep_made(made_key, made)
+            rows.keep_made(made_key, made, self.generation)
         return made
 
     def _prebuilt(self, statement: Any, parameters: Any) -> FrozenResult | _Written | Result:
@@ -225,7 +235,10 @@ class Session:
 
     def _begin(self) -> None:
         if not self._begun:
-            self._raw.execute("BEGIN")
+            if self._conn is None:
+                assert self._lender is not None
+                self._conn, self._raw = self._lender._checkout()
+            self._raw.execute("BEGIN")  # type: ignore[union-attr]
             self._begun = True
 
     @asynccontextmanager
@@ -243,37 +256,34 @@ class Session:
 
 
 class _Read:
-    """A read transaction: ``async with transactions.read() as session``.
+    """A read transaction: ``async with transactions.read() as session``. It borrows
+    a connection only for a statement the row cache cannot answer, so a call that
+    awaits something else meanwhile (limits kept in Redis) holds none.
 
     A class rather than a generator-based context manager: every call opens one,
     and this is the cheaper of the two.
     """
 
-    __slots__ = ("_conn", "_owner", "_session")
+    __slots__ = ("_owner", "_session")
 
     def __init__(self, owner: SqliteTransactions) -> None:
         self._owner = owner
 
     async def __aenter__(self) -> Session:
         owner = self._owner
-        if owner._idle:
-            conn, raw = owner._idle.pop()
-        else:
-            conn = owner._engine.connect()
-            raw = _raw(conn)
-        self._conn = conn, raw
-        version = owner.version()
-        owner._rows.at(version)
         self._session = Session(
-            conn, owner._plans, rows=owner._rows, version=version, begun=False, raw=raw
-        )
+            None, owner._plans, rows=owner._rows, generation=owner.fresh(), begun=False,
+            lender=owner,
+        )  # fmt: skip
         return self._session
 
     async def __aexit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        session = self._session
         try:
-            self._session.end(commit=kind is None)
+            session.end(commit=kind is None)
         finally:
-            self._owner._checkin(*self._conn)
+            if session._conn is not None:
+                self._owner._checkin(session._conn, session._raw)  # type: ignore[arg-type]
 
 
 class _Write:
@@ -298,16 +308,16 @@ class _Write:
             writer = owner._writer
             assert writer is not None
             raw = _raw(writer)
+            owner.prune_log(raw)
             raw.execute("SAVEPOINT b24local_call")
         except BaseException:
             owner._lock.release()
             owner._leave(group)
             raise
         self._group, self._raw = group, raw
-        # The version of the last commit: callers validated under it are still good
-        # (see rest/authcache.py); rows are read afresh.
+        # Callers cached are still good (see rest/authcache.py); rows are read afresh.
         return Session(
-            writer, owner._plans, rows=None, version=owner.version(), begun=True, raw=raw
+            writer, owner._plans, rows=None, generation=owner.fresh(), begun=True, raw=raw
         )
 
     async def __aexit__(self, kind: type[BaseException] | None, *_: object) -> None:
@@ -376,16 +386,22 @@ class _Hop:
 class SqliteTransactions:
     """Hands out read and write transactions on one SQLite database."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, feed: ChangeFeed) -> None:
         self._engine = engine
         #: Read connections not in use, with their driver connections.
         self._idle: list[tuple[Connection, sqlite3.Connection]] = []
-        self._rows = RowCache()
+        #: What this process knows of the change log, and the caches it keeps exact.
+        self.feed = feed
+        self._rows = RowCache(feed)
         self._plans: dict[Any, _Plan | None] = {}
         database = engine.url.database
         assert database is not None
         self._watcher = sqlite3.connect(database, check_same_thread=False)
         self._known_version: int | None = None
+        #: The ``data_version`` at the last reading of the change log, and the last
+        #: change read (None: the log is yet to be read, or missing).
+        self._log_version: int | None = None
+        self._log_seq: int | None = None
         self._writer: Connection | None = None
         #: The writer's busy timeout (ms), restored after a ``BEGIN IMMEDIATE`` that
         #: must not wait on the loop.
@@ -402,19 +418,20 @@ class SqliteTransactions:
         #: What that thread reports, as soon as it is done.
         self._hop: _Hop | None = None
 
-    def version(self) -> int:
-        """A number that changes whenever anything is committed to the database, by any
-        connection of any process. The watcher never writes: ``data_version`` counts
-        the commits of connections other than the one asked.
+    def fresh(self) -> int:
+        """Bring the caches up to date with every commit, by any connection of any
+        process, that a call now running could know of; answer the feed's generation.
 
-        One reading serves every call that runs before :meth:`_forget_version`, queued
+        ``PRAGMA data_version``, read on the watcher (which never writes), changes
+        whenever anything was committed; only then is the change log read. One
+        reading serves every call that runs before :meth:`_forget_version`, queued
         when it was taken. Those calls were all received before the reading, so it
         shows every commit their clients could have known of; whatever the next poll
         for I/O delivers (a new request, a finished commit) runs after the forgetting
         and reads afresh. Under load this saves most readings, which cost a lock on
         the WAL index each.
 
-        A call's cached rows are those of the reading, and what it reads from the
+        A call's cached rows are as of the reading, and what it reads from the
         database is as of its first statement: a commit landing in between can show
         in the one and not the other. That is the read-committed contract PostgreSQL
         reads have here too, each statement with its own snapshot."""
@@ -423,13 +440,70 @@ class SqliteTransactions:
             known = self._watcher.execute("PRAGMA data_version").fetchone()[0]
             self._known_version = known
             asyncio.get_running_loop().call_soon(self._forget_version)
-        return known
+            if known != self._log_version:
+                self._read_log()
+                self._log_version = known
+            elif self._log_seq is not None:
+                # Nothing committed since the last reading, so nothing pruned:
+                # the log is as good as read now.
+                self.feed.apply(())
+        return self.feed.generation
+
+    def _read_log(self) -> None:
+        watcher, feed = self._watcher, self.feed
+        try:
+            rows: list[Any] = []
+            afresh = self._log_seq is None or feed.stale()
+            if not afresh:
+                rows = watcher.execute(
+                    "SELECT seq, tbl, portal_id, user_id FROM store_changes "
+                    "WHERE seq > ? ORDER BY seq LIMIT ?",
+                    (self._log_seq, READ_AT_MOST + 1),
+                ).fetchall()
+                afresh = len(rows) > READ_AT_MOST
+            if afresh:
+                # Rows this process never read may have been pruned, or there are
+                # too many changes to retire one by one: forget everything, and
+                # read on from the newest change.
+                top = watcher.execute("SELECT MAX(seq) FROM store_changes").fetchone()[0]
+                feed.forget_all()
+                self._log_seq = top or 0
+                return
+        except sqlite3.OperationalError:
+            # No change log (a database not yet migrated): nothing can stay cached.
+            feed.forget_all()
+            self._log_seq = None
+            return
+        if rows:
+            self._log_seq = rows[-1][0]
+        feed.apply((table, portal, user) for _seq, table, portal, user in rows)
+
+    def prune_log(self, raw: sqlite3.Connection) -> None:
+        """Drop changes older than the log's retention, now and then, in the open
+        write group (before the call's savepoint: kept whatever the call does)."""
+        if not self.feed.prune_due():
+            return
+        # SQLite commits in seq order: every change up to the last one read had
+        # committed when it was read.
+        below = self.feed.prune_below(self._log_seq) or 0
+        with contextlib.suppress(sqlite3.OperationalError):
+            raw.execute(
+                "DELETE FROM store_changes WHERE seq <= ? "
+                "AND changed_at < (julianday('now') - 2440587.5) * 86400.0 - ?",
+                (below, RETENTION_SECONDS),
+            )
 
     def _forget_version(self) -> None:
         self._known_version = None
 
     def read(self) -> _Read:
         return _Read(self)
+
+    def _checkout(self) -> tuple[Connection, sqlite3.Connection]:
+        if self._idle:
+            return self._idle.pop()
+        conn = self._engine.connect()
+        return conn, _raw(conn)
 
     def _checkin(self, conn: Connection, raw: sqlite3.Connection) -> None:
         if len(self._idle) < IDLE_READERS:
@@ -527,6 +601,10 @@ class SqliteTransactions:
         if error is None:
             # Calls answered after this see the commit: read the version afresh.
             self._known_version = None
+        else:
+            # The members saw each other's changes, now undone, and may have cached
+            # callers built from them; no change in the log will retire those.
+            self.feed.forget_all()
         group.answer(error)
         # The next group begins once the last has committed: SQLite has one writer.
         while self._waiting and self._waiting[0].done():

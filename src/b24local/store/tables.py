@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -262,6 +263,9 @@ workdays = Table(
     Column("lat_close", Float, nullable=True),
     Column("lon_close", Float, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
+    # When the day last resumed after a pause or a close (time control's absences
+    # start no earlier); NULL until it does, and for days stored before 0017.
+    Column("resumed_at", UTCDateTime, nullable=True),
     # Worked and break seconds as of the last change (REST 3.0 timeman.record.*
     # filters and sorts by them in SQL); a day still open has worked 0 so far.
     Column("duration", Integer, nullable=False, server_default="0"),
@@ -513,4 +517,26 @@ offline_events = Table(
         ["portal_id", "app_id"], ["apps.portal_id", "apps.id"], ondelete="CASCADE"
     ),
     Index(None, "portal_id", "app_id", "id"),
+)
+
+#: The change log: a row per insert, update or delete on a cached table, written by
+#: triggers (migration 0016; see store/changes.py). Not captured by snapshots: it
+#: describes changes, not state.
+store_changes = Table(
+    "store_changes",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("tbl", String(64), nullable=False),
+    Column("portal_id", Integer, nullable=True),
+    Column("user_id", Integer, nullable=True),
+    # PostgreSQL: the writing transaction's ID (pg_current_xact_id), which tells
+    # readers which rows may still be uncommitted; SQLite commits in seq order.
+    Column("xid", BigInteger, nullable=True),
+    # Seconds since the epoch on the database's clock: rows older than the log's
+    # retention are pruned.
+    Column("changed_at", Float, nullable=False),
+    Index(None, "xid"),
+    Index(None, "changed_at"),
+    sqlite_autoincrement=True,
+    info={"captured": False},
 )

@@ -18,7 +18,7 @@ from b24local.scopes.timeman.absences import (
 from b24local.scopes.timeman.workday import Workday
 
 from . import settings as kv
-from .snapshot import cached, prebuilt
+from .snapshot import Reads, cached, prebuilt
 from .tables import settings as settings_table
 from .tables import timecontrol_records as records
 from .tables import workdays
@@ -32,7 +32,8 @@ _KEY = "timecontrol"
 _SETTINGS = cached(
     select(settings_table.c.value).where(
         settings_table.c.portal_id == bindparam("portal_id"), settings_table.c.key == _KEY
-    )
+    ),
+    Reads("settings", "portal_id"),
 )
 _LAST_ABSENCES = cached(
     select(records)
@@ -42,7 +43,8 @@ _LAST_ABSENCES = cached(
         records.c.type.in_(ABSENCE_TYPES),
     )
     .order_by(records.c.id.desc())
-    .limit(2)
+    .limit(2),
+    Reads("timecontrol_records", "portal_id", "user_id"),
 )
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import credentials
-from .snapshot import cached
+from .snapshot import Reads, cached
 from .tables import access_tokens
 
 
@@ -23,7 +23,8 @@ class AccessToken:
 
 
 _BY_HASH = cached(
-    select(access_tokens).where(access_tokens.c.token_hash == bindparam("token_hash"))
+    select(access_tokens).where(access_tokens.c.token_hash == bindparam("token_hash")),
+    Reads("access_tokens"),
 )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from b24local.entities import Webhook
 
 from . import credentials
-from .snapshot import cached
+from .snapshot import Reads, cached
 from .tables import webhooks
 
 
@@ -66,7 +66,9 @@ async def add(
     return _webhook(result.one()), code or ""
 
 
-_BY_CODE = cached(select(webhooks).where(webhooks.c.code_hash == bindparam("code_hash")))
+_BY_CODE = cached(
+    select(webhooks).where(webhooks.c.code_hash == bindparam("code_hash")), Reads("webhooks")
+)
 
 
 async def find(conn: AsyncConnection, portal_id: int, user_id: int, code: str) -> Webhook | None:

@@ -37,7 +37,7 @@ from b24local.scopes.timeman.workday import (
 
 from . import departments as department_store
 from . import schedules, v3query
-from .snapshot import cached, prebuilt
+from .snapshot import Reads, cached, prebuilt
 from .tables import timeman_settings, workday_events, workdays
 from .types import from_iso, storable, to_iso
 
@@ -76,14 +76,15 @@ def _values(day: Workday) -> dict[str, Any]:
         "ip_close": day.closed_from.ip,
         "lat_close": day.closed_from.lat,
         "lon_close": day.closed_from.lon,
+        "resumed_at": day.resumed,
     }
 
 
 #: What :func:`_values` fills, and when the day last changed.
 _DAY_COLUMNS = (
     "started_at", "tz_offset", "zone", "finished_at", "breaks", "active",
-    "ip_open", "lat_open", "lon_open", "ip_close", "lat_close", "lon_close", "updated_at",
-    "duration", "break_length",
+    "ip_open", "lat_open", "lon_open", "ip_close", "lat_close", "lon_close", "resumed_at",
+    "updated_at", "duration", "break_length",
 )  # fmt: skip
 # Built once, each value a parameter of its own: every transition runs two of these.
 _INSERT_DAY = (
@@ -117,7 +118,7 @@ def snapshot(day: Workday | None) -> dict[str, Any] | None:
     if day is None:
         return None
     values = _values(day)
-    for key in ("started_at", "finished_at"):
+    for key in ("started_at", "finished_at", "resumed_at"):
         values[key] = to_iso(values[key]) if values[key] else None
     return values
 
@@ -126,7 +127,8 @@ def snapshot(day: Workday | None) -> dict[str, Any] | None:
 _DAY_READ = [
     workdays.c[name]
     for name in ("id", "user_id", "started_at", "tz_offset", "zone", "finished_at", "breaks",
-                 "active", "ip_open", "lat_open", "lon_open", "ip_close", "lat_close", "lon_close")
+                 "active", "ip_open", "lat_open", "lon_open", "ip_close", "lat_close", "lon_close",
+                 "resumed_at")
 ]  # fmt: skip
 
 
@@ -140,6 +142,7 @@ def _day(row: Any) -> StoredDay:
         active=row.active,
         opened_from=Place(row.ip_open, row.lat_open, row.lon_open),
         closed_from=Place(row.ip_close, row.lat_close, row.lon_close),
+        resumed=row.resumed_at,
     )
     return StoredDay(row.id, row.user_id, day)
 
@@ -151,7 +154,8 @@ _LATEST = cached(
         workdays.c.portal_id == bindparam("portal_id"), workdays.c.user_id == bindparam("user_id")
     )
     .order_by(workdays.c.id.desc())
-    .limit(1)
+    .limit(1),
+    Reads("workdays", "portal_id", "user_id"),
 )
 _SETTINGS = cached(
     select(timeman_settings)
@@ -159,7 +163,9 @@ _SETTINGS = cached(
         timeman_settings.c.portal_id == bindparam("portal_id"),
         timeman_settings.c.user_id.in_([PORTAL_DEFAULTS, bindparam("user_id")]),
     )
-    .order_by(timeman_settings.c.user_id)
+    .order_by(timeman_settings.c.user_id),
+    Reads("timeman_settings", "portal_id", "user_id"),
+    Reads("timeman_settings", "portal_id", PORTAL_DEFAULTS),
 )
 
 
@@ -170,22 +176,39 @@ async def latest(conn: AsyncConnection, portal_id: int, user_id: int) -> StoredD
     return _day(row) if row else None
 
 
-async def latest_of_all(
-    conn: AsyncConnection, portal_id: int, *, unless_closed_before: datetime | None = None
-) -> dict[int, StoredDay]:
-    """Every user's current workday (as :func:`latest` finds it), in one query;
-    without those finished days that started before ``unless_closed_before``."""
-    newest = (
+#: What :func:`latest_of_all` reads: a day without where it was opened and closed
+#: from (six columns, two objects a day, that the team board never shows).
+_DAY_BRIEF = [
+    workdays.c[name]
+    for name in ("user_id", "started_at", "tz_offset", "zone", "finished_at", "breaks", "active")
+]
+
+
+#: Each user's newest day, unless it was finished and started before ``cutoff``.
+_LATEST_OF_ALL = select(*_DAY_BRIEF).where(
+    workdays.c.portal_id == bindparam("portal_id"),
+    workdays.c.id.in_(
         select(func.max(workdays.c.id))
-        .where(workdays.c.portal_id == portal_id)
+        .where(workdays.c.portal_id == bindparam("portal_id"))
         .group_by(workdays.c.user_id)
+    ),
+    workdays.c.finished_at.is_(None) | (workdays.c.started_at >= bindparam("cutoff")),
+)
+
+
+async def latest_of_all(
+    conn: AsyncConnection, portal_id: int, *, unless_closed_before: datetime
+) -> dict[int, Workday]:
+    """Every user's current workday (as :func:`latest` finds it, without its places),
+    in one query; without those finished days that started before
+    ``unless_closed_before``."""
+    rows = await conn.execute(
+        _LATEST_OF_ALL, {"portal_id": portal_id, "cutoff": unless_closed_before}
     )
-    query = select(*_DAY_READ).where(workdays.c.portal_id == portal_id, workdays.c.id.in_(newest))
-    if unless_closed_before is not None:
-        query = query.where(
-            workdays.c.finished_at.is_(None) | (workdays.c.started_at >= unless_closed_before)
-        )
-    return {row.user_id: _day(row) for row in await conn.execute(query)}
+    return {
+        user_id: Workday(start, tz_offset, zone, finish, _breaks_in(breaks), active)
+        for user_id, start, tz_offset, zone, finish, breaks, active in rows
+    }
 
 
 async def by_id(conn: AsyncConnection, portal_id: int, workday_id: int) -> StoredDay | None:

@@ -23,6 +23,7 @@ from b24local.store import departments, workdays
 from b24local.store import presence as presence_store
 from b24local.store import users as user_store
 from b24local.store.departments import Department
+from b24local.store.users import Member
 
 #: The order of the summary, and of the rows: who is at work first.
 STATES = ("OPENED", "PAUSED", "EXPIRED", "CLOSED", "NONE")
@@ -32,7 +33,7 @@ OLD = timedelta(hours=50)
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    user: User
+    user: Member
     state: str  # one of STATES
     #: When the day started, and the zone it is shown in (the day's own).
     started: datetime | None
@@ -47,7 +48,7 @@ class Row:
         return self.state == "OPENED"
 
 
-def row(user: User, day: Workday | None, presence: Presence, now: datetime) -> Row:
+def row(user: Member, day: Workday | None, presence: Presence, now: datetime) -> Row:
     """One person's line, from the same rules "My day" and ``timeman.status`` read."""
     state = status(day, now)
     if day is None or (state == "CLOSED" and day.local_date(now) != day.local_date(day.start)):
@@ -81,7 +82,7 @@ async def load(
     """The board as ``viewer`` may see it, cut to ``department`` (and the departments
     below it) when given: four queries, whatever the number of people."""
     tree = await departments.tree(conn, portal_id)
-    people = [u for u in await user_store.all_users(conn, portal_id) if u.active]
+    people = await user_store.roster(conn, portal_id)
     reach = [person for person in people if manages_in(tree, viewer, person)]
     # Each person counts in their departments and every department above them.
     above = {d: {found.id for found in departments.ancestry(tree, d)} for d in tree}
@@ -97,8 +98,7 @@ async def load(
     days = await workdays.latest_of_all(conn, portal_id, unless_closed_before=now - OLD)
     states = await presence_store.all_of(conn, portal_id)
     rows = [
-        row(person, days[person.id].day if person.id in days else None,
-            states.get(person.id, Presence()), now)
+        row(person, days.get(person.id), states.get(person.id, Presence()), now)
         for person in reach
     ]  # fmt: skip
     rows.sort(key=_sort_key)

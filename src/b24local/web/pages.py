@@ -15,11 +15,13 @@ from zoneinfo import ZoneInfo
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from b24local.entities import User
 from b24local.oauth import throttle
 from b24local.oauth.login import SESSION_COOKIE, SESSION_LIFETIME, check_password
 from b24local.scopes.im import presence
 from b24local.scopes.im.methods import set_status
 from b24local.scopes.timeman import methods as timeman
+from b24local.scopes.timeman.access import can_manage
 from b24local.scopes.timeman.workday import (
     Place,
     Refusal,
@@ -33,6 +35,7 @@ from b24local.store import sessions, workdays
 from b24local.store import users as user_store
 
 from . import day as day_view
+from .administer import path_id
 from .render import page
 from .visit import Refused, Visit, visit
 
@@ -152,28 +155,37 @@ async def logout(current: Visit) -> Response:
 # --- My day ----------------------------------------------------------------------------
 
 
-def home_zone(current: Visit) -> ZoneInfo:
-    assert current.user is not None
-    return ZoneInfo(timeman.home_zone(current.portal, current.user))
+def home_zone(current: Visit, user: User | None = None) -> ZoneInfo:
+    """The zone of ``user``'s days (the viewer's by default)."""
+    user = user or current.user
+    assert user is not None
+    return ZoneInfo(timeman.home_zone(current.portal, user))
 
 
 async def _day_page(
-    current: Visit, error: str = "", status: int = 200, sent: dict[str, str] | None = None
+    current: Visit,
+    error: str = "",
+    status: int = 200,
+    sent: dict[str, str] | None = None,
+    *,
+    person: User | None = None,
 ) -> Response:
-    """My day; after a refused form, with the error and what was ``sent`` filled in."""
-    user = current.user
+    """My day, or ``person``'s day as their supervisor sees it; after a refused form,
+    with the error and what was ``sent`` filled in."""
+    user = person or current.user
     assert user is not None
     async with current.runtime.store.transaction() as conn:
         stored = await workdays.latest(conn, current.portal.id, user.id)
         settings = await workdays.settings_for(conn, current.portal.id, user.id, user.departments)
         state = await presence_store.get(conn, current.portal.id, user.id)
     day = stored.day if stored else None
-    shown = day_view.view(day, settings, current.now, home_zone(current))
+    home = home_zone(current, user)
+    shown = day_view.view(day, settings, current.now, home)
     return page(
         current.request, "day.html", status=status, visit=current, user=user, view=shown,
         settings=settings, presence=state, statuses=presence.STATUSES, error=error,
-        csrf_token=current.csrf_token(), now=current.now, home=home_zone(current),
-        sent=sent or {},
+        csrf_token=current.csrf_token(), now=current.now, home=home, sent=sent or {},
+        person=person, base=f"/team/{person.id}" if person else "/day",
     )  # fmt: skip
 
 
@@ -212,15 +224,22 @@ def _earlier(text: str, on: Callable[[time], datetime]) -> datetime | None:
 
 @handler()
 async def day_action(current: Visit) -> Response:
+    assert current.user is not None
+    return await _act(current, current.user, None)
+
+
+async def _act(current: Visit, user: User, person: User | None) -> Response:
+    """A button of a day: ``user``'s own (``person`` None), or ``person``'s pressed
+    by their supervisor, as ``timeman.*`` with ``USER_ID`` would."""
     action = current.request.path_params["action"]
     if action not in _MEANT_FOR:
         raise Refused("error.not_found", 404)
     fields = await current.form()
-    user = current.user
-    assert user is not None
+    actor = current.user
+    assert actor is not None
     report = fields.get("report", "").strip()
     place = Place(ip=current.client_ip)
-    home = home_zone(current)
+    home = home_zone(current, user)
     wanted = _MEANT_FOR[action]
 
     def change(day: Workday | None, settings: Settings, target, now: datetime) -> Transition:
@@ -248,13 +267,47 @@ async def day_action(current: Visit) -> Response:
         async with current.runtime.store.transaction(write=True) as conn:
             await timeman.change_day(
                 conn, current.portal.id, user, change, clock=current.runtime.clock,
-                actor_id=user.id, report=report, ip=current.client_ip,
+                actor_id=actor.id, report=report, ip=current.client_ip,
             )  # fmt: skip
     except Refusal as refusal:
-        return await _day_page(current, f"refusal.{refusal.reason.value}", 409, fields)
+        reason = f"refusal.{refusal.reason.value}"
+        return await _day_page(current, reason, 409, fields, person=person)
     except Refused as refused:
-        return await _day_page(current, refused.key, refused.status, fields)
-    return _see_other("/day")
+        return await _day_page(current, refused.key, refused.status, fields, person=person)
+    return _see_other(f"/team/{person.id}" if person else "/day")
+
+
+# --- a supervisor on someone's day -------------------------------------------------------
+
+
+async def _managed(current: Visit) -> User | None:
+    """The person of the path, if the viewer may act on their day as ``timeman.*``
+    with ``USER_ID`` lets them (403 else, 404 for no one); None for the viewer."""
+    viewer = current.user
+    assert viewer is not None
+    user_id = path_id(current.request.path_params["user"])
+    async with current.runtime.store.transaction() as conn:
+        person = await user_store.get(conn, current.portal.id, user_id)
+        if person is None or not person.active:
+            raise Refused("error.not_found", 404)
+        if not await can_manage(conn, viewer, person):
+            raise Refused("team.not_yours", 403)
+    return None if person.id == viewer.id else person
+
+
+@handler()
+async def person_day(current: Visit) -> Response:
+    person = await _managed(current)
+    if person is None:
+        return _see_other("/day")
+    return await _day_page(current, person=person)
+
+
+@handler()
+async def person_action(current: Visit) -> Response:
+    person = await _managed(current)
+    assert current.user is not None
+    return await _act(current, person or current.user, person)
 
 
 @handler()

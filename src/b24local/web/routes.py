@@ -34,6 +34,9 @@ def web_routes() -> list[BaseRoute]:
         Route("/status", pages.my_status, methods=["POST"]),
         Route("/team", team.team),
         Route("/team/live", team.team_live),
+        # After /team/live: "live" is no one's ID.
+        Route("/team/{user}", pages.person_day),
+        Route("/team/{user}/{action}", pages.person_action, methods=["POST"]),
         Route("/approvals", approvals.approvals_page),
         Route("/approvals/{workday}/{decision}", approvals.decide, methods=["POST"]),
         Route("/reports", report_pages.reports_page),
@@ -58,7 +61,16 @@ def web_routes() -> list[BaseRoute]:
         Route("/admin/worktime", admin_worktime.worktime_page, methods=["GET", "POST"]),
         Route("/admin/networks", admin_networks.networks_page, methods=["GET", "POST"]),
         Route("/admin/schedules", admin_schedules.schedules_page),
-        Route("/admin/schedules/{schedule}", admin_schedules.schedule_page),
+        # Before the one below: "new" is no schedule's ID.
+        Route("/admin/schedules/new", admin_schedules.new_schedule_page, methods=["GET", "POST"]),
+        Route(
+            "/admin/schedules/{schedule}", admin_schedules.schedule_page, methods=["GET", "POST"]
+        ),
+        Route(
+            "/admin/schedules/{schedule}/delete",
+            admin_schedules.delete_schedule,
+            methods=["POST"],
+        ),
         Route("/admin/apps", admin_apps.apps_page),
         Route("/admin/apps/{client}/delete", admin_apps.remove_app, methods=["POST"]),
         Route("/admin/calls", admin_dev.calls_page),

@@ -194,12 +194,17 @@ def away_since(presence: Presence) -> datetime | None:
 
 
 def working_since(day: Workday | None, now: datetime) -> datetime | None:
-    """Start of the stretch of work going on now: the day's start, or the end of
-    its last break (a reopened day's gap is a break too); None when not working."""
+    """Start of the stretch of work going on now: the day's start, or when it last
+    resumed after a pause or a close; None when not working.
+
+    The end of the last break says it too (a reopened day's gap is a break), but
+    not for a day resumed within the second it paused or closed, which leaves no
+    break: ``resumed`` does (days stored before it was kept have the breaks only).
+    """
     if day is None or status(day, now) != "OPENED":
         return None
     ended = [b.end for b in day.breaks if b.end is not None]
-    return max([day.start, *ended])
+    return max([day.start, *ended, *([day.resumed] if day.resumed else [])])
 
 
 def absent_since(

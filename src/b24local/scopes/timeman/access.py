@@ -14,6 +14,7 @@ from b24local.entities import User
 from b24local.scopes.timeman.schedule import Schedule
 from b24local.store import departments
 from b24local.store.departments import Department
+from b24local.store.users import Member
 
 from .absences import ControlSettings, ViewType, listed
 
@@ -24,7 +25,7 @@ async def can_manage(conn: AsyncConnection, actor: User, target: User) -> bool:
     return manages_in(await departments.tree(conn, target.portal_id), actor, target)
 
 
-def manages_in(tree: dict[int, Department], actor: User, target: User) -> bool:
+def manages_in(tree: dict[int, Department], actor: User, target: User | Member) -> bool:
     """:func:`can_manage` on a structure already read: for many people at once."""
     if actor.id == target.id or actor.is_admin:
         return True

@@ -55,6 +55,8 @@ _RULE_DEFAULTS: dict[str, int] = {
 RULE_KEYS = tuple(_RULE_DEFAULTS)
 #: Rules that are a moment of the day (seconds from midnight) and may be "HH:MM".
 _CLOCK_RULES = {"MAX_EXACT_START", "MIN_EXACT_END"}
+#: Rules that are not a length of time: an ID and a flag, never "HH:MM".
+_PLAIN_RULES = {"PERIOD_TIME_LACK_AGENT_ID", "MISSED_SHIFT_START"}
 
 
 class ScheduleError(ValueError):
@@ -143,6 +145,19 @@ def clock_seconds(value: Any, what: str) -> int:
     return _int(value, what, 0, DAY - 1)
 
 
+def span_seconds(value: Any, what: str) -> int:
+    """A length in seconds: a number of seconds or ``H:MM[:SS]``, hours unbounded
+    (a period's shortfall may be longer than a day) up to :data:`MAX_ID` seconds."""
+    if isinstance(value, str) and ":" in value:
+        parts = value.strip().split(":")
+        if len(parts) in (2, 3) and all(p.isascii() and p.isdigit() and p for p in parts):
+            h, m, s = (int(p) for p in [*parts, "0"][:3])
+            if m < 60 and s < 60 and h * 3600 + m * 60 + s <= MAX_ID:
+                return h * 3600 + m * 60 + s
+        raise ScheduleError(f"{what} must be H:MM[:SS] or seconds, not {value!r}")
+    return _int(value, what, 0, MAX_ID)
+
+
 def _bool(value: Any, what: str) -> bool:
     if isinstance(value, bool):
         return value
@@ -185,6 +200,19 @@ def _shift(raw: Any, shift_id: int) -> Shift:
     return Shift(shift_id, start, end, "".join(sorted(set(days))), pause, name)
 
 
+def _shifts(raw: list[Any], first_id: int) -> list[Shift]:
+    """Each shift read, a refusal naming which (counted from 1) when there are several."""
+    found = []
+    for number, body in enumerate(raw, 1):
+        try:
+            found.append(_shift(body, first_id + number - 1))
+        except ScheduleError as error:
+            if len(raw) == 1:
+                raise
+            raise ScheduleError(f"shift {number}: {error}") from None
+    return found
+
+
 def _exclusions(raw: Any) -> dict[str, Any]:
     """``{year: {month: {day: 0|1}}}``; a date list ``{"2026-01-01": 0}`` is also taken."""
     body = _mapping(raw, "CALENDAR.EXCLUSIONS") if raw != [] else {}
@@ -221,6 +249,8 @@ def _rules(raw: Any) -> dict[str, Any]:
             rules[key] = {k: [f"U{i}" for i in _notified(notify.get(k))] for k in NOTIFY_KEYS}
         elif key in _CLOCK_RULES and value != UNSET:
             rules[key] = clock_seconds(value, key)
+        elif key not in _PLAIN_RULES and isinstance(value, str) and ":" in value:
+            rules[key] = span_seconds(value, key)
         else:
             rules[key] = _int(value, key, UNSET, MAX_ID)
     return rules
@@ -281,7 +311,7 @@ def read_definition(
         shifts = body["SHIFTS"]
         if not isinstance(shifts, list) or len(shifts) > 50:
             raise ScheduleError("SHIFTS must be a list of at most 50 shifts")
-        changes["shifts"] = tuple(_shift(s, first_shift_id + i) for i, s in enumerate(shifts))
+        changes["shifts"] = tuple(_shifts(shifts, first_shift_id))
     if "CALENDAR" in body:
         calendar = _mapping(body["CALENDAR"], "CALENDAR")
         changes["exclusions"] = _exclusions(calendar.get("EXCLUSIONS"))

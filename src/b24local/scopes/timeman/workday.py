@@ -105,6 +105,10 @@ class Workday:
     active: bool = True
     opened_from: Place = Place()
     closed_from: Place = Place()
+    #: When work last began again after a pause or a close. The breaks show it too,
+    #: except when the day resumed within the second it paused or closed: no break
+    #: is left then, yet the work going on began there, not at the start.
+    resumed: datetime | None = None
 
     @property
     def paused(self) -> bool:
@@ -243,7 +247,7 @@ def _resumed(day: Workday, moment: datetime) -> Workday:
     ongoing = day.breaks[-1]
     # A pause resumed the same instant it began leaves no break behind.
     ended = (replace(ongoing, end=moment),) if moment > ongoing.start else ()
-    return replace(day, breaks=(*day.breaks[:-1], *ended))
+    return replace(day, breaks=(*day.breaks[:-1], *ended), resumed=moment)
 
 
 def _closed(day: Workday, moment: datetime) -> Workday:
@@ -260,7 +264,7 @@ def _reopened(day: Workday, moment: datetime) -> Workday:
     """The time between closing and reopening is a break."""
     assert day.finish is not None
     gap = (Break(day.finish, moment),) if moment > day.finish else ()
-    return replace(day, finish=None, breaks=(*day.breaks, *gap))
+    return replace(day, finish=None, breaks=(*day.breaks, *gap), resumed=moment)
 
 
 _CHANGES: dict[str, Callable[[Workday, datetime], Workday]] = {
@@ -441,7 +445,7 @@ def reject(day: Workday, history: Sequence[Step]) -> Workday:
     rebuilt: Workday | None = None
     for step, moment in zip(history, _effective_moments(day, history), strict=True):
         if step.action == "open":
-            rebuilt = replace(day, start=moment, finish=None, breaks=())
+            rebuilt = replace(day, start=moment, finish=None, breaks=(), resumed=None)
         elif step.action in _CHANGES:
             assert rebuilt is not None, "a history begins with its open"
             rebuilt = _CHANGES[step.action](rebuilt, moment)
@@ -488,4 +492,5 @@ def _normalized(day: Workday) -> Workday:
         if end is not None and end <= start:
             continue
         kept.append(Break(start, end))
-    return replace(day, finish=finish, breaks=tuple(kept))
+    resumed = max(day.resumed, day.start) if day.resumed else None
+    return replace(day, finish=finish, breaks=tuple(kept), resumed=resumed)
