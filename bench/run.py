@@ -272,6 +272,8 @@ class Runner:
         note = f"{len(body)}-byte body"
         self.measure(lambda: server.start_ceiling(body_file, log), ceiling, section, note=note)
         section.rows.insert(0, section.rows.pop())  # the ceiling heads the table
+        if self.plan.runs("workers"):
+            self.workers_group(db, read, body_file, section)
 
         if self.plan.runs("mixed"):
             self.mixed(start, seeded, section)
@@ -292,6 +294,39 @@ class Runner:
         # shows what opening connections under load costs.
         few = Scenario("read_c4", "im.user.status.get (webhook), 4 connections", read.calls)
         self.measure(start, few, section, load=wrk.Load(4, self.plan.seconds))
+
+    def workers_group(
+        self,
+        db: Database,
+        read: Scenario,
+        body_file: Path,
+        section: report.Section,
+        count: int = 2,
+    ) -> None:
+        """The read path on ``serve --workers N`` against the ceiling run the same way
+        (N processes, each on its own ``SO_REUSEPORT`` socket, under the same
+        supervisor): what several processes give, and what b24local keeps of it."""
+        log = self.workdir / f"ceiling-workers-{count}.log"
+        ceiling = Scenario(
+            "workers_ceiling", f"ceiling: bare Starlette, {count} processes", read.calls
+        )
+        self.measure(
+            lambda: server.start_ceiling(body_file, log, workers=count),
+            ceiling,
+            section,
+            group="workers",
+        )
+        keyed = Scenario("workers_read", f"{read.title}, --workers {count}", read.calls, read.lua)
+
+        def start() -> server.Server:
+            return server.start_b24local(
+                db.data_dir,
+                db.server_url,
+                self.workdir / f"{db.backend}-workers-{count}.log",
+                args=["--workers", str(count)],
+            )
+
+        self.measure(start, keyed, section, group="workers", note=f"{count} processes")
 
     def journal_group(self, db: Database, seeded: seed.Seeded, section: report.Section) -> None:
         """What the ``--dev`` call journal costs: the read path and a 50-command batch
@@ -495,7 +530,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="KEYS",
         default="",
         help="Only these scenarios besides the read path and the ceiling "
-        "(e.g. write,mixed; paced also runs the 4-connection read, growth the growth curve;"
+        "(e.g. write,mixed; paced also runs the 4-connection read, growth the growth curve,"
+        " workers the read path on serve --workers 2 against a two-process ceiling;"
         " reset alone times the dev API's reset and snapshots, board alone the team board,"
         " report alone the reports page).",
     )

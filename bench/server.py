@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -53,19 +54,42 @@ class Server:
     def base(self) -> str:
         return f"http://{HOST}:{self.port}"
 
+    def pids(self) -> list[int]:
+        """The process and its children (the workers of ``--workers N``)."""
+        found = [self.pid]
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == self.pid:
+                    found.append(int(entry.name))
+        return found
+
     def peak_rss_mb(self) -> float:
-        """VmHWM: the most resident memory the process has had since it started."""
-        status = Path(f"/proc/{self.pid}/status").read_text()
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        raise RuntimeError("no VmHWM in /proc status")
+        """VmHWM: the most resident memory the process has had since it started
+        (summed over its workers, if it has any)."""
+        total = 0.0
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                status = Path(f"/proc/{pid}/status").read_text()
+                total += next(
+                    int(line.split()[1]) / 1024
+                    for line in status.splitlines()
+                    if line.startswith("VmHWM:")
+                )
+        return total
 
     def cpu_seconds(self) -> float:
-        """User and system CPU time the process has used so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        # utime and stime: the 14th and 15th fields, the 12th and 13th after ")".
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User and system CPU time the process (and its workers) used so far."""
+        total = 0
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                # utime and stime: the 14th and 15th fields, the 12th and 13th after ")".
+                total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -143,8 +167,8 @@ def _with_bench() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path}
 
 
-def start_ceiling(body: Path, log: Path) -> Server:
+def start_ceiling(body: Path, log: Path, workers: int = 1) -> Server:
     port = free_port()
     command = [sys.executable, "-m", "bench.ceiling", "--port", str(port), "--body", str(body)]
-    command += ["--log-level", LOG_LEVEL]
+    command += ["--log-level", LOG_LEVEL, "--workers", str(workers)]
     return _start(command, port, log, env=_with_bench())

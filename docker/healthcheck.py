@@ -1,7 +1,7 @@
 """The image's health check: healthy once ``b24local serve`` answers on port 8024.
 
-Under ``--dev`` it asks ``/_b24local/health`` (503 while the store fails); without
-``--dev`` that path is unknown (404), and an answer at all is what there is to know.
+It asks ``/_b24local/health`` (503 while the store fails); a 404 is an older
+server without that path, for which an answer at all is what there is to know.
 """
 
 import sys

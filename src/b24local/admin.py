@@ -38,7 +38,7 @@ from b24local.store import (
     webhooks,
     workdays,
 )
-from b24local.store.engine import Store
+from b24local.store.engine import Store, hold_start_lock
 from b24local.store.types import storable
 
 ROOT_DEPARTMENT = "Company"
@@ -101,6 +101,7 @@ async def _create_portal(
 async def bootstrap(store: Store, now: datetime) -> Bootstrap:
     """Create the default portal, its root department and administrator, once."""
     async with store.transaction(write=True) as conn:
+        await hold_start_lock(conn)  # another process may be starting too
         existing = await portals.default(conn)
         if existing is not None:
             # User 1 as first started; a seeded portal's first administrator.
@@ -176,6 +177,7 @@ async def first_start_webhook(store: Store, now: datetime) -> tuple[Webhook, str
     Its code is stored hashed, so this is the one moment it can be shown.
     """
     async with store.transaction(write=True) as conn:
+        await hold_start_lock(conn)  # issued by one of several processes starting at once
         if await settings.get(conn, DEFAULT_WEBHOOK_ISSUED) is not None:
             return None
         portal = await portal_for(conn)

@@ -19,6 +19,7 @@ from b24local.devapps import app_routes
 from b24local.devstate import DevState, health_route, state_routes
 from b24local.events.delivery import Sender
 from b24local.fallback import HANDLERS
+from b24local.forwarded import ForwardedHost
 from b24local.oauth.endpoints import SERVER_REST_PATH, authorize, server_app_info, token
 from b24local.rest.dispatch import Dispatcher, RestEndpoint
 from b24local.rest.faults import Faults, known_errors
@@ -145,7 +146,8 @@ def create_app(
         routes.extend(dev_routes(clock, faults, dev_token))
         routes.extend(app_routes(token_check(dev_token)))
         routes.extend(state_routes(token_check(dev_token)))
-        routes.append(health_route)
+    # With or without --dev: what a load balancer or a container asks.
+    routes.append(health_route)
     # The pages for teams last: every route above keeps its address.
     routes.extend(web_routes())
 
@@ -170,10 +172,10 @@ def create_app(
 
     middleware = []
     if settings.trusted_proxies:
-        # Believe X-Forwarded-For/-Proto only from the configured proxies.
-        middleware.append(
-            Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
-        )
+        # Believe X-Forwarded-Host/-For/-Proto only from the configured proxies.
+        trusted = list(settings.trusted_proxies)
+        middleware.append(Middleware(ForwardedHost, trusted_hosts=trusted))
+        middleware.append(Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted))
     app = Starlette(
         routes=routes, lifespan=lifespan, middleware=middleware, exception_handlers=HANDLERS
     )

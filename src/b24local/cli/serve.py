@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import secrets
 import socket
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -20,11 +22,12 @@ from b24local import __version__, admin
 from b24local.accepting import Acceptor
 from b24local.accesslog import WithoutSecrets
 from b24local.clock import SystemClock
-from b24local.config import DEFAULT_HOST, DEFAULT_PORT
+from b24local.config import DEFAULT_HOST, DEFAULT_PORT, Settings
 from b24local.connections import ConnectionLimits, Guard
 from b24local.entities import Webhook
 from b24local.rest.journal import DEFAULT_SIZE as DEFAULT_JOURNAL_SIZE
 from b24local.store.engine import Store
+from b24local.workers import Supervisor, bind, reuse_port_available
 
 from .calls import JournalSize
 from .common import DataDir, Db, _now, _positive, _public_url, _run, _settings
@@ -154,6 +157,14 @@ def serve(
         str | None,
         typer.Option(envvar="B24LOCAL_DEV_TOKEN", help="The --dev token, instead of a random one."),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            envvar="B24LOCAL_WORKERS",
+            help="Server processes sharing the port (restarted when one dies).",
+            callback=_positive,
+        ),
+    ] = 1,
 ) -> None:
     """Start the server; a first start makes a portal, admin and webhook, or loads --seed."""
     from b24local.app import create_app
@@ -168,6 +179,15 @@ def serve(
         typer.echo("error: --tls-cert and --tls-key go together", err=True)
         raise typer.Exit(2)
     dev_token = check_dev_token(dev_token, dev)
+    if workers > 1 and not hasattr(os, "fork"):
+        typer.echo("error: --workers needs a system with fork() (Linux, macOS)", err=True)
+        raise typer.Exit(2)
+    if workers > 1 and dev:
+        typer.echo(
+            "error: --dev keeps its clock, faults and call journal in one process: use --workers 1",
+            err=True,
+        )
+        raise typer.Exit(2)
     settings = _settings(
         data_dir,
         db,
@@ -205,7 +225,8 @@ def serve(
             ssl = {"ssl_certfile": str(files.server_cert), "ssl_keyfile": str(files.server_key)}
             settings = replace(settings, tls_cert=files.server_cert, tls_key=files.server_key)
     # Bound before the first-start webhook is issued: its code is shown only once.
-    sock = _listen(host, port)
+    reuse_port = workers > 1 and reuse_port_available()
+    sock = _listen(host, port, reuse_port=reuse_port)
     settings = replace(settings, port=sock.getsockname()[1])
 
     seeded = seed_store(settings, seed, _now()) if seed is not None else []
@@ -267,7 +288,47 @@ def serve(
     # people the team board's p95 fell from ~130 ms to ~50 ms).
     gc.collect()
     gc.freeze()
-    Server(config, banner="\n".join(lines)).run(sockets=[sock])
+    if workers == 1:
+        Server(config, banner="\n".join(lines)).run(sockets=[sock])
+        return
+    if settings.limits and not _shared_limits(settings):
+        typer.echo(
+            f"warning: with --workers {workers} each process keeps its own rate and "
+            f"operating-time limits, so a client may make up to {workers} times as many "
+            "calls; --limits off, or --redis URL to share them",
+            err=True,
+        )
+    lines.append(f"Workers: {workers}")
+    status = _run_workers(workers, config, sock, reuse_port=reuse_port, banner="\n".join(lines))
+    raise typer.Exit(status)
+
+
+def _run_workers(
+    count: int, config: uvicorn.Config, sock: socket.socket, *, reuse_port: bool, banner: str
+) -> int:
+    """``count`` worker processes serving ``config``; the banner once all serve."""
+    host, port = sock.getsockname()[:2]
+
+    def work(serving: Callable[[], None]) -> int:
+        if reuse_port:
+            sock.close()  # the parent's, bound to hold the port; each worker listens on its own
+            own = bind(host, port, reuse_port=True)
+        else:
+            own = sock  # one socket accepted on by every worker
+        server = Server(config, banner=None, on_serving=serving)
+        server.run(sockets=[own])
+        return 0 if server.started else 3  # uvicorn's own status for a failed start
+
+    def serving() -> None:
+        typer.echo(banner)
+        sys.stdout.flush()
+
+    return Supervisor(count, work, log=lambda text: typer.echo(text, err=True)).run(serving)
+
+
+def _shared_limits(settings: Settings) -> bool:
+    """Whether the limits are kept where every process sees them (not in memory)."""
+    return settings.redis_url is not None
 
 
 async def _first_start(store: Store) -> tuple[admin.Bootstrap, tuple[Webhook, str] | None]:
@@ -297,27 +358,38 @@ def _check_tls(cert: Path, key: Path) -> None:
         raise typer.Exit(1) from None
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def _listen(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
     """The listening socket, bound here so that a port in use is a one-line error
     before anything is printed or created (uvicorn binds the same way)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host, port))
+        sock = bind(host, port, reuse_port=False)
+        if reuse_port:
+            # Checked without SO_REUSEPORT first: another server holding the port
+            # with it (another `serve --workers`) must be an error, not a silent
+            # partner that gets half the connections.
+            port = sock.getsockname()[1]
+            sock.close()
+            sock = bind(host, port, reuse_port=True)
+        return sock
     except OSError as error:
-        sock.close()
         typer.echo(f"error: cannot listen on {host}:{port}: {error.strerror or error}", err=True)
         raise typer.Exit(1) from None
-    return sock
 
 
 class Server(uvicorn.Server):
-    """uvicorn, printing the banner once it serves, and exiting 0 on a signal."""
+    """uvicorn, printing the banner (or calling ``on_serving``) once it serves, and
+    exiting 0 on a signal."""
 
-    def __init__(self, config: uvicorn.Config, *, banner: str) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        *,
+        banner: str | None,
+        on_serving: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(config)
         self.banner = banner
+        self.on_serving = on_serving
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         # uvicorn would serve `sockets` through the loop's own server, which on
@@ -326,8 +398,11 @@ class Server(uvicorn.Server):
         if sockets is not None:
             self.servers = [await self._listener(sock) for sock in sockets]  # type: ignore[misc]
         if not self.should_exit:
-            typer.echo(self.banner)
-            sys.stdout.flush()
+            if self.banner is not None:
+                typer.echo(self.banner)
+                sys.stdout.flush()
+            if self.on_serving is not None:
+                self.on_serving()
 
     async def _listener(self, sock: socket.socket) -> Acceptor | asyncio.Server:
         config = self.config

@@ -134,6 +134,26 @@ def _tune_sqlite(engine: Engine, *, emit_begin: bool = True) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+#: The PostgreSQL advisory lock that start-ups take in turn ("b24l").
+START_LOCK = 0x6232346C
+
+
+def start_lock_sql(dialect_name: str) -> sa.TextClause | None:
+    """What serialises start-ups (migrations, the default portal, the first-start
+    webhook) of several processes or hosts on one database: on PostgreSQL a lock
+    held to the end of the transaction; SQLite serialises writers by itself."""
+    if dialect_name != "postgresql":
+        return None
+    return sa.text(f"SELECT pg_advisory_xact_lock({START_LOCK})")
+
+
+async def hold_start_lock(session: Session) -> None:
+    """Take the start-up lock for the rest of this write transaction."""
+    statement = start_lock_sql(session.dialect.name)
+    if statement is not None:
+        await session.execute(statement)
+
+
 class PgSession:
     """A PostgreSQL transaction, with the interface of :class:`~.sqlite.Session`.
 

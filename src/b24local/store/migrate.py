@@ -77,6 +77,15 @@ def alembic_config(connection: Connection | None = None) -> Config:
 def _upgrade(connection: Connection) -> None:
     if _at_head(connection):
         return
+    from b24local.store.engine import start_lock_sql
+
+    lock = start_lock_sql(connection.dialect.name)
+    if lock is not None:
+        # Another process starting at the same moment migrates first; then there
+        # is nothing left to do.
+        connection.execute(lock)
+        if _at_head(connection):
+            return
     from alembic import command
 
     command.upgrade(alembic_config(connection), "head")
