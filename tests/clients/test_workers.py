@@ -104,8 +104,13 @@ def test_workers_share_the_port_and_are_restarted(tmp_path: Path, b24local_cli) 
                 lambda: len(server.workers()) == 2 and workers[0] not in server.workers(),
                 "a new worker in place of the killed one",
             )
-            assert f"worker {workers[0]} was killed by SIGKILL; starting another" in (
-                server.stderr()
+            # The log reaches its file through a pump of its own: wait for it too.
+            wait_for(
+                lambda: (
+                    f"worker {workers[0]} was killed by SIGKILL; starting another"
+                    in server.stderr()
+                ),
+                "the supervisor's note of the killed worker",
             )
             for _ in range(6):
                 assert result(http.post(f"{hook}im.user.status.get")) == STATUSES[(12 - 1) % 4]
