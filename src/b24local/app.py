@@ -155,7 +155,8 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned = runtime.store is None
         if owned:
-            runtime.store = Store(create_engine(settings.db_url), feed=feed)
+            pool = {} if settings.db_pool is None else {"pool_size": settings.db_pool + 1}
+            runtime.store = Store(create_engine(settings.db_url, **pool), feed=feed)
         assert runtime.sender is not None
         if settings.dev:
             # The reset point: the state right after start, before anything runs.

@@ -65,6 +65,8 @@ class Settings:
     redis_url: str | None = None
     #: What this server's Redis keys begin with (keeps servers sharing a Redis apart).
     redis_prefix: str = "b24local:"
+    #: PostgreSQL connections each process keeps for calls; None: the store's default.
+    db_pool: int | None = None
     #: One call may run this many seconds; then it is cancelled and rolled back.
     time_limit: float = 60.0
     #: Refuse event handlers on loopback and private addresses (a self-hosted server

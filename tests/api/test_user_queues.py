@@ -21,7 +21,7 @@ from tests.restcalls import error_of, result
 from b24local.app import create_app
 from b24local.config import Settings
 from b24local.store.engine import Store, create_engine
-from conftest import DEV_TOKEN, Server
+from conftest import DEV_TOKEN, Server, make_server
 from preparing import prepared
 
 pg_only = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -187,3 +187,12 @@ def test_a_pool_that_stays_full_answers_query_limit_exceeded(small_pool, db_url)
     )
     assert [result(answer)["STATUS"] for answer in writes] == ["OPENED", "OPENED"]
     assert result(server.call("timeman.status"))["STATUS"] == "OPENED"
+
+
+@pg_only
+def test_the_pool_for_calls_is_sized_by_the_setting(db_url, clock, tmp_path):
+    """``serve --db-pool N``: N connections for calls, one more for the change log."""
+    http, server = make_server(db_url, clock, tmp_path, db_pool=3)
+    with http:
+        assert result(server.call("im.user.status.get")) == "online"
+        assert server.store.engine.pool.size() == 4

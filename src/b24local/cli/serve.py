@@ -99,6 +99,15 @@ def serve(
             help="What this server's Redis keys begin with (servers sharing a Redis apart).",
         ),
     ] = "b24local:",
+    db_pool: Annotated[
+        int | None,
+        typer.Option(
+            envvar="B24LOCAL_DB_POOL",
+            help="PostgreSQL connections each process keeps for calls (default 40; one "
+            "more is held for the change log). Size max_connections for all processes.",
+            callback=_positive,
+        ),
+    ] = None,
     time_limit: Annotated[
         float, typer.Option(help="Seconds one call may run before it is cancelled.")
     ] = 60.0,
@@ -206,6 +215,7 @@ def serve(
         operating_limit=operating_limit,
         redis_url=redis or None,
         redis_prefix=redis_prefix,
+        db_pool=db_pool,
         time_limit=time_limit,
         forbid_private_handlers=forbid_private_handlers,
         event_timeout=event_timeout,
