@@ -196,3 +196,42 @@ def test_the_pool_for_calls_is_sized_by_the_setting(db_url, clock, tmp_path):
     with http:
         assert result(server.call("im.user.status.get")) == "online"
         assert server.store.engine.pool.size() == 4
+
+
+async def _until_queued(server: Server, count: int) -> None:
+    """Until ``count`` calls hold or wait for the process's user queues."""
+    queues = server.http.app.state.runtime.store.queues
+    for _ in range(500):
+        if sum(queue.holders for queue in queues._queues.values()) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never {count} call(s) in the user queues")
+
+
+@pg_only
+def test_a_token_that_expires_while_its_call_waits_in_the_queue_is_refused(small_pool, db_url):
+    """The caller a queued write looked up before its wait is checked again when its
+    turn comes: the token's expiry counts at the moment the call acts."""
+    access = tokens(small_pool, install(small_pool))["access_token"]
+    server = small_pool
+
+    async def scenario():
+        async with RowLocks(db_url) as locks, _client(server) as http:
+            await locks.lock(server.admin_id)
+            first = asyncio.ensure_future(
+                http.post("/rest/im.user.status.set", json={"auth": access, "STATUS": "dnd"})
+            )
+            await locks.until_waiting(1)
+            queued = asyncio.ensure_future(
+                http.post("/rest/im.user.status.set", json={"auth": access, "STATUS": "away"})
+            )
+            await _until_queued(server, 2)
+            server.clock.advance(2 * 3600)
+            await locks.release()
+            return await first, await queued
+
+    first, queued = server.run(scenario)
+
+    assert result(first) is True
+    assert error_of(queued)[1]["error"] == "expired_token"
+    assert result(server.call("im.user.status.get")) == "dnd"

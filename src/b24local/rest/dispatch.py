@@ -362,10 +362,10 @@ class RestEndpoint:
 
     async def transaction_for(
         self, request: CallRequest, spec: MethodSpec | None
-    ) -> tuple[AbstractAsyncContextManager[Session], Credentials, Caller | None]:
-        """The transaction a call runs in (a write's if it may change anything), the
-        credentials it presents, and its caller if that had to be found first: both
-        REST paths open their calls with this.
+    ) -> tuple[AbstractAsyncContextManager[Session], Credentials]:
+        """The transaction a call runs in (a write's if it may change anything) and
+        the credentials it presents: both REST paths open their calls with this, and
+        look the caller up inside the transaction.
 
         A write that names the users it changes (``MethodSpec.changes``) first waits
         its turn in those users' queues (PostgreSQL; store/queues.py), and only then
@@ -373,14 +373,17 @@ class RestEndpoint:
         in its path; a token's user is looked up first, on a connection held only
         for that. Queues are per ``Host`` as sent: a portal reached by two spellings
         of its host serialises on the row lock alone. Every other call gets the
-        store's transaction as it is (no wrapper on the hot path)."""
+        store's transaction as it is (no wrapper on the hot path).
+
+        A caller looked up before the wait is only a user ID to queue for: the call
+        looks it up again when its turn comes (from the cache, unless a change
+        retired it), so a token that expired or was revoked meanwhile is refused."""
         registry = self.dispatcher.registry
         writes = spec is not None and spec.writes_for(request.params, registry)
         credentials = presented(request)
         queues = self.store.queues
         if not writes or queues is None or spec is None or spec.changes is None:
-            return self.store.transaction(write=writes), credentials, None
-        caller: Caller | None = None
+            return self.store.transaction(write=writes), credentials
         if isinstance(credentials, WebhookCredentials):
             user_id = credentials.user_id
         else:
@@ -390,16 +393,15 @@ class RestEndpoint:
             user_id = caller.user.id
         users = spec.changed_users(request.params, user_id, registry)
         queued = _after(queues.turn(request.host, users), self.store.transaction(write=True))
-        return queued, credentials, caller
+        return queued, credentials
 
     async def _run(self, request: CallRequest) -> Outcome:
         spec = self.dispatcher.registry.get(request.method)
-        transaction, credentials, caller = await self.transaction_for(request, spec)
+        transaction, credentials = await self.transaction_for(request, spec)
         async with transaction as conn:
-            # After any wait: a queued call acts when its turn came.
+            # After any wait: a queued call acts when its turn came, as its caller then.
             now = self.dispatcher.clock.now()
-            if caller is None:
-                caller = await self.caller(conn, request.host, credentials, now)
+            caller = await self.caller(conn, request.host, credentials, now)
             blocked = await self.dispatcher.admit(caller, request.method, now)
             return await self.dispatcher.invoke(
                 caller,
