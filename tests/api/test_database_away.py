@@ -1,9 +1,9 @@
 """PostgreSQL out of reach: every path a client calls answers a clean error.
 
 The server's database URL names a port nobody listens on, as when PostgreSQL is
-down or restarting: REST calls, the OAuth token endpoint and the authorization server's app.info
-answer the
-catalogue's DATABASE_UNAVAILABLE, never a bare 500 with a traceback in the log.
+down or restarting: REST calls, the OAuth token endpoint and the authorization
+server's app.info answer the catalogue's DATABASE_UNAVAILABLE, and the web pages
+a page saying so; never a bare 500 with a traceback in the log.
 """
 
 from __future__ import annotations
@@ -42,8 +42,11 @@ def test_rest_and_oauth_token_answer_database_unavailable(clock, tmp_path, caplo
         call = http.post("/rest/im.user.status.get", json={"auth": "a" * 32})
         token = http.post("/oauth/token/", data=form)
         info = http.post("/oauth/rest/app.info.json", data={"auth": "a" * 32})
+        login = http.get("/login")
 
     assert (call.status_code, call.json()) == (500, OUTAGE)
     assert (token.status_code, token.json()) == (500, OUTAGE)
     assert (info.status_code, info.json()) == (500, OUTAGE)
+    assert login.status_code == 503
+    assert "The database is unavailable for a moment" in login.text
     assert "Traceback" not in caplog.text
