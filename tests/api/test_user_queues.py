@@ -235,3 +235,30 @@ def test_a_token_that_expires_while_its_call_waits_in_the_queue_is_refused(small
     assert result(first) is True
     assert error_of(queued)[1]["error"] == "expired_token"
     assert result(server.call("im.user.status.get")) == "dnd"
+
+
+@pg_only
+def test_a_webhook_with_a_wrong_secret_is_refused_without_waiting_in_the_queue(small_pool, db_url):
+    """The user in a webhook's path is only trusted once its secret checks out: a
+    stranger's writes naming a busy user are refused at once, not queued behind
+    (and ahead of) that user's own calls."""
+    server = small_pool
+    stranger = f"/rest/{server.admin_id}/{'x' * 16}/im.user.status.set"
+
+    async def scenario():
+        async with RowLocks(db_url) as locks, _client(server) as http:
+            await locks.lock(server.admin_id)
+            write = asyncio.ensure_future(
+                http.post(f"{server.webhook}im.user.status.set", json={"STATUS": "dnd"})
+            )
+            await locks.until_waiting(1)
+            try:
+                refused = await asyncio.wait_for(http.post(stranger, json={"STATUS": "away"}), 10)
+            finally:
+                await locks.release()
+            return refused, await write
+
+    refused, write = server.run(scenario)
+
+    assert error_of(refused)[0] == 401
+    assert result(write) is True

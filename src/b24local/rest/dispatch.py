@@ -57,7 +57,6 @@ from .transport import (
     CallRequest,
     RequestLimits,
     ResponseFormat,
-    WebhookCredentials,
     decode_deferred,
     parse_request,
     requested_format,
@@ -369,11 +368,12 @@ class RestEndpoint:
 
         A write that names the users it changes (``MethodSpec.changes``) first waits
         its turn in those users' queues (PostgreSQL; store/queues.py), and only then
-        checks out the connection its transaction runs on. A webhook names its user
-        in its path; a token's user is looked up first, on a connection held only
-        for that. Queues are per ``Host`` as sent: a portal reached by two spellings
-        of its host serialises on the row lock alone. Every other call gets the
-        store's transaction as it is (no wrapper on the hot path).
+        checks out the connection its transaction runs on. The caller is looked up
+        first, on a connection held only for that (from the cache, mostly), so that
+        credentials that fail never queue. Queues are per ``Host`` as sent: a portal
+        reached by two spellings of its host serialises on the row lock alone.
+        Every other call gets the store's transaction as it is (no wrapper on the
+        hot path).
 
         A caller looked up before the wait is only a user ID to queue for: the call
         looks it up again when its turn comes (from the cache, unless a change
@@ -384,14 +384,12 @@ class RestEndpoint:
         queues = self.store.queues
         if not writes or queues is None or spec is None or spec.changes is None:
             return self.store.transaction(write=writes), credentials
-        if isinstance(credentials, WebhookCredentials):
-            user_id = credentials.user_id
-        else:
-            async with self.store.transaction() as conn:
-                now = self.dispatcher.clock.now()
-                caller = await self.caller(conn, request.host, credentials, now)
-            user_id = caller.user.id
-        users = spec.changed_users(request.params, user_id, registry)
+        # Credentials that fail are refused here, before they could queue behind (and
+        # hold up) the calls of the user a webhook's path names.
+        async with self.store.transaction() as conn:
+            now = self.dispatcher.clock.now()
+            caller = await self.caller(conn, request.host, credentials, now)
+        users = spec.changed_users(request.params, caller.user.id, registry)
         queued = _after(queues.turn(request.host, users), self.store.transaction(write=True))
         return queued, credentials
 
