@@ -345,7 +345,8 @@ class RestEndpoint:
             await self.caller(conn, request.host, credentials, self.dispatcher.clock.now())
 
     async def caller(self, conn, host: str, credentials: Credentials, now: datetime) -> Caller:
-        # The Host header as sent: other spellings of a host are remembered apart.
+        # The Host header as sent: other spellings of a host are remembered apart
+        # (transaction_for asks the cache by the same key).
         key = (host, credentials)
         caller = self.callers.get(key, now)
         if caller is None:
@@ -369,7 +370,7 @@ class RestEndpoint:
         A write that names the users it changes (``MethodSpec.changes``) first waits
         its turn in those users' queues (PostgreSQL; store/queues.py), and only then
         checks out the connection its transaction runs on. The caller is looked up
-        first, on a connection held only for that (from the cache, mostly), so that
+        first (from the cache, else on a connection held only for that), so that
         credentials that fail never queue. Queues are per ``Host`` as sent: a portal
         reached by two spellings of its host serialises on the row lock alone.
         Every other call gets the store's transaction as it is (no wrapper on the
@@ -386,9 +387,11 @@ class RestEndpoint:
             return self.store.transaction(write=writes), credentials
         # Credentials that fail are refused here, before they could queue behind (and
         # hold up) the calls of the user a webhook's path names.
-        async with self.store.transaction() as conn:
-            now = self.dispatcher.clock.now()
-            caller = await self.caller(conn, request.host, credentials, now)
+        now = self.dispatcher.clock.now()
+        caller = self.callers.get((request.host, credentials), now)
+        if caller is None:
+            async with self.store.transaction() as conn:
+                caller = await self.caller(conn, request.host, credentials, now)
         users = spec.changed_users(request.params, caller.user.id, registry)
         queued = _after(queues.turn(request.host, users), self.store.transaction(write=True))
         return queued, credentials
