@@ -2,8 +2,9 @@
 
 The server's database URL names a port nobody listens on, as when PostgreSQL is
 down or restarting: REST calls, the OAuth token endpoint and the authorization
-server's app.info answer the catalogue's DATABASE_UNAVAILABLE, and the web pages
-a page saying so; never a bare 500 with a traceback in the log.
+server's app.info answer the catalogue's DATABASE_UNAVAILABLE, the log-in pages
+(the team's and OAuth's) a page saying so; never a bare 500 with a traceback in
+the log.
 """
 
 from __future__ import annotations
@@ -43,10 +44,13 @@ def test_rest_and_oauth_token_answer_database_unavailable(clock, tmp_path, caplo
         token = http.post("/oauth/token/", data=form)
         info = http.post("/oauth/rest/app.info.json", data={"auth": "a" * 32})
         login = http.get("/login")
+        authorize = http.get("/oauth/authorize/", params={"client_id": "app.1"})
 
     assert (call.status_code, call.json()) == (500, OUTAGE)
     assert (token.status_code, token.json()) == (500, OUTAGE)
     assert (info.status_code, info.json()) == (500, OUTAGE)
     assert login.status_code == 503
     assert "The database is unavailable for a moment" in login.text
+    assert authorize.status_code == 503
+    assert "the database is unavailable" in authorize.text
     assert "Traceback" not in caplog.text

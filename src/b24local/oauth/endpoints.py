@@ -172,6 +172,12 @@ async def authorize(request: Request) -> Response:
                 raise PageError("You do not have access to this application.", 403)
     except PageError as error:
         return pages.error_page(str(error), error.status)
+    except ClientDisconnect:
+        raise
+    except Exception as failure:
+        # The database away or busy: said on a page, with the REST calls' words.
+        error = unexpected(failure, request)
+        return pages.error_page(error.description, 503)
 
     if code is None:
         return form.page(
