@@ -262,3 +262,33 @@ def test_a_webhook_with_a_wrong_secret_is_refused_without_waiting_in_the_queue(s
 
     assert error_of(refused)[0] == 401
     assert result(write) is True
+
+
+@pg_only
+def test_a_token_revoked_while_its_call_waits_in_the_queue_is_refused(small_pool, db_url):
+    """Another process (here ``psql``'s stand-in) deletes the token while a write
+    made with it waits its turn: the write is refused when its turn comes."""
+    access = tokens(small_pool, install(small_pool))["access_token"]
+    server = small_pool
+
+    async def scenario():
+        async with RowLocks(db_url) as locks, _client(server) as http:
+            await locks.lock(server.admin_id)
+            first = asyncio.ensure_future(
+                http.post("/rest/im.user.status.set", json={"auth": access, "STATUS": "dnd"})
+            )
+            await locks.until_waiting(1)
+            queued = asyncio.ensure_future(
+                http.post("/rest/im.user.status.set", json={"auth": access, "STATUS": "away"})
+            )
+            await _until_queued(server, 2)
+            async with locks.engine.begin() as other:
+                await other.execute(sa.text("DELETE FROM access_tokens"))
+            await locks.release()
+            return await first, await queued
+
+    first, queued = server.run(scenario)
+
+    assert result(first) is True
+    assert error_of(queued)[0] == 401
+    assert result(server.call("im.user.status.get")) == "dnd"
