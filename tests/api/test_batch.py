@@ -402,8 +402,9 @@ def test_cmd_spelt_twice_runs_the_last_spelling_in_a_write_transaction(server, m
     body = {"cmd": {"a": "server.time"}, "CMD": {"a": "im.user.status.set?STATUS=dnd"}}
     response = server.call("batch", body)
     assert response.json()["result"]["result"] == {"a": True}
-    # The batch that writes ran as a write, not inside a read transaction.
-    assert kinds == [True]
+    # The batch that writes ran as a write, not inside a read transaction (a write
+    # that queues on PostgreSQL may look its caller up on a read first).
+    assert kinds[-1] is True and kinds.count(True) == 1
     monkeypatch.undo()
     assert status(server) == "dnd"
 

@@ -196,3 +196,99 @@ def test_the_pool_for_calls_is_sized_by_the_setting(db_url, clock, tmp_path):
     with http:
         assert result(server.call("im.user.status.get")) == "online"
         assert server.store.engine.pool.size() == 4
+
+
+async def _until_queued(server: Server, count: int) -> None:
+    """Until ``count`` calls hold or wait for the process's user queues."""
+    queues = server.http.app.state.runtime.store.queues
+    for _ in range(500):
+        if sum(queue.holders for queue in queues._queues.values()) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never {count} call(s) in the user queues")
+
+
+@pg_only
+def test_a_token_that_expires_while_its_call_waits_in_the_queue_is_refused(small_pool, db_url):
+    """The caller a queued write looked up before its wait is checked again when its
+    turn comes: the token's expiry counts at the moment the call acts."""
+    access = tokens(small_pool, install(small_pool))["access_token"]
+    server = small_pool
+
+    async def scenario():
+        async with RowLocks(db_url) as locks, _client(server) as http:
+            await locks.lock(server.admin_id)
+            first = asyncio.ensure_future(
+                http.post("/rest/im.user.status.set", json={"auth": access, "STATUS": "dnd"})
+            )
+            await locks.until_waiting(1)
+            queued = asyncio.ensure_future(
+                http.post("/rest/im.user.status.set", json={"auth": access, "STATUS": "away"})
+            )
+            await _until_queued(server, 2)
+            server.clock.advance(2 * 3600)
+            await locks.release()
+            return await first, await queued
+
+    first, queued = server.run(scenario)
+
+    assert result(first) is True
+    assert error_of(queued)[1]["error"] == "expired_token"
+    assert result(server.call("im.user.status.get")) == "dnd"
+
+
+@pg_only
+def test_a_webhook_with_a_wrong_secret_is_refused_without_waiting_in_the_queue(small_pool, db_url):
+    """The user in a webhook's path is only trusted once its secret checks out: a
+    stranger's writes naming a busy user are refused at once, not queued behind
+    (and ahead of) that user's own calls."""
+    server = small_pool
+    stranger = f"/rest/{server.admin_id}/{'x' * 16}/im.user.status.set"
+
+    async def scenario():
+        async with RowLocks(db_url) as locks, _client(server) as http:
+            await locks.lock(server.admin_id)
+            write = asyncio.ensure_future(
+                http.post(f"{server.webhook}im.user.status.set", json={"STATUS": "dnd"})
+            )
+            await locks.until_waiting(1)
+            try:
+                refused = await asyncio.wait_for(http.post(stranger, json={"STATUS": "away"}), 10)
+            finally:
+                await locks.release()
+            return refused, await write
+
+    refused, write = server.run(scenario)
+
+    assert error_of(refused)[0] == 401
+    assert result(write) is True
+
+
+@pg_only
+def test_a_token_revoked_while_its_call_waits_in_the_queue_is_refused(small_pool, db_url):
+    """Another process (here ``psql``'s stand-in) deletes the token while a write
+    made with it waits its turn: the write is refused when its turn comes."""
+    access = tokens(small_pool, install(small_pool))["access_token"]
+    server = small_pool
+
+    async def scenario():
+        async with RowLocks(db_url) as locks, _client(server) as http:
+            await locks.lock(server.admin_id)
+            first = asyncio.ensure_future(
+                http.post("/rest/im.user.status.set", json={"auth": access, "STATUS": "dnd"})
+            )
+            await locks.until_waiting(1)
+            queued = asyncio.ensure_future(
+                http.post("/rest/im.user.status.set", json={"auth": access, "STATUS": "away"})
+            )
+            await _until_queued(server, 2)
+            async with locks.engine.begin() as other:
+                await other.execute(sa.text("DELETE FROM access_tokens"))
+            await locks.release()
+            return await first, await queued
+
+    first, queued = server.run(scenario)
+
+    assert result(first) is True
+    assert error_of(queued)[0] == 401
+    assert result(server.call("im.user.status.get")) == "dnd"

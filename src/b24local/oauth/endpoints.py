@@ -13,12 +13,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.datastructures import FormData
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import RedirectResponse, Response
 
 from b24local.clock import monotonic
 from b24local.entities import App, Portal
 from b24local.rest.auth import check_portal_open, host_name, resolve_portal
+from b24local.rest.dispatch import unexpected
 from b24local.rest.envelope import atom, render, render_error, success_body, time_block
 from b24local.rest.errors import EXPIRED_TOKEN, ErrorSpec, RestError
 from b24local.store import apps, credentials, grants, portals, sessions, tokens, users
@@ -171,6 +172,12 @@ async def authorize(request: Request) -> Response:
                 raise PageError("You do not have access to this application.", 403)
     except PageError as error:
         return pages.error_page(str(error), error.status)
+    except ClientDisconnect:
+        raise
+    except Exception as failure:
+        # The database away or busy: said on a page, with the REST calls' words.
+        error = unexpected(failure, request)
+        return pages.error_page(error.description, 503)
 
     if code is None:
         return form.page(
@@ -292,6 +299,11 @@ async def token(request: Request) -> Response:
         response = render(await _exchange(runtime, params, request), 200, "json")
     except RestError as error:
         response = render_error(error)
+    except ClientDisconnect:
+        raise
+    except Exception as failure:
+        # The database away or busy: the REST calls' answer (rest/dispatch.py).
+        response = render_error(unexpected(failure, request))
     # Tokens must not linger in any cache on the way (RFC 6749, section 5.1).
     response.headers.update(NO_STORE)
     return response
@@ -381,6 +393,10 @@ async def server_app_info(request: Request) -> Response:
             reached = await resolve_portal(conn, request.headers.get("host", ""))
     except RestError as error:
         return render_error(error)
+    except ClientDisconnect:
+        raise
+    except Exception as failure:
+        return render_error(unexpected(failure, request))
     base = Addresses(request, runtime.settings.public_url, reached).portal(portal)
     scopes = ",".join(sorted(found.scopes & app.scopes))
     result = {

@@ -57,7 +57,6 @@ from .transport import (
     CallRequest,
     RequestLimits,
     ResponseFormat,
-    WebhookCredentials,
     decode_deferred,
     parse_request,
     requested_format,
@@ -346,7 +345,8 @@ class RestEndpoint:
             await self.caller(conn, request.host, credentials, self.dispatcher.clock.now())
 
     async def caller(self, conn, host: str, credentials: Credentials, now: datetime) -> Caller:
-        # The Host header as sent: other spellings of a host are remembered apart.
+        # The Host header as sent: other spellings of a host are remembered apart
+        # (transaction_for asks the cache by the same key).
         key = (host, credentials)
         caller = self.callers.get(key, now)
         if caller is None:
@@ -362,44 +362,47 @@ class RestEndpoint:
 
     async def transaction_for(
         self, request: CallRequest, spec: MethodSpec | None
-    ) -> tuple[AbstractAsyncContextManager[Session], Credentials, Caller | None]:
-        """The transaction a call runs in (a write's if it may change anything), the
-        credentials it presents, and its caller if that had to be found first: both
-        REST paths open their calls with this.
+    ) -> tuple[AbstractAsyncContextManager[Session], Credentials]:
+        """The transaction a call runs in (a write's if it may change anything) and
+        the credentials it presents: both REST paths open their calls with this, and
+        look the caller up inside the transaction.
 
         A write that names the users it changes (``MethodSpec.changes``) first waits
         its turn in those users' queues (PostgreSQL; store/queues.py), and only then
-        checks out the connection its transaction runs on. A webhook names its user
-        in its path; a token's user is looked up first, on a connection held only
-        for that. Queues are per ``Host`` as sent: a portal reached by two spellings
-        of its host serialises on the row lock alone. Every other call gets the
-        store's transaction as it is (no wrapper on the hot path)."""
+        checks out the connection its transaction runs on. The caller is looked up
+        first (from the cache, else on a connection held only for that), so that
+        credentials that fail never queue. Queues are per ``Host`` as sent: a portal
+        reached by two spellings of its host serialises on the row lock alone.
+        Every other call gets the store's transaction as it is (no wrapper on the
+        hot path).
+
+        A caller looked up before the wait is only a user ID to queue for: the call
+        looks it up again when its turn comes (from the cache, unless a change
+        retired it), so a token that expired or was revoked meanwhile is refused."""
         registry = self.dispatcher.registry
         writes = spec is not None and spec.writes_for(request.params, registry)
         credentials = presented(request)
         queues = self.store.queues
         if not writes or queues is None or spec is None or spec.changes is None:
-            return self.store.transaction(write=writes), credentials, None
-        caller: Caller | None = None
-        if isinstance(credentials, WebhookCredentials):
-            user_id = credentials.user_id
-        else:
+            return self.store.transaction(write=writes), credentials
+        # Credentials that fail are refused here, before they could queue behind (and
+        # hold up) the calls of the user a webhook's path names.
+        now = self.dispatcher.clock.now()
+        caller = self.callers.get((request.host, credentials), now)
+        if caller is None:
             async with self.store.transaction() as conn:
-                now = self.dispatcher.clock.now()
                 caller = await self.caller(conn, request.host, credentials, now)
-            user_id = caller.user.id
-        users = spec.changed_users(request.params, user_id, registry)
+        users = spec.changed_users(request.params, caller.user.id, registry)
         queued = _after(queues.turn(request.host, users), self.store.transaction(write=True))
-        return queued, credentials, caller
+        return queued, credentials
 
     async def _run(self, request: CallRequest) -> Outcome:
         spec = self.dispatcher.registry.get(request.method)
-        transaction, credentials, caller = await self.transaction_for(request, spec)
+        transaction, credentials = await self.transaction_for(request, spec)
         async with transaction as conn:
-            # After any wait: a queued call acts when its turn came.
+            # After any wait: a queued call acts when its turn came, as its caller then.
             now = self.dispatcher.clock.now()
-            if caller is None:
-                caller = await self.caller(conn, request.host, credentials, now)
+            caller = await self.caller(conn, request.host, credentials, now)
             blocked = await self.dispatcher.admit(caller, request.method, now)
             return await self.dispatcher.invoke(
                 caller,

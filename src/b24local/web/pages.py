@@ -7,6 +7,7 @@ else's day that REST would not let them do either.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
@@ -31,14 +32,16 @@ from b24local.scopes.timeman.workday import (
     Workday,
     status,
 )
+from b24local.store import failures, sessions, workdays
 from b24local.store import presence as presence_store
-from b24local.store import sessions, workdays
 from b24local.store import users as user_store
 
 from . import day as day_view
 from .administer import path_id
 from .render import page
 from .visit import Refused, Visit, visit
+
+log = logging.getLogger("b24local.web")
 
 Handler = Callable[[Visit], Awaitable[Response]]
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -54,6 +57,18 @@ def handler(needs_user: bool = True) -> Callable[[Handler], Endpoint]:
 
     def wrap(inner: Handler) -> Endpoint:
         async def endpoint(request: Request) -> Response:
+            try:
+                return await answer(request)
+            except Exception as failure:
+                if not (failures.unreachable(failure) or failures.pool_exhausted(failure)):
+                    raise
+                # The database away or busy: a page saying so, as REST calls answer
+                # DATABASE_UNAVAILABLE; nothing is wrong with the page itself.
+                log.warning("database unavailable for %s: %s", request.url.path, failure)
+                refused = Refused("error.database", 503)
+                return page(request, "error.html", status=503, refused=refused)
+
+        async def answer(request: Request) -> Response:
             try:
                 current = await visit(request)
             except Refused as refused:

@@ -139,12 +139,11 @@ class V3Endpoint:
         # Reads need no key: repeating them changes nothing (rest-v3.md).
         guarded = key is not None and writes
         # Taken out of the parameters first: the body's hash is of what the call does.
-        transaction, credentials, caller = await self.rest.transaction_for(request, spec)
+        transaction, credentials = await self.rest.transaction_for(request, spec)
         digest = idempotency.body_hash(request.params) if guarded else ""
         async with transaction as conn:
             now = dispatcher.clock.now()
-            if caller is None:
-                caller = await self.rest.caller(conn, request.host, credentials, now)
+            caller = await self.rest.caller(conn, request.host, credentials, now)
             blocked = await dispatcher.admit(caller, spec.name, now)
             owner = _owner(caller, spec.name, key) if guarded else None
             if owner is not None:
