@@ -272,8 +272,10 @@ _PRUNE_LOG = (
     "LIMIT 10000 FOR UPDATE SKIP LOCKED)"
 )
 #: Seconds a reading may take: every call of the process waits for it, so a hung
-#: connection fails them (as the database being away) rather than stalls them.
-READING_TIMEOUT = 10.0
+#: connection fails them (as the database being away) rather than stalls them. A
+#: reading on the connection held since the last one is tried once more on a new
+#: one, so calls wait at most twice this.
+READING_TIMEOUT = 5.0
 #: Above every change number and transaction ID: a first reading asks for no change.
 _NO_CHANGES = 2**62
 
