@@ -281,6 +281,9 @@ async def _act(current: Visit, user: User, person: User | None) -> Response:
 
     try:
         async with _turn(current, user.id), current.runtime.store.transaction(write=True) as conn:
+            if person is not None:
+                # Again after any wait in the queue: the viewer may have lost them.
+                await _manageable(conn, current, person.id)
             await timeman.change_day(
                 conn, current.portal.id, user, change, clock=current.runtime.clock,
                 actor_id=actor.id, report=report, ip=current.client_ip,
@@ -303,12 +306,20 @@ async def _managed(current: Visit) -> User | None:
     assert viewer is not None
     user_id = path_id(current.request.path_params["user"])
     async with current.runtime.store.transaction() as conn:
-        person = await user_store.get(conn, current.portal.id, user_id)
-        if person is None or not person.active:
-            raise Refused("error.not_found", 404)
-        if not await can_manage(conn, viewer, person):
-            raise Refused("team.not_yours", 403)
+        person = await _manageable(conn, current, user_id)
     return None if person.id == viewer.id else person
+
+
+async def _manageable(conn, current: Visit, user_id: int) -> User:
+    """The active person ``user_id`` whose day the viewer may act on (404, 403)."""
+    viewer = current.user
+    assert viewer is not None
+    person = await user_store.get(conn, current.portal.id, user_id)
+    if person is None or not person.active:
+        raise Refused("error.not_found", 404)
+    if not await can_manage(conn, viewer, person):
+        raise Refused("team.not_yours", 403)
+    return person
 
 
 @handler()
