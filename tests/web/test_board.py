@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy as sa
 
 import adminforms as forms
 from b24local import admin
@@ -461,3 +462,52 @@ def test_only_those_who_manage_a_day_act_on_it(server, team):
     assert status_of(server, team.nils) != "OPENED"
     server.http.cookies.clear()
     assert server.http.get(f"/team/{team.nils}", follow_redirects=False).status_code == 303
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_head_who_loses_a_report_while_her_button_waits_is_refused(server, team, db_url):
+    """Her press waits in Nils's write queue behind a call held up on his row; he
+    moves to another department meanwhile: when her turn comes she is refused."""
+    import asyncio
+
+    import httpx
+    from tests.api.test_user_queues import RowLocks
+
+    nils_hook = server.add_webhook(team.nils, ["im"])
+    log_in(server, team.hanna)
+    token = token_in(server.http.get("/day").text)
+    cookies = dict(server.http.cookies)
+
+    async def scenario():
+        transport = httpx.ASGITransport(app=server.http.app)
+        async with (
+            RowLocks(db_url) as locks,
+            httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8024") as http,
+        ):
+            http.cookies.update(cookies)
+            await locks.lock(team.nils)
+            held = asyncio.ensure_future(
+                http.post(f"{nils_hook}im.user.status.set", json={"STATUS": "dnd"})
+            )
+            await locks.until_waiting(1)
+            pressed = asyncio.ensure_future(
+                http.post(
+                    f"/team/{team.nils}/start",
+                    data={"csrf_token": token},
+                    headers={"Origin": "http://127.0.0.1:8024"},
+                )
+            )
+            for _ in range(20):
+                await asyncio.sleep(0.01)
+            assert not pressed.done()  # waiting for its turn
+            await locks.conn.execute(
+                sa.text("UPDATE user_departments SET department_id = :to WHERE user_id = :id"),
+                {"to": team.support, "id": team.nils},
+            )
+            await locks.release()
+            return await held, await pressed
+
+    held, pressed = server.run(scenario)
+    assert held.status_code == 200
+    assert pressed.status_code == 403, pressed.text
+    assert status_of(server, team.nils) != "OPENED"
