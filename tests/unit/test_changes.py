@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 from collections import deque
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +22,20 @@ from preparing import PG_URL, pg_schema, prepared
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 MIGRATION = Path(changes.__file__).parent / "migrations" / "versions" / "0016_change_log.py"
+
+
+def in_prepared_store(db_url: str, check: Callable[[Store], Awaitable[None]]) -> None:
+    """``check`` on a store over the prepared database ``db_url``, closed after."""
+    prepared(db_url, START)
+
+    async def run() -> None:
+        store = Store(create_engine(db_url))
+        try:
+            await check(store)
+        finally:
+            await store.close()
+
+    asyncio.run(run())
 
 
 def _migration_tracked() -> dict:
@@ -67,66 +82,54 @@ async def _log(store: Store) -> list[tuple]:
 
 
 def test_triggers_log_every_change_of_every_tracked_table(db_url: str) -> None:
-    prepared(db_url, START)
+    async def check(store: Store) -> None:
+        assert await _triggered_tables(store) == set(changes.TRACKED)
+        before = len(await _log(store))
+        async with store.engine.begin() as conn:
+            await conn.execute(
+                sa.text("UPDATE users SET name = 'Renamed' WHERE portal_id = 1 AND id = 1")
+            )
+        logged = (await _log(store))[before:]
+        assert ("users", 1, 1) in logged
+        # A rolled-back change leaves nothing behind.
+        async with store.engine.connect() as conn:
+            transaction = await conn.begin()
+            await conn.execute(sa.text("UPDATE users SET name = 'Gone' WHERE id = 1"))
+            await transaction.rollback()
+        assert len(await _log(store)) == before + len(logged)
 
-    async def check() -> None:
-        store = Store(create_engine(db_url))
-        try:
-            assert await _triggered_tables(store) == set(changes.TRACKED)
-            before = len(await _log(store))
-            async with store.engine.begin() as conn:
-                await conn.execute(
-                    sa.text("UPDATE users SET name = 'Renamed' WHERE portal_id = 1 AND id = 1")
-                )
-            logged = (await _log(store))[before:]
-            assert ("users", 1, 1) in logged
-            # A rolled-back change leaves nothing behind.
-            async with store.engine.connect() as conn:
-                transaction = await conn.begin()
-                await conn.execute(sa.text("UPDATE users SET name = 'Gone' WHERE id = 1"))
-                await transaction.rollback()
-            assert len(await _log(store)) == before + len(logged)
-        finally:
-            await store.close()
-
-    asyncio.run(check())
+    in_prepared_store(db_url, check)
 
 
 def test_old_changes_are_pruned_and_new_ones_kept(db_url: str) -> None:
-    prepared(db_url, START)
-
-    async def check() -> None:
-        store = Store(create_engine(db_url))
-        try:
-            async with store.engine.begin() as conn:
-                for at in (0.0, 4e9):  # 1970, and 2096
-                    await conn.execute(
-                        sa.text(
-                            "INSERT INTO store_changes (tbl, portal_id, user_id, changed_at) "
-                            "VALUES ('presence', 1, 1, :at)"
-                        ),
-                        {"at": at},
-                    )
-            async with store.transaction():
-                pass  # reads them
-            store.feed._pruned_at = float("-inf")
-            async with store.transaction(write=True):
-                pass  # notes where the log stands...
-            marks = store.feed._marks
-            store.feed._marks = deque((at - 1000, position) for at, position in marks)
-            # ...as if 1,000 seconds ago.
-            store.feed._pruned_at = float("-inf")
-            async with store.transaction(write=True):
-                pass
-            async with store.engine.connect() as conn:
-                left = await conn.execute(
-                    sa.text("SELECT changed_at FROM store_changes WHERE tbl = 'presence'")
+    async def check(store: Store) -> None:
+        async with store.engine.begin() as conn:
+            for at in (0.0, 4e9):  # 1970, and 2096
+                await conn.execute(
+                    sa.text(
+                        "INSERT INTO store_changes (tbl, portal_id, user_id, changed_at) "
+                        "VALUES ('presence', 1, 1, :at)"
+                    ),
+                    {"at": at},
                 )
-            assert [row[0] for row in left] == [4e9]
-        finally:
-            await store.close()
+        async with store.transaction():
+            pass  # reads them
+        store.feed._pruned_at = float("-inf")
+        async with store.transaction(write=True):
+            pass  # notes where the log stands...
+        marks = store.feed._marks
+        store.feed._marks = deque((at - 1000, position) for at, position in marks)
+        # ...as if 1,000 seconds ago.
+        store.feed._pruned_at = float("-inf")
+        async with store.transaction(write=True):
+            pass
+        async with store.engine.connect() as conn:
+            left = await conn.execute(
+                sa.text("SELECT changed_at FROM store_changes WHERE tbl = 'presence'")
+            )
+        assert [row[0] for row in left] == [4e9]
 
-    asyncio.run(check())
+    in_prepared_store(db_url, check)
 
 
 def test_a_change_retires_its_rows_and_no_others() -> None:
@@ -474,38 +477,33 @@ def test_postgresql_a_call_arriving_during_a_reading_waits_for_a_later_one() -> 
 def test_a_bulk_of_changes_beyond_one_reading_empties_the_caches(db_url: str) -> None:
     """More changes than a reading takes one by one (a bulk import): the process
     forgets every entry rather than holding them all, and reads on after them."""
-    prepared(db_url, START)
 
-    async def check() -> None:
-        store = Store(create_engine(db_url))
-        try:
-            cache = store.feed.cache(10)
-            async with store.transaction():
-                pass  # the first reading
-            cache.put("portal", 1, (("portals",),))
-            async with store.engine.begin() as conn:
-                await conn.execute(
-                    sa.text(
-                        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
-                        "WHERE i <= :many) "
-                        "INSERT INTO store_changes (tbl, portal_id, user_id, xid, changed_at) "
-                        "SELECT 'presence', 1, i, NULL, 0 FROM n"
-                    ),
-                    {"many": changes.READ_AT_MOST},
-                )
-            async with store.transaction():
-                pass
-            assert list(cache) == []  # not a presence, yet forgotten
-            cache.put("user", 1, (("users", 1, 1),))
-            async with store.engine.begin() as conn:
-                await conn.execute(sa.text("UPDATE users SET name = 'After' WHERE id = 1"))
-            async with store.transaction():
-                pass
-            assert list(cache) == []
-        finally:
-            await store.close()
+    async def check(store: Store) -> None:
+        cache = store.feed.cache(10)
+        async with store.transaction():
+            pass  # the first reading
+        cache.put("portal", 1, (("portals",),))
+        async with store.engine.begin() as conn:
+            await conn.execute(
+                sa.text(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                    "WHERE i <= :many) "
+                    "INSERT INTO store_changes (tbl, portal_id, user_id, xid, changed_at) "
+                    "SELECT 'presence', 1, i, NULL, 0 FROM n"
+                ),
+                {"many": changes.READ_AT_MOST},
+            )
+        async with store.transaction():
+            pass
+        assert list(cache) == []  # not a presence, yet forgotten
+        cache.put("user", 1, (("users", 1, 1),))
+        async with store.engine.begin() as conn:
+            await conn.execute(sa.text("UPDATE users SET name = 'After' WHERE id = 1"))
+        async with store.transaction():
+            pass
+        assert list(cache) == []
 
-    asyncio.run(check())
+    in_prepared_store(db_url, check)
 
 
 def test_postgresql_a_reading_connection_lost_while_idle_is_replaced() -> None:
