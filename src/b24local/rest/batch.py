@@ -261,9 +261,9 @@ async def batch(call: Call) -> Any:
     guard_reads = call.conn.failures_abort
     budget = ReferenceBudget()
     commands = _commands(_cmd(params))
-    if call.conn.row_cache is not None and not guard_reads:
-        # Reads: the rows of the commands of one method not yet cached are fetched
-        # together (one statement per table, not one per command).
+    if call.conn.prefetches and call.conn.row_cache is not None and not guard_reads:
+        # Reads where a lookup is a round trip: the rows of the commands of one
+        # method not yet cached are fetched together (a statement per table).
         await _prefetch(call, commands)
 
     for index, (key, command) in enumerate(commands):

@@ -163,6 +163,9 @@ class PgSession:
 
     __slots__ = ("_conn", "_engine", "_rows", "failures_abort", "generation")
 
+    #: A lookup is a round trip: a batch's reads fetch their rows together.
+    prefetches = True
+
     def __init__(
         self,
         conn: AsyncConnection | None,

@@ -152,6 +152,9 @@ class Session:
 
     #: A failed statement leaves SQLite's transaction usable.
     failures_abort = False
+    #: A lookup here costs less than a batch's second parse of its commands: no
+    #: prefetch (store/prefetch.py).
+    prefetches = False
 
     def __init__(
         self,
