@@ -20,7 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from b24local.rest import journal
-from b24local.rest.batch import MAX_COMMANDS, MissingPath, ReferenceBudget, lookup_path, method_name
+from b24local.rest.batch import (
+    MAX_COMMANDS,
+    MissingPath,
+    ReferenceBudget,
+    Turns,
+    lookup_path,
+    method_name,
+)
 from b24local.rest.call import Call
 from b24local.rest.errors import (
     ERROR_BATCH_LENGTH_EXCEEDED,
@@ -142,7 +149,9 @@ async def batch_v3(call: Call) -> Any:
     context: dict[str, Any] = {}
     results: list[Any] = []
     budget = ReferenceBudget()
+    turns = Turns()
     for command in planned:
+        await turns.share()
         noted = journal.command(command.alias)
         query: Any = command.query
         try:
