@@ -24,7 +24,6 @@ again, once the call is out of its way.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,12 +151,15 @@ async def _restart_change_log(conn: Any, dialect: str) -> None:
     a row per restored row. Every writer of a logged table has committed by now (on
     PostgreSQL the tables are locked), so no change the log drops goes unsaid."""
     await conn.execute(text("DELETE FROM store_changes"))
-    xid = "pg_current_xact_id()::text::bigint" if dialect == "postgresql" else "NULL"
+    # The database's own clock, as the triggers use: the log's times are its.
+    if dialect == "postgresql":
+        xid, at = "pg_current_xact_id()::text::bigint", "extract(epoch FROM clock_timestamp())"
+    else:
+        xid, at = "NULL", "(julianday('now') - 2440587.5) * 86400.0"
     await conn.execute(
         text(
-            f"INSERT INTO store_changes (tbl, xid, changed_at) VALUES ('{EVERYTHING}', {xid}, :at)"
-        ),
-        {"at": time.time()},
+            f"INSERT INTO store_changes (tbl, xid, changed_at) VALUES ('{EVERYTHING}', {xid}, {at})"
+        )
     )
 
 
