@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.util import find_tables
 
 from b24local import admin
@@ -44,6 +44,23 @@ def _migration_tracked() -> dict:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.TRACKED
+
+
+def in_pg_store(check: Callable[[Store, AsyncEngine], Awaitable[None]]) -> None:
+    """``check`` on a store over a prepared PostgreSQL schema of its own, with a
+    second engine on it for writes behind the store's back; both closed after."""
+    with pg_schema("chg") as url:
+        prepared(url, START)
+
+        async def run() -> None:
+            store, other = Store(create_engine(url)), create_engine(url)
+            try:
+                await check(store, other)
+            finally:
+                await other.dispose()
+                await store.close()
+
+        asyncio.run(run())
 
 
 def test_the_migration_logs_exactly_the_tracked_tables() -> None:
@@ -173,36 +190,28 @@ def test_a_tagged_cache_is_bounded_and_keeps_its_index_clean() -> None:
 
 def test_postgresql_sees_a_change_committed_after_a_later_numbered_one() -> None:
     """A transaction that wrote first and commits last is not missed."""
-    with pg_schema("chg") as url:
-        prepared(url, START)
 
-        async def check() -> None:
-            store = Store(create_engine(url))
-            writers = create_engine(url)
-            try:
-                cache = store.feed.cache(10)
-                async with store.transaction():
-                    pass  # the first reading
-                cache.put("user", 1, (("users", 1, 1),))
-                cache.put("portal", 2, (("portals",),))
-                slow = await writers.connect()
-                transaction = await slow.begin()
-                await slow.execute(sa.text("UPDATE users SET name = name WHERE id = 1"))
-                async with writers.begin() as fast:
-                    await fast.execute(sa.text("UPDATE portals SET plan = plan WHERE id = 1"))
-                async with store.transaction():
-                    pass
-                assert list(cache) == ["user"]  # the slow change is not committed yet
-                await transaction.commit()
-                await slow.close()
-                async with store.transaction():
-                    pass
-                assert list(cache) == []
-            finally:
-                await writers.dispose()
-                await store.close()
+    async def check(store: Store, writers: AsyncEngine) -> None:
+        cache = store.feed.cache(10)
+        async with store.transaction():
+            pass  # the first reading
+        cache.put("user", 1, (("users", 1, 1),))
+        cache.put("portal", 2, (("portals",),))
+        slow = await writers.connect()
+        transaction = await slow.begin()
+        await slow.execute(sa.text("UPDATE users SET name = name WHERE id = 1"))
+        async with writers.begin() as fast:
+            await fast.execute(sa.text("UPDATE portals SET plan = plan WHERE id = 1"))
+        async with store.transaction():
+            pass
+        assert list(cache) == ["user"]  # the slow change is not committed yet
+        await transaction.commit()
+        await slow.close()
+        async with store.transaction():
+            pass
+        assert list(cache) == []
 
-        asyncio.run(check())
+    in_pg_store(check)
 
 
 def test_postgresql_logs_a_change_made_under_another_search_path() -> None:
@@ -429,49 +438,41 @@ def test_an_update_that_moves_a_row_retires_both_its_old_and_new_owners(db_url: 
 def test_postgresql_a_call_arriving_during_a_reading_waits_for_a_later_one() -> None:
     """A reading whose snapshot was taken before a commit cannot answer a call that
     arrived after it: that call waits for the next reading, which sees it."""
-    with pg_schema("chg") as url:
-        prepared(url, START)
 
-        async def check() -> None:
-            store = Store(create_engine(url))
-            writers = create_engine(url)
-            log = store._pg_log
-            assert log is not None
-            try:
-                cache = store.feed.cache(10)
-                await log.fresh()  # the first reading
-                cache.put("user", 1, (("users", 1, 1),))
-                real = await log._driver()
-                held, release = asyncio.Event(), asyncio.Event()
+    async def check(store: Store, writers: AsyncEngine) -> None:
+        log = store._pg_log
+        assert log is not None
+        cache = store.feed.cache(10)
+        await log.fresh()  # the first reading
+        cache.put("user", 1, (("users", 1, 1),))
+        real = await log._driver()
+        held, release = asyncio.Event(), asyncio.Event()
 
-                class Slow:
-                    """The driver, answering a reading only once let go."""
+        class Slow:
+            """The driver, answering a reading only once let go."""
 
-                    async def fetch(self, *args, **options):
-                        rows = await real.fetch(*args, **options)
-                        held.set()
-                        await release.wait()
-                        return rows
+            async def fetch(self, *args, **options):
+                rows = await real.fetch(*args, **options)
+                held.set()
+                await release.wait()
+                return rows
 
-                    async def execute(self, *args, **options):
-                        return await real.execute(*args, **options)
+            async def execute(self, *args, **options):
+                return await real.execute(*args, **options)
 
-                log._raw = Slow()
-                early = asyncio.ensure_future(log.fresh())
-                await held.wait()  # its snapshot is taken
-                async with writers.begin() as conn:
-                    await conn.execute(sa.text("UPDATE users SET name = 'New' WHERE id = 1"))
-                late = asyncio.ensure_future(log.fresh())  # arrives after the commit
-                await asyncio.sleep(0)
-                release.set()
-                await early
-                await late
-                assert list(cache) == []
-            finally:
-                await writers.dispose()
-                await store.close()
+        log._raw = Slow()
+        early = asyncio.ensure_future(log.fresh())
+        await held.wait()  # its snapshot is taken
+        async with writers.begin() as conn:
+            await conn.execute(sa.text("UPDATE users SET name = 'New' WHERE id = 1"))
+        late = asyncio.ensure_future(log.fresh())  # arrives after the commit
+        await asyncio.sleep(0)
+        release.set()
+        await early
+        await late
+        assert list(cache) == []
 
-        asyncio.run(check())
+    in_pg_store(check)
 
 
 def test_a_bulk_of_changes_beyond_one_reading_empties_the_caches(db_url: str) -> None:
@@ -509,56 +510,42 @@ def test_a_bulk_of_changes_beyond_one_reading_empties_the_caches(db_url: str) ->
 def test_postgresql_a_reading_connection_lost_while_idle_is_replaced() -> None:
     """The connection readings run on died between two readings (PostgreSQL
     restarted, a proxy dropped it): the next call is answered, on a new one."""
-    with pg_schema("chg") as url:
-        prepared(url, START)
 
-        async def check() -> None:
-            store = Store(create_engine(url))
-            other = create_engine(url)
-            log = store._pg_log
-            assert log is not None
-            try:
-                async with store.transaction():
-                    pass  # the first reading
-                pid = (await log._driver()).get_server_pid()
-                async with other.begin() as conn:
-                    await conn.execute(sa.text(f"SELECT pg_terminate_backend({pid})"))
-                cache = store.feed.cache(10)
-                cache.put("user", 1, (("users", 1, 1),))
-                async with other.begin() as conn:
-                    await conn.execute(sa.text("UPDATE users SET name = 'New' WHERE id = 1"))
-                async with store.transaction():
-                    pass
-                assert list(cache) == []
-            finally:
-                await other.dispose()
-                await store.close()
+    async def check(store: Store, other: AsyncEngine) -> None:
+        log = store._pg_log
+        assert log is not None
+        async with store.transaction():
+            pass  # the first reading
+        pid = (await log._driver()).get_server_pid()
+        async with other.begin() as conn:
+            await conn.execute(sa.text(f"SELECT pg_terminate_backend({pid})"))
+        cache = store.feed.cache(10)
+        cache.put("user", 1, (("users", 1, 1),))
+        async with other.begin() as conn:
+            await conn.execute(sa.text("UPDATE users SET name = 'New' WHERE id = 1"))
+        async with store.transaction():
+            pass
+        assert list(cache) == []
 
-        asyncio.run(check())
+    in_pg_store(check)
 
 
 def test_postgresql_a_truncated_table_retires_all_it_cached() -> None:
     """``TRUNCATE`` (psql) fires no row trigger: the table's entries go all the same."""
-    with pg_schema("chg") as url:
-        prepared(url, START)
 
-        async def check() -> None:
-            store = Store(create_engine(url))
-            try:
-                cache = store.feed.cache(10)
-                async with store.transaction():
-                    pass  # the first reading
-                cache.put("ranges", 1, (("network_ranges", 1),))
-                cache.put("hosts", 2, (("portals",),))
-                async with store.engine.begin() as conn:
-                    await conn.execute(sa.text("TRUNCATE network_ranges"))
-                async with store.transaction():
-                    pass
-                assert list(cache) == ["hosts"]
-            finally:
-                await store.close()
+    async def check(store: Store, _other: AsyncEngine) -> None:
+        cache = store.feed.cache(10)
+        async with store.transaction():
+            pass  # the first reading
+        cache.put("ranges", 1, (("network_ranges", 1),))
+        cache.put("hosts", 2, (("portals",),))
+        async with store.engine.begin() as conn:
+            await conn.execute(sa.text("TRUNCATE network_ranges"))
+        async with store.transaction():
+            pass
+        assert list(cache) == ["hosts"]
 
-        asyncio.run(check())
+    in_pg_store(check)
 
 
 def test_postgresql_a_role_that_is_no_superuser_migrates_and_serves() -> None:
