@@ -208,12 +208,11 @@ async def _until_queued(server: Server, count: int) -> None:
     raise AssertionError(f"never {count} call(s) in the user queues")
 
 
-@pg_only
-def test_a_token_that_expires_while_its_call_waits_in_the_queue_is_refused(small_pool, db_url):
-    """The caller a queued write looked up before its wait is checked again when its
-    turn comes: the token's expiry counts at the moment the call acts."""
-    access = tokens(small_pool, install(small_pool))["access_token"]
-    server = small_pool
+def _token_write_queued_while(server: Server, db_url: str, meanwhile) -> tuple:
+    """Two status changes by one app token: the first held up on the user's locked
+    row, the second waiting in the user's queue behind it while ``meanwhile(locks)``
+    happens; then the row is let go. Both answers."""
+    access = tokens(server, install(server))["access_token"]
 
     async def scenario():
         async with RowLocks(db_url) as locks, _client(server) as http:
@@ -226,11 +225,23 @@ def test_a_token_that_expires_while_its_call_waits_in_the_queue_is_refused(small
                 http.post("/rest/im.user.status.set", json={"auth": access, "STATUS": "away"})
             )
             await _until_queued(server, 2)
-            server.clock.advance(2 * 3600)
+            await meanwhile(locks)
             await locks.release()
             return await first, await queued
 
-    first, queued = server.run(scenario)
+    return server.run(scenario)
+
+
+@pg_only
+def test_a_token_that_expires_while_its_call_waits_in_the_queue_is_refused(small_pool, db_url):
+    """The caller a queued write looked up before its wait is checked again when its
+    turn comes: the token's expiry counts at the moment the call acts."""
+    server = small_pool
+
+    async def meanwhile(_locks: RowLocks) -> None:
+        server.clock.advance(2 * 3600)
+
+    first, queued = _token_write_queued_while(server, db_url, meanwhile)
 
     assert result(first) is True
     assert error_of(queued)[1]["error"] == "expired_token"
@@ -268,26 +279,13 @@ def test_a_webhook_with_a_wrong_secret_is_refused_without_waiting_in_the_queue(s
 def test_a_token_revoked_while_its_call_waits_in_the_queue_is_refused(small_pool, db_url):
     """Another process (here ``psql``'s stand-in) deletes the token while a write
     made with it waits its turn: the write is refused when its turn comes."""
-    access = tokens(small_pool, install(small_pool))["access_token"]
     server = small_pool
 
-    async def scenario():
-        async with RowLocks(db_url) as locks, _client(server) as http:
-            await locks.lock(server.admin_id)
-            first = asyncio.ensure_future(
-                http.post("/rest/im.user.status.set", json={"auth": access, "STATUS": "dnd"})
-            )
-            await locks.until_waiting(1)
-            queued = asyncio.ensure_future(
-                http.post("/rest/im.user.status.set", json={"auth": access, "STATUS": "away"})
-            )
-            await _until_queued(server, 2)
-            async with locks.engine.begin() as other:
-                await other.execute(sa.text("DELETE FROM access_tokens"))
-            await locks.release()
-            return await first, await queued
+    async def meanwhile(locks: RowLocks) -> None:
+        async with locks.engine.begin() as other:
+            await other.execute(sa.text("DELETE FROM access_tokens"))
 
-    first, queued = server.run(scenario)
+    first, queued = _token_write_queued_while(server, db_url, meanwhile)
 
     assert result(first) is True
     assert error_of(queued)[0] == 401
