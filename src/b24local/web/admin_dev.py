@@ -9,9 +9,10 @@ narrowed to the page's portal. Without ``--dev`` neither page exists (404).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import orjson
@@ -27,6 +28,9 @@ from .administer import require
 from .pages import handler
 from .render import page
 from .visit import Refused, Visit
+
+#: The filters of one --dev page, as its parser makes them.
+F = TypeVar("F")
 
 #: Rows a page shows; older ones are a "next" link away.
 PAGE = 100
@@ -60,19 +64,26 @@ def _before(query: dict[str, str]) -> int | None:
     return whole_number(query["before"], "before", low=1, high=INTEGER_MAX)
 
 
+def _asked(
+    current: Visit, read: Callable[[dict[str, str]], F]
+) -> tuple[dict[str, str], F, int | None]:
+    """An administrator's query of a --dev page: the query, its filters as ``read``
+    takes them (the dev API's own parser), and the page's ``before`` (400 if bad)."""
+    _admin_in_dev(current)
+    query = _query(current)
+    try:
+        return query, read(query), _before(query)
+    except ValueError:
+        raise Refused("admin.dev.bad_query", 400) from None
+
+
 def _json(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
 
 
 @handler()
 async def calls_page(current: Visit) -> Response:
-    _admin_in_dev(current)
-    query = _query(current)
-    try:
-        filters = call_filters(query)
-        before = _before(query)
-    except ValueError:
-        raise Refused("admin.dev.bad_query", 400) from None
+    query, filters, before = _asked(current, call_filters)
     journal = current.runtime.journal
     found, more = ([], None) if journal is None else journal.latest(
         _this_portal(filters, current), before=before, limit=PAGE
@@ -95,13 +106,7 @@ def _this_portal(filters: Filters, current: Visit) -> Filters:
 
 @handler()
 async def deliveries_page(current: Visit) -> Response:
-    _admin_in_dev(current)
-    query = _query(current)
-    try:
-        filters = delivery_filters(query)
-        before = _before(query)
-    except ValueError:
-        raise Refused("admin.dev.bad_query", 400) from None
+    query, filters, before = _asked(current, delivery_filters)
     async with current.runtime.store.transaction() as conn:
         rows, more = await deliveries(
             conn, filters, limit=PAGE, newest=True, before=before,
